@@ -1,0 +1,60 @@
+"""Command-line plumbing shared by ``tools/train.py``, ``tools/test.py`` and
+``tools/print_config.py``: one ``--cfg-options`` grammar, one way to report config errors."""
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import warnings
+from typing import Callable, Sequence
+
+from .config import Config, ConfigWarning
+from .errors import ConfigError
+from .options import Override, parse_options
+
+OPTIONS_HELP = (
+    'override config keys: KEY=VALUE sets an existing key (or a constructor argument of the '
+    "dict's type), +KEY=VALUE adds a key, ~KEY deletes one. Dotted keys index lists by number "
+    '(data.train.pipeline.1.flip_prob=0.0) or by item type; values are Python-like: 1, 0.5, inf, '
+    'None, True, [(train,1),(val,1)], {type:ResNet,depth:18}; quoted values are strings, kept '
+    'exactly. --options is an alias.')
+
+
+def add_config_arguments(parser: argparse.ArgumentParser):
+    parser.add_argument('config', help='config file (.py, .json or .yaml)')
+    parser.add_argument('--cfg-options', '--options', dest='cfg_options', nargs='+',
+                        action='extend', default=[], metavar='KEY=VALUE', help=OPTIONS_HELP)
+
+
+def load_config(args: argparse.Namespace, extra: Sequence[Override] = ()) -> Config:
+    """The config named on the command line with its ``--cfg-options`` and then ``extra``
+    overrides (made from a tool's own flags, such as ``--work-dir``)."""
+    overrides = parse_options(args.cfg_options) + list(extra)
+    return Config.fromfile(args.config, overrides)
+
+
+def flag_override(flag: str, key: str, value) -> Override:
+    """An override coming from a tool's own flag (``--work-dir W`` → ``work_dir='W'``)."""
+    return Override('add', tuple(key.split('.')), value, f'{key}={value!r}', flag)
+
+
+def _format_warning(message, category, filename, lineno, line=None):
+    if issubclass(category, ConfigWarning):
+        return f'warning: {message}\n'
+    return f'{filename}:{lineno}: {category.__name__}: {message}\n'
+
+
+def cli_main(main: Callable[[], int]) -> Callable[[], None]:
+    """Run ``main``; config errors print their message (no traceback) and exit with status 2."""
+
+    @functools.wraps(main)
+    def wrapper():
+        warnings.formatwarning = _format_warning
+        try:
+            code = main()
+        except ConfigError as e:
+            print(f'error: {e}', file=sys.stderr)
+            sys.exit(2)
+        sys.exit(code or 0)
+
+    return wrapper
