@@ -1,0 +1,17 @@
+"""Keypoint datasets and dataset metainfo; importing the package registers the datasets."""
+from .metainfo import (DatasetInfoError, DatasetMeta, base_dataset_file, load_dataset_info,
+                       parse_dataset_info, resolve_dataset_meta)
+from .mpii import TopDownMpiiDataset
+from .topdown_base import TopDownBaseDataset
+from .topdown_coco import (AnimalAP10KDataset, AnimalATRWDataset, AnimalFlyDataset,
+                           AnimalHorse10Dataset, AnimalKingdomDataset, AnimalLocustDataset,
+                           AnimalMacaqueDataset, AnimalPoseDataset, AnimalZebraDataset,
+                           TopDownCocoDataset, TopDownCrowdPoseDataset)
+
+__all__ = [
+    'DatasetInfoError', 'DatasetMeta', 'base_dataset_file', 'load_dataset_info',
+    'parse_dataset_info', 'resolve_dataset_meta', 'TopDownBaseDataset', 'TopDownCocoDataset',
+    'TopDownCrowdPoseDataset', 'AnimalAP10KDataset', 'AnimalPoseDataset', 'AnimalHorse10Dataset',
+    'AnimalMacaqueDataset', 'AnimalFlyDataset', 'AnimalLocustDataset', 'AnimalZebraDataset',
+    'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset',
+]

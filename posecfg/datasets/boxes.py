@@ -1,0 +1,72 @@
+"""Instance boxes → the crop region (``center``, ``scale``) of top-down datasets, as MMPose 0.x.
+
+Boxes are (x, y, w, h) in pixels. A crop region is its centre (2,) in pixels and its scale
+(2,) = (w, h) / 200 (MMPose's ``pixel_std``), the box grown to the model input's aspect ratio
+and multiplied by a padding factor (posecfg.geometry.bbox_xywh2cs).
+"""
+from __future__ import annotations
+
+from typing import Tuple
+
+import numpy as np
+
+from ..geometry import bbox_xywh2cs
+
+#: MMPose 0.x moves a training box's centre with this probability, once, when loading …
+CENTER_JITTER_PROB = 0.3
+#: … by up to ± this fraction of the box's width and height, uniformly.
+CENTER_JITTER_RANGE = 0.2
+
+
+def sanitize_boxes(bboxes: np.ndarray, widths: np.ndarray,
+                   heights: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Clip annotated boxes to their image as MMPose 0.x does.
+
+    The right/bottom edge is ``x1 + w`` clipped to ``width - 1``, where ``x1`` is the left edge
+    *after* clipping to 0 (MMPose's rule, kept so crops match its numbers).
+
+    Args:
+        bboxes: (N, 4) x, y, w, h in pixels.
+        widths, heights: (N,) size of each box's image in pixels.
+
+    Returns:
+        clean (N, 4) float32 boxes and valid (N,) bool: False where the clipped box is empty.
+    """
+    bboxes = np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)
+    x1 = np.maximum(0.0, bboxes[:, 0])
+    y1 = np.maximum(0.0, bboxes[:, 1])
+    x2 = np.minimum(np.asarray(widths) - 1.0, x1 + np.maximum(0.0, bboxes[:, 2]))
+    y2 = np.minimum(np.asarray(heights) - 1.0, y1 + np.maximum(0.0, bboxes[:, 3]))
+    clean = np.stack([x1, y1, x2 - x1, y2 - y1], axis=1).astype(np.float32)
+    return clean, (x2 > x1) & (y2 > y1)
+
+
+def boxes_to_center_scale(bboxes: np.ndarray, aspect_ratio: float,
+                          padding: float) -> Tuple[np.ndarray, np.ndarray]:
+    """(N, 4) xywh boxes → centers (N, 2) float32 pixels and scales (N, 2) float32 (/200)."""
+    centers = np.zeros((len(bboxes), 2), dtype=np.float32)
+    scales = np.zeros((len(bboxes), 2), dtype=np.float32)
+    for i, box in enumerate(np.asarray(bboxes, dtype=np.float64).reshape(-1, 4)):
+        centers[i], scales[i] = bbox_xywh2cs(box, aspect_ratio=aspect_ratio, padding=padding)
+    return centers, scales
+
+
+def jitter_centers(centers: np.ndarray, bboxes: np.ndarray) -> np.ndarray:
+    """MMPose 0.x's training-time box-centre shift, drawn once per instance at load time.
+
+    With probability :data:`CENTER_JITTER_PROB` a centre moves by a uniform offset in
+    ±:data:`CENTER_JITTER_RANGE` × the box (w, h). MMPose drew it from numpy's global generator
+    while building the dataset (after the runner seeded it), so one seed gives one set of
+    shifts for the whole run; we draw from the same generator for the same reason.
+
+    Args:
+        centers: (N, 2) pixels.
+        bboxes: (N, 4) xywh pixels, the boxes the centres belong to.
+
+    Returns:
+        (N, 2) float32 shifted centres (a new array).
+    """
+    num = len(centers)
+    moved = np.random.rand(num) < CENTER_JITTER_PROB
+    offsets = 2 * CENTER_JITTER_RANGE * (np.random.rand(num, 2) - 0.5) * bboxes[:, 2:4]
+    return (centers + offsets * moved[:, None]).astype(np.float32)
