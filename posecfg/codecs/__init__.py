@@ -1,0 +1,32 @@
+"""Keypoint <-> training target: MMPose 0.x's heatmap encodings and decodings, as numpy functions.
+
+Encoders (one instance, K keypoints in input-image pixels -> (K, H, W) float32 target and
+(K, 1) float32 weight): :func:`msra_heatmap_target` (with DARK's unbiased variant),
+:func:`megvii_heatmap_target`, :func:`udp_heatmap_target` ('GaussianHeatmap' / 'CombinedTarget').
+
+Decoders: :func:`get_heatmap_maximum`, :func:`decode_heatmaps` (heatmap cells),
+:func:`keypoints_from_heatmaps` (original-image pixels), :func:`transform_preds`,
+:func:`flip_back` for flip test.
+
+Codec classes in ``posecfg.registry.KEYPOINT_CODECS`` for 1.x-style configs:
+:class:`MSRAHeatmap`, :class:`MegviiHeatmap`, :class:`UDPHeatmap`.
+"""
+from .blur import blur_maps, modulate_heatmaps
+from .decode import decode_heatmaps, keypoints_from_heatmaps
+from .flip import flip_back, flip_permutation
+from .geometry import PIXEL_STD, transform_preds
+from .heatmap_codecs import MegviiHeatmap, MSRAHeatmap, UDPHeatmap
+from .maximum import get_heatmap_maximum
+from .megvii import megvii_heatmap_target
+from .msra import msra_heatmap_target
+from .refine import (decode_combined_target, refine_dark, refine_dark_udp,
+                     refine_quarter_offset)
+from .udp import udp_heatmap_target, udp_stride
+
+__all__ = [
+    'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD', 'UDPHeatmap', 'blur_maps',
+    'decode_combined_target', 'decode_heatmaps', 'flip_back', 'flip_permutation',
+    'get_heatmap_maximum', 'keypoints_from_heatmaps', 'megvii_heatmap_target',
+    'modulate_heatmaps', 'msra_heatmap_target', 'refine_dark', 'refine_dark_udp',
+    'refine_quarter_offset', 'transform_preds', 'udp_heatmap_target', 'udp_stride',
+]
