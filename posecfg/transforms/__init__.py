@@ -1,0 +1,30 @@
+"""Pipeline steps (``posecfg.registry.TRANSFORMS``) and the batch collate function (``FUNCTIONS``).
+
+Top-down training pipeline, MMPose 0.x names::
+
+    LoadImageFromFile → [TopDownGetBboxCenterScale] → [TopDownRandomShiftBboxCenter]
+    → TopDownRandomFlip → TopDownHalfBodyTransform → TopDownGetRandomScaleRotation
+    → TopDownAffine → ToTensor → NormalizeTensor → TopDownGenerateTarget → Collect
+
+Only ``TopDownAffine`` touches pixels: one ``cv2.warpAffine`` per sample, reading a lazily
+loaded image (``lazy_image``) into which the flip and a reduced-size JPEG decode are folded.
+Importing this package registers every step.
+"""
+from . import affine, augment, bbox, collate, compose, formatting, loading, targets
+from .affine import TopDownAffine, crop_matrix
+from .augment import (TopDownGetRandomScaleRotation, TopDownHalfBodyTransform,
+                      TopDownRandomFlip)
+from .bbox import TopDownGetBboxCenterScale, TopDownRandomShiftBboxCenter
+from .collate import pose_collate
+from .compose import Compose
+from .formatting import Collect, NormalizeTensor, ToTensor
+from .lazy_image import LazyImage, warp_affine
+from .loading import LoadImageFromFile
+
+__all__ = [
+    'affine', 'augment', 'bbox', 'collate', 'compose', 'formatting', 'loading', 'targets',
+    'Collect', 'Compose', 'LazyImage', 'LoadImageFromFile', 'NormalizeTensor', 'ToTensor',
+    'TopDownAffine', 'TopDownGetBboxCenterScale', 'TopDownGetRandomScaleRotation',
+    'TopDownHalfBodyTransform', 'TopDownRandomFlip', 'TopDownRandomShiftBboxCenter',
+    'crop_matrix', 'pose_collate', 'warp_affine',
+]
