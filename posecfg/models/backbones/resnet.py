@@ -1,0 +1,347 @@
+"""ResNet and ResNetV1d with MMPose 0.x's constructor and torchvision's state-dict key layout.
+
+Keys: ``conv1``, ``bn1``, ``layer{1..4}.{j}.conv{1,2[,3]}``, ``.bn{1,2[,3]}``,
+``.downsample.{0,1}`` (``.downsample.{1,2}`` after the AvgPool with ``avg_down``), which is
+torchvision's, timm's and MMPose/mmcls's layout, so their checkpoints load unchanged (their
+``fc.*`` / ``head.*`` keys are reported as unexpected and ignored). With ``deep_stem`` the stem is
+``stem.{0,1,2}.{conv,bn}`` (mmcls ResNetV1d); timm's ``resnet*d`` stem is converted.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer
+from mmengine.model import constant_init, kaiming_init
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ...registry import MODELS
+from ..utils.key_mapping import rename_keys
+from .base import BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg
+
+
+class _ResidualBlock(nn.Module):
+    """A block computing ``relu(_residual(x))``; subclasses define ``_residual``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.with_cp and x.requires_grad:
+            # recompute the block in backward instead of keeping its activations
+            out = cp.checkpoint(self._residual, x, use_reentrant=False)
+        else:
+            out = self._residual(x)
+        return self.relu(out)
+
+
+class BasicBlock(_ResidualBlock):
+    """Two 3x3 convs with an identity shortcut: (N, C_in, H, W) → (N, C_out, H/s, W/s)."""
+
+    expansion = 1
+
+    def __init__(self, in_channels: int, out_channels: int, expansion: int = 1, stride: int = 1,
+                 dilation: int = 1, downsample: Optional[nn.Module] = None,
+                 style: str = 'pytorch', with_cp: bool = False, conv_cfg=None,
+                 norm_cfg=dict(type='BN')):
+        super().__init__()
+        if expansion != 1:
+            raise ValueError(f'BasicBlock: expansion={expansion} must be 1')
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.mid_channels = out_channels
+        self.stride, self.dilation, self.style, self.with_cp = stride, dilation, style, with_cp
+        self.conv1 = build_conv_layer(conv_cfg, in_channels, out_channels, 3, stride=stride,
+                                      padding=dilation, dilation=dilation, bias=False)
+        self.bn1 = build_norm_layer(copy_cfg(norm_cfg), out_channels)[1]
+        self.conv2 = build_conv_layer(conv_cfg, out_channels, out_channels, 3, padding=1,
+                                      bias=False)
+        self.bn2 = build_norm_layer(copy_cfg(norm_cfg), out_channels)[1]
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    @property
+    def last_norm(self) -> nn.Module:
+        """The norm zero-initialised by ``zero_init_residual``."""
+        return self.bn2
+
+    def _residual(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return out + identity
+
+
+class Bottleneck(_ResidualBlock):
+    """1x1 → 3x3 → 1x1 convs (``out_channels / expansion`` in the middle) plus a shortcut.
+
+    ``style='pytorch'`` puts the stride on the 3x3 conv (torchvision, "ResNet v1.5"),
+    ``'caffe'`` on the first 1x1 conv (the original paper).
+    """
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, out_channels: int, expansion: int = 4, stride: int = 1,
+                 dilation: int = 1, downsample: Optional[nn.Module] = None,
+                 style: str = 'pytorch', with_cp: bool = False, conv_cfg=None,
+                 norm_cfg=dict(type='BN')):
+        super().__init__()
+        if style not in ('pytorch', 'caffe'):
+            raise ValueError(f"ResNet: style={style!r} must be 'pytorch' or 'caffe'")
+        if out_channels % expansion:
+            raise ValueError(f'Bottleneck: out_channels={out_channels} is not divisible by '
+                             f'expansion={expansion}')
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.mid_channels = mid = out_channels // expansion
+        self.stride, self.dilation, self.style, self.with_cp = stride, dilation, style, with_cp
+        conv1_stride, conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
+        self.conv1 = build_conv_layer(conv_cfg, in_channels, mid, 1, stride=conv1_stride,
+                                      bias=False)
+        self.bn1 = build_norm_layer(copy_cfg(norm_cfg), mid)[1]
+        self.conv2 = build_conv_layer(conv_cfg, mid, mid, 3, stride=conv2_stride,
+                                      padding=dilation, dilation=dilation, bias=False)
+        self.bn2 = build_norm_layer(copy_cfg(norm_cfg), mid)[1]
+        self.conv3 = build_conv_layer(conv_cfg, mid, out_channels, 1, bias=False)
+        self.bn3 = build_norm_layer(copy_cfg(norm_cfg), out_channels)[1]
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+
+    @property
+    def last_norm(self) -> nn.Module:
+        return self.bn3
+
+    def _residual(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        identity = x if self.downsample is None else self.downsample(x)
+        return out + identity
+
+
+def make_downsample(in_channels: int, out_channels: int, stride: int, avg_down: bool,
+                    conv_cfg=None, norm_cfg=dict(type='BN')) -> Optional[nn.Sequential]:
+    """Shortcut projection, or None when the identity fits.
+
+    ``avg_down`` (ResNet-D) averages 2x2 before a stride-1 1x1 conv instead of a stride-2 1x1
+    conv that skips 3/4 of the input; the AvgPool is index 0, as in mmcls and timm.
+    """
+    if stride == 1 and in_channels == out_channels:
+        return None
+    layers: List[nn.Module] = []
+    conv_stride = stride
+    if avg_down and stride != 1:
+        conv_stride = 1
+        layers.append(nn.AvgPool2d(kernel_size=stride, stride=stride, ceil_mode=True,
+                                   count_include_pad=False))
+    layers.append(build_conv_layer(conv_cfg, in_channels, out_channels, 1, stride=conv_stride,
+                                   bias=False))
+    layers.append(build_norm_layer(copy_cfg(norm_cfg), out_channels)[1])
+    return nn.Sequential(*layers)
+
+
+class ResLayer(nn.Sequential):
+    """``num_blocks`` blocks; the first one strides and projects the shortcut."""
+
+    def __init__(self, block, num_blocks: int, in_channels: int, out_channels: int,
+                 expansion: int, stride: int = 1, avg_down: bool = False, conv_cfg=None,
+                 norm_cfg=dict(type='BN'), **block_kwargs):
+        downsample = make_downsample(in_channels, out_channels, stride, avg_down, conv_cfg,
+                                     norm_cfg)
+        blocks = [block(in_channels, out_channels, expansion=expansion, stride=stride,
+                        downsample=downsample, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                        **block_kwargs)]
+        for _ in range(1, num_blocks):
+            blocks.append(block(out_channels, out_channels, expansion=expansion, stride=1,
+                                conv_cfg=conv_cfg, norm_cfg=norm_cfg, **block_kwargs))
+        super().__init__(*blocks)
+
+
+# timm's resnet*d deep stem (conv1 = Sequential(conv, bn, relu, conv, bn, relu, conv), then bn1)
+# → mmcls/MMPose ResNetV1d's stem of three ConvModules.
+TIMM_DEEP_STEM_KEYS = (
+    (r'^conv1\.0\.', 'stem.0.conv.'),
+    (r'^conv1\.1\.', 'stem.0.bn.'),
+    (r'^conv1\.3\.', 'stem.1.conv.'),
+    (r'^conv1\.4\.', 'stem.1.bn.'),
+    (r'^conv1\.6\.', 'stem.2.conv.'),
+    (r'^bn1\.', 'stem.2.bn.'),
+)
+
+
+@MODELS.register_module()
+class ResNet(BaseBackbone):
+    """ResNet (He et al. 2016), MMPose 0.x's ``ResNet`` constructor.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        in_channels: input image channels.
+        stem_channels: channels after the stem; base_channels: mid channels of stage 1.
+        expansion: block expansion (default 1 for BasicBlock, 4 for Bottleneck).
+        num_stages: 1..4 stages; strides / dilations: per stage.
+        out_indices: which stages' outputs ``forward`` returns (0-based).
+        style: ``'pytorch'`` (stride on the 3x3 conv) or ``'caffe'``.
+        deep_stem: three 3x3 convs instead of the 7x7 (ResNet-C); avg_down: AvgPool shortcut.
+        frozen_stages: -1 nothing, 0 the stem, k the stem and stages 1..k (no grads, eval mode).
+        conv_cfg, norm_cfg: mmcv layer configs; norm_eval: BN layers stay in eval mode in train().
+        with_cp: gradient checkpointing per block; zero_init_residual: last BN of each block
+            starts at 0 so every block starts as the identity.
+        init_cfg: mmengine init config; ``dict(type='Pretrained', checkpoint=...)`` loads through
+            :func:`posecfg.models.utils.load_pretrained`.
+
+    Shapes: (N, in_channels, H, W) → tuple of (N, base_channels * expansion * 2**i, H / s_i,
+    W / s_i) for i in out_indices, s = (4, 8, 16, 32) with the default strides and dilations.
+    """
+
+    arch_settings = {
+        18: (BasicBlock, (2, 2, 2, 2)),
+        34: (BasicBlock, (3, 4, 6, 3)),
+        50: (Bottleneck, (3, 4, 6, 3)),
+        101: (Bottleneck, (3, 4, 23, 3)),
+        152: (Bottleneck, (3, 8, 36, 3)),
+    }
+    example_args = dict(depth=18)
+
+    def __init__(self, depth: int, in_channels: int = 3, stem_channels: int = 64,
+                 base_channels: int = 64, expansion: Optional[int] = None, num_stages: int = 4,
+                 strides: Sequence[int] = (1, 2, 2, 2), dilations: Sequence[int] = (1, 1, 1, 1),
+                 out_indices: Sequence[int] = (3,), style: str = 'pytorch',
+                 deep_stem: bool = False, avg_down: bool = False, frozen_stages: int = -1,
+                 conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
+                 norm_eval: bool = False, with_cp: bool = False, zero_init_residual: bool = True,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        name = type(self).__name__
+        if depth not in self.arch_settings:
+            raise ValueError(f'{name}: depth={depth!r} is not one of '
+                             f'{", ".join(map(str, self.arch_settings))}')
+        if not 1 <= num_stages <= 4:
+            raise ValueError(f'{name}: num_stages={num_stages!r} must be 1, 2, 3 or 4')
+        if len(strides) != num_stages or len(dilations) != num_stages:
+            raise ValueError(f'{name}: strides={tuple(strides)} and dilations={tuple(dilations)} '
+                             f'must each have num_stages={num_stages} entries')
+        if style not in ('pytorch', 'caffe'):
+            raise ValueError(f"{name}: style={style!r} must be 'pytorch' or 'caffe'")
+        self.depth, self.num_stages = depth, num_stages
+        self.stem_channels, self.base_channels = stem_channels, base_channels
+        self.strides, self.dilations = tuple(strides), tuple(dilations)
+        self.out_indices = check_out_indices(name, out_indices, num_stages)
+        self.style, self.deep_stem, self.avg_down = style, deep_stem, avg_down
+        self.frozen_stages = check_frozen_stages(name, frozen_stages, num_stages)
+        self.conv_cfg, self.norm_cfg = conv_cfg, copy_cfg(norm_cfg)
+        self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.zero_init_residual = zero_init_residual
+        self.block, stage_blocks = self.arch_settings[depth]
+        self.stage_blocks = stage_blocks[:num_stages]
+        self.expansion = self.block.expansion if expansion is None else expansion
+
+        self._make_stem(in_channels, stem_channels)
+        self.res_layers, stage_channels = self._make_stages()
+        self.feat_dim = stage_channels[-1]
+        stage_strides = self._stage_strides()
+        self.out_channels = tuple(stage_channels[i] for i in self.out_indices)
+        self.out_strides = tuple(stage_strides[i] for i in self.out_indices)
+        self._freeze_stages()
+
+    # ---------------------------------------------------------------- construction
+    def _make_stem(self, in_channels: int, stem_channels: int) -> None:
+        """7x7/2 conv + BN + ReLU (or three 3x3 ConvModules with deep_stem), then 3x3/2 max-pool."""
+        if self.deep_stem:
+            half = stem_channels // 2
+            self.stem = nn.Sequential(
+                ConvModule(in_channels, half, 3, stride=2, padding=1, conv_cfg=self.conv_cfg,
+                           norm_cfg=self.norm_cfg, inplace=True),
+                ConvModule(half, half, 3, stride=1, padding=1, conv_cfg=self.conv_cfg,
+                           norm_cfg=self.norm_cfg, inplace=True),
+                ConvModule(half, stem_channels, 3, stride=1, padding=1, conv_cfg=self.conv_cfg,
+                           norm_cfg=self.norm_cfg, inplace=True))
+        else:
+            self.conv1 = build_conv_layer(self.conv_cfg, in_channels, stem_channels, 7,
+                                          stride=2, padding=3, bias=False)
+            self.bn1 = build_norm_layer(copy_cfg(self.norm_cfg), stem_channels)[1]
+            self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+
+    def _make_stages(self) -> Tuple[List[str], List[int]]:
+        """``layer1..layerN``; returns their names and output channels."""
+        names, channels = [], []
+        in_ch, out_ch = self.stem_channels, self.base_channels * self.expansion
+        for i, num_blocks in enumerate(self.stage_blocks):
+            layer = ResLayer(self.block, num_blocks, in_ch, out_ch, self.expansion,
+                             stride=self.strides[i], avg_down=self.avg_down,
+                             conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
+                             dilation=self.dilations[i], style=self.style, with_cp=self.with_cp)
+            self.add_module(f'layer{i + 1}', layer)
+            names.append(f'layer{i + 1}')
+            channels.append(out_ch)
+            in_ch, out_ch = out_ch, out_ch * 2
+        return names, channels
+
+    def _stage_strides(self) -> List[int]:
+        """Output stride of each stage: the stem's 4 times the product of stage strides."""
+        strides, total = [], 4
+        for s in self.strides:
+            total *= s
+            strides.append(total)
+        return strides
+
+    @property
+    def norm1(self) -> nn.Module:
+        """MMPose's name for the stem BN (``bn1``)."""
+        return self.bn1
+
+    # ---------------------------------------------------------------- BaseBackbone hooks
+    def _stage_modules(self, index: int) -> List[nn.Module]:
+        if index == 0:
+            return [self.stem] if self.deep_stem else [self.conv1, self.bn1]
+        return [getattr(self, f'layer{index}')]
+
+    def _init_from_scratch(self) -> None:
+        """Kaiming-normal convs, BN weight 1 / bias 0; zero last BN per block if asked."""
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                kaiming_init(m)
+            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
+                constant_init(m, 1)
+        if self.zero_init_residual:
+            for m in self.modules():
+                if isinstance(m, (BasicBlock, Bottleneck)):
+                    constant_init(m.last_norm, 0)
+
+    def convert_pretrained(self, state_dict: dict) -> Tuple[dict, str]:
+        """torchvision / timm / mmcls ResNets share our layout; timm's ``resnet*d`` deep stem
+        is renamed to ``stem.*`` (:data:`TIMM_DEEP_STEM_KEYS`)."""
+        if self.deep_stem and 'conv1.0.weight' in state_dict:
+            return rename_keys(state_dict, TIMM_DEEP_STEM_KEYS), 'timm'
+        return state_dict, 'native'
+
+    # ---------------------------------------------------------------- forward
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """(N, C, H, W) → tuple of the ``out_indices`` stages' feature maps."""
+        if self.deep_stem:
+            x = self.stem(x)
+        else:
+            x = self.relu(self.bn1(self.conv1(x)))
+        return self.run_stages(self.maxpool(x), self.res_layers)
+
+
+@MODELS.register_module()
+class ResNetV1d(ResNet):
+    """ResNet-D ("Bag of Tricks", He et al. 2019): deep 3x3 stem and AvgPool shortcuts.
+
+    Same arguments as :class:`ResNet` minus ``deep_stem`` and ``avg_down`` (always True).
+    """
+
+    example_args = dict(depth=18)
+
+    def __init__(self, depth: int, in_channels: int = 3, stem_channels: int = 64,
+                 base_channels: int = 64, expansion: Optional[int] = None, num_stages: int = 4,
+                 strides: Sequence[int] = (1, 2, 2, 2), dilations: Sequence[int] = (1, 1, 1, 1),
+                 out_indices: Sequence[int] = (3,), style: str = 'pytorch',
+                 frozen_stages: int = -1, conv_cfg=None,
+                 norm_cfg=dict(type='BN', requires_grad=True), norm_eval: bool = False,
+                 with_cp: bool = False, zero_init_residual: bool = True, init_cfg=None):
+        super().__init__(depth, in_channels=in_channels, stem_channels=stem_channels,
+                         base_channels=base_channels, expansion=expansion,
+                         num_stages=num_stages, strides=strides, dilations=dilations,
+                         out_indices=out_indices, style=style, deep_stem=True, avg_down=True,
+                         frozen_stages=frozen_stages, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                         norm_eval=norm_eval, with_cp=with_cp,
+                         zero_init_residual=zero_init_residual, init_cfg=init_cfg)

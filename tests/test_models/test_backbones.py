@@ -1,0 +1,374 @@
+"""Backbones: every registered one builds, runs and honours the shared contract; then family facts.
+
+The parametrized tests cover every class registered in ``posecfg.registry.MODELS`` whose module
+lives in ``posecfg/models/backbones``: a new backbone is tested by being registered (with its
+``example_args``).
+"""
+import pytest
+import torch
+import torch.nn as nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+import posecfg.models.backbones  # noqa: F401  (registration)
+from posecfg.models.backbones import HRNet, MobileNetV2, ResNet, ResNetV1d, ShuffleNetV2
+from posecfg.models.backbones.hrnet import hrnet_extra
+from posecfg.registry import MODELS
+
+BACKBONES = sorted(name for name, cls in MODELS.module_dict.items()
+                   if cls.__module__.startswith('posecfg.models.backbones.'))
+SIZE = 64  # divisible by every backbone's largest stride (32)
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Small convolutions on a shared 2-core machine: one intra-op thread avoids OpenMP
+    threads spinning against other processes (10x slower under load); restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def build(name, **overrides):
+    cls = MODELS.get(name)
+    return MODELS.build(dict(type=name, **{**cls.example_args, **overrides}))
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_discovery_finds_the_backbones():
+    assert {'ResNet', 'ResNetV1d', 'HRNet', 'MobileNetV2', 'ShuffleNetV2'} <= set(BACKBONES)
+
+
+# ------------------------------------------------------------------ the shared contract
+@pytest.mark.parametrize('name', BACKBONES)
+def test_forward_gives_documented_channels_and_strides(name):
+    torch.manual_seed(0)
+    model = build(name)
+    model.init_weights()
+    model.train()
+    out = model(torch.rand(2, 3, SIZE, SIZE))
+    assert isinstance(out, tuple) and out, f'{name}.forward must return a non-empty tuple'
+    assert len(out) == len(model.out_channels) == len(model.out_strides)
+    for feat, channels, stride in zip(out, model.out_channels, model.out_strides):
+        assert feat.shape == (2, channels, SIZE // stride, SIZE // stride)
+    sum(feat.float().mean() for feat in out).backward()
+    no_grad = [n for n, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    assert not no_grad, f'{name}: parameters unused by forward: {no_grad[:5]}'
+
+
+@pytest.mark.parametrize('name', BACKBONES)
+def test_norm_eval_keeps_batchnorm_statistics(name):
+    model = build(name, norm_eval=True)
+    model.train()
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    assert bns and not any(bn.training for bn in bns)
+    assert model.training  # only the norms are in eval mode
+    before = [bn.running_mean.clone() for bn in bns]
+    model(torch.rand(2, 3, SIZE, SIZE))
+    assert all(torch.equal(b, bn.running_mean) for b, bn in zip(before, bns))
+
+    model = build(name, norm_eval=False).train()
+    assert all(m.training for m in model.modules() if isinstance(m, _BatchNorm))
+
+
+def _frozen(model):
+    return {n for n, p in model.named_parameters() if not p.requires_grad}
+
+
+@pytest.mark.parametrize('name', BACKBONES)
+def test_frozen_stages_grow_and_stay_in_eval_mode(name):
+    assert not _frozen(build(name, frozen_stages=-1).train())
+    stem = build(name, frozen_stages=0).train()
+    first = build(name, frozen_stages=1).train()
+    assert _frozen(stem) and _frozen(stem) < _frozen(first) < {n for n, _ in
+                                                                first.named_parameters()}
+    for model in (stem, first):
+        for module in model.modules():
+            params = list(module.parameters(recurse=False))
+            if isinstance(module, _BatchNorm) and params and not params[0].requires_grad:
+                assert not module.training, f'{name}: a frozen BN is in training mode'
+
+
+@pytest.mark.parametrize('name', BACKBONES)
+def test_bad_frozen_stages_is_explained(name):
+    with pytest.raises(ValueError, match=rf'{name}: frozen_stages=99 must be an integer from -1'):
+        build(name, frozen_stages=99)
+
+
+@pytest.mark.parametrize('name', BACKBONES)
+def test_with_cp_gives_the_same_outputs_and_gradients(name):
+    torch.manual_seed(0)
+    plain, ckpt = build(name).train(), build(name, with_cp=True).train()
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.rand(2, 3, SIZE, SIZE, requires_grad=True)
+    out_plain, out_ckpt = plain(x)[-1], ckpt(x)[-1]
+    assert torch.allclose(out_plain, out_ckpt, atol=1e-5)
+    out_plain.square().mean().backward()
+    out_ckpt.square().mean().backward()
+    first = next(n for n, p in plain.named_parameters() if p.grad is not None)
+    grads = dict(ckpt.named_parameters())[first].grad
+    assert grads is not None and torch.allclose(dict(plain.named_parameters())[first].grad,
+                                                grads, atol=1e-5)
+
+
+# ------------------------------------------------------------------ ResNet
+def torchvision_resnet_shapes(depth):
+    """torchvision's resnet{depth} state dict (names → shapes) minus ``fc``, from the paper's
+    table: blocks per stage, BasicBlock (3x3, 3x3) or Bottleneck (1x1, 3x3, 1x1, x4)."""
+    blocks = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
+              152: (3, 8, 36, 3)}[depth]
+    bottleneck = depth >= 50
+    shapes = {'conv1.weight': (64, 3, 7, 7)}
+
+    def bn(prefix, c):
+        shapes.update({f'{prefix}.weight': (c,), f'{prefix}.bias': (c,),
+                       f'{prefix}.running_mean': (c,), f'{prefix}.running_var': (c,),
+                       f'{prefix}.num_batches_tracked': ()})
+    bn('bn1', 64)
+    in_ch = 64
+    for stage, n in enumerate(blocks):
+        width = 64 * 2 ** stage
+        out_ch = width * (4 if bottleneck else 1)
+        for j in range(n):
+            p = f'layer{stage + 1}.{j}'
+            if bottleneck:
+                convs = [(width, in_ch, 1, 1), (width, width, 3, 3), (out_ch, width, 1, 1)]
+            else:
+                convs = [(width, in_ch, 3, 3), (width, width, 3, 3)]
+            for k, shape in enumerate(convs, start=1):
+                shapes[f'{p}.conv{k}.weight'] = shape
+                bn(f'{p}.bn{k}', shape[0])
+            if j == 0 and (in_ch != out_ch or stage > 0):
+                shapes[f'{p}.downsample.0.weight'] = (out_ch, in_ch, 1, 1)
+                bn(f'{p}.downsample.1', out_ch)
+            in_ch = out_ch
+    return shapes
+
+
+@pytest.mark.parametrize('depth', [18, 50])
+def test_resnet_state_dict_is_torchvision_layout(depth):
+    ours = {k: tuple(v.shape) for k, v in ResNet(depth).state_dict().items()}
+    assert ours == torchvision_resnet_shapes(depth)
+
+
+@pytest.mark.parametrize('depth, published', [(18, 11_689_512), (50, 25_557_032),
+                                              (101, 44_549_160)])
+def test_resnet_param_count_is_torchvision_minus_fc(depth, published):
+    fc = (512 if depth < 50 else 2048) * 1000 + 1000
+    assert n_params(ResNet(depth)) == published - fc
+
+
+def test_resnet_out_indices_shapes():
+    model = ResNet(18, out_indices=(0, 1, 2, 3)).eval()
+    out = model(torch.rand(1, 3, SIZE, SIZE))
+    assert [tuple(o.shape) for o in out] == [(1, 64, 16, 16), (1, 128, 8, 8), (1, 256, 4, 4),
+                                             (1, 512, 2, 2)]
+    assert model.out_strides == (4, 8, 16, 32)
+
+
+def test_resnet_dilation_keeps_resolution():
+    model = ResNet(18, strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2), out_indices=(3,)).eval()
+    assert model(torch.rand(1, 3, SIZE, SIZE))[0].shape == (1, 512, 4, 4)
+    assert model.out_strides == (16,)
+
+
+def test_resnet_frozen_stages_freeze_stem_and_first_stages():
+    model = ResNet(18, frozen_stages=2).train()
+    frozen = {n.split('.')[0] for n in _frozen(model)}
+    assert frozen == {'conv1', 'bn1', 'layer1', 'layer2'}
+    assert not model.layer1.training and model.layer3.training
+
+
+def test_resnet_zero_init_residual():
+    model = ResNet(50, num_stages=1, strides=(1,), dilations=(1,), out_indices=(0,))
+    model.init_weights()
+    assert torch.count_nonzero(model.layer1[0].bn3.weight) == 0
+    assert torch.all(model.layer1[0].bn1.weight == 1)
+    plain = ResNet(18, zero_init_residual=False)
+    plain.init_weights()
+    assert torch.all(plain.layer1[0].bn2.weight == 1)
+
+
+def test_resnet_caffe_style_strides_the_first_conv():
+    block = ResNet(50, num_stages=2, strides=(1, 2), dilations=(1, 1), out_indices=(1,),
+                   style='caffe').layer2[0]
+    assert block.conv1.stride == (2, 2) and block.conv2.stride == (1, 1)
+
+
+def test_resnetv1d_layout_and_shapes():
+    model = ResNetV1d(50)
+    sd = model.state_dict()
+    assert sd['stem.0.conv.weight'].shape == (32, 3, 3, 3)
+    assert sd['stem.2.conv.weight'].shape == (64, 32, 3, 3)
+    assert sd['layer2.0.downsample.1.weight'].shape == (512, 256, 1, 1)
+    assert isinstance(model.layer2[0].downsample[0], nn.AvgPool2d)
+    assert 'conv1.weight' not in sd
+    # mmcls resnetv1d50: 25.58M parameters with its 2048x1000 classifier
+    assert round((n_params(model) + 2_049_000) / 1e6, 2) == 25.58
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(depth=42), r'ResNet: depth=42 is not one of 18, 34, 50, 101, 152'),
+    (dict(depth=18, out_indices=(4,)),
+     r'ResNet: out_indices=\(4,\) must be .* in range\(0, 4\); bad entries: \[4\]'),
+    (dict(depth=18, num_stages=3), r'ResNet: strides=\(1, 2, 2, 2\) and dilations=\(1, 1, 1, 1\) '
+                                   r'must each have num_stages=3 entries'),
+    (dict(depth=50, style='tf'), r"ResNet: style='tf' must be 'pytorch' or 'caffe'"),
+])
+def test_resnet_argument_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ResNet(**kwargs)
+
+
+# ------------------------------------------------------------------ HRNet
+def test_hrnet_w32_output_at_256x192():
+    model = HRNet('w32').eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, 256, 192))
+    assert len(out) == 1 and out[0].shape == (1, 32, 64, 48)
+
+
+@pytest.mark.parametrize('width, published_m', [(18, None), (32, 28.5), (48, 63.6)])
+def test_hrnet_specs_build_with_expected_channels(width, published_m):
+    extra = HRNet.arch_settings[f'w{width}']
+    model = HRNet(extra).eval()
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, SIZE, SIZE))
+    assert out[0].shape == (1, width, SIZE // 4, SIZE // 4)
+    if published_m:  # MMPose's model zoo (backbone + a 17-keypoint 1x1 head)
+        assert round((n_params(model) + width * 17 + 17) / 1e6, 1) == published_m
+
+
+def test_hrnet_key_layout_is_mmpose_and_official():
+    sd = {k: tuple(v.shape) for k, v in HRNet('w32').state_dict().items()}
+    facts = {
+        'conv1.weight': (64, 3, 3, 3), 'bn2.running_var': (64,),
+        'layer1.0.downsample.0.weight': (256, 64, 1, 1),
+        'layer1.3.conv3.weight': (256, 64, 1, 1),
+        'transition1.0.0.weight': (32, 256, 3, 3),
+        'transition1.1.0.0.weight': (64, 256, 3, 3),
+        'transition2.2.0.0.weight': (128, 64, 3, 3),
+        'transition3.3.0.0.weight': (256, 128, 3, 3),
+        'stage2.0.branches.1.3.conv2.weight': (64, 64, 3, 3),
+        'stage2.0.fuse_layers.0.1.0.weight': (32, 64, 1, 1),
+        'stage2.0.fuse_layers.1.0.0.0.weight': (64, 32, 3, 3),
+        'stage3.3.fuse_layers.2.0.0.0.weight': (32, 32, 3, 3),
+        'stage3.3.fuse_layers.2.0.1.0.weight': (128, 32, 3, 3),
+        'stage4.2.fuse_layers.0.3.0.weight': (32, 256, 1, 1),
+    }
+    assert {k: sd.get(k) for k in facts} == facts
+    # without multiscale_output the last module fuses into branch 0 only
+    assert not any(k.startswith('stage4.2.fuse_layers.1.') for k in sd)
+    assert any(k.startswith('stage4.1.fuse_layers.3.') for k in sd)
+
+
+def test_hrnet_multiscale_output_and_upsample_options():
+    extra = hrnet_extra(18)
+    extra['stage4']['multiscale_output'] = True
+    extra['upsample'] = dict(mode='bilinear', align_corners=False)
+    model = HRNet(extra).eval()
+    out = model(torch.rand(1, 3, SIZE, SIZE))
+    assert [tuple(o.shape) for o in out] == [(1, 18, 16, 16), (1, 36, 8, 8), (1, 72, 4, 4),
+                                             (1, 144, 2, 2)]
+    assert model.out_strides == (4, 8, 16, 32) and model.out_channels == (18, 36, 72, 144)
+    ups = [m for m in model.modules() if isinstance(m, nn.Upsample)]
+    assert ups and all(u.mode == 'bilinear' for u in ups)
+
+
+def test_hrnet_frozen_stages_include_transitions():
+    model = HRNet('w18', frozen_stages=2).train()
+    frozen = {n.split('.')[0] for n in _frozen(model)}
+    assert frozen == {'conv1', 'bn1', 'conv2', 'bn2', 'layer1', 'transition1', 'stage2',
+                      'transition2'}
+    assert model.stage3.training and not model.stage2.training
+
+
+def test_hrnet_init_is_normal_with_small_std():
+    model = HRNet('w18')
+    model.init_weights()
+    assert model.stage3[0].branches[0][0].conv1.weight.std() < 0.01
+    assert torch.all(model.bn1.weight == 1)
+
+
+def _bad_extra(path, value):
+    extra = hrnet_extra(18)
+    *parents, leaf = path
+    target = extra
+    for key in parents:
+        target = target[key]
+    if value is KeyError:
+        del target[leaf]
+    else:
+        target[leaf] = value
+    return extra
+
+
+@pytest.mark.parametrize('path, value, message', [
+    (('stage3',), KeyError, r'HRNet: extra.stage3 is missing; each of stage1..stage4 needs'),
+    (('stage2', 'block'), 'BASICC', r"HRNet: extra.stage2.block='BASICC' is not one of "
+                                    r"'BASIC', 'BOTTLENECK'"),
+    (('stage3', 'num_channels'), (32, 64), r'HRNet: extra.stage3.num_channels=\(32, 64\) must '
+                                           r'have num_branches=3 entries'),
+    (('stage2', 'num_module'), 1, r"HRNet: extra.stage2 is missing \[\] / has unknown keys "
+                                  r"\['num_module'\]"),
+    (('stage2', 'multiscale_output'), True, r"extra.stage2 .* unknown keys "
+                                            r"\['multiscale_output'\]"),
+    (('stage5',), {}, r"HRNet: extra has unknown keys \['stage5'\]"),
+])
+def test_hrnet_extra_errors_name_the_key(path, value, message):
+    with pytest.raises(ValueError, match=message):
+        HRNet(_bad_extra(path, value))
+
+
+def test_hrnet_unknown_width_name():
+    with pytest.raises(ValueError, match=r"HRNet: extra='w40' is not a known width; use one of "
+                                         r"'w18', 'w32', 'w48'"):
+        HRNet('w40')
+
+
+# ------------------------------------------------------------------ mobile backbones
+def test_mobilenet_v2_outputs_and_param_count():
+    model = MobileNetV2(out_indices=tuple(range(8))).eval()
+    out = model(torch.rand(1, 3, SIZE, SIZE))
+    assert [o.shape[1] for o in out] == [16, 24, 32, 64, 96, 160, 320, 1280]
+    assert [SIZE // o.shape[-1] for o in out] == [2, 4, 8, 16, 16, 32, 32, 32]
+    # torchvision mobilenet_v2: 3,504,872 parameters including the 1280x1000 classifier
+    assert n_params(MobileNetV2()) == 3_504_872 - 1_281_000
+    acts = {type(m) for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))}
+    assert acts == {nn.ReLU6}
+
+
+def test_mobilenet_v2_widen_factor():
+    model = MobileNetV2(widen_factor=0.5, out_indices=(0, 6, 7))
+    assert model.out_channels == (8, 160, 1280)
+    assert MobileNetV2(widen_factor=1.5).out_channels == (1920,)
+
+
+def test_mobilenet_v2_frozen_stages():
+    model = MobileNetV2(frozen_stages=3).train()
+    assert {n.split('.')[0] for n in _frozen(model)} == {'conv1', 'layer1', 'layer2', 'layer3'}
+
+
+def test_mobilenet_v2_errors():
+    with pytest.raises(ValueError, match=r'MobileNetV2: out_indices=\(8,\) must be .* '
+                                         r'range\(0, 8\)'):
+        MobileNetV2(out_indices=(8,))
+
+
+def test_shufflenet_v2_outputs_and_param_counts():
+    model = ShuffleNetV2(out_indices=(0, 1, 2, 3)).eval()
+    out = model(torch.rand(1, 3, SIZE, SIZE))
+    assert [tuple(o.shape[1:]) for o in out] == [(116, 8, 8), (232, 4, 4), (464, 2, 2),
+                                                 (1024, 2, 2)]
+    # torchvision shufflenet_v2_x1_0 / x0_5: 2,278,604 / 1,366,792 with the 1024x1000 fc
+    assert n_params(model) == 2_278_604 - 1_025_000
+    assert n_params(ShuffleNetV2(widen_factor=0.5)) == 1_366_792 - 1_025_000
+
+
+def test_shufflenet_v2_errors():
+    with pytest.raises(ValueError, match=r'ShuffleNetV2: widen_factor=0.75 must be one of '
+                                         r'0.5, 1.0, 1.5, 2.0'):
+        ShuffleNetV2(widen_factor=0.75)
