@@ -74,6 +74,22 @@ DATA_SAMPLERS = _child('data sampler', mmengine_registry.DATA_SAMPLERS, 'posecfg
 FUNCTIONS = _child('function', mmengine_registry.FUNCTIONS, 'posecfg.transforms')
 VISBACKENDS = _child('vis_backend', mmengine_registry.VISBACKENDS, 'posecfg.engine')
 
+
+def _scope_only(name: str, parent: Registry) -> Registry:
+    """A child with nothing of its own, so that mmengine finds the 'posecfg' scope in every
+    registry tree it searches (otherwise it warns and falls back to its root)."""
+    return Registry(name, parent=parent, scope=SCOPE)
+
+
+OPTIM_WRAPPER_CONSTRUCTORS = _scope_only('optimizer wrapper constructor',
+                                         mmengine_registry.OPTIM_WRAPPER_CONSTRUCTORS)
+VISUALIZERS = _scope_only('visualizer', mmengine_registry.VISUALIZERS)
+LOG_PROCESSORS = _scope_only('log_processor', mmengine_registry.LOG_PROCESSORS)
+MODEL_WRAPPERS = _scope_only('model_wrapper', mmengine_registry.MODEL_WRAPPERS)
+EVALUATOR = _scope_only('evaluator', mmengine_registry.EVALUATOR)
+WEIGHT_INITIALIZERS = _scope_only('weight initializer', mmengine_registry.WEIGHT_INITIALIZERS)
+RUNNERS = _scope_only('runner', mmengine_registry.RUNNERS)
+
 #: Every posecfg registry, in the order a bare type name is looked up.
 ALL_REGISTRIES: tuple = (MODELS, KEYPOINT_CODECS, DATASETS, TRANSFORMS, METRICS, HOOKS, LOOPS,
                          OPTIMIZERS, OPTIM_WRAPPERS, PARAM_SCHEDULERS, DATA_SAMPLERS, FUNCTIONS,

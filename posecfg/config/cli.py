@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import warnings
 from typing import Callable, Sequence
@@ -26,9 +27,20 @@ def add_config_arguments(parser: argparse.ArgumentParser):
                         action='extend', default=[], metavar='KEY=VALUE', help=OPTIONS_HELP)
 
 
+def add_launcher_arguments(parser: argparse.ArgumentParser):
+    """``--launcher`` (how the processes were started) and the ``--local_rank`` that
+    ``torch.distributed.launch`` passes; also exports it as ``LOCAL_RANK``."""
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='how the processes were started')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+
+
 def load_config(args: argparse.Namespace, extra: Sequence[Override] = ()) -> Config:
     """The config named on the command line with its ``--cfg-options`` and then ``extra``
     overrides (made from a tool's own flags, such as ``--work-dir``)."""
+    if getattr(args, 'local_rank', None) is not None:
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     overrides = parse_options(args.cfg_options) + list(extra)
     return Config.fromfile(args.config, overrides)
 

@@ -243,6 +243,25 @@ class Config(Mapping):
                 out.append(f'{pad}files     ' + ' → '.join(display_path(f) for f in chain)
                            + '   (base → child)')
 
+    def where(self, path: Path, _seen: frozenset = frozenset()) -> str:
+        """Where the value at ``path`` was last set: ``file:line`` or the command-line item.
+        A value that is a reference to another key is placed where that key is set."""
+        _, events = self._prov.history(tuple(path))
+        if not events:
+            return display_path(self.filename) if self.filename else '<unknown>'
+        origin = events[-1].origin
+        analysis = self._analysis(origin.file)
+        if analysis is not None:
+            line, ref = analysis.origin(tuple(path))
+            if ref is not None and ref[0] != '_base_' and ref not in _seen:
+                try:
+                    return self.where(self.path_of('.'.join(map(str, ref))), _seen | {ref})
+                except KeyError:
+                    pass
+            if line:
+                return f'{display_path(origin.file)}:{line}'
+        return origin.describe()
+
     def _analysis(self, file: Optional[str]) -> Optional[FileAnalysis]:
         if not file or self._load is None:
             return None

@@ -1,0 +1,33 @@
+"""``build_runner``: a posecfg config → a ready :class:`PoseRunner`."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+
+from posecfg.config import Config
+
+from .runner import PoseRunner, ResolvedConfig
+from .runner_config import default_work_dir, runner_kwargs
+from .validate import validate_config
+
+
+def build_runner(cfg: Config, *, work_dir: Optional[str] = None, launcher: str = 'none',
+                 validate: bool = True, test: bool = False,
+                 checkpoint: Optional[str] = None, out: Optional[str] = None) -> PoseRunner:
+    """Check ``cfg`` against the registries, map its schema onto mmengine and build the runner.
+
+    ``validate``: evaluate during training; ``test``: build for ``runner.test()`` with the
+    weights of ``checkpoint``, writing predictions to ``out`` when given.
+    """
+    import posecfg.engine.registration  # noqa: F401  (every registry's members)
+    validate_config(cfg)
+    work_dir = work_dir or cfg.get('work_dir') or default_work_dir(cfg.filename)
+    kwargs = runner_kwargs(cfg, work_dir=work_dir, launcher=launcher, validate=validate,
+                           test=test, cuda=torch.cuda.is_available())
+    if test:
+        if checkpoint:
+            kwargs.update(load_from=checkpoint, resume=False)
+        if out:
+            kwargs['test_cfg'] = dict(kwargs['test_cfg'], out=out)
+    return PoseRunner(**kwargs, cfg=ResolvedConfig(cfg))

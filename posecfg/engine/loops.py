@@ -1,0 +1,174 @@
+"""Training, validation and test loops for the seed schema.
+
+- :class:`WorkflowTrainLoop` runs MMPose 0.x's ``workflow``: ``[('train', 2), ('val', 1)]``
+  trains two epochs, then runs one validation-loss epoch (the val dataset through the *train*
+  pipeline, so targets exist, without gradients), and repeats until ``total_epochs`` train
+  epochs are done. Metric evaluation (``evaluation.interval``) comes after train epochs, as
+  mmengine does.
+- :class:`PoseValLoop` / :class:`PoseTestLoop` take their metrics from their dataset
+  (``dataset.evaluation_metrics(evaluation.metric)``): a dataset knows its sigmas, PCK
+  normalisation and NMS settings.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from typing import Dict, List, Sequence, Union
+
+import torch
+from mmengine.evaluator import Evaluator
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+from mmengine.runner import EpochBasedTrainLoop, TestLoop, ValLoop
+from mmengine.runner.amp import autocast
+
+from posecfg.registry import LOOPS
+
+from .checkpoint import write_atomically
+
+
+@LOOPS.register_module()
+class WorkflowTrainLoop(EpochBasedTrainLoop):
+    """Epoch-based training following a ``workflow`` of (phase, epochs) entries.
+
+    Args:
+        workflow: e.g. ``[['train', 1]]`` or ``[['train', 1], ['val', 1]]``.
+        val_loss_dataloader: the dataloader config of the ``('val', n)`` phase; built on first
+            use (``build_runner`` derives it from ``data.val`` with the train pipeline).
+    """
+
+    def __init__(self, runner, dataloader, max_epochs: int, workflow: Sequence = (('train', 1),),
+                 val_loss_dataloader: Union[dict, None] = None, **kwargs):
+        super().__init__(runner, dataloader, max_epochs, **kwargs)
+        self.workflow = [(str(phase), int(n)) for phase, n in workflow]
+        self._val_loss_dataloader = val_loss_dataloader
+        if any(phase == 'val' for phase, _ in self.workflow) and val_loss_dataloader is None:
+            raise ValueError("workflow has a ('val', n) phase but there is no data.val dataset")
+
+    def run(self) -> torch.nn.Module:
+        self.runner.call_hook('before_train')
+        while self._epoch < self._max_epochs and not self.stop_training:
+            for phase, epochs in self.workflow:
+                for _ in range(epochs):
+                    if self._epoch >= self._max_epochs or self.stop_training:
+                        break
+                    if phase == 'train':
+                        self._train_epoch_and_maybe_validate()
+                    else:
+                        self.run_val_loss_epoch()
+        self.runner.call_hook('after_train')
+        return self.runner.model
+
+    def _train_epoch_and_maybe_validate(self):
+        self.run_epoch()
+        self._decide_current_val_interval()
+        if (self.runner.val_loop is not None and self._epoch >= self.val_begin
+                and (self._epoch % self.val_interval == 0 or self._epoch == self._max_epochs)):
+            self.runner.val_loop.run()
+
+    @torch.no_grad()
+    def run_val_loss_epoch(self) -> Dict[str, float]:
+        """One pass over the validation data computing the training losses; logs their means."""
+        if not isinstance(self._val_loss_dataloader, torch.utils.data.DataLoader):
+            self._val_loss_dataloader = self.runner.build_dataloader(
+                self._val_loss_dataloader, seed=self.runner.seed)
+        model = self.runner.model.module if is_model_wrapper(self.runner.model) \
+            else self.runner.model
+        model.eval()
+        totals: Dict[str, float] = {}
+        batches = 0
+        for data_batch in self._val_loss_dataloader:
+            with self.runner.optim_wrapper.optim_context(model):
+                data = model.data_preprocessor(data_batch, True)
+                losses = model(**data, mode='loss')
+            for key, value in losses.items():
+                totals[key] = totals.get(key, 0.0) + float(value.mean())
+            batches += 1
+        means = {f'val/{k}': v / max(batches, 1) for k, v in totals.items()}
+        loss = sum(v for k, v in means.items() if 'loss' in k)
+        means['val/loss'] = loss
+        self.runner.visualizer.add_scalars(means, step=self._epoch)
+        summary = '  '.join(f'{k}: {v:.6f}' for k, v in means.items())
+        print_log(f'Epoch(val-loss) [{self._epoch}/{self._max_epochs}] {summary}',
+                  logger='current')
+        return means
+
+
+def _evaluator_for(runner, dataloader, evaluator):
+    """An :class:`Evaluator` from a marker ``dict(metric=…)`` (the dataset's own metrics), or
+    from metric configs as mmengine takes them."""
+    if isinstance(evaluator, dict) and 'type' not in evaluator:
+        metrics = dataloader.dataset.evaluation_metrics(evaluator.get('metric', 'mAP'))
+        prefix = evaluator.get('outfile_prefix')
+        for metric in metrics:
+            if prefix and metric.get('type') == 'CocoKeypointMetric':
+                metric.setdefault('outfile_prefix', prefix)
+        evaluator = metrics
+    return runner.build_evaluator(evaluator) if not isinstance(evaluator, Evaluator) else evaluator
+
+
+@LOOPS.register_module()
+class PoseValLoop(ValLoop):
+    """mmengine's ValLoop with metrics chosen by its dataset; ``fp16`` autocasts inference."""
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False):
+        if isinstance(dataloader, dict):
+            dataloader = runner.build_dataloader(dataloader, seed=runner.seed)
+        super().__init__(runner, dataloader, _evaluator_for(runner, dataloader, evaluator), fp16)
+
+
+@LOOPS.register_module()
+class PoseTestLoop(TestLoop):
+    """mmengine's TestLoop with the dataset's metrics; ``out`` writes every prediction to a JSON
+    file (atomically, on rank 0): one record per instance with its image, box id, keypoints
+    (x, y, score in original-image pixels) and score."""
+
+    def __init__(self, runner, dataloader, evaluator, fp16: bool = False, out: str = None):
+        if isinstance(dataloader, dict):
+            dataloader = runner.build_dataloader(dataloader, seed=runner.seed)
+        super().__init__(runner, dataloader, _evaluator_for(runner, dataloader, evaluator), fp16)
+        self.out = out
+        self.predictions: List[dict] = []
+
+    def run(self) -> dict:
+        self.predictions = []
+        metrics = super().run()
+        if self.out:
+            self._write_predictions()
+        return metrics
+
+    @torch.no_grad()
+    def run_iter(self, idx, data_batch):
+        self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
+        with autocast(enabled=self.fp16):
+            outputs = self.runner.model.test_step(data_batch)
+        self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+        if self.out:
+            self.predictions.extend(_prediction_record(o) for o in outputs)
+        self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
+                              outputs=outputs)
+
+    def _write_predictions(self):
+        from mmengine.dist import collect_results, get_rank
+        gathered = collect_results(self.predictions, len(self.dataloader.dataset))
+        if get_rank() == 0:
+            write_atomically(json.dumps(gathered), self.out)
+            print_log(f'wrote {len(gathered)} predictions to {self.out}', logger='current')
+
+
+def _prediction_record(output: dict) -> dict:
+    preds = output['preds']
+    boxes = output.get('boxes')
+    record = dict(image_file=output.get('image_file'), image_id=_plain(output.get('image_id')),
+                  bbox_id=_plain(output.get('bbox_id')),
+                  keypoints=[[float(v) for v in kp] for kp in preds])
+    if boxes is not None:
+        record.update(center=[float(boxes[0]), float(boxes[1])],
+                      scale=[float(boxes[2]), float(boxes[3])], area=float(boxes[4]),
+                      score=float(boxes[5]))
+    return record
+
+
+def _plain(value):
+    return value.item() if hasattr(value, 'item') else value

@@ -1,0 +1,336 @@
+"""The seed schema (MMPose 0.x keys) → keyword arguments of an mmengine Runner.
+
+This module is the one place where each schema key gets its effect:
+
+| schema key | mmengine |
+|---|---|
+| `model` | `model` (built from `posecfg.registry.MODELS`) |
+| `data.samples_per_gpu`, `workers_per_gpu`, `{train,val,test}_dataloader` | dataloaders' `batch_size`, `num_workers`, … |
+| `data.train/val/test` | the dataloaders' datasets (`test_mode=True` for val/test) |
+| `optimizer` (+ `paramwise_cfg`), `optimizer_config.grad_clip`/`cumulative_iters`, `fp16` | `optim_wrapper` |
+| `lr_config` (policy, warmup, warmup_iters, warmup_ratio, step, …) | `param_scheduler` |
+| `total_epochs`, `workflow`, `evaluation.interval/start` | `train_cfg` (`WorkflowTrainLoop`) |
+| `evaluation.metric` | `val_evaluator` (the dataset's metrics, see `PoseValLoop`) |
+| `checkpoint_config`, `evaluation.save_best/rule` | `default_hooks.checkpoint` (atomic writes) |
+| `log_config.interval`, `log_config.hooks` (Text/Tensorboard) | `default_hooks.logger`, `visualizer.vis_backends` |
+| `dist_params` | `env_cfg.dist_cfg` (`nccl` without GPUs → `gloo`) |
+| `log_level`, `load_from`, `resume_from`, `seed`, `deterministic`, `work_dir` | same-named Runner arguments |
+
+mmengine-native keys given in the config win: dicts (`default_hooks`, `env_cfg`, `train_cfg`,
+`val_cfg`, `test_cfg`, the dataloaders) are merged key by key over what the schema gave, anything
+else (`optim_wrapper`, `param_scheduler`, `visualizer`, evaluators, `custom_hooks`) replaces it.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, List, Optional
+
+from posecfg.config import Config, ConfigError
+
+from .checkpoint import ATOMIC_BACKEND
+
+#: metrics whose best value is the smallest
+LESS_IS_BETTER = ('EPE', 'NME', 'loss')
+
+#: log_config.hooks types (mmcv 1.x) → mmengine visualization backends
+LOGGER_HOOKS = {
+    'TextLoggerHook': None,  # mmengine's LoggerHook writes the text log in any case
+    'TensorboardLoggerHook': 'TensorboardVisBackend',
+    'WandbLoggerHook': 'WandbVisBackend',
+    'MlflowLoggerHook': 'MLflowVisBackend',
+}
+
+LR_POLICIES = ('step', 'fixed', 'cosine', 'CosineAnnealing', 'poly', 'exp')
+WARMUPS = ('linear', 'constant', 'exp')
+
+
+class SchemaError(ConfigError):
+    """A schema key holds a value the runner cannot use."""
+
+
+def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validate: bool = True,
+                  test: bool = False, cuda: bool = False) -> Dict[str, Any]:
+    """Keyword arguments for :class:`posecfg.engine.PoseRunner`.
+
+    ``validate``: evaluate during training (``tools/train.py --no-validate`` turns it off);
+    ``test``: also set up the test loop; ``cuda``: whether GPUs are used (picks the
+    distributed backend and the mixed-precision wrapper).
+    """
+    c = cfg.to_dict()
+    kwargs: Dict[str, Any] = dict(
+        model=c['model'],
+        work_dir=work_dir,
+        launcher=launcher,
+        log_level=c.get('log_level', 'INFO'),
+        default_scope='posecfg',
+        env_cfg=_env_cfg(c, cuda),
+        randomness=dict(seed=c.get('seed'), deterministic=bool(c.get('deterministic', False))),
+        default_hooks=_default_hooks(c),
+        visualizer=_visualizer(c),
+        log_processor=dict(by_epoch=True),
+    )
+    load_from, resume_from = c.get('load_from'), c.get('resume_from')
+    if resume_from:
+        kwargs.update(load_from=resume_from, resume=True)
+    elif load_from:
+        kwargs.update(load_from=load_from, resume=False)
+    data = c.get('data', {})
+    if not test:
+        kwargs.update(
+            train_dataloader=_dataloader(data, 'train', shuffle=True),
+            train_cfg=_train_cfg(c, validate),
+            optim_wrapper=_optim_wrapper(c, cuda),
+            param_scheduler=_param_schedulers(c))
+        if validate and 'val' in data:
+            kwargs.update(val_dataloader=_dataloader(data, 'val', shuffle=False),
+                          val_cfg=dict(type='PoseValLoop'),
+                          val_evaluator=_evaluator(c))
+    if test:
+        kwargs.update(test_dataloader=_dataloader(data, 'test', shuffle=False),
+                      test_cfg=dict(type='PoseTestLoop'),
+                      test_evaluator=_evaluator(c))
+    if c.get('custom_hooks'):
+        kwargs['custom_hooks'] = c['custom_hooks']
+    _apply_native_keys(kwargs, c)
+    return kwargs
+
+
+# -- data -----------------------------------------------------------------------------------
+def _dataloader(data: dict, split: str, shuffle: bool) -> dict:
+    if split not in data:
+        raise SchemaError(f'data.{split} is missing: it names the {split} dataset')
+    overrides = data.get(f'{split}_dataloader', {}) or {}
+    setting = lambda key, default: overrides.get(key, data.get(key, default))  # noqa: E731
+    dataset = dict(data[split])
+    if split != 'train':
+        dataset['test_mode'] = True
+    workers = setting('workers_per_gpu', 2)
+    loader = dict(
+        batch_size=setting('samples_per_gpu', 1),
+        num_workers=workers,
+        persistent_workers=setting('persistent_workers', workers > 0) and workers > 0,
+        pin_memory=setting('pin_memory', False),
+        drop_last=setting('drop_last', False),
+        sampler=dict(type='DefaultSampler', shuffle=setting('shuffle', shuffle)),
+        collate_fn=dict(type='posecfg.pose_collate'),  # scoped: mmengine looks it up in the root
+        dataset=dataset)
+    prefetch = setting('prefetch_factor', None)
+    if workers > 0 and prefetch:
+        loader['prefetch_factor'] = prefetch
+    return loader
+
+
+def _evaluator(c: dict) -> dict:
+    """A marker the pose loops resolve against their dataset (which knows its metrics)."""
+    evaluation = c.get('evaluation', {}) or {}
+    marker = dict(metric=evaluation.get('metric', 'mAP'))
+    if evaluation.get('outfile_prefix'):
+        marker['outfile_prefix'] = evaluation['outfile_prefix']
+    return marker
+
+
+# -- training -------------------------------------------------------------------------------
+def _train_cfg(c: dict, validate: bool) -> dict:
+    if 'total_epochs' not in c:
+        raise SchemaError('total_epochs is missing: it says how many epochs to train')
+    workflow = c.get('workflow', [('train', 1)])
+    _check_workflow(workflow)
+    evaluation = c.get('evaluation', {}) or {}
+    loop = dict(type='WorkflowTrainLoop', max_epochs=int(c['total_epochs']),
+                workflow=[list(w) for w in workflow],
+                val_interval=int(evaluation.get('interval', 1)) if validate else 10**9,
+                val_begin=int(evaluation.get('start', 1) or 1))
+    if any(phase == 'val' for phase, _ in workflow):
+        loop['val_loss_dataloader'] = _val_loss_dataloader(c.get('data', {}))
+    return loop
+
+
+def _val_loss_dataloader(data: dict) -> dict:
+    """The val dataset through the train pipeline (so it has targets), as MMPose 0.x's
+    ``('val', n)`` workflow phase used it."""
+    if 'val' not in data:
+        raise SchemaError("workflow has a ('val', n) phase, which needs data.val")
+    val = dict(data['val'], pipeline=data['train']['pipeline'])
+    loader = _dataloader(dict(data, val=val), 'val', shuffle=False)
+    loader['dataset']['test_mode'] = False
+    return loader
+
+
+def _check_workflow(workflow):
+    ok = isinstance(workflow, (list, tuple)) and workflow and all(
+        isinstance(w, (list, tuple)) and len(w) == 2 and w[0] in ('train', 'val')
+        and isinstance(w[1], int) and w[1] > 0 for w in workflow)
+    if not ok or not any(w[0] == 'train' for w in workflow):
+        raise SchemaError(
+            f'workflow must be a list of (phase, epochs) with phase train or val and at least '
+            f"one train entry, like [('train', 1), ('val', 1)]; got {workflow!r}")
+
+
+def _optim_wrapper(c: dict, cuda: bool) -> dict:
+    optimizer = dict(c.get('optimizer') or {})
+    if 'type' not in optimizer:
+        raise SchemaError("optimizer must name a torch.optim class, e.g. dict(type='Adam', "
+                          'lr=5e-4)')
+    wrapper = dict(type='OptimWrapper', optimizer=optimizer)
+    paramwise = optimizer.pop('paramwise_cfg', None)
+    if paramwise:
+        wrapper['paramwise_cfg'] = paramwise
+    optimizer_config = c.get('optimizer_config') or {}
+    if optimizer_config.get('grad_clip'):
+        wrapper['clip_grad'] = dict(optimizer_config['grad_clip'])
+    if optimizer_config.get('cumulative_iters', 1) > 1:
+        wrapper['accumulative_counts'] = int(optimizer_config['cumulative_iters'])
+    fp16 = c.get('fp16')
+    if fp16:
+        if cuda:
+            wrapper.update(type='AmpOptimWrapper', loss_scale=fp16.get('loss_scale', 'dynamic'))
+        else:
+            # no fp16 kernels worth using on a CPU: autocast to bfloat16, which needs no scaling
+            wrapper.update(type='AutocastOptimWrapper', dtype=fp16.get('dtype', 'bfloat16'))
+    return wrapper
+
+
+def _param_schedulers(c: dict) -> List[dict]:
+    lr = dict(c.get('lr_config') or {})
+    total = int(c['total_epochs'])
+    policy = lr.get('policy', 'fixed')
+    schedulers = []
+    warmup = lr.get('warmup')
+    if warmup:
+        if warmup not in WARMUPS:
+            raise SchemaError(f'lr_config.warmup={warmup!r} is not one of {", ".join(WARMUPS)}')
+        by_epoch = bool(lr.get('warmup_by_epoch', False))
+        iters, ratio = int(lr.get('warmup_iters', 0)), float(lr.get('warmup_ratio', 0.1))
+        # mmcv warms up over steps 0..iters-1 and reaches the regular lr at step `iters`;
+        # mmengine's schedulers reach their end value at step end-1, hence end = iters + 1
+        common = dict(by_epoch=by_epoch, begin=0, end=iters + 1)
+        schedulers.append({
+            'linear': dict(type='LinearLR', start_factor=ratio, end_factor=1.0, **common),
+            'constant': dict(type='ConstantLR', factor=ratio, **common),
+            'exp': dict(type='ExpWarmupLR', warmup_ratio=ratio, **common),
+        }[warmup])
+    main = dict(by_epoch=lr.get('by_epoch', True), begin=0, end=total)
+    min_lr = lr.get('min_lr')
+    if policy == 'step':
+        step = lr.get('step')
+        gamma = float(lr.get('gamma', 0.1))
+        if isinstance(step, int):
+            schedulers.append(dict(type='StepLR', step_size=step, gamma=gamma, **main))
+        elif isinstance(step, (list, tuple)) and step:
+            schedulers.append(dict(type='MultiStepLR', milestones=list(step), gamma=gamma, **main))
+        else:
+            raise SchemaError(f'lr_config.step must be an epoch or a list of epochs for policy '
+                              f"'step', got {step!r}")
+        if min_lr:
+            raise SchemaError("lr_config.min_lr is not supported with policy='step'; use "
+                              "policy='cosine' or 'poly', which take min_lr")
+    elif policy in ('cosine', 'CosineAnnealing'):
+        sched = dict(type='CosineAnnealingLR', T_max=total, **main)
+        if lr.get('min_lr_ratio') is not None:
+            sched['eta_min_ratio'] = float(lr['min_lr_ratio'])
+        else:
+            sched['eta_min'] = float(min_lr or 0.0)
+        schedulers.append(sched)
+    elif policy == 'poly':
+        # mmcv: (1 - epoch / total) ** power; mmengine divides by end - 1
+        schedulers.append(dict(type='PolyLR', power=float(lr.get('power', 1.0)),
+                               eta_min=float(min_lr or 0.0), **dict(main, end=total + 1)))
+    elif policy == 'exp':
+        schedulers.append(dict(type='ExponentialLR', gamma=float(lr['gamma']), **main))
+    elif policy != 'fixed':
+        raise SchemaError(f'lr_config.policy={policy!r} is not one of {", ".join(LR_POLICIES)}')
+    return schedulers
+
+
+# -- hooks, logging, environment ------------------------------------------------------------
+def _default_hooks(c: dict) -> dict:
+    ckpt = dict(c.get('checkpoint_config') or {})
+    evaluation = c.get('evaluation') or {}
+    checkpoint = dict(type='CheckpointHook', interval=int(ckpt.get('interval', 1)),
+                      by_epoch=ckpt.get('by_epoch', True),
+                      max_keep_ckpts=int(ckpt.get('max_keep_ckpts', -1)),
+                      save_optimizer=ckpt.get('save_optimizer', True),
+                      save_last=ckpt.get('save_last', True),
+                      backend_args=dict(backend=ATOMIC_BACKEND))
+    for key in ('out_dir', 'filename_tmpl'):
+        if ckpt.get(key):
+            checkpoint[key] = ckpt[key]
+    save_best = evaluation.get('save_best')
+    if save_best:
+        checkpoint['save_best'] = save_best
+        checkpoint['rule'] = evaluation.get('rule') or (
+            'less' if any(k in save_best for k in LESS_IS_BETTER) else 'greater')
+    log = c.get('log_config') or {}
+    return dict(
+        timer=dict(type='IterTimerHook'),
+        logger=dict(type='LoggerHook', interval=int(log.get('interval', 50))),
+        param_scheduler=dict(type='ParamSchedulerHook'),
+        checkpoint=checkpoint,
+        sampler_seed=dict(type='DistSamplerSeedHook'),
+    )
+
+
+def _visualizer(c: dict) -> dict:
+    hooks = (c.get('log_config') or {}).get('hooks', [dict(type='TextLoggerHook')])
+    if isinstance(hooks, dict):
+        hooks = [hooks]
+    backends = [dict(type='LocalVisBackend')]  # the JSON log of every logged scalar
+    for hook in hooks:
+        kind = hook.get('type') if isinstance(hook, dict) else None
+        if kind not in LOGGER_HOOKS:
+            raise SchemaError(f'log_config.hooks: {kind!r} is not one of '
+                              f'{", ".join(LOGGER_HOOKS)}')
+        if LOGGER_HOOKS[kind]:
+            options = {k: v for k, v in hook.items() if k not in ('type', 'interval', 'by_epoch',
+                                                                   'ignore_last', 'reset_flag')}
+            backends.append(dict(type=LOGGER_HOOKS[kind], **options))
+    return dict(type='Visualizer', vis_backends=backends, name='visualizer')
+
+
+def _env_cfg(c: dict, cuda: bool) -> dict:
+    dist = dict(c.get('dist_params') or {})
+    backend = dist.pop('backend', 'nccl' if cuda else 'gloo')
+    if backend == 'nccl' and not cuda:
+        backend = 'gloo'  # nccl needs GPUs; the runner logs the switch
+    dist.pop('port', None)  # the launcher's MASTER_PORT sets it
+    env = dict(cudnn_benchmark=bool(c.get('cudnn_benchmark', False)),
+               mp_cfg=dict(mp_start_method=c.get('mp_start_method', 'fork'),
+                           opencv_num_threads=int(c.get('opencv_num_threads', 0))),
+               dist_cfg=dict(backend=backend, **dist))
+    return env
+
+
+def _apply_native_keys(kwargs: dict, c: dict):
+    merged = ('default_hooks', 'env_cfg', 'train_cfg', 'val_cfg', 'test_cfg', 'train_dataloader',
+              'val_dataloader', 'test_dataloader')
+    replaced = ('optim_wrapper', 'param_scheduler', 'visualizer', 'val_evaluator',
+                'test_evaluator', 'log_processor', 'randomness', 'auto_scale_lr',
+                'experiment_name')
+    for key in merged:
+        if c.get(key) and key in kwargs:
+            kwargs[key] = _merge(kwargs[key], c[key])
+        elif c.get(key):
+            kwargs[key] = c[key]
+    for key in replaced:
+        if key in c and c[key] is not None:
+            kwargs[key] = c[key]
+    if c.get('default_scope'):
+        kwargs['default_scope'] = c['default_scope']
+
+
+def _merge(base: dict, new: dict) -> dict:
+    out = dict(base)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and \
+                not value.get('_delete_'):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = {k: v for k, v in value.items() if k != '_delete_'} \
+                if isinstance(value, dict) else value
+    return out
+
+
+def default_work_dir(config_file: Optional[str]) -> str:
+    """``./work_dirs/<config name>``, as MMPose does."""
+    name = os.path.splitext(os.path.basename(config_file))[0] if config_file else 'posecfg'
+    return os.path.join('work_dirs', name)

@@ -1,0 +1,186 @@
+"""The seed schema → mmengine Runner arguments: each key has its effect."""
+import math
+import os
+
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+from mmengine.registry import DefaultScope
+
+from posecfg.config import Config
+from posecfg.engine.runner_config import SchemaError, runner_kwargs
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SEED = os.path.join(REPO, 'configs/body/2d_kpt_sview_rgb_img/topdown_heatmap/coco/'
+                          'res50_coco_256x192.py')
+
+
+def kwargs_for(*options, **flags):
+    cfg = Config.fromfile(SEED, list(options))
+    return runner_kwargs(cfg, work_dir='/tmp/w', **flags)
+
+
+def test_seed_config_maps_every_key():
+    k = kwargs_for()
+    assert k['model']['type'] == 'TopDown' and k['log_level'] == 'INFO'
+    assert k['optim_wrapper'] == dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-4))
+    assert k['param_scheduler'] == [
+        dict(type='LinearLR', start_factor=0.001, end_factor=1.0, by_epoch=False, begin=0,
+             end=501),
+        dict(type='MultiStepLR', milestones=[170, 200], gamma=0.1, by_epoch=True, begin=0,
+             end=210)]
+    assert k['train_cfg'] == dict(type='WorkflowTrainLoop', max_epochs=210,
+                                  workflow=[['train', 1]], val_interval=10, val_begin=1)
+    ckpt = k['default_hooks']['checkpoint']
+    assert (ckpt['interval'], ckpt['save_best'], ckpt['rule']) == (10, 'AP', 'greater')
+    assert ckpt['backend_args'] == {'backend': 'atomic_local'}
+    assert k['default_hooks']['logger']['interval'] == 50
+    assert [b['type'] for b in k['visualizer']['vis_backends']] == ['LocalVisBackend',
+                                                                    'TensorboardVisBackend']
+    assert k['env_cfg']['dist_cfg'] == {'backend': 'gloo'}  # nccl without GPUs
+    train, val = k['train_dataloader'], k['val_dataloader']
+    assert (train['batch_size'], train['num_workers'], val['batch_size']) == (64, 2, 32)
+    assert train['sampler'] == dict(type='DefaultSampler', shuffle=True)
+    assert val['dataset']['test_mode'] is True and 'test_mode' not in train['dataset']
+    assert k['val_evaluator'] == {'metric': 'mAP'}
+    assert 'load_from' not in k and 'test_dataloader' not in k
+
+
+def test_cuda_keeps_nccl():
+    assert kwargs_for(cuda=True)['env_cfg']['dist_cfg'] == {'backend': 'nccl'}
+
+
+def test_no_validate_and_test_mode():
+    k = kwargs_for(validate=False)
+    assert 'val_dataloader' not in k and k['train_cfg']['val_interval'] > 10**8
+    k = kwargs_for(test=True)
+    assert 'train_dataloader' not in k and k['test_cfg'] == {'type': 'PoseTestLoop'}
+    assert k['test_dataloader']['batch_size'] == 32
+
+
+def test_load_and_resume():
+    assert kwargs_for('load_from=a.pth')['load_from'] == 'a.pth'
+    assert kwargs_for('load_from=a.pth')['resume'] is False
+    k = kwargs_for('load_from=a.pth', 'resume_from=b.pth')
+    assert (k['load_from'], k['resume']) == ('b.pth', True)
+
+
+def test_optimizer_options():
+    k = kwargs_for('optimizer={_delete_:True,type:SGD,lr:0.1,momentum:0.9,'
+                   'paramwise_cfg:{norm_decay_mult:0.0}}',
+                   'optimizer_config.grad_clip={max_norm:35,norm_type:2}',
+                   '+optimizer_config.cumulative_iters=4', '+fp16.loss_scale=512.0')
+    assert k['optim_wrapper'] == dict(
+        type='AutocastOptimWrapper', dtype='bfloat16',
+        optimizer=dict(type='SGD', lr=0.1, momentum=0.9),
+        paramwise_cfg=dict(norm_decay_mult=0.0), clip_grad=dict(max_norm=35, norm_type=2),
+        accumulative_counts=4)
+    k = kwargs_for('+fp16.loss_scale=512.0', cuda=True)
+    assert k['optim_wrapper']['type'] == 'AmpOptimWrapper'
+    assert k['optim_wrapper']['loss_scale'] == 512.0
+
+
+def test_workflow_val_phase_uses_the_train_pipeline():
+    k = kwargs_for('workflow=[(train,1),(val,1)]')
+    loop = k['train_cfg']
+    assert loop['workflow'] == [['train', 1], ['val', 1]]
+    val_loss = loop['val_loss_dataloader']
+    assert val_loss['dataset']['test_mode'] is False
+    assert val_loss['dataset']['ann_file'].endswith('person_keypoints_val2017.json')
+    assert [s['type'] for s in val_loss['dataset']['pipeline']][-2] == 'TopDownGenerateTarget'
+
+
+@pytest.mark.parametrize('workflow', ['[(val,1)]', '[(train,0)]', '[(test,1)]', 'train'])
+def test_bad_workflow(workflow):
+    with pytest.raises(SchemaError, match='workflow must be a list of'):
+        kwargs_for(f'workflow={workflow}')
+
+
+def test_logging_and_checkpoints():
+    k = kwargs_for('log_config.interval=7', 'log_config.hooks=[{type:TextLoggerHook}]',
+                   'checkpoint_config={interval:2,max_keep_ckpts:3}',
+                   'evaluation={save_best:EPE,interval:2,start:3}', 'log_level=DEBUG')
+    assert k['default_hooks']['logger']['interval'] == 7
+    assert [b['type'] for b in k['visualizer']['vis_backends']] == ['LocalVisBackend']
+    ckpt = k['default_hooks']['checkpoint']
+    assert (ckpt['interval'], ckpt['max_keep_ckpts'], ckpt['rule']) == (2, 3, 'less')
+    assert (k['train_cfg']['val_interval'], k['train_cfg']['val_begin']) == (2, 3)
+    assert k['log_level'] == 'DEBUG'
+    with pytest.raises(SchemaError, match="log_config.hooks: 'PaviLoggerHook' is not one of"):
+        kwargs_for('log_config.hooks=[{type:PaviLoggerHook}]')
+
+
+def test_native_keys_win():
+    k = kwargs_for('+default_hooks={checkpoint:{interval:3},timer:{type:IterTimerHook}}',
+                   '+param_scheduler=[{type:ConstantLR,factor:1.0}]',
+                   '+env_cfg={cudnn_benchmark:True}', '+train_cfg={max_epochs:5}')
+    assert k['default_hooks']['checkpoint']['interval'] == 3
+    assert k['default_hooks']['checkpoint']['save_best'] == 'AP'  # merged key by key
+    assert k['param_scheduler'] == [dict(type='ConstantLR', factor=1.0)]  # replaced
+    assert k['env_cfg']['cudnn_benchmark'] is True
+    assert k['env_cfg']['dist_cfg'] == {'backend': 'gloo'}
+    assert k['train_cfg']['max_epochs'] == 5 and k['train_cfg']['type'] == 'WorkflowTrainLoop'
+
+
+def learning_rates(schedulers, epochs, iters_per_epoch, lr=1.0):
+    """The lr of every iteration when the mapped schedulers drive an optimizer."""
+    import posecfg.engine.registration  # noqa: F401
+    from mmengine.registry import PARAM_SCHEDULERS
+    param = torch.nn.Parameter(torch.zeros(1))
+    wrapper = OptimWrapper(torch.optim.SGD([param], lr=lr))
+    with DefaultScope.overwrite_default_scope('posecfg'):
+        built = [PARAM_SCHEDULERS.build(dict(s, optimizer=wrapper)) for s in schedulers]
+    seen = []
+    for _ in range(epochs):
+        for _ in range(iters_per_epoch):
+            seen.append(wrapper.get_lr()['lr'][0])
+            for s in built:
+                if not s.by_epoch:
+                    s.step()
+        for s in built:
+            if s.by_epoch:
+                s.step()
+    return seen
+
+
+@pytest.mark.parametrize('warmup', ['linear', 'constant', 'exp'])
+def test_warmup_follows_mmcv(warmup):
+    k = kwargs_for(f'lr_config={{_delete_:True,policy:fixed,warmup:{warmup},warmup_iters:10,'
+                   'warmup_ratio:0.01}')
+    lrs = learning_rates(k['param_scheduler'], epochs=2, iters_per_epoch=10)
+    for i, lr in enumerate(lrs[:10]):
+        expected = {'linear': 1 - (1 - i / 10) * (1 - 0.01),  # mmcv's formulas
+                    'constant': 0.01,
+                    'exp': 0.01 ** (1 - i / 10)}[warmup]
+        assert lr == pytest.approx(expected, rel=1e-6), (i, lrs[:10])
+    assert all(lr == pytest.approx(1.0) for lr in lrs[10:])
+
+
+def test_step_policy():
+    k = kwargs_for('lr_config={_delete_:True,policy:step,step:[1,2],gamma:0.5}',
+                   'total_epochs=3')
+    lrs = learning_rates(k['param_scheduler'], epochs=3, iters_per_epoch=2)
+    assert lrs == pytest.approx([1, 1, 0.5, 0.5, 0.25, 0.25])
+    k = kwargs_for('lr_config={_delete_:True,policy:step,step:2}', 'total_epochs=4')
+    assert learning_rates(k['param_scheduler'], 4, 1) == pytest.approx([1, 1, 0.1, 0.1])
+
+
+def test_cosine_and_poly_reach_min_lr():
+    k = kwargs_for('lr_config={_delete_:True,policy:CosineAnnealing,min_lr:0.1}',
+                   'total_epochs=4')
+    lrs = learning_rates(k['param_scheduler'], 4, 1)
+    assert lrs[0] == pytest.approx(1.0)
+    assert lrs[2] == pytest.approx(0.1 + 0.9 * (1 + math.cos(math.pi * 2 / 4)) / 2)
+    k = kwargs_for('lr_config={_delete_:True,policy:poly,power:1.0,min_lr:0.0}',
+                   'total_epochs=4')
+    assert learning_rates(k['param_scheduler'], 4, 1) == pytest.approx([1, 0.75, 0.5, 0.25])
+
+
+def test_unknown_policy_and_warmup():
+    with pytest.raises(SchemaError, match="lr_config.policy='linear' is not one of step"):
+        kwargs_for('lr_config.policy=linear')
+    with pytest.raises(SchemaError, match="lr_config.warmup='cos' is not one of linear"):
+        kwargs_for('lr_config.warmup=cos')
+    with pytest.raises(SchemaError, match="lr_config.min_lr is not supported with "
+                                          "policy='step'"):
+        kwargs_for('+lr_config.min_lr=0.001')
