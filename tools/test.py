@@ -15,7 +15,10 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from posecfg.config.cli import (add_config_arguments, add_launcher_arguments,  # noqa: E402
-                                cli_main, flag_override, load_config)
+                                cli_main, flag_override, load_config,
+                                prefer_passive_openmp)
+
+prefer_passive_openmp()  # before torch loads
 
 
 def parse_args(argv=None):

@@ -12,3 +12,7 @@ log_config = dict(
         dict(type='TextLoggerHook'),
         dict(type='TensorboardLoggerHook'),
     ])
+# hardware switches (posecfg; README "Performance switches"): bf16 autocast where the CPU has
+# native bf16, NHWC memory order, torch.compile off (it pays only for long runs), threads per
+# process = its share of the cores
+runtime = dict(autocast='auto', channels_last=True, compile=False, threads='auto')

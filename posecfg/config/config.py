@@ -54,10 +54,12 @@ class Config(Mapping):
     # -- construction ---------------------------------------------------------------------------
     @classmethod
     def fromfile(cls, filename: str, options: OptionsLike = None, *,
-                 type_info: Optional[TypeInfo] = None, warn: bool = True) -> 'Config':
+                 type_info: Optional[TypeInfo] = None, warn: bool = True,
+                 resolve: bool = True) -> 'Config':
         """Load ``filename`` with its ``_base_`` chain, apply ``options`` (``--cfg-options`` items
         or parsed :class:`Override` s) and resolve ``${…}`` references.
 
+        ``resolve=False`` keeps ``${…}`` references as written (what mmengine's loader gives).
         Problems a user can fix raise :class:`~posecfg.config.errors.ConfigError`; suspicious
         things (a derived value left stale) are collected in ``.warnings`` and, with ``warn``,
         issued as :class:`ConfigWarning`.
@@ -73,7 +75,7 @@ class Config(Mapping):
         applier.apply_all(overrides)
         messages = list(load.warnings) + _stale_after_options(
             load.derivations, plain_load.data, applier.data, overrides)
-        data = Interpolator(applier.data, load.prov).resolve_all()
+        data = Interpolator(applier.data, load.prov).resolve_all() if resolve else applier.data
         cfg = cls(data, filename, prov=load.prov, load=load, options=overrides,
                   warnings_=messages)
         if warn:

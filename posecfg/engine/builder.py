@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
+from mmengine.logging import print_log
 
 from posecfg.config import Config
 
@@ -25,9 +26,15 @@ def build_runner(cfg: Config, *, work_dir: Optional[str] = None, launcher: str =
     work_dir = work_dir or cfg.get('work_dir') or default_work_dir(cfg.filename)
     kwargs = runner_kwargs(cfg, work_dir=work_dir, launcher=launcher, validate=validate,
                            test=test, cuda=torch.cuda.is_available())
+    runtime = kwargs.pop('runtime')
+    torch.set_num_threads(runtime.threads)
+    print_log(f'runtime: autocast={runtime.autocast}, channels_last={runtime.channels_last}, '
+              f'compile={runtime.compile}, threads={runtime.threads}', logger='current')
     if test:
         if checkpoint:
             kwargs.update(load_from=checkpoint, resume=False)
         if out:
             kwargs['test_cfg'] = dict(kwargs['test_cfg'], out=out)
-    return PoseRunner(**kwargs, cfg=ResolvedConfig(cfg))
+    extra = {'compile': runtime.compile} if runtime.compile else {}
+    return PoseRunner(**kwargs, cfg=ResolvedConfig(cfg, extra),
+                      channels_last=runtime.channels_last)

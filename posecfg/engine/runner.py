@@ -32,8 +32,9 @@ from .checkpoint import write_atomically
 class ResolvedConfig(mmengine.Config):
     """The mmengine view of a posecfg config: its data, and posecfg's text of it."""
 
-    def __init__(self, cfg: Config):
-        super().__init__(cfg.to_dict(), filename=cfg.filename)
+    def __init__(self, cfg: Config, extra: Optional[dict] = None):
+        """``extra``: mmengine-only settings the runner reads from its config (``compile``)."""
+        super().__init__(dict(cfg.to_dict(), **(extra or {})), filename=cfg.filename)
         mmengine.Config.__setattr__(self, '_posecfg_text', cfg.pretty_text)
 
     @property
@@ -42,6 +43,11 @@ class ResolvedConfig(mmengine.Config):
 
 
 class PoseRunner(Runner):
+    """``channels_last``: keep the model's weights in NHWC order (``runtime.channels_last``)."""
+
+    def __init__(self, *args, channels_last: bool = False, **kwargs):
+        self._channels_last = channels_last  # read by wrap_model, inside Runner.__init__
+        super().__init__(*args, **kwargs)
 
     def setup_env(self, env_cfg: dict) -> None:
         if self.distributed and not is_distributed() and not torch.cuda.is_available():
@@ -49,6 +55,8 @@ class PoseRunner(Runner):
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
+        if self._channels_last:
+            model = model.to(memory_format=torch.channels_last)
         if self.distributed and not torch.cuda.is_available() and model_wrapper_cfg is None:
             # DDP on CPU modules takes no device ids
             return MMDistributedDataParallel(

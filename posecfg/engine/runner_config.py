@@ -15,6 +15,7 @@ This module is the one place where each schema key gets its effect:
 | `log_config.interval`, `log_config.hooks` (Text/Tensorboard) | `default_hooks.logger`, `visualizer.vis_backends` |
 | `dist_params` | `env_cfg.dist_cfg` (`nccl` without GPUs → `gloo`) |
 | `log_level`, `load_from`, `resume_from`, `seed`, `deterministic`, `work_dir` | same-named Runner arguments |
+| `runtime` (posecfg: autocast, channels_last, compile, threads; see `runtime.py`) | optim wrapper, loops' `fp16`, model memory format, `compile`, torch threads |
 
 mmengine-native keys given in the config win: dicts (`default_hooks`, `env_cfg`, `train_cfg`,
 `val_cfg`, `test_cfg`, the dataloaders) are merged key by key over what the schema gave, anything
@@ -28,6 +29,7 @@ from typing import Any, Dict, List, Optional
 from posecfg.config import Config, ConfigError
 
 from .checkpoint import ATOMIC_BACKEND
+from .runtime import Runtime, resolve_runtime
 
 #: metrics whose best value is the smallest
 LESS_IS_BETTER = ('EPE', 'NME', 'loss')
@@ -57,8 +59,9 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
     distributed backend and the mixed-precision wrapper).
     """
     c = cfg.to_dict()
+    runtime = resolve_runtime(c.get('runtime'), cuda)
     kwargs: Dict[str, Any] = dict(
-        model=c['model'],
+        model=_model(c, runtime),
         work_dir=work_dir,
         launcher=launcher,
         log_level=c.get('log_level', 'INFO'),
@@ -79,20 +82,29 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
         kwargs.update(
             train_dataloader=_dataloader(data, 'train', shuffle=True),
             train_cfg=_train_cfg(c, validate),
-            optim_wrapper=_optim_wrapper(c, cuda),
+            optim_wrapper=_optim_wrapper(c, cuda, runtime),
             param_scheduler=_param_schedulers(c))
         if validate and 'val' in data:
             kwargs.update(val_dataloader=_dataloader(data, 'val', shuffle=False),
-                          val_cfg=dict(type='PoseValLoop'),
+                          val_cfg=dict(type='PoseValLoop', fp16=runtime.autocast is not None),
                           val_evaluator=_evaluator(c))
     if test:
         kwargs.update(test_dataloader=_dataloader(data, 'test', shuffle=False),
-                      test_cfg=dict(type='PoseTestLoop'),
+                      test_cfg=dict(type='PoseTestLoop', fp16=runtime.autocast is not None),
                       test_evaluator=_evaluator(c))
     if c.get('custom_hooks'):
         kwargs['custom_hooks'] = c['custom_hooks']
     _apply_native_keys(kwargs, c)
+    kwargs['runtime'] = runtime
     return kwargs
+
+
+def _model(c: dict, runtime: Runtime) -> dict:
+    model = dict(c['model'])
+    if runtime.channels_last:
+        model['data_preprocessor'] = dict(model.get('data_preprocessor') or {},
+                                          channels_last=True)
+    return model
 
 
 # -- data -----------------------------------------------------------------------------------
@@ -166,7 +178,7 @@ def _check_workflow(workflow):
             f"one train entry, like [('train', 1), ('val', 1)]; got {workflow!r}")
 
 
-def _optim_wrapper(c: dict, cuda: bool) -> dict:
+def _optim_wrapper(c: dict, cuda: bool, runtime: Runtime) -> dict:
     optimizer = dict(c.get('optimizer') or {})
     if 'type' not in optimizer:
         raise SchemaError("optimizer must name a torch.optim class, e.g. dict(type='Adam', "
@@ -187,6 +199,8 @@ def _optim_wrapper(c: dict, cuda: bool) -> dict:
         else:
             # no fp16 kernels worth using on a CPU: autocast to bfloat16, which needs no scaling
             wrapper.update(type='AutocastOptimWrapper', dtype=fp16.get('dtype', 'bfloat16'))
+    elif runtime.autocast is not None:
+        wrapper.update(type='AutocastOptimWrapper', dtype='bfloat16')
     return wrapper
 
 
@@ -284,7 +298,8 @@ def _visualizer(c: dict) -> dict:
             options = {k: v for k, v in hook.items() if k not in ('type', 'interval', 'by_epoch',
                                                                    'ignore_last', 'reset_flag')}
             backends.append(dict(type=LOGGER_HOOKS[kind], **options))
-    return dict(type='Visualizer', vis_backends=backends, name='visualizer')
+    # no name: mmengine names it after the run, so two runs in one process keep their own logs
+    return dict(type='Visualizer', vis_backends=backends)
 
 
 def _env_cfg(c: dict, cuda: bool) -> dict:

@@ -23,7 +23,9 @@ def test_loads_like_mmengine(config):
     path = os.path.join(REPO, config)
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # a shipped config loads without warnings
-        ours = Config.fromfile(path)
+        Config.fromfile(path)
+    # mmengine leaves ${…} references as strings: compare before posecfg resolves them
+    ours = Config.fromfile(path, resolve=False)
     assert ours.to_dict() == mmengine.Config.fromfile(path).to_dict()
 
 

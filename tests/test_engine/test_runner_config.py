@@ -16,7 +16,10 @@ SEED = os.path.join(REPO, 'configs/body/2d_kpt_sview_rgb_img/topdown_heatmap/coc
 
 
 def kwargs_for(*options, **flags):
-    cfg = Config.fromfile(SEED, list(options))
+    """Runner arguments of the seed config with float32 and NCHW (the schema alone); the
+    runtime section has tests of its own."""
+    cfg = Config.fromfile(SEED, ['runtime.autocast=None', 'runtime.channels_last=False',
+                                 *options])
     return runner_kwargs(cfg, work_dir='/tmp/w', **flags)
 
 
@@ -43,7 +46,25 @@ def test_seed_config_maps_every_key():
     assert train['sampler'] == dict(type='DefaultSampler', shuffle=True)
     assert val['dataset']['test_mode'] is True and 'test_mode' not in train['dataset']
     assert k['val_evaluator'] == {'metric': 'mAP'}
+    assert k['val_cfg'] == dict(type='PoseValLoop', fp16=False)
     assert 'load_from' not in k and 'test_dataloader' not in k
+
+
+def test_runtime_switches():
+    from posecfg.engine.runtime import native_bf16
+    k = kwargs_for('runtime.autocast=bf16', 'runtime.channels_last=True', 'runtime.threads=1',
+                   'runtime.compile={mode:max-autotune}')
+    assert k['optim_wrapper']['type'] == 'AutocastOptimWrapper'
+    assert k['val_cfg'] == dict(type='PoseValLoop', fp16=True)
+    assert k['model']['data_preprocessor'] == {'channels_last': True}
+    rt = k['runtime']
+    assert (rt.autocast, rt.channels_last, rt.threads) == (torch.bfloat16, True, 1)
+    assert rt.compile == {'mode': 'max-autotune'}
+    auto = kwargs_for('runtime.autocast=auto')['runtime'].autocast
+    assert auto == (torch.bfloat16 if native_bf16() else None)
+    assert kwargs_for('runtime.autocast=auto', cuda=True)['runtime'].autocast is None
+    with pytest.raises(Exception, match="runtime.autocast must be 'auto', 'bf16' or None"):
+        kwargs_for('runtime.autocast=fp8')
 
 
 def test_cuda_keeps_nccl():
@@ -54,7 +75,8 @@ def test_no_validate_and_test_mode():
     k = kwargs_for(validate=False)
     assert 'val_dataloader' not in k and k['train_cfg']['val_interval'] > 10**8
     k = kwargs_for(test=True)
-    assert 'train_dataloader' not in k and k['test_cfg'] == {'type': 'PoseTestLoop'}
+    assert 'train_dataloader' not in k
+    assert k['test_cfg'] == {'type': 'PoseTestLoop', 'fp16': False}
     assert k['test_dataloader']['batch_size'] == 32
 
 

@@ -1,0 +1,258 @@
+"""Training for real, on a tiny generated dataset: what lands in the work dir, resuming exactly
+after ``kill -9``, two CPU processes training one model, and test.py agreeing with training."""
+import glob
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from posecfg.config import Config
+from posecfg.datasets.synthetic import generate_dataset
+from posecfg.engine import build_runner
+from posecfg.engine.checkpoint import load_checkpoint_file
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOOLS = os.path.join(REPO, 'tools')
+
+TINY = '''
+_base_ = ['{base}/default_runtime.py', '{base}/datasets/synthetic_animal.py']
+data_root = '{data}'
+evaluation = dict(interval=1, metric='mAP', save_best='AP')
+optimizer = dict(type='Adam', lr=2e-3)
+optimizer_config = dict(grad_clip=None)
+lr_config = dict(policy='step', warmup='linear', warmup_iters=4, warmup_ratio=0.1, step=[2])
+total_epochs = 2
+checkpoint_config = dict(interval=1)
+log_config = dict(interval=1, hooks=[dict(type='TextLoggerHook'),
+                                     dict(type='TensorboardLoggerHook')])
+seed = 0
+model = dict(
+    type='TopDown',
+    pretrained=None,
+    backbone=dict(type='ResNet', depth=18, stem_channels=16, base_channels=16),
+    keypoint_head=dict(type='TopdownHeatmapSimpleHead', in_channels=128, out_channels=14,
+                       num_deconv_filters=(32, 32, 32),
+                       loss_keypoint=dict(type='JointsMSELoss', use_target_weight=True)),
+    train_cfg=dict(),
+    test_cfg=dict(flip_test=True, post_process='default', shift_heatmap=True))
+data_cfg = dict(image_size=[64, 64], heatmap_size=[16, 16], num_output_channels=14,
+                num_joints=14, dataset_channel=[list(range(14))],
+                inference_channel=list(range(14)), soft_nms=False, nms_thr=1.0, oks_thr=0.9,
+                vis_thr=0.2, use_gt_bbox=True, det_bbox_thr=0.0,
+                bbox_file=f'{{data_root}}/annotations/val_detections.json')
+norm = dict(type='NormalizeTensor', mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+train_pipeline = [
+    dict(type='LoadImageFromFile'), dict(type='TopDownAffine'), dict(type='ToTensor'), norm,
+    dict(type='TopDownGenerateTarget', sigma=2),
+    dict(type='Collect', keys=['img', 'target', 'target_weight'],
+         meta_keys=['image_file', 'joints_3d', 'joints_3d_visible', 'center', 'scale',
+                    'rotation', 'bbox_score', 'flip_pairs']),
+]
+val_pipeline = [
+    dict(type='LoadImageFromFile'), dict(type='TopDownAffine'), dict(type='ToTensor'), norm,
+    dict(type='Collect', keys=['img'],
+         meta_keys=['image_file', 'center', 'scale', 'rotation', 'bbox_score', 'flip_pairs']),
+]
+data = dict(
+    samples_per_gpu=8, workers_per_gpu=0,
+    val_dataloader=dict(samples_per_gpu=16), test_dataloader=dict(samples_per_gpu=16),
+    train=dict(type='TopDownCocoDataset', ann_file=f'{{data_root}}/annotations/train.json',
+               img_prefix=f'{{data_root}}/images/train/', data_cfg=data_cfg,
+               pipeline=train_pipeline, dataset_info={{{{_base_.dataset_info}}}}),
+    val=dict(type='TopDownCocoDataset', ann_file=f'{{data_root}}/annotations/val.json',
+             img_prefix=f'{{data_root}}/images/val/', data_cfg=data_cfg,
+             pipeline=val_pipeline, dataset_info={{{{_base_.dataset_info}}}}),
+    test=dict(type='TopDownCocoDataset', ann_file=f'{{data_root}}/annotations/val.json',
+              img_prefix=f'{{data_root}}/images/val/', data_cfg=data_cfg,
+              pipeline=val_pipeline, dataset_info={{{{_base_.dataset_info}}}}),
+)
+'''
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    """(config path, data dir) of a 2-epoch run on 12 train / 6 val generated images."""
+    root = tmp_path_factory.mktemp('tiny')
+    data = root / 'data'
+    generate_dataset(data, num_train=12, num_val=6, image_size=(128, 96), seed=3)
+    path = root / 'tiny.py'
+    path.write_text(TINY.format(base=os.path.join(REPO, 'configs', '_base_'), data=data))
+    return str(path), data
+
+
+def run_tool(*args, env=None, timeout=600):
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO,
+                            timeout=timeout, env=env)
+    return result
+
+
+def ap_values(log_text):
+    return [float(v) for v in re.findall(r'\bAP: ([0-9.]+)', log_text)]
+
+
+def state_of(checkpoint):
+    return load_checkpoint_file(checkpoint)['state_dict']
+
+
+def test_training_fills_the_work_dir(tiny, tmp_path):
+    config, _ = tiny
+    work = tmp_path / 'work'
+    cfg = Config.fromfile(config, ['workflow=[(train,1),(val,1)]'])
+    runner = build_runner(cfg, work_dir=str(work))
+    runner.train()
+    assert (work / 'tiny.py').exists()
+    assert Config.fromfile(str(work / 'tiny.py')).to_dict() == cfg.to_dict()
+    assert sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == [
+        'best_AP_epoch_1.pth', 'epoch_1.pth', 'epoch_2.pth'] or \
+        sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == [
+        'best_AP_epoch_2.pth', 'epoch_1.pth', 'epoch_2.pth']
+    checkpoint = load_checkpoint_file(str(work / 'epoch_2.pth'))
+    assert checkpoint['meta']['cfg'] == cfg.pretty_text
+    assert checkpoint['meta']['epoch'] == 2
+    run_dirs = [d for d in glob.glob(str(work / '2*')) if os.path.isdir(d)]
+    assert len(run_dirs) == 1
+    text_log = glob.glob(os.path.join(run_dirs[0], '*.log'))[0]
+    log = open(text_log).read()
+    assert 'Epoch(val-loss) [1/2]' in log and 'val/heatmap_loss' in log
+    scalars = [json.loads(line) for line in
+               open(os.path.join(run_dirs[0], 'vis_data', 'scalars.json'))]
+    assert any('loss' in s and 'lr' in s for s in scalars)  # train iterations
+    assert any('AP' in s and 'AR' in s for s in scalars)  # evaluations
+    assert any('val/loss' in s for s in scalars)  # the ('val', 1) workflow phase
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    events = EventAccumulator(os.path.join(run_dirs[0], 'vis_data'))
+    events.Reload()
+    tags = events.Tags()['scalars']
+    assert {'loss', 'AP', 'lr'} <= set(tags), tags
+    assert len(events.Scalars('AP')) == 2
+
+
+def test_kill_minus_nine_then_resume_continues_exactly(tiny, tmp_path):
+    config, _ = tiny
+    options = ['--cfg-options', 'total_epochs=4', 'lr_config.step=[3]']
+    straight = tmp_path / 'straight'
+    result = run_tool(os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(straight),
+                      '--no-validate', *options)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    killed = tmp_path / 'killed'
+    process = subprocess.Popen(
+        [sys.executable, os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(killed),
+         '--no-validate', *options], cwd=REPO, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (killed / 'epoch_2.pth').exists() and time.time() < deadline \
+            and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    saved = sorted(glob.glob(str(killed / 'epoch_*.pth')))
+    assert saved, 'the run was killed before its first checkpoint'
+    for path in saved:  # every checkpoint on disk is whole
+        load_checkpoint_file(path)
+    last = saved[-1]
+    result = run_tool(os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(killed),
+                      '--no-validate', '--resume-from', last, *options)
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed_epoch = int(re.search(r'epoch_(\d+)', last).group(1))
+    assert f'resumed epoch: {resumed_epoch}' in result.stdout + result.stderr
+    a = load_checkpoint_file(str(straight / 'epoch_4.pth'))
+    b = load_checkpoint_file(str(killed / 'epoch_4.pth'))
+    for key, value in a['state_dict'].items():
+        assert torch.equal(value, b['state_dict'][key]), key
+    step_a = a['optimizer']['state'][0]['step']
+    step_b = b['optimizer']['state'][0]['step']
+    assert float(step_a) == float(step_b) > 0  # Adam's state came back from the checkpoint
+    assert a['param_schedulers'] == b['param_schedulers']
+
+
+def test_load_from_takes_weights_only(tiny, tmp_path):
+    config, _ = tiny
+    first = tmp_path / 'first'
+    runner = build_runner(Config.fromfile(config, ['total_epochs=1']), work_dir=str(first),
+                          validate=False)
+    runner.train()
+    second = tmp_path / 'second'
+    cfg = Config.fromfile(config, [f'load_from={first / "epoch_1.pth"}', 'total_epochs=1'])
+    runner = build_runner(cfg, work_dir=str(second), validate=False)
+    runner.load_or_resume()  # what train() does first
+    assert runner.epoch == 0 and runner.iter == 0  # weights only: the count starts again
+    trained = state_of(str(first / 'epoch_1.pth'))
+    for key, value in runner.model.state_dict().items():
+        assert torch.equal(value, trained[key]), key
+
+
+def test_two_cpu_processes_train_one_model(tiny, tmp_path):
+    config, _ = tiny
+    work = tmp_path / 'dist'
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(29500 + os.getpid() % 1000))
+    result = subprocess.run(
+        [os.path.join(TOOLS, 'dist_train.sh'), config, '2', '--work-dir', str(work),
+         '--no-validate', '--cfg-options', 'total_epochs=1', 'data.samples_per_gpu=2'],
+        capture_output=True, text=True, cwd=REPO, timeout=600, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    assert 'Distributed training: True' in log
+    instances = len(json.load(open(tiny[1] / 'annotations' / 'train.json'))['annotations'])
+    per_rank = -(-instances // 2)
+    iters = -(-per_rank // 2)
+    assert f'Epoch(train) [1][{iters}/{iters}]' in log  # each rank saw half the data
+    assert sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == ['epoch_1.pth']
+
+
+def test_test_tool_reproduces_the_training_evaluation(tiny, tmp_path):
+    config, _ = tiny
+    work = tmp_path / 'work'
+    result = run_tool(os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(work),
+                      '--cfg-options', 'total_epochs=1')
+    assert result.returncode == 0, result.stderr[-3000:]
+    trained_ap = ap_values(result.stdout + result.stderr)
+    assert len(trained_ap) == 1
+    out = tmp_path / 'predictions.json'
+    result = run_tool(os.path.join(TOOLS, 'test.py'), config, str(work / 'epoch_1.pth'),
+                      '--eval', 'mAP', '--out', str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert ap_values(result.stdout + result.stderr) == trained_ap
+    predictions = json.load(open(out))
+    val = json.load(open(tiny[1] / 'annotations' / 'val.json'))
+    assert len(predictions) == len([a for a in val['annotations'] if a['num_keypoints'] > 0])
+    assert len(predictions[0]['keypoints']) == 14 and len(predictions[0]['keypoints'][0]) == 3
+
+
+def test_bad_inputs_fail_before_training(tiny, tmp_path):
+    config, data = tiny
+    result = run_tool(os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(tmp_path),
+                      '--cfg-options', 'train_pipeline.0.type=LoadImageFromFil')
+    assert result.returncode == 2
+    assert result.stderr.startswith('error: --cfg-options train_pipeline.0.type=')
+    assert "'LoadImageFromFil' is not registered; closest registered names: LoadImageFromFile" \
+        in result.stderr
+    assert not glob.glob(str(tmp_path / '*.pth'))
+
+
+def test_missing_image_is_named(tiny, tmp_path):
+    config, data = tiny
+    images = tmp_path / 'images'
+    images.mkdir()
+    cfg = Config.fromfile(config, [f'data.train.img_prefix={images}/', 'total_epochs=1'])
+    runner = build_runner(cfg, work_dir=str(tmp_path / 'w'), validate=False)
+    with pytest.raises(Exception) as e:
+        runner.train()
+    assert str(images / '000001.jpg') in str(e.value) or \
+        re.search(re.escape(str(images)) + r'/0000\d\d\.jpg', str(e.value))
+
+
+def test_fp16_autocasts_on_cpu(tiny, tmp_path):
+    config, _ = tiny
+    cfg = Config.fromfile(config, ['+fp16.loss_scale=512.0', 'total_epochs=1'])
+    runner = build_runner(cfg, work_dir=str(tmp_path), validate=False)
+    runner.train()
+    assert type(runner.optim_wrapper).__name__ == 'AutocastOptimWrapper'
+    loss = runner.message_hub.get_scalar('train/loss').current()
+    assert loss == loss and loss > 0  # finite
