@@ -69,13 +69,17 @@ class TopDownDataConfig:
 
 
 def parse_data_cfg(data_cfg: Optional[Mapping], owner: str,
-                   accepted: Sequence[str] = COCO_STYLE_KEYS) -> TopDownDataConfig:
+                   accepted: Sequence[str] = COCO_STYLE_KEYS,
+                   fixed: Optional[Mapping[str, Any]] = None) -> TopDownDataConfig:
     """Check ``data_cfg`` against the keys a dataset class reads and fill in defaults.
 
     Args:
         data_cfg: the config's ``data_cfg`` dict.
         owner: the dataset class name, used in error messages.
         accepted: the keys that class reads (its ``option_keys['data_cfg']``).
+        fixed: keys MMPose's configs of this dataset carry that the class accepts only with the
+            one value it implements (MPII's ``use_gt_bbox=True``), so those files load unchanged
+            while any other value is an error.
 
     Raises:
         KeyError: a required key is missing.
@@ -90,11 +94,15 @@ def parse_data_cfg(data_cfg: Optional[Mapping], owner: str,
                     else _suggest(key, accepted))
             raise ValueError(f'{owner}: data_cfg has unknown key {key!r}{hint}. {owner} reads '
                              f'data_cfg keys: {", ".join(accepted)}')
+    for key, value in (fixed or {}).items():
+        if key in data_cfg and data_cfg[key] != value:
+            raise ValueError(f'{owner}: data_cfg.{key}={data_cfg[key]!r} is not supported; '
+                             f'{owner} only implements {key}={value!r}')
     missing = [k for k in REQUIRED_KEYS if k not in data_cfg]
     if missing:
         raise KeyError(f'{owner}: data_cfg is missing {", ".join(map(repr, missing))} '
                        f'(required: {", ".join(REQUIRED_KEYS)})')
-    defaults = {**BOX_AND_NMS_DEFAULTS, **COMMON_DEFAULTS}
+    defaults = {**BOX_AND_NMS_DEFAULTS, **COMMON_DEFAULTS, **(fixed or {})}
     options = {k: data_cfg[k] if k in data_cfg else defaults[k] for k in accepted}
     image_size = _size(data_cfg['image_size'], 'image_size', owner)
     heatmap_size = np.asarray(data_cfg['heatmap_size'])

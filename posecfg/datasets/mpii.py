@@ -62,7 +62,9 @@ class TopDownMpiiDataset(TopDownBaseDataset):
     """
 
     default_dataset_info = 'mpii'
-    option_keys = {'data_cfg': MPII_KEYS}
+    #: MMPose's MPII configs say use_gt_bbox=True, bbox_file=None: MPII has no detections
+    fixed_data_cfg = dict(use_gt_bbox=True, bbox_file=None)
+    option_keys = {'data_cfg': MPII_KEYS + tuple(fixed_data_cfg)}
     #: plain PCK: 0.2 × the person box's side (200 × scale)
     pck_protocol = PckProtocol(thr=0.2)
     #: PCKh: 0.5 × head size

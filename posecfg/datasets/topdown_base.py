@@ -70,6 +70,8 @@ class TopDownBaseDataset(Dataset):
     default_dataset_info: Optional[str] = None
     #: keys read inside dict-valued arguments (see posecfg.registry)
     option_keys = {'data_cfg': COCO_STYLE_KEYS}
+    #: data_cfg keys of MMPose's configs accepted only with the one value implemented
+    fixed_data_cfg: dict = {}
     #: PCK threshold and normaliser (MMPose 0.x's default: 0.2 × the box's longer side)
     pck_protocol = PckProtocol(thr=0.2)
     #: whether the crop is made from ``bbox`` (so a pipeline crop step may take it over)
@@ -83,7 +85,8 @@ class TopDownBaseDataset(Dataset):
         self.img_prefix = img_prefix or ''
         self.test_mode = bool(test_mode)
         self.meta = resolve_dataset_meta(dataset_info, self.default_dataset_info)
-        self.data_cfg = parse_data_cfg(data_cfg, owner, self.option_keys['data_cfg'])
+        self.data_cfg = parse_data_cfg(data_cfg, owner, self.option_keys['data_cfg'],
+                                       self.fixed_data_cfg)
         check_num_joints(self.data_cfg, self.meta)
         self.ann_info = build_ann_info(self.data_cfg, self.meta)
         self.pipeline = build_pipeline(pipeline)

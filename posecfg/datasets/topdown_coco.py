@@ -126,6 +126,10 @@ class TopDownCrowdPoseDataset(TopDownCocoDataset):
     """CrowdPose; its annotations have no ``area``, so COCO mAP uses the box area."""
     default_dataset_info = 'crowdpose'
     coco_use_area = False
+    #: MMPose's CrowdPose configs say crowd_matching=False (crowdposetools' matching is not
+    #: implemented; the metric is COCO-style AP with CrowdPose's sigmas)
+    fixed_data_cfg = dict(crowd_matching=False)
+    option_keys = {'data_cfg': TopDownCocoDataset.option_keys['data_cfg'] + ('crowd_matching',)}
 
 
 @DATASETS.register_module()

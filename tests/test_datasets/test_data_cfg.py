@@ -49,3 +49,20 @@ def test_num_joints_must_match_the_metadata(make_data_cfg):
     with pytest.raises(ValueError, match=r'TopDownCrowdPoseDataset: data_cfg.num_joints is 17 '
                                          r'but .*crowdpose\.py defines 14 keypoints'):
         check_num_joints(cfg, meta)
+
+
+def test_mmpose_keys_with_their_only_implemented_value(make_data_cfg):
+    """MMPose's MPII configs carry use_gt_bbox=True, bbox_file=None, CrowdPose's
+    crowd_matching=False: those files load unchanged; another value is an error."""
+    from posecfg.datasets import TopDownCrowdPoseDataset, TopDownMpiiDataset
+    for cls, key, good, bad in ((TopDownMpiiDataset, 'use_gt_bbox', True, False),
+                                (TopDownCrowdPoseDataset, 'crowd_matching', False, True)):
+        accepted = cls.option_keys['data_cfg']
+        parsed = parse_data_cfg(make_data_cfg(16, **{key: good}), cls.__name__, accepted,
+                                cls.fixed_data_cfg)
+        assert parsed[key] == good
+        with pytest.raises(ValueError) as e:
+            parse_data_cfg(make_data_cfg(16, **{key: bad}), cls.__name__, accepted,
+                           cls.fixed_data_cfg)
+        assert str(e.value) == (f'{cls.__name__}: data_cfg.{key}={bad!r} is not supported; '
+                                f'{cls.__name__} only implements {key}={good!r}')

@@ -1,0 +1,128 @@
+"""Every backbone and head registered in ``posecfg.registry.MODELS`` builds from a config dict and
+gives outputs of the documented shapes.
+
+Parametrized over the registry, so a new class under ``posecfg/models/backbones`` or
+``posecfg/models/heads`` is tested by being registered: a backbone with its ``example_args``, a
+head with an entry in ``HEAD_EXAMPLES`` (small channels, the input it takes and the output it must
+give; ``test_every_head_has_an_example`` fails until the entry is added).
+"""
+import pytest
+import torch
+
+import posecfg.models  # noqa: F401  (registration)
+from posecfg.registry import MODELS, UnexpectedArgumentError, UnknownTypeError
+
+
+def registered(package):
+    return sorted(name for name, cls in MODELS.module_dict.items()
+                  if cls.__module__.startswith(f'posecfg.models.{package}.'))
+
+
+BACKBONES = registered('backbones')
+HEADS = registered('heads')
+
+N = 2
+#: (H, W) of the backbone input: not square, and divisible by every backbone's largest stride (32)
+SIZE = (64, 96)
+
+#: head name → [(constructor arguments, input feature shapes, output shape)], small channels
+HEAD_EXAMPLES = {
+    'TopdownHeatmapSimpleHead': [
+        # SimpleBaseline: three stride-2 deconvolutions, ×8
+        (dict(in_channels=8, out_channels=3, num_deconv_filters=(4, 4, 4)),
+         [(N, 8, 4, 3)], (N, 3, 32, 24)),
+        # HRNet: the 1/4-resolution branch is already heatmap-sized, a 1×1 conv only
+        (dict(in_channels=8, out_channels=5, num_deconv_layers=0,
+              extra=dict(final_conv_kernel=1)),
+         [(N, 8, 16, 12), (N, 16, 8, 6)], (N, 5, 16, 12)),
+        # several backbone outputs resized to the first and concatenated
+        (dict(in_channels=[4, 6], out_channels=2, in_index=[0, 1],
+              input_transform='resize_concat', num_deconv_layers=1, num_deconv_filters=(4,),
+              num_deconv_kernels=(4,)),
+         [(N, 4, 8, 6), (N, 6, 4, 3)], (N, 2, 16, 12)),
+    ],
+}
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """Small convolutions on a shared 2-core machine: one intra-op thread avoids OpenMP threads
+    spinning against other processes; restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_discovery_finds_backbones_and_heads():
+    assert {'ResNet', 'ResNetV1d', 'HRNet', 'MobileNetV2', 'ShuffleNetV2'} <= set(BACKBONES)
+    assert 'TopdownHeatmapSimpleHead' in HEADS
+
+
+def test_every_head_has_an_example():
+    missing = sorted(set(HEADS) - set(HEAD_EXAMPLES))
+    assert not missing, f'add an entry to HEAD_EXAMPLES for {missing}'
+
+
+@pytest.mark.parametrize('name', BACKBONES + HEADS)
+def test_registered_under_its_class_name(name):
+    cls = MODELS.get(name)
+    assert cls.__name__ == name
+    # a misspelt type is an error whose suggestions name the real class
+    with pytest.raises(UnknownTypeError, match=rf'closest registered names: .*\b{name}\b'):
+        MODELS.build(dict(type=name + 'x'))
+
+
+@pytest.mark.parametrize('name', BACKBONES)
+def test_backbone_builds_from_its_example_args(name):
+    cls = MODELS.get(name)
+    assert cls.example_args, f'{name} needs example_args (constructor arguments of a small variant)'
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type=name, **cls.example_args))
+    assert type(model) is cls
+    model.init_weights()
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.rand(N, 3, *SIZE))
+    assert isinstance(out, tuple) and len(out) == len(model.out_channels) == \
+        len(model.out_strides) > 0
+    for feat, channels, stride in zip(out, model.out_channels, model.out_strides):
+        assert feat.shape == (N, channels, SIZE[0] // stride, SIZE[1] // stride)
+        assert torch.isfinite(feat).all()
+    with pytest.raises(UnexpectedArgumentError, match='not_an_argument'):
+        MODELS.build(dict(type=name, not_an_argument=1, **cls.example_args))
+
+
+@pytest.mark.parametrize('name,index', [(name, i) for name in HEADS
+                                        for i in range(len(HEAD_EXAMPLES.get(name, [])))])
+def test_head_output_shape(name, index):
+    kwargs, in_shapes, out_shape = HEAD_EXAMPLES[name][index]
+    torch.manual_seed(0)
+    head = MODELS.build(dict(type=name, **kwargs))
+    assert type(head) is MODELS.get(name)
+    feats = tuple(torch.rand(*shape) for shape in in_shapes)
+    head.train()
+    out = head(feats)
+    assert out.shape == out_shape
+    out.float().mean().backward()
+    unused = [n for n, p in head.named_parameters() if p.requires_grad and p.grad is None]
+    assert not unused, f'{name}: parameters unused by forward: {unused[:5]}'
+    head.eval()
+    with torch.no_grad():
+        assert head(feats).shape == out_shape
+
+
+@pytest.mark.parametrize('name', BACKBONES)
+def test_backbone_feeds_a_heatmap_head(name):
+    """The registered pieces fit together as configs join them: backbone output ``in_index`` →
+    ``TopdownHeatmapSimpleHead(in_channels=out_channels[in_index])``."""
+    cls = MODELS.get(name)
+    backbone = MODELS.build(dict(type=name, **cls.example_args))
+    head = MODELS.build(dict(type='TopdownHeatmapSimpleHead', in_channels=backbone.out_channels[0],
+                             out_channels=3, num_deconv_layers=0,
+                             extra=dict(final_conv_kernel=1)))
+    backbone.eval(), head.eval()
+    with torch.no_grad():
+        heatmaps = head(backbone(torch.rand(1, 3, *SIZE)))
+    stride = backbone.out_strides[0]
+    assert heatmaps.shape == (1, 3, SIZE[0] // stride, SIZE[1] // stride)
