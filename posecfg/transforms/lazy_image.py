@@ -9,6 +9,11 @@ RGB on the small output rather than the whole image.
 
 Any other consumer gets MMPose's pixels with ``np.asarray(img)``: the full decode, mirrored if
 a mirror is pending.
+
+JPEGs are decoded with simplejpeg where it is installed: the same libjpeg-turbo with the same
+settings as OpenCV, bit-identical pixels (tested) at every scale, a third faster (OpenCV's
+``imdecode`` adds copies around it). Other formats, EXIF-rotated JPEGs and CMYK ones go through
+OpenCV.
 """
 from __future__ import annotations
 
@@ -17,6 +22,11 @@ from typing import Optional, Tuple
 
 import cv2
 import numpy as np
+
+try:
+    import simplejpeg
+except ImportError:  # optional: OpenCV decodes everything without it, a third slower
+    simplejpeg = None
 
 from ..geometry import compose_affine, hflip_matrix, scale_matrix
 from .image_header import ImageHeader, read_header
@@ -183,8 +193,28 @@ class LazyImage:
             return (height, width)
         return (height, width, 3)
 
+    def _decode_jpeg(self, reduction: int) -> Optional[np.ndarray]:
+        """simplejpeg's decode of what ``cv2.imdecode`` would give, or None where it does not
+        apply (no simplejpeg, not a 1- or 3-channel JPEG, EXIF rotation to apply, 'unchanged')."""
+        header = self.header
+        if simplejpeg is None or header is None or header.format != 'jpeg' \
+                or header.channels not in (1, 3) or self.color_type == 'unchanged':
+            return None
+        if header.orientation != 1 and not self.color_type.endswith('orientation'):
+            return None
+        grey = self.color_type.startswith('grayscale')
+        try:
+            img = simplejpeg.decode_jpeg(
+                self._data, 'GRAY' if grey else 'BGR', min_factor=reduction,
+                min_height=-(-header.height // reduction), min_width=-(-header.width // reduction))
+        except ValueError:
+            return None  # let OpenCV decode (or report) a file libjpeg-turbo calls odd
+        return img[..., 0] if grey else img
+
     def _decode(self, flag: int, reduction: int) -> np.ndarray:
-        img = cv2.imdecode(np.frombuffer(self._data, dtype=np.uint8), flag)
+        img = self._decode_jpeg(reduction)
+        if img is None:
+            img = cv2.imdecode(np.frombuffer(self._data, dtype=np.uint8), flag)
         if img is None:
             raise ValueError(f'cannot decode image file {self.path!r}: it is not an image '
                              f'OpenCV can read, or it is damaged')

@@ -15,6 +15,8 @@ def load(path, **kwargs):
 
 
 def count_decodes(monkeypatch):
+    """Every decode, by OpenCV or by simplejpeg (which posecfg uses for JPEGs when installed)."""
+    from posecfg.transforms import lazy_image
     calls = []
     real = cv2.imdecode
 
@@ -23,7 +25,32 @@ def count_decodes(monkeypatch):
         return real(buf, flag)
 
     monkeypatch.setattr(cv2, 'imdecode', counting)
+    if lazy_image.simplejpeg is not None:
+        real_jpeg = lazy_image.simplejpeg.decode_jpeg
+
+        def counting_jpeg(data, colorspace, **kwargs):
+            calls.append(('simplejpeg', colorspace, kwargs.get('min_factor', 1)))
+            return real_jpeg(data, colorspace, **kwargs)
+        monkeypatch.setattr(lazy_image.simplejpeg, 'decode_jpeg', counting_jpeg)
     return calls
+
+
+def test_simplejpeg_and_opencv_decode_the_same_pixels(mmpose_tests, monkeypatch):
+    """The fast JPEG path gives OpenCV's pixels exactly, at full and reduced size, colour and
+    grey (both are libjpeg-turbo with the same settings)."""
+    from posecfg.transforms import lazy_image
+    if lazy_image.simplejpeg is None:
+        pytest.skip('simplejpeg is not installed')
+    for path in sorted((mmpose_tests / 'coco').glob('*.jpg'))[:2]:
+        data = path.read_bytes()
+        for color_type in ('color', 'grayscale'):
+            image = LazyImage(str(path), data, color_type=color_type)
+            fast = [image.raw_pixels(r) for r in (1, 2, 4, 8)]
+            monkeypatch.setattr(lazy_image, 'simplejpeg', None)  # decode with OpenCV
+            slow = [image.raw_pixels(r) for r in (1, 2, 4, 8)]
+            monkeypatch.undo()
+            for a, b in zip(fast, slow):
+                np.testing.assert_array_equal(a, b)
 
 
 def test_lazy_image_has_shape_before_decoding_and_mmpose_pixels_after(mmpose_tests,
