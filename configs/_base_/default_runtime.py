@@ -13,6 +13,7 @@ log_config = dict(
         dict(type='TensorboardLoggerHook'),
     ])
 # hardware switches (posecfg; README "Performance switches"): bf16 autocast where the CPU has
-# native bf16, NHWC memory order, torch.compile off (it pays only for long runs), threads per
-# process = its share of the cores
-runtime = dict(autocast='auto', channels_last=True, compile=False, threads='auto')
+# native bf16, NHWC memory order, torch.compile for runs of 2000+ iterations, threads
+# probed per process within its share of the cores, BatchNorm folded into convs for evaluation
+runtime = dict(autocast='auto', channels_last=True, compile='auto', threads='auto', fold_bn=True,
+               compile_eval='auto')

@@ -47,7 +47,8 @@ SECTIONS = {
     'dist_params': frozenset({'backend', 'port', 'init_method', 'timeout'}),
     'fp16': frozenset({'loss_scale', 'dtype'}),
     'env_cfg': frozenset({'cudnn_benchmark', 'mp_cfg', 'dist_cfg'}),
-    'runtime': frozenset({'autocast', 'channels_last', 'compile', 'threads'}),
+    'runtime': frozenset({'autocast', 'channels_last', 'compile', 'threads', 'fold_bn',
+                          'compile_eval'}),
     'workflow': frozenset(),
 }
 

@@ -35,6 +35,4 @@ def build_runner(cfg: Config, *, work_dir: Optional[str] = None, launcher: str =
             kwargs.update(load_from=checkpoint, resume=False)
         if out:
             kwargs['test_cfg'] = dict(kwargs['test_cfg'], out=out)
-    extra = {'compile': runtime.compile} if runtime.compile else {}
-    return PoseRunner(**kwargs, cfg=ResolvedConfig(cfg, extra),
-                      channels_last=runtime.channels_last)
+    return PoseRunner(**kwargs, cfg=ResolvedConfig(cfg), channels_last=runtime.channels_last)

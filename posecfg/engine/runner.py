@@ -32,9 +32,8 @@ from .checkpoint import write_atomically
 class ResolvedConfig(mmengine.Config):
     """The mmengine view of a posecfg config: its data, and posecfg's text of it."""
 
-    def __init__(self, cfg: Config, extra: Optional[dict] = None):
-        """``extra``: mmengine-only settings the runner reads from its config (``compile``)."""
-        super().__init__(dict(cfg.to_dict(), **(extra or {})), filename=cfg.filename)
+    def __init__(self, cfg: Config):
+        super().__init__(cfg.to_dict(), filename=cfg.filename)
         mmengine.Config.__setattr__(self, '_posecfg_text', cfg.pretty_text)
 
     @property

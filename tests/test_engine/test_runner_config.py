@@ -26,7 +26,8 @@ def kwargs_for(*options, **flags):
 def test_seed_config_maps_every_key():
     k = kwargs_for()
     assert k['model']['type'] == 'TopDown' and k['log_level'] == 'INFO'
-    assert k['optim_wrapper'] == dict(type='OptimWrapper', optimizer=dict(type='Adam', lr=5e-4))
+    assert k['optim_wrapper'] == dict(type='OptimWrapper',
+                                      optimizer=dict(type='Adam', lr=5e-4, fused=True))
     assert k['param_scheduler'] == [
         dict(type='LinearLR', start_factor=0.001, end_factor=1.0, by_epoch=False, begin=0,
              end=501),
@@ -46,7 +47,7 @@ def test_seed_config_maps_every_key():
     assert train['sampler'] == dict(type='DefaultSampler', shuffle=True)
     assert val['dataset']['test_mode'] is True and 'test_mode' not in train['dataset']
     assert k['val_evaluator'] == {'metric': 'mAP'}
-    assert k['val_cfg'] == dict(type='PoseValLoop', fp16=False)
+    assert k['val_cfg'] == dict(type='PoseValLoop', fp16=False, fold_bn=True, compile_eval='auto')
     assert 'load_from' not in k and 'test_dataloader' not in k
 
 
@@ -55,7 +56,7 @@ def test_runtime_switches():
     k = kwargs_for('runtime.autocast=bf16', 'runtime.channels_last=True', 'runtime.threads=1',
                    'runtime.compile={mode:max-autotune}')
     assert k['optim_wrapper']['type'] == 'AutocastOptimWrapper'
-    assert k['val_cfg'] == dict(type='PoseValLoop', fp16=True)
+    assert k['val_cfg']['fp16'] is True
     assert k['model']['data_preprocessor'] == {'channels_last': True}
     rt = k['runtime']
     assert (rt.autocast, rt.channels_last, rt.threads) == (torch.bfloat16, True, 1)
@@ -76,7 +77,8 @@ def test_no_validate_and_test_mode():
     assert 'val_dataloader' not in k and k['train_cfg']['val_interval'] > 10**8
     k = kwargs_for(test=True)
     assert 'train_dataloader' not in k
-    assert k['test_cfg'] == {'type': 'PoseTestLoop', 'fp16': False}
+    assert k['test_cfg'] == dict(type='PoseTestLoop', fp16=False, fold_bn=True,
+                                 compile_eval='auto')
     assert k['test_dataloader']['batch_size'] == 32
 
 
@@ -94,7 +96,7 @@ def test_optimizer_options():
                    '+optimizer_config.cumulative_iters=4', '+fp16.loss_scale=512.0')
     assert k['optim_wrapper'] == dict(
         type='AutocastOptimWrapper', dtype='bfloat16',
-        optimizer=dict(type='SGD', lr=0.1, momentum=0.9),
+        optimizer=dict(type='SGD', lr=0.1, momentum=0.9, fused=True),
         paramwise_cfg=dict(norm_decay_mult=0.0), clip_grad=dict(max_norm=35, norm_type=2),
         accumulative_counts=4)
     k = kwargs_for('+fp16.loss_scale=512.0', cuda=True)

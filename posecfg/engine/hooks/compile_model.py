@@ -1,0 +1,59 @@
+"""``CompileModelHook``: ``torch.compile`` the model's networks before training, when it pays."""
+from __future__ import annotations
+
+import logging
+from typing import Optional, Union
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.model import is_model_wrapper
+
+from posecfg.registry import HOOKS
+
+#: the submodules compiled: the networks, not the Python around them (data preprocessing,
+#: flip test, decoding), which would break the graph; compiling ``train_step`` whole measured
+#: slower than not compiling at all (ResNet-50: 6.5 vs 8.5 images/s)
+NETWORKS = ('backbone', 'neck', 'keypoint_head', 'head')
+
+
+def compile_networks(model: torch.nn.Module, options: Optional[dict] = None) -> list:
+    """Replace ``model``'s networks by compiled ones (in place); returns their names."""
+    names = [n for n in NETWORKS if isinstance(getattr(model, n, None), torch.nn.Module)]
+    for name in names:
+        setattr(model, name, torch.compile(getattr(model, name), **(options or {})))
+    return names
+
+
+@HOOKS.register_module()
+class CompileModelHook(Hook):
+    """Compiles the networks before the first training iteration.
+
+    Args:
+        mode: True compiles; 'auto' compiles when the run has at least ``min_iters`` training
+            iterations on a CPU: compiling ResNet-50 + head takes ~46 s on 2 cores and then
+            saves ~7% per iteration, so it pays after a few hundred iterations.
+        options: keyword arguments of ``torch.compile``.
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self, mode: Union[bool, str] = 'auto', min_iters: int = 2000,
+                 options: Optional[dict] = None):
+        if mode not in (True, 'auto'):
+            raise ValueError(f"CompileModelHook mode must be True or 'auto', got {mode!r}")
+        self.mode, self.min_iters, self.options = mode, min_iters, options
+
+    def before_train(self, runner) -> None:
+        if self.mode == 'auto' and (runner.max_iters - runner.iter < self.min_iters
+                                    or torch.cuda.is_available()):
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        try:
+            names = compile_networks(model, self.options)
+        except Exception as e:  # torch.compile unavailable for this model or platform
+            print_log(f'torch.compile failed ({type(e).__name__}: {e}); training eagerly',
+                      logger='current', level=logging.WARNING)
+            return
+        print_log(f'compiled {", ".join(names)} for training (the first iterations compile)',
+                  logger='current')

@@ -1,0 +1,65 @@
+"""The runtime switches: compile decisions, evaluation preparation, the thread probe."""
+import pytest
+import torch
+
+from posecfg.engine.hooks import CompileModelHook
+from posecfg.engine.loops import COMPILE_EVAL_MIN_SAMPLES, inference_model
+from posecfg.engine.runtime import probe_threads, resolve_runtime
+
+
+class FakeRunner:
+    def __init__(self, model, max_iters, it=0):
+        self.model, self.max_iters, self.iter = model, max_iters, it
+
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.backbone = torch.nn.Conv2d(3, 4, 3)
+        self.keypoint_head = torch.nn.Conv2d(4, 2, 1)
+
+
+@pytest.mark.parametrize('mode, iters, compiled', [
+    ('auto', 100, False), ('auto', 5000, True), (True, 10, True)])
+def test_compile_hook_decides_by_run_length(mode, iters, compiled, monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, 'compile', lambda m, **kw: calls.append(m) or m)
+    net = Net()
+    CompileModelHook(mode=mode).before_train(FakeRunner(net, iters))
+    assert bool(calls) == compiled
+    if compiled:
+        assert calls == [net.backbone, net.keypoint_head]
+
+
+def test_compile_hook_rejects_a_bad_mode():
+    with pytest.raises(ValueError, match="CompileModelHook mode must be True or 'auto'"):
+        CompileModelHook(mode='yes')
+
+
+class FakeLoader:
+    def __init__(self, n):
+        self.dataset = [dict(img=torch.zeros(3, 8, 8))] * n
+
+    def __len__(self):
+        return len(self.dataset)
+
+
+def test_eval_compile_threshold(monkeypatch):
+    seen = []
+    import posecfg.engine.loops as loops
+    monkeypatch.setattr(loops, 'prepare_for_inference',
+                        lambda model, shape, fold, compile_eval, fp16: seen.append(compile_eval))
+    runner = FakeRunner(Net(), 0)
+    inference_model(runner, FakeLoader(COMPILE_EVAL_MIN_SAMPLES - 1), True, 'auto')
+    inference_model(runner, FakeLoader(COMPILE_EVAL_MIN_SAMPLES), True, 'auto')
+    assert seen == [False, not torch.cuda.is_available()]
+    assert inference_model(runner, FakeLoader(1), False, False) is runner.model
+
+
+def test_thread_probe_and_explicit_threads():
+    assert 1 <= probe_threads(2, None, True) <= 2
+    assert resolve_runtime({'threads': 3}, cuda=False).threads == 3
+    with pytest.raises(Exception, match="runtime.threads must be 'auto' or a positive integer"):
+        resolve_runtime({'threads': 0}, cuda=False)
+    with pytest.raises(Exception, match="runtime: unknown key"):
+        resolve_runtime({'thread': 1}, cuda=False)
