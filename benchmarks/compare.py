@@ -1,0 +1,74 @@
+"""Combine the JSON lines of the posecfg and MMPose benchmark runs into the ratio table.
+
+    python benchmarks/compare.py RESULTS.jsonl
+
+Each line of RESULTS.jsonl is one benchmark's output (its last stdout line) with a ``side`` key
+('posecfg' or 'reference') and a ``pair`` key (pipeline, train, infer, print_config) added by
+run_all.sh. Runs of a pair alternate A B A B, so slow phases of a shared machine hit both
+sides; each side's repeats are pooled. Ratios are reference time / posecfg time, i.e. how many
+times faster posecfg is; min/median/max of the ratio pair the sides' max/median/min and
+median/median and min/max throughputs.
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+PAIRS = {
+    'pipeline': ('samples_per_s', 'samples/s', '(a) train pipeline, 1 core'),
+    'train': ('images_per_s', 'images/s', '(b) training R50 256x192 b16'),
+    'infer': ('images_per_s', 'images/s', '(c) inference R50 + flip, b32'),
+    'print_config': ('wall_s', 's', '(d) print_config, cold process'),
+}
+
+
+def pooled(runs, key):
+    values = []
+    for run in runs:
+        values += run[key]['all']
+    return values
+
+
+def main(path):
+    by = defaultdict(list)
+    for line in open(path):
+        line = line.strip()
+        if line:
+            record = json.loads(line)
+            by[(record['pair'], record['side'])].append(record)
+    lines = []
+    for pair, (key, unit, title) in PAIRS.items():
+        ours, ref = by.get((pair, 'posecfg')), by.get((pair, 'reference'))
+        if not ours or not ref:
+            continue
+        a, b = pooled(ours, key), pooled(ref, key)
+        if unit == 's':  # times: ratio = reference / posecfg
+            ratio = (min(b) / max(a), statistics.median(b) / statistics.median(a),
+                     max(b) / min(a))
+        else:  # throughputs: ratio = posecfg / reference
+            ratio = (min(a) / max(b), statistics.median(a) / statistics.median(b),
+                     max(a) / min(b))
+        lines.append(f'{title:34s} posecfg {statistics.median(a):8.2f} {unit}, reference '
+                     f'{statistics.median(b):8.2f} {unit}, ratio {ratio[1]:.2f} '
+                     f'(min {ratio[0]:.2f}, max {ratio[2]:.2f}; {len(a)}+{len(b)} repeats)')
+        extra = []
+        if pair == 'pipeline':
+            floor = pooled(ours, 'floor_samples_per_s')
+            half = pooled(ours, 'floor_half_decode_samples_per_s')
+            extra.append(f'floor (imread + 1 warp) {statistics.median(floor):.0f} samples/s, '
+                         f'with 1/2-size decode {statistics.median(half):.0f}; posecfg reaches '
+                         f'{statistics.median(a) / statistics.median(floor):.0%} of the floor, '
+                         f'the reference {statistics.median(b) / statistics.median(floor):.0%}')
+        if pair in ('train', 'infer'):
+            ours_g = statistics.median(r['achieved_gflops_per_s_median'] for r in ours)
+            ref_g = statistics.median(r['achieved_gflops_per_s_median'] for r in ref
+                                      if r.get('achieved_gflops_per_s_median'))
+            prepare = max(r.get('prepare_seconds', 0) for r in ours)
+            extra.append(f'achieved {ours_g:.0f} GFLOP/s (reference {ref_g:.0f}); posecfg '
+                         f'compiled once in {prepare:.0f} s before timing')
+        lines += [f'{"":34s} {e}' for e in extra]
+    print('\n'.join(lines))
+
+
+if __name__ == '__main__':
+    main(sys.argv[1])
