@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import copy
 from abc import abstractmethod
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, constant_init
 from torch.nn.modules.batchnorm import _BatchNorm
 
 
@@ -121,6 +121,23 @@ def _as_list(init_cfg) -> List[dict]:
     if init_cfg is None:
         return []
     return [dict(c) for c in (init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg])]
+
+
+def init_from_scratch(module: nn.Module, conv_init: Callable[[nn.Module], None],
+                      zero_init_residual: bool = False) -> None:
+    """MMPose's scratch initialisation: ``conv_init`` on every Conv2d, norm layers to weight 1 and
+    bias 0, and with ``zero_init_residual`` the last norm of every residual block (blocks expose
+    it as ``last_norm``) to 0, so each block starts as the identity."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            conv_init(m)
+        elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
+            constant_init(m, 1)
+    if zero_init_residual:
+        for m in module.modules():
+            last = getattr(type(m), 'last_norm', None)
+            if isinstance(last, property):
+                constant_init(m.last_norm, 0)
 
 
 def check_out_indices(owner: str, out_indices: Sequence[int], num_outputs: int) -> Tuple[int, ...]:

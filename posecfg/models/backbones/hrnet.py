@@ -28,11 +28,10 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmengine.model import constant_init, normal_init
-from torch.nn.modules.batchnorm import _BatchNorm
+from mmengine.model import normal_init
 
 from ...registry import MODELS
-from .base import BaseBackbone, check_frozen_stages, copy_cfg
+from .base import BaseBackbone, check_frozen_stages, copy_cfg, init_from_scratch
 from .resnet import BasicBlock, Bottleneck
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
@@ -322,15 +321,7 @@ class HRNet(BaseBackbone):
 
     def _init_from_scratch(self) -> None:
         """Convs ~ N(0, 0.001), BN weight 1 / bias 0 (MMPose / official HRNet)."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                normal_init(m, std=0.001)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
-                constant_init(m, 1)
-        if self.zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, (BasicBlock, Bottleneck)):
-                    constant_init(m.last_norm, 0)
+        init_from_scratch(self, lambda m: normal_init(m, std=0.001), self.zero_init_residual)
 
     # ---------------------------------------------------------------- forward
     def _transition(self, k: int, y: List[torch.Tensor]) -> List[torch.Tensor]:

@@ -12,12 +12,12 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
-from mmengine.model import constant_init, kaiming_init
-from torch.nn.modules.batchnorm import _BatchNorm
+from mmengine.model import kaiming_init
 
 from ...registry import MODELS
 from ..utils.key_mapping import rename_indexed, rename_keys
-from .base import BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg
+from .base import (BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg,
+                   init_from_scratch)
 
 
 def make_divisible(value: float, divisor: int = 8, min_ratio: float = 0.9) -> int:
@@ -180,11 +180,7 @@ class MobileNetV2(BaseBackbone):
         return [self.conv1] if index == 0 else [getattr(self, f'layer{index}')]
 
     def _init_from_scratch(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                kaiming_init(m)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
-                constant_init(m, 1)
+        init_from_scratch(self, kaiming_init)
 
     def convert_pretrained(self, state_dict: dict) -> Tuple[dict, str]:
         """torchvision (``features.N``) or timm (``conv_stem``, ``blocks.i.j``) → native."""

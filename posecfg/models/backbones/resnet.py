@@ -14,12 +14,12 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule, build_conv_layer, build_norm_layer
-from mmengine.model import constant_init, kaiming_init
-from torch.nn.modules.batchnorm import _BatchNorm
+from mmengine.model import kaiming_init
 
 from ...registry import MODELS
 from ..utils.key_mapping import rename_keys
-from .base import BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg
+from .base import (BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg,
+                   init_from_scratch)
 
 
 class _ResidualBlock(nn.Module):
@@ -295,15 +295,7 @@ class ResNet(BaseBackbone):
 
     def _init_from_scratch(self) -> None:
         """Kaiming-normal convs, BN weight 1 / bias 0; zero last BN per block if asked."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                kaiming_init(m)
-            elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
-                constant_init(m, 1)
-        if self.zero_init_residual:
-            for m in self.modules():
-                if isinstance(m, (BasicBlock, Bottleneck)):
-                    constant_init(m.last_norm, 0)
+        init_from_scratch(self, kaiming_init, self.zero_init_residual)
 
     def convert_pretrained(self, state_dict: dict) -> Tuple[dict, str]:
         """torchvision / timm / mmcls ResNets share our layout; timm's ``resnet*d`` deep stem
