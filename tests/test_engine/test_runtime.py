@@ -63,3 +63,25 @@ def test_thread_probe_and_explicit_threads():
         resolve_runtime({'threads': 0}, cuda=False)
     with pytest.raises(Exception, match="runtime: unknown key"):
         resolve_runtime({'thread': 1}, cuda=False)
+
+
+def test_slurm_environment(monkeypatch):
+    """srun's variables become torch.distributed's; the first node is the master."""
+    import posecfg.engine.runner as runner
+    # a private environment: what the function sets must not leak into later tests' launches
+    env = dict(SLURM_PROCID='3', SLURM_NTASKS='4', SLURM_LOCALID='1',
+               SLURM_NODELIST='node[01-02]')
+    monkeypatch.setattr(runner.os, 'environ', env)
+    commands = []
+    monkeypatch.setattr(runner.subprocess, 'getoutput',
+                        lambda cmd: commands.append(cmd) or 'node01\n')
+    runner._slurm_environment()
+    assert (env['RANK'], env['WORLD_SIZE'], env['LOCAL_RANK']) == ('3', '4', '1')
+    assert env['MASTER_ADDR'] == 'node01' and env['MASTER_PORT'] == '29500'
+    assert commands == ['scontrol show hostname node[01-02] | head -n1']
+
+
+def test_cpu_process_group_rejects_an_unknown_launcher():
+    from posecfg.engine.runner import init_cpu_process_group
+    with pytest.raises(ValueError, match="launcher must be 'none', 'pytorch', 'slurm' or 'mpi'"):
+        init_cpu_process_group('ssh')

@@ -32,6 +32,7 @@ checkpoint_config = dict(interval=1)
 log_config = dict(interval=1, hooks=[dict(type='TextLoggerHook'),
                                      dict(type='TensorboardLoggerHook')])
 seed = 0
+runtime = dict(threads=1)  # bitwise-exact comparisons need one thread count throughout
 model = dict(
     type='TopDown',
     pretrained=None,
@@ -204,6 +205,18 @@ def test_two_cpu_processes_train_one_model(tiny, tmp_path):
     iters = -(-per_rank // 2)
     assert f'Epoch(train) [1][{iters}/{iters}]' in log  # each rank saw half the data
     assert sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == ['epoch_1.pth']
+
+    # two processes test it too, each on half the data, gathered into the same AP as one process
+    checkpoint = str(work / 'epoch_1.pth')
+    single = run_tool(os.path.join(TOOLS, 'test.py'), config, checkpoint, '--eval', 'mAP')
+    assert single.returncode == 0, single.stderr[-3000:]
+    env['PORT'] = str(int(env['PORT']) + 1)  # a port of its own: the last one may linger
+    result = subprocess.run(
+        [os.path.join(TOOLS, 'dist_test.sh'), config, checkpoint, '2', '--eval', 'mAP'],
+        capture_output=True, text=True, cwd=REPO, timeout=600, env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert ap_values(result.stdout + result.stderr) == ap_values(single.stdout + single.stderr)
+    assert len(ap_values(single.stdout + single.stderr)) == 1
 
 
 def test_test_tool_reproduces_the_training_evaluation(tiny, tmp_path):
