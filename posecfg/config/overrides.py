@@ -20,7 +20,7 @@ from typing import Any, Iterable, List, Optional, Tuple
 from .errors import OverrideError
 from .keypath import Path, assign, container_ids, delete, get_path, is_index, resolve_segment
 from .merge import strip_delete
-from .options import ADD, DELETE, SET, Override
+from .options import ADD, DELETE, Override
 from .provenance import Event, Origin, Provenance
 from .schema import section_keys
 from .source import DELETE_KEY

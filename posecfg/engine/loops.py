@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import os
 from typing import Dict, List, Sequence, Union
 
 import torch
@@ -144,15 +143,12 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
 def _compiled_copy(model, run):
     """``model``'s networks compiled for inference (weights frozen into the graph); the model
     itself if the compiled one disagrees with it beyond bf16 rounding, or compiling fails."""
+    from .hooks import compile_networks
     compiled = copy.deepcopy(model).eval()
-    parts = [name for name in ('backbone', 'neck', 'keypoint_head', 'head')
-             if isinstance(getattr(compiled, name, None), torch.nn.Module)]
     try:
         with torch.no_grad():
             reference = run(model).float()
-            for name in parts:
-                setattr(compiled, name, torch.compile(getattr(compiled, name),
-                                                      options={'freezing': True}))
+            parts = compile_networks(compiled, dict(options={'freezing': True}))
             result = run(compiled).float()  # compiles
     except Exception as e:  # an op inductor cannot handle: evaluate eagerly
         print_log(f'torch.compile of the evaluation model failed ({type(e).__name__}: {e}); '
