@@ -25,7 +25,8 @@ from posecfg.config.options import ADD, DELETE, SET
     ('x,', ['x']),
     ('', ''),
     ('None', None), ('True', True), ('False', False),
-    ('true', 'true'),  # as mmengine: only Python's spellings are keywords
+    ('true', True), ('FALSE', False), ('tRuE', True),  # any case, as mmengine's DictAction
+    ('none', 'none'),  # None only so spelled, as mmengine
     ('12', 12), ('-3', -3), ('+3', 3), ('1_000', 1000), ('0', 0),
     ('0.5', 0.5), ('.5', 0.5), ('5.', 5.0), ('1e-3', 1e-3), ('-0.0', -0.0),
     ('inf', math.inf), ('-inf', -math.inf), ('Infinity', math.inf),
@@ -100,43 +101,75 @@ VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.lists(inner, max_size=4).map(tuple)), max_leaves=12)
 
 
-def cli_text(value, spaced=False):
-    """How a user would type ``value`` on the command line (unquoted words)."""
-    sep = ', ' if spaced else ','
+SPACE = st.text(alphabet=' \t', max_size=2)  # layout a user may type around items
+BOOLEAN_SPELLINGS = {True: ['true', 'True', 'TRUE', 'tRuE'], False: ['false', 'False', 'FALSE']}
+
+
+def cli_text(value, draw=None, space=SPACE):
+    """How a user would type ``value`` on the command line (unquoted words); with ``draw``
+    (hypothesis' ``data.draw``), random whitespace around every item and booleans in any case."""
+    def pad(text):
+        return draw(space) + text + draw(space) if draw else text
+
     if isinstance(value, list):
-        return '[' + sep.join(cli_text(v, spaced) for v in value) + ']'
+        return '[' + (','.join(pad(cli_text(v, draw, space)) for v in value) or pad('')) + ']'
     if isinstance(value, tuple):
-        inner = sep.join(cli_text(v, spaced) for v in value)
-        return f'({inner},)' if len(value) == 1 else f'({inner})'
+        inner = ','.join(pad(cli_text(v, draw, space)) for v in value)
+        return f'({inner},)' if len(value) == 1 else f'({inner or pad("")})'
+    if isinstance(value, bool) and draw:
+        return draw(st.sampled_from(BOOLEAN_SPELLINGS[value]))
     if isinstance(value, float):
         return repr(value)
     return str(value)
 
 
 @settings(max_examples=150, deadline=None)
-@given(VALUES, st.booleans())
-def test_typed_value_round_trips(value, spaced):
-    parsed = parse_value(cli_text(value, spaced))
+@given(VALUES)
+def test_typed_value_round_trips(value):
+    parsed = parse_value(cli_text(value))
+    assert parsed == value
+    assert type(parsed) is type(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(VALUES, st.data())
+def test_whitespace_is_layout_and_booleans_have_any_case(value, data):
+    """Whitespace around the value and around every item is not part of it; true/false in any
+    case are booleans."""
+    text = data.draw(SPACE) + cli_text(value, data.draw) + data.draw(SPACE)
+    parsed = parse_value(text)
     assert parsed == value
     assert type(parsed) is type(value)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.text(alphabet=st.characters(blacklist_categories=('Cs',)), max_size=20))
-def test_quoted_strings_are_kept_exactly(text):
-    escaped = text.replace('\\', '\\\\').replace('"', '\\"')
-    assert parse_value(f'"{escaped}"') == text
+@given(st.lists(st.one_of(SCALARS, WORDS), min_size=2, max_size=5), st.data())
+def test_top_level_commas_ignore_whitespace(items, data):
+    text = ','.join(data.draw(SPACE) + cli_text(v, data.draw) + data.draw(SPACE) for v in items)
+    assert parse_value(text) == items
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=('Cs',)), max_size=20),
+       st.sampled_from(['"', "'"]), SPACE, SPACE)
+def test_quoted_strings_are_kept_exactly(text, quote, before, after):
+    escaped = text.replace('\\', '\\\\').replace(quote, '\\' + quote)
+    assert parse_value(f'{before}{quote}{escaped}{quote}{after}') == text
+    assert parse_value(f'[{before}{quote}{escaped}{quote}{after}]') == [text]
 
 
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.one_of(st.integers(-1000, 1000), WORDS, st.booleans(),
                           st.floats(allow_nan=False, allow_infinity=False)),
                 min_size=1, max_size=5),
-       st.sampled_from(['list', 'tuple', 'bare']))
-def test_agrees_with_mmengine(items, shape):
-    """Where mmengine's DictAction is right (no spaces, no quotes), both parse alike."""
+       st.sampled_from(['list', 'tuple', 'bare']), st.data())
+def test_agrees_with_mmengine(items, shape, data):
+    """Where mmengine's DictAction is right (no quotes, no spaces inside words), both parse
+    alike: spaces around items, booleans in any case."""
     from mmengine.config.config import DictAction
-    inner = ','.join(cli_text(v) for v in items)
+    spaces = st.text(alphabet=' ', max_size=2)  # DictAction removes spaces, not tabs
+    inner = ','.join(data.draw(spaces) + cli_text(v, data.draw, spaces) + data.draw(spaces)
+                     for v in items)
     text = {'list': f'[{inner}]', 'tuple': f'({inner})', 'bare': inner}[shape]
     if shape == 'tuple' and len(items) == 1:
         text = f'({inner},)'
@@ -144,3 +177,51 @@ def test_agrees_with_mmengine(items, shape):
     theirs = DictAction._parse_iterable(text)
     assert ours == theirs
     assert type(ours) is type(theirs)
+
+
+@pytest.mark.parametrize('text, expected', [
+    ('170, 200', [170, 200]),  # the issue's "lr_config.step=170, 200"
+    ('5 ', 5), ('\t5', 5), (' x ', 'x'), (' /tmp/my dir ', '/tmp/my dir'),
+    ('[ a b , c ]', ['a b', 'c']), ('{ k : v , n : 1 }', {'k': 'v', 'n': 1}),
+    (' "  padded " ', '  padded '), ("[' a ', b]", [' a ', 'b']),
+    ('  ', ''), ('x , ', ['x']),
+])
+def test_whitespace_examples(text, expected):
+    assert parse_value(text) == expected
+
+
+def test_booleans_in_any_case_as_mmengine():
+    from mmengine.config.config import DictAction
+    for word in ('true', 'TRUE', 'True', 'false', 'False', 'fAlSe'):
+        assert parse_value(word) is DictAction._parse_int_float_bool(word)
+    assert parse_value('[true,(FALSE,x)]') == [True, (False, 'x')]
+    o = parse_option('model.backbone.norm_eval=false')
+    assert o.value is False
+
+
+def test_deep_nesting_is_a_clean_error():
+    with pytest.raises(OverrideError) as e:
+        parse_option('total_epochs=' + '[' * 3000)
+    message = str(e.value)
+    assert 'brackets nested more than 100 levels deep' in message
+    assert len(message) < 600  # the 3000 characters are not repeated in full
+    assert parse_value('[' * 100 + ']' * 100) is not None
+
+
+def test_unhashable_dict_key():
+    with pytest.raises(OverrideError, match='a dict key must be a word, a number'):
+        parse_value('{[1]:2}')
+
+
+@pytest.mark.parametrize('item, message', [
+    ('+_base_=x', '_base_ lists the files a config inherits from'),
+    ('~_base_', '_base_ lists the files a config inherits from'),
+    ('+model._delete_=True', '_delete_ is not a key but an instruction inside a dict value'),
+    ('model.backbone._delete_=1', '_delete_ is not a key'),
+    ('+__x=1', 'a top-level name starting with __ is private to a config file'),
+    ('+_deprecation_=1', '_deprecation_ marks a config file as deprecated'),
+])
+def test_reserved_keys_are_refused(item, message):
+    with pytest.raises(OverrideError, match=message):
+        parse_option(item)
+    assert parse_option('+model.__x=1').key == ('model', '__x')  # below the top it is a key
