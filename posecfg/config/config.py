@@ -8,8 +8,9 @@ from.
     cfg.dump('work_dir/res50.py')     # a config file that loads back to the same data
 
 Loading runs in four steps: read the file and its ``_base_`` chain (``loader.py``); check every
-override against the result and apply it where its key is defined, so values computed from it
-follow (``overrides.py``); apply the overrides to the merged data; resolve ``${key}`` references
+override against the result, resolve it to concrete paths, and read the files again with it
+applied where its key is defined, so values computed from it follow (``overrides.py``); apply
+the overrides to the merged data, each once; resolve ``${key}`` references
 (``interpolation.py``).
 """
 from __future__ import annotations
@@ -24,11 +25,11 @@ from .dump import FORMATS, _PyFormatter, to_python
 from .errors import ConfigError
 from .frozen import freeze
 from .interpolation import _REFERENCE, Interpolator
-from .keypath import Path, format_path, get_path, has_path, overlaps, plain, resolve_segment
+from .keypath import Path, format_path, get_path, has_path, overlaps, plain, resolve_key
 from .loader import Derivation, Loader, LoadResult
 from .merge import same_value
 from .options import Override, parse_options
-from .overrides import OverrideApplier, TypeInfo
+from .overrides import OverrideApplier, Step, TypeInfo, replay
 from .provenance import Event, Origin, Provenance, display_path
 
 OptionsLike = Union[Sequence[str], Sequence[Override], None]
@@ -67,15 +68,15 @@ class Config(Mapping):
         overrides = _as_overrides(options)
         filename = os.path.abspath(os.path.expanduser(str(filename)))
         plain_load = Loader().load(filename)
-        # check every override on the plain result first: errors name the key before anything runs
-        OverrideApplier(plain(plain_load.data), Provenance(), type_info).apply_all(overrides)
-        load = Loader(overrides).load(filename) if overrides else plain_load
-        applier = OverrideApplier(plain(load.data), load.prov, type_info, injected=load.injected,
-                                  settled=load.settled)
-        applier.apply_all(overrides)
+        # check and resolve every override on the plain result first: errors name the key before
+        # anything runs, and each override becomes steps at concrete paths
+        steps = OverrideApplier(plain(plain_load.data), type_info).resolve_all(overrides)
+        steps = [step.with_owner(plain_load.prov) for step in steps]
+        load = Loader(steps).load(filename) if steps else plain_load
+        data = replay(plain(load.data), load.prov, steps, load.injected)
         messages = list(load.warnings) + _stale_after_options(
-            load.derivations, plain_load.data, applier.data, overrides)
-        data = Interpolator(applier.data, load.prov).resolve_all() if resolve else applier.data
+            load.derivations, plain_load.data, data, steps)
+        data = Interpolator(data, load.prov).resolve_all() if resolve else data
         cfg = cls(data, filename, prov=load.prov, load=load, options=overrides,
                   warnings_=messages)
         if warn:
@@ -133,7 +134,7 @@ class Config(Mapping):
         """The key path a dotted key denotes (list indices as ints); KeyError if it is absent."""
         node, path = self._data, ()
         for segment in dotted.split('.'):
-            key = resolve_segment(node, segment)
+            key = resolve_key(node, segment)
             if key is None:
                 raise KeyError(dotted)
             path += (key,)
@@ -221,6 +222,10 @@ class Config(Mapping):
                         extra = '   computed from ' + ', '.join(
                             f'_base_.{format_path(p[1:])}' if p[0] == '_base_' else
                             format_path(p) for p in deps)
+                        extra += self._followed(event.origin.file, deps)
+                        # followed like references: an override of a source shows there
+                        sources += [('computed from ', p[1:] if p[0] == '_base_' else p)
+                                    for p in deps]
             if event.action == 'interpolate':
                 extra = f'   {event.note}'
                 sources += [('referring to ', tuple(m.strip().split('.')))
@@ -244,6 +249,20 @@ class Config(Mapping):
                 chains.add(chain)
                 out.append(f'{pad}files     ' + ' → '.join(display_path(f) for f in chain)
                            + '   (base → child)')
+
+    def _followed(self, file: str, deps: List[Path]) -> str:
+        """``' (following --cfg-options …)'`` when overrides of ``deps`` (keys ``file`` computed a
+        value from) were applied before the file computed it, else ''."""
+        if self._load is None:
+            return ''
+        local = self._load.injected.get(file, ())
+        everywhere = [s for steps in self._load.injected.values() for s in steps]
+        items = [f'{s.override.flag} {s.override.text}' for d in deps
+                 for s in (everywhere if d[0] == '_base_' else local)
+                 if overlaps(s.path, d[1:] if d[0] == '_base_' else d)]
+        if not items:
+            return ''
+        return ' (following ' + ', '.join(dict.fromkeys(items)) + ')'
 
     def where(self, path: Path, _seen: frozenset = frozenset()) -> str:
         """Where the value at ``path`` was last set: ``file:line`` or the command-line item.
@@ -277,14 +296,12 @@ def _as_overrides(options: OptionsLike) -> List[Override]:
 
 
 def _stale_after_options(derivations: Iterable[Derivation], before: dict, after: dict,
-                         overrides: Sequence[Override]) -> List[str]:
+                         steps: Sequence[Step]) -> List[str]:
     """Warnings for derived values that did not follow an override of their source."""
     messages = []
     for d in derivations:
-        source = tuple(str(k) for k in d.source)
-        target = tuple(str(k) for k in d.target)
-        hits = [o for o in overrides if overlaps(o.key, source)]
-        if not hits or any(overlaps(o.key, target) for o in overrides):
+        hits = [s.override for s in steps if overlaps(s.path, d.source)]
+        if not hits or any(overlaps(s.path, d.target) for s in steps):
             continue
         if not (has_path(before, d.target) and has_path(after, d.target)
                 and has_path(before, d.source) and has_path(after, d.source)):
@@ -319,7 +336,7 @@ def _missing_key_message(data: dict, dotted: str) -> str:
     import difflib
     node, parent = data, []
     for segment in dotted.split('.'):
-        key = resolve_segment(node, segment)
+        key = resolve_key(node, segment)
         if key is not None:
             node, parent = node[key], parent + [segment]
             continue

@@ -6,7 +6,7 @@ A path is a tuple of dict keys and list/tuple indices, e.g. ``('data', 'train', 
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterator, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 Path = Tuple[Any, ...]
 SEQUENCES = (list, tuple)
@@ -35,6 +35,25 @@ def resolve_segment(node: Any, segment: str) -> Optional[Any]:
     if isinstance(node, SEQUENCES) and is_index(segment) and -len(node) <= int(segment) < len(node):
         return int(segment) % len(node)
     return None
+
+
+def items_of_type(node: Any, type_name: str) -> List[int]:
+    """Indices of the dicts in a list/tuple whose ``type`` is ``type_name``."""
+    if not isinstance(node, SEQUENCES):
+        return []
+    return [i for i, item in enumerate(node)
+            if isinstance(item, dict) and item.get('type') == type_name]
+
+
+def resolve_key(node: Any, segment: str) -> Optional[Any]:
+    """:func:`resolve_segment`, and on a list/tuple also the ``type`` of exactly one of its dicts
+    (``pipeline.TopDownRandomFlip``); None if the segment denotes nothing (or several items)."""
+    key = resolve_segment(node, segment)
+    if key is None and not is_index(segment):
+        matches = items_of_type(node, segment)
+        if len(matches) == 1:
+            return matches[0]
+    return key
 
 
 def get_path(data: Any, path: Path) -> Any:

@@ -5,11 +5,13 @@ merged values, with attribute access) — the same semantics as mmengine's ``Con
 without temporary files. Its top-level names (minus modules, functions and ``__dunder__`` names)
 are its values, merged over its bases' by :class:`~posecfg.config.merge.Merger`.
 
-``--cfg-options`` overrides may be *injected*: each is applied in every file that defines its
-top-level key, right after the last statement there that binds or changes that key. Later lines
+``--cfg-options`` overrides, resolved to steps (``overrides.py``), may be *injected*: each is
+applied in the files that define its key (for a step into a list: the one file that placed the
+list), right after the last statement there that binds or changes its top-level key. Later lines
 of that file, and files built on it, then read the overridden value, so what a config computes
 from a key (``f'{data_root}/train.json'``, ``out_channels=channel_cfg['num_output_channels']``,
-``data_cfg=data_cfg``, ``_base_.codec``) follows an override of the key.
+``data_cfg=data_cfg``, ``_base_.codec``) follows an override of the key. A statement that fails
+only because of an injected override names the override.
 """
 from __future__ import annotations
 
@@ -25,8 +27,7 @@ from .analysis import FileAnalysis, analyze
 from .errors import ConfigFileError, ConfigMergeError
 from .keypath import Path, format_path, get_path, has_path, overlaps, plain
 from .merge import Merger, same_value
-from .options import Override
-from .overrides import inject_override
+from .overrides import Step, inject_step
 from .provenance import Origin, Provenance, display_path
 from .source import BASE_KEY, BASE_PLACEHOLDER_PREFIX, DEPRECATION_KEY, ConfigSource, read_source
 
@@ -63,8 +64,7 @@ class LoadResult:
     includes: Dict[str, List[Tuple[str, Optional[int]]]]  # file → its bases (path, _base_ line)
     warnings: List[str]
     env_variables: Dict[str, str]
-    injected: List[Override]  # overrides applied while some file ran
-    settled: List[Override]  # ... in the file that gave their key its final value
+    injected: Dict[str, List[Step]]  # file → the override steps applied while it ran
 
 
 class _AttrDict(dict):
@@ -95,24 +95,19 @@ def _is_config_value(name: str, value) -> bool:
 
 class Loader:
 
-    def __init__(self, overrides: Sequence[Override] = ()):
-        self.overrides = list(overrides)
+    def __init__(self, steps: Sequence[Step] = ()):
+        self.steps = list(steps)
         self.analyses: Dict[str, Optional[FileAnalysis]] = {}
         self.includes: Dict[str, List[Tuple[str, Optional[int]]]] = {}
         self.warnings: List[str] = []
         self.env_variables: Dict[str, str] = {}
-        self.injected: Dict[str, List[Override]] = {}  # file → overrides applied while it ran
-        self.definer: Dict[str, str] = {}  # top-level key → last file (in load order) setting it
+        self.injected: Dict[str, List[Step]] = {}  # file → steps applied while it ran
 
     def load(self, path: str) -> LoadResult:
         layer = self._load(os.path.abspath(os.path.expanduser(path)), ())
         data = {k: v for k, v in layer.data.items() if not str(k).startswith('__')}
-        injected = [o for o in self.overrides
-                    if any(o is i for applied in self.injected.values() for i in applied)]
-        settled = [o for o in self.overrides
-                   if any(o is i for i in self.injected.get(self.definer.get(o.key[0]), ()))]
         return LoadResult(data, layer.prov, layer.derivations, self.analyses, self.includes,
-                          self.warnings, self.env_variables, injected, settled)
+                          self.warnings, self.env_variables, self.injected)
 
     # -- one file -------------------------------------------------------------------------------
     def _load(self, path: str, stack: Tuple[Tuple[str, Optional[int]], ...]) -> Layer:
@@ -143,13 +138,12 @@ class Loader:
         self.analyses[path] = analysis
         own = self._substitute_base_refs(own, src, base.data, analysis)
         self._check_deprecation(own, path)
-        for key in own:
-            self.definer[key] = path
         return self._merge(own, base, path, analysis)
 
     def _run(self, src: ConfigSource, analysis: FileAnalysis, base: dict) -> dict:
         namespace = {BASE_KEY: _attr_view(copy.deepcopy(base))}
-        pending = self._overrides_by_statement(analysis)
+        pending = self._steps_by_statement(analysis)
+        blocked: List[Path] = []  # list steps this file owns but could not apply
         for index, stmt in enumerate(src.module.body):
             code = compile(ast.Module(body=[stmt], type_ignores=[]), src.path, 'exec')
             try:
@@ -157,20 +151,46 @@ class Loader:
             except Exception as e:
                 raise ConfigFileError(
                     f'{display_path(src.path)}:{_failing_line(e, src.path, stmt)}: '
-                    f'{type(e).__name__}: {e}') from e
-            for override in pending.get(index, ()):
-                if inject_override(namespace, override):
-                    self.injected.setdefault(src.path, []).append(override)
+                    f'{type(e).__name__}: {e}{self._caused_by(stmt, src.path)}') from e
+            for step in pending.get(index, ()):
+                self._inject(namespace, step, src.path, blocked)
         own = {k: v for k, v in namespace.items() if _is_config_value(k, v)}
         return plain(own)
 
-    def _overrides_by_statement(self, analysis: FileAnalysis) -> Dict[int, List[Override]]:
-        pending: Dict[int, List[Override]] = {}
-        for override in self.overrides:
-            index = analysis.last_touch.get(override.key[0])
+    def _inject(self, namespace: dict, step: Step, path: str, blocked: List[Path]):
+        """Apply ``step`` in the running file ``path``. A list step after one this file owns but
+        could not apply, on an overlapping path, is left out too: the merged config then gets
+        both, in order, rather than the second on top of a state the first never made."""
+        owned = step.list_root is not None and step.owner == path
+        if owned and any(overlaps(p, step.path) for p in blocked):
+            blocked.append(step.path)
+            return
+        if inject_step(namespace, step, path):
+            self.injected.setdefault(path, []).append(step)
+        elif owned:
+            blocked.append(step.path)
+
+    def _steps_by_statement(self, analysis: FileAnalysis) -> Dict[int, List[Step]]:
+        pending: Dict[int, List[Step]] = {}
+        for step in self.steps:
+            index = analysis.last_touch.get(step.path[0])
             if index is not None:
-                pending.setdefault(index, []).append(override)
+                pending.setdefault(index, []).append(step)
         return pending
+
+    def _caused_by(self, stmt: ast.stmt, path: str) -> str:
+        """For a statement that failed after overrides were injected (in this file or a base):
+        which of them it reads. The file loaded without them (``Config`` loads it so first)."""
+        applied = [s for steps in self.injected.values() for s in steps]
+        if not applied:
+            return ''
+        read = _names_read(stmt)
+        culprits = [s for s in applied if s.path[0] in read] or applied
+        items = ', '.join(dict.fromkeys(f'{s.override.flag} {s.override.text!r}'
+                                        for s in culprits))
+        keys = ', '.join(dict.fromkeys(str(s.path[0]) for s in culprits))
+        return (f'\n  caused by {items}: this line reads {keys}, which the override changed '
+                f'(without it the file loads); check the value the override gives')
 
     def _substitute_base_refs(self, own: dict, src: ConfigSource, base: dict,
                               analysis: Optional[FileAnalysis]) -> dict:
@@ -260,20 +280,42 @@ class Loader:
                 continue
             derivations.append(d)
         if analysis is not None:
-            derivations += self._own_derivations(analysis, own, origin_of)
+            derivations += self._own_derivations(analysis, own, base.data, origin_of)
         return Layer(data, merger.prov, derivations)
 
     @staticmethod
-    def _own_derivations(analysis: FileAnalysis, own: dict, origin_of) -> List[Derivation]:
+    def _own_derivations(analysis: FileAnalysis, own: dict, base: dict,
+                         origin_of) -> List[Derivation]:
         found = []
         for target, sources in analysis.deps.items():
             if not has_path(own, target):
                 continue
             for source in sources:
                 key = source[1:] if source[0] == BASE_KEY else source
-                if key and (source[0] == BASE_KEY or source[0] in own) and key != target:
-                    found.append(Derivation(target, key, origin_of(target)))
+                if not key or key == target or not (source[0] == BASE_KEY or source[0] in own):
+                    continue
+                if source[0] == BASE_KEY and has_path(own, key) and has_path(base, key) and \
+                        not same_value(get_path(own, key), get_path(base, key)):
+                    # a copy of the base's value of a key this file replaces (a reordered list,
+                    # say): derived from the base's value on purpose, not from the final one
+                    continue
+                found.append(Derivation(target, key, origin_of(target)))
         return found
+
+
+def _names_read(stmt: ast.stmt) -> set:
+    """Top-level names a statement reads, ``_base_.x`` counted as ``x``."""
+    names = set()
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            names.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
+                and node.value.id == BASE_KEY:
+            names.add(node.attr)
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and node.value.id == BASE_KEY and isinstance(node.slice, ast.Constant):
+            names.add(node.slice.value)
+    return names
 
 
 def _failing_line(error: BaseException, path: str, stmt: ast.stmt) -> int:

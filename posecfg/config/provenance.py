@@ -46,19 +46,32 @@ class Provenance:
     def copy(self) -> 'Provenance':
         return Provenance({k: list(v) for k, v in self.events.items()})
 
-    def place(self, path: Path, event: Event):
+    def place(self, path: Path, event: Event, inherit: bool = True):
         """Record ``event`` at ``path``, which now holds a new value: what was recorded below it is
-        gone with the old value."""
+        gone with the old value. ``inherit=False`` for a key that did not exist before: an
+        ancestor's history is not its history."""
         for key in [k for k in self.events if len(k) > len(path) and is_prefix(path, k)]:
             del self.events[key]
         if path not in self.events:
             # the old value was placed as part of an ancestor: its history starts there
-            self.events[path] = list(self.history(path)[1])
+            self.events[path] = list(self.history(path)[1]) if inherit else []
         self.events[path].append(event)
 
-    def remove(self, path: Path):
+    def remove(self, path: Path, shift: bool = False):
+        """Forget what was recorded at and below ``path``, which is gone. ``shift``: ``path`` was
+        an item of a list, whose later items moved down by one (and their records with them)."""
         for key in [k for k in self.events if is_prefix(path, k)]:
             del self.events[key]
+        if not shift:
+            return
+        parent, index = path[:-1], path[-1]
+        moved = {k: v for k, v in self.events.items()
+                 if len(k) > len(parent) and is_prefix(parent, k)
+                 and isinstance(k[len(parent)], int) and k[len(parent)] > index}
+        for key in moved:
+            del self.events[key]
+        for key, events in moved.items():
+            self.events[parent + (key[len(parent)] - 1,) + key[len(parent) + 1:]] = events
 
     def update(self, other: 'Provenance'):
         for key, events in other.events.items():

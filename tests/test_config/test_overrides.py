@@ -1,11 +1,13 @@
 """--cfg-options applied to configs: existence checks, typed keys, list indices, add/delete,
 dict merge vs replace, and derived values following their sources."""
+import os
 import textwrap
+import warnings
 
 import mmengine
 import pytest
 
-from posecfg.config import Config, ConfigWarning, OverrideError, TypeInfo
+from posecfg.config import Config, ConfigFileError, ConfigWarning, OverrideError, TypeInfo
 
 
 class FakeTypes(TypeInfo):
@@ -72,7 +74,9 @@ def test_typo_in_constructor_argument(cfg_path):
     message = str(e.value)
     assert "--cfg-options 'model.backbone.detph=50': key model.backbone.detph does not exist; " \
            'did you mean model.backbone.depth?' in message
-    assert 'model.backbone has: type, depth, norm_eval, frozen_stages' in message
+    # keys the config has, and arguments the type accepts, listed apart
+    assert '\n  model.backbone has: type, depth\n' in message
+    assert '\n  ResNet also accepts: norm_eval, frozen_stages\n' in message
     assert 'to add a new key on purpose, write +model.backbone.detph=…' in message
 
 
@@ -222,3 +226,128 @@ def test_no_warning_when_the_child_sets_both(tmp_path):
         "_base_ = 'base.py'\nchannel_cfg = dict(n=20)\nmodel = dict(head=dict(out=20))\n")
     cfg = Config.fromfile(str(tmp_path / 'top.py'))
     assert cfg.warnings == [] and cfg['model']['head']['out'] == 20
+
+
+# -- each override is applied once, where it was asked (issue 8) ---------------------------------
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+R50 = os.path.join(REPO, 'configs/body/2d_kpt_sview_rgb_img/topdown_heatmap/coco/'
+                         'res50_coco_256x192.py')
+
+
+def types(pipeline):
+    return [step['type'] for step in pipeline]
+
+
+def test_list_delete_runs_once_when_a_child_merges_the_dict(tmp_path):
+    """The child sets data (a dict merge) but not data.train.pipeline, which R50 placed: the
+    delete runs in R50 only, not again on the merged config."""
+    child = tmp_path / 'child.py'
+    child.write_text(f'_base_ = {R50!r}\ndata = dict(samples_per_gpu=2)\n')
+    expected = mmengine.Config.fromfile(str(child)).to_dict()['data']['train']['pipeline']
+    del expected[1]
+    cfg = Config.fromfile(str(child), ['~data.train.pipeline.1'])
+    assert cfg['data']['train']['pipeline'] == expected
+    assert 'TopDownHalfBodyTransform' in types(cfg['data']['train']['pipeline'])
+    assert cfg['data']['samples_per_gpu'] == 2
+
+
+def test_type_selector_that_changes_the_type():
+    cfg = Config.fromfile(R50, ['val_pipeline.TopDownAffine.type=TopDownAffineX',
+                                '+val_pipeline.TopDownAffineX.use_udp=True'])
+    assert cfg['val_pipeline'][1] == {'type': 'TopDownAffineX', 'use_udp': True}
+    # test_pipeline = val_pipeline and data.val.pipeline=val_pipeline in R50: they follow
+    assert cfg['data']['val']['pipeline'][1] == cfg['test_pipeline'][1] == cfg['val_pipeline'][1]
+    cfg = Config.fromfile(R50, ['data.train.pipeline.TopDownRandomFlip={_delete_:True,type:Foo}'])
+    assert cfg['data']['train']['pipeline'][1] == {'type': 'Foo'}
+    assert cfg['train_pipeline'][1] == {'type': 'TopDownRandomFlip', 'flip_prob': 0.5}
+
+
+REORDERING_CHILD = '''
+_base_ = {base!r}
+train_pipeline = [_base_.train_pipeline[0], _base_.train_pipeline[2],
+                  _base_.train_pipeline[1]] + _base_.train_pipeline[3:]
+other_pipeline = _base_.train_pipeline
+data = dict(train=dict(pipeline=train_pipeline))
+'''
+
+
+@pytest.mark.parametrize('option', ['train_pipeline.1.prob_half_body=0', '~train_pipeline.1',
+                                    'train_pipeline.TopDownHalfBodyTransform.prob_half_body=0'])
+def test_reordered_list_in_a_child_is_the_one_indexed(tmp_path, option):
+    """train_pipeline.1 is the child's item 1 (the half-body transform); the base's item 1 (the
+    flip), which the child's copies of _base_.train_pipeline hold, is not touched."""
+    child = tmp_path / 'child.py'
+    child.write_text(REORDERING_CHILD.format(base=R50))
+    plain = mmengine.Config.fromfile(str(child)).to_dict()
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        cfg = Config.fromfile(str(child), [option])
+    expected = plain['train_pipeline']
+    if option.startswith('~'):
+        del expected[1]
+    else:
+        expected[1]['prob_half_body'] = 0
+    assert cfg['train_pipeline'] == expected
+    assert cfg['data']['train']['pipeline'] == expected  # a reference in the child: follows
+    assert cfg['other_pipeline'] == plain['other_pipeline']  # a copy of the base's list
+
+
+def test_base_copy_of_a_list_follows_when_the_child_keeps_the_list(tmp_path):
+    (tmp_path / 'base.py').write_text("pipeline = [dict(type='A'), dict(type='B', p=1)]\n")
+    (tmp_path / 'top.py').write_text(
+        "_base_ = 'base.py'\ndata = dict(n=1)\ncopy = _base_.pipeline\n")
+    cfg = Config.fromfile(str(tmp_path / 'top.py'), ['~pipeline.0', 'pipeline.0.p=2'])
+    assert cfg['pipeline'] == [{'type': 'B', 'p': 2}]
+    assert cfg['copy'] == cfg['pipeline'] and cfg.warnings == []
+
+
+def test_statement_failing_after_an_override_names_it(tmp_path):
+    path = tmp_path / 'rtm.py'
+    path.write_text("codec = dict(type='SimCCLabel', input_size=(192, 256))\n"
+                    "x = 1\n"
+                    "model = dict(head=dict(\n"
+                    "    in_featuremap_size=tuple([s // 32 for s in codec['input_size']])))\n")
+    with pytest.raises(ConfigFileError) as e:
+        Config.fromfile(str(path), ['codec.input_size=256', 'x=2'])
+    message = str(e.value)
+    assert "rtm.py:4: TypeError: 'int' object is not iterable" in message
+    assert "caused by --cfg-options 'codec.input_size=256': this line reads codec" in message
+    assert 'x=2' not in message
+
+
+def test_deleting_an_unset_constructor_argument():
+    with pytest.raises(OverrideError) as e:
+        Config.fromfile(R50, ['~model.backbone.out_indices'])
+    message = str(e.value)
+    assert message == ("--cfg-options '~model.backbone.out_indices': model.backbone.out_indices "
+                       'is not set in the config, so there is nothing to delete (ResNet accepts '
+                       'it; unset, it keeps its default)')
+
+
+def test_unknown_key_lists_keys_and_arguments_apart(cfg_path):
+    with pytest.raises(OverrideError) as e:
+        load(cfg_path, '~model.backbone.frozen_stage')
+    message = str(e.value)
+    assert 'did you mean model.backbone.frozen_stages?' in message
+    assert '\n  model.backbone has: type, depth\n  ResNet also accepts: norm_eval, frozen_stages' \
+        in message
+    with pytest.raises(OverrideError) as e:
+        load(cfg_path, 'model.backbone.depht.x=1')
+    assert 'did you mean model.backbone.depth.x?' in str(e.value)
+    assert 'depht.x?' not in str(e.value).split('did you mean')[1].split('\n')[0].replace(
+        'depth.x', '')  # never the key itself
+
+
+def test_number_segment_never_creates_a_key():
+    for option in ('model.backbone.out_indices.0=2', '+model.backbone.out_indices.0=2'):
+        with pytest.raises(OverrideError) as e:
+            Config.fromfile(R50, [option])
+        message = str(e.value)
+        assert 'model.backbone.out_indices is not in the config (it is an argument ResNet ' \
+               'accepts, left at its default), so there is no list to index with 0; set the ' \
+               'whole value instead: model.backbone.out_indices=[…]' in message
+        assert 'write +' not in message
+    with pytest.raises(OverrideError) as e:
+        Config.fromfile(R50, ['+model.test_cfg.3=1'])
+    assert 'model.test_cfg is a dict without key 3' in str(e.value)
+    assert "a number in model.test_cfg.3 names a list index or an existing key" in str(e.value)
