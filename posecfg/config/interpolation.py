@@ -86,14 +86,24 @@ class Interpolator:
         return value
 
     def lookup(self, key: str, referrer: Path) -> Any:
+        """The resolved value of the dotted ``key``. Only that value is resolved, not the
+        containers on the way to it: ``${model.backbone.depth}`` inside ``model.head`` reads a
+        sibling, not all of ``model`` (which holds the reference itself)."""
         segments = key.strip().split('.')
-        node, path = self.raw, ()
-        for segment in segments:
+        node, path, resolved = self.raw, (), False
+        for i, segment in enumerate(segments):
             found = resolve_segment(node, segment)
             if found is None:
                 self._missing(key, referrer, path, segment, node)
             path += (found,)
-            node = self.value_at(path)
+            if resolved:  # below a value a reference gave: already resolved
+                node = node[found]
+            elif i == len(segments) - 1 or has_references(node[found]) and \
+                    isinstance(node[found], str):
+                # the key itself, or a reference on the way (``a='${b}'``, key ``a.x``)
+                node, resolved = self.value_at(path), True
+            else:
+                node = node[found]
         return node
 
     def _missing(self, key: str, referrer: Path, parent: Path, segment: str, node: Any):
