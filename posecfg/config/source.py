@@ -9,9 +9,11 @@ provenance are those of the file on disk. Nothing is written to disk.
 from __future__ import annotations
 
 import ast
+import io
 import json
 import os
 import re
+import tokenize
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -52,9 +54,12 @@ def read_source(path: str) -> ConfigSource:
         raise ConfigFileError(f'{path}: cannot read the config file ({e.strerror})') from None
     text = _substitute_predefined(text, path)
     text, env_variables = _substitute_env(text, path)
+    if path.endswith('.py'):
+        _check_base_refs_outside_strings(text, path)
     text, base_refs = _substitute_base_refs(text)
     if path.endswith('.py'):
         module = parse_python(text, path)
+        _check_not_lazy_import_config(module, path)
         base_files, base_line = _python_base_files(module, path)
         module.body = [s for s in module.body if not _assigns_base(s)]
         return ConfigSource(path, text, module, None, base_files, base_line, base_refs,
@@ -110,6 +115,50 @@ def _substitute_base_refs(text: str):
         return repr(placeholder)
 
     return _BASE_REF.sub(replace, text), refs
+
+
+def _check_base_refs_outside_strings(text: str, path: str):
+    """``{{_base_.x}}`` stands for a whole value; inside a string literal it would be text
+    substitution, which mmengine does not do either (and the placeholder would break the
+    literal)."""
+    if not _BASE_REF.search(text):
+        return
+    string_tokens = {tokenize.STRING}
+    string_tokens |= {getattr(tokenize, 'FSTRING_MIDDLE', tokenize.STRING)}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return  # the parser reports it
+    for token in tokens:
+        match = _BASE_REF.search(token.string) if token.type in string_tokens else None
+        if match:
+            line = token.start[0] + token.string.count('\n', 0, match.start())
+            key = match.group(1)
+            raise ConfigFileError(
+                f'{path}:{line}: {match.group(0)} is inside a string; {{{{_base_.x}}}} must stand '
+                f'for a whole value (x = {{{{_base_.{key}}}}}). To build a string from a base\'s '
+                f"value write f'{{_base_.{key}}}/…' or _base_.{key} + '/…'")
+
+
+#: ``with read_base():`` — mmengine's "pure Python" config style (MMPose 1.x ``configs/*_new``)
+_READ_BASE = 'read_base'
+
+
+def _check_not_lazy_import_config(module: ast.Module, path: str):
+    """mmengine's pure-Python configs import their bases and classes as modules
+    (``with read_base(): from .._base_.default_runtime import *``); posecfg does not run them."""
+    for stmt in module.body:
+        if isinstance(stmt, ast.With) and any(
+                isinstance(item.context_expr, ast.Call)
+                and getattr(item.context_expr.func, 'id',
+                            getattr(item.context_expr.func, 'attr', None)) == _READ_BASE
+                for item in stmt.items):
+            raise ConfigFileError(
+                f'{path}:{stmt.lineno}: this is an mmengine pure-Python config (`with '
+                'read_base():` imports its bases, classes are imported objects); posecfg does not '
+                'support that style. Write the bases as _base_ = [...] (paths relative to this '
+                "file) and each class as a registry name, type='ClassName', as in MMPose 0.x "
+                'and the classic MMPose 1.x configs')
 
 
 def _assigns_base(stmt: ast.stmt) -> bool:

@@ -253,3 +253,36 @@ def test_deep_chain_loads_fast(tmp_path):
     cfg = Config.fromfile(path)
     assert time.perf_counter() - start < 2.0
     assert list(cfg) == [f'x{i}' for i in range(6)]
+
+
+@pytest.mark.parametrize('line', ["p = '{{_base_.root}}/foo'", 'p = "{{ _base_.root }}/foo"',
+                                  "p = f'{{_base_.root}}/foo'"])
+def test_base_ref_inside_a_string(tmp_path, line):
+    write(tmp_path, 'base.py', "root = 'r'\n")
+    path = write(tmp_path, 'top.py', f"_base_ = 'base.py'\nx = 1\n{line}\n")
+    with pytest.raises(ConfigFileError) as e:
+        Config.fromfile(path)
+    message = str(e.value)
+    assert 'top.py:3: ' in message and 'syntax error' not in message
+    assert 'is inside a string; {{_base_.x}} must stand for a whole value' in message
+    assert "write f'{_base_.root}/…' or _base_.root + '/…'" in message
+
+
+def test_read_base_configs_are_refused_plainly(tmp_path):
+    """MMPose 1.x's pure-Python configs (configs/*/*_new style)."""
+    path = write(tmp_path, 'new_style.py', '''
+        from mmengine.config import read_base
+
+        with read_base():
+            from mmpose.configs._base_.default_runtime import *
+
+        from mmpose.models import TopdownPoseEstimator
+        model = dict(type=TopdownPoseEstimator)
+        ''')
+    with pytest.raises(ConfigFileError) as e:
+        Config.fromfile(path)
+    message = str(e.value)
+    assert 'new_style.py:3: this is an mmengine pure-Python config' in message
+    assert 'posecfg does not support that style' in message
+    assert "_base_ = [...]" in message and "type='ClassName'" in message
+    assert 'mmpose' not in message.split('config (')[0]  # not "No module named 'mmpose'"
