@@ -2,10 +2,14 @@
 
 Python output is a config file that posecfg and mmengine both load back to the same data: tuples
 stay tuples, ``inf``/``nan`` are written as ``float('inf')``, dicts keep their order, classes and
-functions that can be imported are written as ``module.name`` with an ``import`` line, and what
-cannot be written (a lambda, a function defined in a config file, an arbitrary object) becomes a
-placeholder string, reported in the notes. JSON and YAML report what they cannot keep (tuples
-become lists, non-string keys become strings in JSON, ``inf`` is not standard JSON).
+functions that can be imported are written as ``__import__('module').name``, and what cannot be
+written (a lambda, a function defined in a config file, an arbitrary object) becomes a
+placeholder string, reported in the notes. Nothing in the data changes how the file reads back:
+a top-level key named like a builtin the file calls (``float``, ``dict``) makes the file reach
+that builtin through ``__import__('builtins')``, and ``{{`` in a string is written so that the
+loaders' ``{{ fileBasename }}``-style substitutions do not apply to it. JSON and YAML report what
+they cannot keep (tuples become lists; non-string keys become strings in JSON, where two keys may
+then collide; ``inf`` is not standard JSON).
 
 Formatting never fails: each function returns ``(text, notes)``.
 """
@@ -43,15 +47,29 @@ def _importable_name(obj: Any):
     return (module, qualname) if found is obj else None
 
 
+#: builtins a written config calls; a top-level key of the same name would shadow them
+_BUILTINS_USED = ('dict', 'float', 'set', 'frozenset', 'complex', 'globals')
+
+
 class _PyFormatter:
 
-    def __init__(self):
+    def __init__(self, top_level_keys=()):
         self.notes: List[Tuple[str, Path]] = []
+        self.shadowed = {k for k in top_level_keys if k in _BUILTINS_USED}
+
+    def builtin(self, name: str) -> str:
+        """How the written file calls builtin ``name``. ``__import__`` itself is never a config
+        key: both loaders drop top-level ``__`` names."""
+        return f"__import__('builtins').{name}" if name in self.shadowed else name
+
+    def dict_call(self, d: dict) -> bool:
+        """Write ``d`` as ``dict(k=v)`` (mmengine's style) rather than ``{'k': v}``?"""
+        return 'dict' not in self.shadowed and _identifier_keys(d)
 
     def inline(self, value: Any, path: Path) -> str:
         """``value`` as one line of Python."""
         if isinstance(value, dict):
-            if _identifier_keys(value):
+            if self.dict_call(value):
                 return 'dict(' + ', '.join(f'{k}={self.inline(v, path + (k,))}'
                                            for k, v in value.items()) + ')'
             return '{' + ', '.join(f'{self.inline(k, path)}: {self.inline(v, path + (k,))}'
@@ -71,7 +89,7 @@ class _PyFormatter:
             return one_line
         inner = ' ' * (indent + INDENT)
         if isinstance(value, dict):
-            if _identifier_keys(value):
+            if self.dict_call(value):
                 opening, closing = 'dict(', ')'
                 items = [self.block(v, path + (k,), indent + INDENT, f'{k}=')
                          for k, v in value.items()]
@@ -86,23 +104,25 @@ class _PyFormatter:
         return f'{prefix}{opening}\n{body}{" " * indent}{closing}'
 
     def scalar(self, value: Any, path: Path) -> str:
-        if value is None or isinstance(value, (bool, str, bytes)):
+        if isinstance(value, (str, bytes)):
+            return _literal(value)
+        if value is None or isinstance(value, bool):
             return repr(value)
         if isinstance(value, int):
             return repr(int(value))
         if isinstance(value, float):
-            if math.isnan(value):
-                return "float('nan')"
-            if math.isinf(value):
-                return "float('inf')" if value > 0 else "float('-inf')"
+            if math.isnan(value) or math.isinf(value):
+                text = 'nan' if math.isnan(value) else 'inf' if value > 0 else '-inf'
+                return f"{self.builtin('float')}('{text}')"
             return repr(float(value))
         if isinstance(value, (set, frozenset)):
             items = ', '.join(sorted(self.inline(v, path) for v in value))
             if isinstance(value, frozenset):
-                return f'frozenset({{{items}}})' if value else 'frozenset()'
-            return f'{{{items}}}' if value else 'set()'
+                name = self.builtin('frozenset')
+                return f'{name}({{{items}}})' if value else f'{name}()'
+            return f'{{{items}}}' if value else f"{self.builtin('set')}()"
         if isinstance(value, complex):
-            return f'complex({value.real!r}, {value.imag!r})'
+            return f"{self.builtin('complex')}({value.real!r}, {value.imag!r})"
         if hasattr(value, 'item') and hasattr(value, 'dtype') and getattr(value, 'shape', ()) == ():
             self.notes.append(('numpy scalar written as a Python number', path))
             return self.scalar(value.item(), path)
@@ -120,7 +140,7 @@ class _PyFormatter:
         return self.placeholder(value, path)
 
     def placeholder(self, value: Any, path: Path) -> str:
-        return repr(self.placeholder_text(value, path))
+        return _literal(self.placeholder_text(value, path))
 
     def placeholder_text(self, value: Any, path: Path) -> str:
         if isinstance(value, types.FunctionType) and value.__name__ == '<lambda>':
@@ -131,6 +151,18 @@ class _PyFormatter:
         self.notes.append((f'{what} cannot be written as Python; written as a placeholder '
                            'string', path))
         return f'<unprintable {what}>'
+
+
+def _literal(value) -> str:
+    """``repr`` of a str or bytes, with every ``{{`` split over two adjacent literals
+    (``'{' '{ fileBasename }}'``): both loaders substitute ``{{ fileBasename }}``,
+    ``{{$VAR:default}}`` and ``{{_base_.x}}`` in a file's text, never across literals."""
+    text = repr(value)
+    if '{{' not in text:
+        return text
+    quote = text[-1]
+    prefix = text[:text.index(quote)]  # 'b' for bytes
+    return text.replace('{{', '{' + quote + ' ' + prefix + quote + '{')
 
 
 def _identifier_keys(d: dict) -> bool:
@@ -151,14 +183,16 @@ def summarize(notes: List[Tuple[str, Path]], shown: int = 3) -> List[str]:
 
 
 def to_python(data: dict, header: str = '') -> Tuple[str, List[str]]:
-    fmt = _PyFormatter()
+    fmt = _PyFormatter(data)
     lines = []
     for key, value in data.items():
         if isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key):
             lines.append(fmt.block(value, (key,), 0, f'{key} = '))
         else:
-            lines.append(fmt.block(value, (key,), 0, f'globals()[{key!r}] = '))
-    head = [f'# {line}' for line in header.splitlines()] if header else []
+            prefix = f"{fmt.builtin('globals')}()[{fmt.scalar(key, ())}] = "
+            lines.append(fmt.block(value, (key,), 0, prefix))
+    # a comment is substituted too ({{$VAR:}} without a default even fails): no '{{' in it
+    head = [f'# {line}'.replace('{{', '{ {') for line in header.splitlines()] if header else []
     text = '\n'.join(head + ([''] if head else []) + lines) + '\n'
     return text, summarize(fmt.notes)
 
@@ -166,15 +200,20 @@ def to_python(data: dict, header: str = '') -> Tuple[str, List[str]]:
 def _jsonable(value: Any, path: Path, notes: List[str], json_rules: bool):
     """``value`` as JSON/YAML-safe data, noting each change in ``notes``."""
     if isinstance(value, dict):
-        out = {}
+        out, written_as = {}, {}
         for k, v in value.items():
             key = k
             if not isinstance(k, (str, int, float, bool)) and k is not None or \
                     json_rules and not isinstance(k, str):
                 notes.append(('non-string key written as a string', path + (k,)))
                 key = str(k)
+            if key in out:
+                notes.append((f'keys {written_as[key]!r} and {k!r} are both written as {key!r}; '
+                              f'only the value of {k!r} is kept', path))
+            written_as[key] = k
             out[key] = _jsonable(v, path + (k,), notes, json_rules)
         return out
+
     if isinstance(value, (list, tuple)):
         if isinstance(value, tuple):
             notes.append(('tuple written as a list', path))

@@ -90,3 +90,50 @@ def test_dump_is_atomic(tmp_path, tricky, monkeypatch):
 def test_unknown_format(tricky):
     with pytest.raises(Exception, match="unknown format 'toml'; choose one of py, json, yaml"):
         tricky.format('toml')
+
+
+# -- nothing in the data changes how the dump reads back (issue 8) ---------------------------------
+def round_trips(cfg, tmp_path):
+    out = tmp_path / 'out.py'
+    assert cfg.dump(str(out)) == []
+    assert Config.fromfile(str(out)).to_dict() == cfg.to_dict()
+    assert mmengine.Config.fromfile(str(out)).to_dict() == cfg.to_dict()
+    return out.read_text()
+
+
+@pytest.mark.parametrize('name', ['float', 'dict', 'set', 'frozenset', 'complex', 'globals'])
+def test_keys_named_like_builtins(tmp_path, name):
+    path = tmp_path / 'cfg.py'
+    path.write_text(f"{name} = 1\nx = {{'a': 1}}\n")
+    cfg = Config.fromfile(str(path), ['+f=inf', '+g=[-inf,1e-3]', '+h={a:1}'])
+    data = cfg.to_dict()
+    data.update(s=set(), fs=frozenset({1}), c=1j, **{'not an identifier': 2})
+    cfg = Config.fromdict(data)
+    text = round_trips(cfg, tmp_path)
+    if name == 'dict':
+        assert 'dict(' not in text  # dicts written as {...}
+    else:
+        assert f"__import__('builtins').{name}" in text
+
+
+@pytest.mark.parametrize('value', ['{{ fileBasename }}', '{{fileDirname}}/x',
+                                   '{{$POSECFG_UNSET_VAR:}}', '{{$HOME:/h}}', '{{_base_.x}}',
+                                   'a{{{b}}}c'])
+def test_strings_that_look_like_substitutions(tmp_path, value, monkeypatch):
+    monkeypatch.delenv('POSECFG_UNSET_VAR', raising=False)
+    path = tmp_path / 'cfg.py'
+    path.write_text('x = 1\n')
+    escaped = value.replace('"', '\\"')
+    cfg = Config.fromfile(str(path), [f'+note="{escaped}"', f'+keys={{"{escaped}": 1}}',
+                                      f'+b="{escaped}"'])
+    assert cfg['note'] == value and cfg['keys'] == {value: 1}
+    round_trips(cfg, tmp_path)
+    cfg = Config.fromdict({'raw': value.encode(), 'x': 1})
+    round_trips(cfg, tmp_path)
+
+
+def test_json_reports_colliding_keys():
+    cfg = Config.fromdict({'d': {1: 'int', '1': 'str'}})
+    text, notes = cfg.format('json')
+    assert json.loads(text) == {'d': {'1': 'str'}}
+    assert "keys 1 and '1' are both written as '1'; only the value of '1' is kept: d" in notes
