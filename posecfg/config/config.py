@@ -207,6 +207,8 @@ class Config(Mapping):
         sources, first_file = [], None
         for event in events:
             where, extra = event.origin.describe(), ''
+            if event.action != 'interpolate':
+                sources = []  # a new value: what the one before came from is not its source
             analysis = self._analysis(event.origin.file)
             if analysis is not None:
                 line, ref = analysis.origin(path)

@@ -73,3 +73,29 @@ def test_config_package_imports_nothing_heavy():
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                             cwd=REPO, timeout=60)
     assert result.stdout.strip() == '[]', result.stdout + result.stderr
+
+
+def test_values_as_a_user_types_them():
+    """Issue 8: booleans in any case, whitespace around values and items."""
+    result = run(SEED, '--format', 'json', '--cfg-options', 'deterministic=false',
+                 'model.backbone.norm_eval=FALSE', 'lr_config.step=170, 200',
+                 'evaluation.interval=5 ')
+    assert result.returncode == 0, result.stderr
+    cfg = json.loads(result.stdout)
+    assert cfg['deterministic'] is False and cfg['model']['backbone']['norm_eval'] is False
+    assert cfg['lr_config']['step'] == [170, 200] and cfg['evaluation']['interval'] == 5
+
+
+def test_explain_through_a_type_selector_and_a_derivation():
+    result = run(SEED, '--explain', 'data.train.pipeline.TopDownRandomFlip.flip_prob',
+                 '--explain', 'data.train.ann_file', '--cfg-options', 'data_root=/x',
+                 'data.train.pipeline.TopDownRandomFlip.flip_prob=0.1')
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.strip().split('\n\n')
+    assert first.splitlines()[0] == 'data.train.pipeline.TopDownRandomFlip.flip_prob = 0.1'
+    assert first.splitlines()[2].strip() == \
+        'override  --cfg-options data.train.pipeline.TopDownRandomFlip.flip_prob=0.1'
+    assert 'train_pipeline' not in first  # no longer a copy of train_pipeline's value
+    assert second.splitlines()[0] == \
+        "data.train.ann_file = '/x/annotations/person_keypoints_train2017.json'"
+    assert '(following --cfg-options data_root=/x)' in second.splitlines()[1]
