@@ -29,7 +29,8 @@ from .keypath import Path, format_path, get_path, has_path, overlaps, plain
 from .merge import Merger, same_value
 from .overrides import Step, inject_step
 from .provenance import Origin, Provenance, display_path
-from .source import BASE_KEY, BASE_PLACEHOLDER_PREFIX, DEPRECATION_KEY, ConfigSource, read_source
+from .source import (BASE_KEY, BASE_PLACEHOLDER_PREFIX, DEPRECATION_KEY, ConfigSource,
+                     check_base_refs_outside_strings, read_source)
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ class Loader:
                 line = analysis.origin(path)[0] if analysis is not None else None
                 where = f'{display_path(src.path)}:{line}'
                 if value not in src.base_refs:
+                    check_base_refs_outside_strings(src.text, src.base_refs, src.path)
                     raise ConfigFileError(
                         f'{where}: {{{{_base_.x}}}} stands for a whole value; inside an '
                         'expression write _base_.x instead')

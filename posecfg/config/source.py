@@ -54,11 +54,13 @@ def read_source(path: str) -> ConfigSource:
         raise ConfigFileError(f'{path}: cannot read the config file ({e.strerror})') from None
     text = _substitute_predefined(text, path)
     text, env_variables = _substitute_env(text, path)
-    if path.endswith('.py'):
-        _check_base_refs_outside_strings(text, path)
     text, base_refs = _substitute_base_refs(text)
     if path.endswith('.py'):
-        module = parse_python(text, path)
+        try:
+            module = parse_python(text, path)
+        except ConfigFileError:
+            check_base_refs_outside_strings(text, base_refs, path)  # the likelier cause
+            raise
         _check_not_lazy_import_config(module, path)
         base_files, base_line = _python_base_files(module, path)
         module.body = [s for s in module.body if not _assigns_base(s)]
@@ -117,10 +119,14 @@ def _substitute_base_refs(text: str):
     return _BASE_REF.sub(replace, text), refs
 
 
-def _check_base_refs_outside_strings(text: str, path: str):
+def check_base_refs_outside_strings(text: str, base_refs: Dict[str, str], path: str):
     """``{{_base_.x}}`` stands for a whole value; inside a string literal it would be text
-    substitution, which mmengine does not do either (and the placeholder would break the
-    literal)."""
+    substitution, which mmengine does not do either (the placeholder breaks the literal or ends
+    up inside the string). Raises naming the line if ``text`` (with placeholders, as
+    :func:`read_source` leaves it) has one inside a string. Tokenizing costs: called only where
+    something already went wrong."""
+    for placeholder, key in base_refs.items():
+        text = text.replace(repr(placeholder), '{{_base_.%s}}' % key)
     if not _BASE_REF.search(text):
         return
     string_tokens = {tokenize.STRING}
