@@ -69,7 +69,8 @@ def get(data, dotted):
 
 @st.composite
 def chains(draw):
-    """Files base.py ← child.py (← top.py): their texts and the top file's name."""
+    """Files base.py ← child.py (← top.py): their texts, the top file's name, and whether a
+    file above the base replaced ``lst``."""
     n_lst, n_pipe = draw(st.integers(2, 5)), draw(st.integers(2, 4))
     lst = [item(f'L{i}', i) for i in range(n_lst)]
     pipe = [item(f'P{i}', 10 + i) for i in range(n_pipe)]
@@ -91,6 +92,9 @@ def chains(draw):
     if draw(st.booleans()):
         files['top.py'] = "_base_ = 'child.py'\ndata = dict(n=2)\nextra = 1\n"
         top = 'top.py'
+        if draw(st.booleans()):  # the list made again, two files above the base
+            files['top.py'] += 'lst = _base_.lst[1:] + _base_.lst[:1]\n'
+            reorder = True
     return files, top, reorder
 
 
