@@ -152,7 +152,7 @@ class Loader:
             except Exception as e:
                 raise ConfigFileError(
                     f'{display_path(src.path)}:{_failing_line(e, src.path, stmt)}: '
-                    f'{type(e).__name__}: {e}{self._caused_by(stmt, src.path)}') from e
+                    f'{type(e).__name__}: {e}{self._caused_by(stmt)}') from e
             for step in pending.get(index, ()):
                 self._inject(namespace, step, src.path, blocked)
         own = {k: v for k, v in namespace.items() if _is_config_value(k, v)}
@@ -179,19 +179,21 @@ class Loader:
                 pending.setdefault(index, []).append(step)
         return pending
 
-    def _caused_by(self, stmt: ast.stmt, path: str) -> str:
+    def _caused_by(self, stmt: ast.stmt) -> str:
         """For a statement that failed after overrides were injected (in this file or a base):
         which of them it reads. The file loaded without them (``Config`` loads it so first)."""
         applied = [s for steps in self.injected.values() for s in steps]
         if not applied:
             return ''
         read = _names_read(stmt)
-        culprits = [s for s in applied if s.path[0] in read] or applied
+        culprits = [s for s in applied if s.path[0] in read]
         items = ', '.join(dict.fromkeys(f'{s.override.flag} {s.override.text!r}'
-                                        for s in culprits))
+                                        for s in culprits or applied))
+        if not culprits:
+            return f'\n  after {items} (without them the file loads); check the values they give'
         keys = ', '.join(dict.fromkeys(str(s.path[0]) for s in culprits))
-        return (f'\n  caused by {items}: this line reads {keys}, which the override changed '
-                f'(without it the file loads); check the value the override gives')
+        return (f'\n  caused by {items}: this line reads {keys}, changed by the override '
+                '(without it the file loads); check the value the override gives')
 
     def _substitute_base_refs(self, own: dict, src: ConfigSource, base: dict,
                               analysis: Optional[FileAnalysis]) -> dict:

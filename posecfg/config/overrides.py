@@ -167,7 +167,9 @@ def replay(data: dict, prov: Provenance, steps: Sequence[Step],
     injected) and record them in ``prov``; returns the data.
 
     A list step that its owner file applied is already in ``data``; it is applied again only when
-    an earlier step was applied at or above its path here (that put back the value it changed).
+    an earlier step on an overlapping path was applied here (that put back the value it changed,
+    or itself needs this one on top). Dict-key steps are applied again: setting a key twice, or
+    deleting one that is gone, changes nothing.
     """
     done = {id(s) for s in steps if s.list_root is not None
             and any(s is t for t in injected.get(s.owner, ()))}

@@ -311,7 +311,8 @@ def test_statement_failing_after_an_override_names_it(tmp_path):
         Config.fromfile(str(path), ['codec.input_size=256', 'x=2'])
     message = str(e.value)
     assert "rtm.py:4: TypeError: 'int' object is not iterable" in message
-    assert "caused by --cfg-options 'codec.input_size=256': this line reads codec" in message
+    assert "caused by --cfg-options 'codec.input_size=256': this line reads codec, changed by " \
+           'the override (without it the file loads)' in message
     assert 'x=2' not in message
 
 
