@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Union
 
 from .analysis import FileAnalysis
-from .dump import FORMATS, _PyFormatter, to_python
+from .dump import FORMATS, _PyFormatter, escape_literal_references, summarize, to_python
 from .errors import ConfigError
 from .frozen import freeze
 from .interpolation import _REFERENCE, Interpolator
@@ -44,8 +44,12 @@ class Config(Mapping):
 
     def __init__(self, data: dict, filename: Optional[str] = None, *,
                  prov: Optional[Provenance] = None, load: Optional[LoadResult] = None,
-                 options: Sequence[Override] = (), warnings_: Sequence[str] = ()):
+                 options: Sequence[Override] = (), warnings_: Sequence[str] = (),
+                 resolved: bool = False):
+        """``resolved``: ``data``'s ``${…}`` references were resolved (a ``${`` left in it is
+        literal text)."""
         object.__setattr__(self, '_data', freeze(plain(data)))
+        object.__setattr__(self, '_resolved', resolved)
         object.__setattr__(self, 'filename', filename)
         object.__setattr__(self, '_prov', prov or Provenance())
         object.__setattr__(self, '_load', load)
@@ -78,7 +82,7 @@ class Config(Mapping):
             load.derivations, plain_load.data, data, steps)
         data = Interpolator(data, load.prov).resolve_all() if resolve else data
         cfg = cls(data, filename, prov=load.prov, load=load, options=overrides,
-                  warnings_=messages)
+                  warnings_=messages, resolved=resolve)
         if warn:
             for message in messages:
                 warnings.warn(message, ConfigWarning, stacklevel=2)
@@ -155,9 +159,14 @@ class Config(Mapping):
         could not keep."""
         if fmt not in FORMATS:
             raise ConfigError(f'unknown format {fmt!r}; choose one of {", ".join(FORMATS)}')
+        data, escaped = escape_literal_references(self.to_dict()) if self._resolved \
+            else (self.to_dict(), [])
         if fmt == 'py':
-            return to_python(self.to_dict(), header=self._header())
-        return FORMATS[fmt](self.to_dict())
+            text, notes = to_python(data, header=self._header())
+        else:
+            text, notes = FORMATS[fmt](data)
+        return text, summarize(escaped) + notes
+
 
     @property
     def pretty_text(self) -> str:

@@ -182,7 +182,28 @@ def summarize(notes: List[Tuple[str, Path]], shown: int = 3) -> List[str]:
     return lines
 
 
+def escape_literal_references(data: Any, path: Path = ()) -> Tuple[Any, List[Tuple[str, Path]]]:
+    """Resolved data with every ``${`` in a string value written ``\\${`` (keys are never
+    resolved, so they stay), and where that was done: a written config is read back with its
+    ``${…}`` references resolved, and a literal ``${`` must not become one."""
+    notes: List[Tuple[str, Path]] = []
+
+    def escape(value, path):
+        if isinstance(value, str) and '${' in value:
+            notes.append(('literal ${ written as \\${ (posecfg reads it back as ${; mmengine '
+                          'keeps the backslash)', path))
+            return value.replace('${', '\\${')
+        if isinstance(value, dict):
+            return {k: escape(v, path + (k,)) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return type(value)(escape(v, path + (i,)) for i, v in enumerate(value))
+        return value
+
+    return escape(data, path), notes
+
+
 def to_python(data: dict, header: str = '') -> Tuple[str, List[str]]:
+
     fmt = _PyFormatter(data)
     lines = []
     for key, value in data.items():

@@ -137,3 +137,20 @@ def test_json_reports_colliding_keys():
     text, notes = cfg.format('json')
     assert json.loads(text) == {'d': {'1': 'str'}}
     assert "keys 1 and '1' are both written as '1'; only the value of '1' is kept: d" in notes
+
+
+@pytest.mark.parametrize('fmt', ['py', 'json', 'yaml'])
+def test_literal_reference_text_survives(tmp_path, fmt):
+    """'\\${…}' is a literal ${…} once resolved; written out it must not become a reference."""
+    path = tmp_path / 'cfg.py'
+    path.write_text("price = 'costs \\\\${5}'\nref = '${price}'\nx = {'${k}': 'a\\\\${b'}\n")
+    cfg = Config.fromfile(str(path))
+    assert cfg.to_dict() == {'price': 'costs ${5}', 'ref': 'costs ${5}', 'x': {'${k}': 'a${b'}}
+    out = tmp_path / f'out.{fmt}'
+    with pytest.warns(ConfigWarning, match=r'literal \$\{ written as \\\$\{'):
+        notes = cfg.dump(str(out))
+    assert notes[0].endswith('price, ref, x.${k}')
+    assert Config.fromfile(str(out)).to_dict() == cfg.to_dict()
+    unresolved = Config.fromfile(str(path), resolve=False)  # references stay references
+    text, notes = unresolved.format('py')
+    assert "ref = '${price}'" in text and notes == []
