@@ -74,11 +74,12 @@ class TopDownMpiiDataset(TopDownBaseDataset):
 
     def __init__(self, ann_file: str, img_prefix: str, data_cfg: dict, pipeline,
                  dataset_info: DatasetInfoSpec = None, test_mode: bool = False,
-                 headbox_file: Optional[str] = None):
+                 headbox_file: Optional[str] = None, data_mode: str = 'topdown'):
         self.headbox_file = headbox_file
-        super().__init__(ann_file, img_prefix, data_cfg, pipeline, dataset_info, test_mode)
+        super().__init__(ann_file, img_prefix, data_cfg, pipeline, dataset_info, test_mode,
+                         data_mode)
 
-    def _load(self) -> Tuple[InstanceTable, StringPool, np.ndarray]:
+    def _load(self):
         owner = type(self).__name__
         entries = read_json(self.ann_file, 'ann_file', owner)
         if not isinstance(entries, list):
