@@ -138,12 +138,29 @@ def _dataloader(data: dict, split: str, shuffle: bool) -> dict:
         pin_memory=setting('pin_memory', False),
         drop_last=setting('drop_last', False),
         sampler=dict(type='DefaultSampler', shuffle=setting('shuffle', shuffle)),
-        collate_fn=dict(type='posecfg.pose_collate'),  # scoped: mmengine looks it up in the root
+        collate_fn=_collate_fn(setting('collate_fn', None)),
         dataset=dataset)
     prefetch = setting('prefetch_factor', None)
     if workers > 0 and prefetch:
         loader['prefetch_factor'] = prefetch
     return loader
+
+
+def _collate_fn(spec) -> dict:
+    """``data[.<split>_dataloader].collate_fn`` (a name or a dict with ``type`` and partial
+    arguments), default ``pose_collate``; names get posecfg's scope, because mmengine looks
+    collate functions up in its root registry."""
+    if spec is None:
+        spec = dict(type='pose_collate')
+    elif isinstance(spec, str):
+        spec = dict(type=spec)
+    if not isinstance(spec, dict) or not isinstance(spec.get('type'), str):
+        raise SchemaError(f"collate_fn must name a registered collate function, e.g. "
+                          f"dict(type='pose_pad_collate', size_divisor=32), got {spec!r}")
+    spec = dict(spec)
+    if '.' not in spec['type']:
+        spec['type'] = f"posecfg.{spec['type']}"
+    return spec
 
 
 def _evaluator(c: dict) -> dict:

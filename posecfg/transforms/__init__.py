@@ -15,7 +15,7 @@ from .affine import TopDownAffine, crop_matrix
 from .augment import (TopDownGetRandomScaleRotation, TopDownHalfBodyTransform,
                       TopDownRandomFlip)
 from .bbox import TopDownGetBboxCenterScale, TopDownRandomShiftBboxCenter
-from .collate import pose_collate
+from .collate import pose_collate, pose_pad_collate
 from .compose import Compose
 from .formatting import Collect, NormalizeTensor, ToTensor
 from .lazy_image import LazyImage, warp_affine
@@ -26,5 +26,5 @@ __all__ = [
     'Collect', 'Compose', 'LazyImage', 'LoadImageFromFile', 'NormalizeTensor', 'ToTensor',
     'TopDownAffine', 'TopDownGetBboxCenterScale', 'TopDownGetRandomScaleRotation',
     'TopDownHalfBodyTransform', 'TopDownRandomFlip', 'TopDownRandomShiftBboxCenter',
-    'crop_matrix', 'pose_collate', 'warp_affine',
+    'crop_matrix', 'pose_collate', 'pose_pad_collate', 'warp_affine',
 ]

@@ -208,3 +208,16 @@ def test_unknown_policy_and_warmup():
     with pytest.raises(SchemaError, match="lr_config.min_lr is not supported with "
                                           "policy='step'"):
         kwargs_for('+lr_config.min_lr=0.001')
+
+
+def test_collate_fn_is_configurable_per_dataloader():
+    k = kwargs_for()
+    assert k['train_dataloader']['collate_fn'] == dict(type='posecfg.pose_collate')
+    k = kwargs_for('+data.collate_fn={type:pose_pad_collate,size_divisor:32}',
+                   '+data.test_dataloader={collate_fn:pose_collate}', test=True)
+    assert k['test_dataloader']['collate_fn'] == dict(type='posecfg.pose_collate')
+    k = kwargs_for('+data.collate_fn={type:pose_pad_collate,size_divisor:32}')
+    assert k['train_dataloader']['collate_fn'] == dict(type='posecfg.pose_pad_collate',
+                                                       size_divisor=32)
+    with pytest.raises(SchemaError, match='collate_fn must name a registered collate function'):
+        kwargs_for('+data.collate_fn=[1]')
