@@ -20,11 +20,12 @@ from .compose import Compose
 from .formatting import Collect, NormalizeTensor, ToTensor
 from .lazy_image import LazyImage, warp_affine
 from .loading import LoadImageFromFile
+from .targets import GenerateTarget, TopDownGenerateTarget
 
 __all__ = [
     'affine', 'augment', 'bbox', 'collate', 'compose', 'formatting', 'loading', 'targets',
-    'Collect', 'Compose', 'LazyImage', 'LoadImageFromFile', 'NormalizeTensor', 'ToTensor',
-    'TopDownAffine', 'TopDownGetBboxCenterScale', 'TopDownGetRandomScaleRotation',
+    'Collect', 'Compose', 'GenerateTarget', 'LazyImage', 'LoadImageFromFile', 'NormalizeTensor', 'ToTensor',
+    'TopDownAffine', 'TopDownGenerateTarget', 'TopDownGetBboxCenterScale', 'TopDownGetRandomScaleRotation',
     'TopDownHalfBodyTransform', 'TopDownRandomFlip', 'TopDownRandomShiftBboxCenter',
     'crop_matrix', 'pose_collate', 'pose_pad_collate', 'warp_affine',
 ]
