@@ -18,6 +18,7 @@ import json
 import logging
 from typing import Dict, List, Sequence, Union
 
+import numpy as np
 import torch
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
@@ -219,7 +220,7 @@ class PoseTestLoop(TestLoop):
         super().__init__(runner, dataloader, _evaluator_for(runner, dataloader, evaluator), fp16)
         self.fold_bn, self.compile_eval = fold_bn, compile_eval
         self.out = out
-        self.predictions: List[dict] = []
+        self.predictions: List[List[dict]] = []
         self._model = None
 
     def run(self) -> dict:
@@ -241,7 +242,8 @@ class PoseTestLoop(TestLoop):
             outputs = self._model.test_step(data_batch)
         self.evaluator.process(data_samples=outputs, data_batch=data_batch)
         if self.out:
-            self.predictions.extend(_prediction_record(o) for o in outputs)
+            # one entry per sample: collect_results cuts the list at the dataset's length
+            self.predictions.extend(prediction_records(o) for o in outputs)
         self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
                               outputs=outputs)
 
@@ -249,21 +251,37 @@ class PoseTestLoop(TestLoop):
         from mmengine.dist import collect_results, get_rank
         gathered = collect_results(self.predictions, len(self.dataloader.dataset))
         if get_rank() == 0:
+            gathered = [record for sample in gathered for record in sample]
             write_atomically(json.dumps(gathered), self.out)
             print_log(f'wrote {len(gathered)} predictions to {self.out}', logger='current')
 
 
-def _prediction_record(output: dict) -> dict:
-    preds = output['preds']
+def prediction_records(output: dict) -> List[dict]:
+    """One JSON record per predicted instance of a sample (``predict`` output, DESIGN.md):
+    image_file, image_id, bbox_id (a top-down sample's id, else the instance's index in its
+    image), keypoints [[x, y, score] × K] in original-image pixels, and the box: MMPose 0.x's
+    center, scale, area and score for top-down samples (``boxes``), else bbox (xywh) and score."""
+    keypoints = np.asarray(output['keypoints'], dtype=np.float64).reshape(
+        -1, *np.shape(output['keypoints'])[-2:])
+    scores = np.asarray(output['keypoint_scores'], dtype=np.float64).reshape(keypoints.shape[:2])
     boxes = output.get('boxes')
-    record = dict(image_file=output.get('image_file'), image_id=_plain(output.get('image_id')),
-                  bbox_id=_plain(output.get('bbox_id')),
-                  keypoints=[[float(v) for v in kp] for kp in preds])
-    if boxes is not None:
-        record.update(center=[float(boxes[0]), float(boxes[1])],
-                      scale=[float(boxes[2]), float(boxes[3])], area=float(boxes[4]),
-                      score=float(boxes[5]))
-    return record
+    records = []
+    for n in range(len(keypoints)):
+        points = np.concatenate([keypoints[n], scores[n][:, None]], axis=1)
+        record = dict(image_file=output.get('image_file'), image_id=_plain(output.get('image_id')),
+                      bbox_id=_plain(output['bbox_id']) if boxes is not None else n,
+                      keypoints=points.tolist())
+        if boxes is not None:
+            record.update(center=[float(boxes[0]), float(boxes[1])],
+                          scale=[float(boxes[2]), float(boxes[3])], area=float(boxes[4]),
+                          score=float(boxes[5]))
+        else:
+            if output.get('bboxes') is not None:
+                record['bbox'] = [float(v) for v in np.asarray(output['bboxes'])[n]]
+            if output.get('bbox_scores') is not None:
+                record['score'] = float(np.asarray(output['bbox_scores'])[n])
+        records.append(record)
+    return records
 
 
 def _plain(value):
