@@ -7,12 +7,20 @@ record of DESIGN.md, or whole images with ``data_mode='bottomup'``) come from
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from .base import PoseDataset, build_pipeline  # noqa: F401  (build_pipeline: public here too)
-from .data_cfg import COCO_STYLE_KEYS, build_ann_info, check_num_joints, parse_data_cfg
-from .metainfo import DatasetInfoSpec
+from .data_cfg import (COCO_STYLE_KEYS, TopDownDataConfig, build_ann_info, check_num_joints,
+                       parse_data_cfg)
+from .metainfo import DatasetInfoSpec, DatasetMeta, resolve_dataset_meta
 from .metric_configs import PckProtocol, auc_config, epe_config, select_metrics
+
+#: ``evaluation.metric`` names whose metrics read the samples' ground truth (``gt``)
+GROUND_TRUTH_METRICS = ('PCK', 'PCKh', 'AUC', 'EPE')
+#: metric types that read the samples' ground truth
+GROUND_TRUTH_METRIC_TYPES = ('PCKAccuracy', 'AUC', 'EPE')
+
+Builders = Tuple[Dict[str, Callable[[], dict]], Dict[str, str]]
 
 #: Columns every subclass's table has (see ``_load``): the base's plus the crop region and the
 #: head size (NaN where there is none).
@@ -86,16 +94,26 @@ class TopDownBaseDataset(PoseDataset):
         return not self.crop_from_pipeline
 
     # ------------------------------------------------------------------ for subclasses
-    def _metric_builders(self) -> Tuple[Dict[str, Callable[[], dict]], Dict[str, str]]:
-        """Metric name → config builder, and name → why it is unavailable."""
-        builders, unavailable = {}, {}
-        if self.has_ground_truth:
-            builders.update(PCK=lambda: self.pck_protocol.config(self.meta), AUC=auc_config,
-                            EPE=epe_config)
-        else:
-            for name in ('PCK', 'AUC', 'EPE'):
-                unavailable[name] = self._why_no_ground_truth()
+    @classmethod
+    def metric_builders(cls, meta: DatasetMeta, data_cfg: TopDownDataConfig,
+                        ann_file: Optional[str]) -> Builders:
+        """What the config alone says: ``evaluation.metric`` name → metric config builder, and
+        name → why the name does not apply to this dataset."""
+        return dict(PCK=lambda: cls.pck_protocol.config(meta), AUC=auc_config,
+                    EPE=epe_config), {}
+
+    def _metric_builders(self) -> Builders:
+        """:meth:`metric_builders` less what the loaded data cannot give (ground truth)."""
+        builders, unavailable = self.metric_builders(self.meta, self.data_cfg, self.ann_file)
+        reason = self._why_no_ground_truth_metrics()
+        for name in GROUND_TRUTH_METRICS:
+            if reason and name in builders:
+                del builders[name]
+                unavailable[name] = reason
         return builders, unavailable
+
+    def _why_no_ground_truth_metrics(self) -> Optional[str]:
+        return None if self.has_ground_truth else self._why_no_ground_truth()
 
     def _why_no_ground_truth(self) -> str:
         if not self.test_mode:
@@ -113,10 +131,33 @@ class TopDownBaseDataset(PoseDataset):
         """``dataset_meta`` for metrics: :meth:`DatasetMeta.as_metainfo` plus ``ann_file``."""
         return {**self.meta.as_metainfo(), 'ann_file': self.ann_file}
 
+    @classmethod
+    def metric_configs(cls, names: Union[str, Sequence[str]], dataset_cfg: Mapping) -> list:
+        """Metric configs for the seed's ``evaluation.metric`` names, from the dataset's config
+        dict alone (``ann_file``, ``data_cfg``, ``dataset_info``): how
+        ``posecfg.engine.runner_config`` expands ``evaluation.metric`` into
+        ``val_evaluator``/``test_evaluator`` without loading any data."""
+        meta = resolve_dataset_meta(dataset_cfg.get('dataset_info'), cls.default_dataset_info)
+        data_cfg = parse_data_cfg(dataset_cfg.get('data_cfg'), cls.__name__,
+                                  cls.option_keys['data_cfg'], cls.fixed_data_cfg)
+        builders, unavailable = cls.metric_builders(meta, data_cfg, dataset_cfg.get('ann_file'))
+        return select_metrics(names, builders, unavailable, cls.__name__)
+
     def evaluation_metrics(self, names: Union[str, Sequence[str]]) -> list:
-        """Metric configs for the seed's ``evaluation.metric`` names (DESIGN.md)."""
+        """Metric configs for the seed's ``evaluation.metric`` names (DESIGN.md), checked
+        against the loaded data."""
         builders, unavailable = self._metric_builders()
         return select_metrics(names, builders, unavailable, type(self).__name__)
+
+    def check_evaluator(self, metrics: Sequence) -> None:
+        """Raise ValueError, saying why, when a metric config in ``metrics`` reads ground truth
+        this dataset's samples do not carry (detections, a test split without labels)."""
+        reason = self._why_no_ground_truth_metrics()
+        for metric in metrics:
+            kind = metric.get('type') if isinstance(metric, dict) else type(metric).__name__
+            if reason and kind in GROUND_TRUTH_METRIC_TYPES:
+                raise ValueError(f'{type(self).__name__}: the evaluator {kind} reads the '
+                                 f"samples' ground truth, but {reason}")
 
     def __repr__(self) -> str:
         mode = 'test' if self.test_mode else 'train'

@@ -8,7 +8,6 @@ subclasses that set only those attributes, so existing configs keep working.
 from __future__ import annotations
 
 import os
-from typing import Callable, Dict, Tuple
 
 import numpy as np
 
@@ -19,6 +18,10 @@ from .coco_files import (CocoImages, check_category_keypoints, coco_images,
 from .instance_table import InstanceTable, StringPool
 from .metric_configs import PckProtocol, coco_keypoint_config
 from .topdown_base import TopDownBaseDataset
+
+
+DETECTIONS_HAVE_NO_GT = ('the samples are detections (data_cfg.use_gt_bbox=False) without '
+                         'per-instance ground truth; set data_cfg.use_gt_bbox=True')
 
 
 @DATASETS.register_module()
@@ -110,20 +113,24 @@ class TopDownCocoDataset(TopDownBaseDataset):
         zeros = np.zeros_like(widths)
         return np.stack([zeros, zeros, widths, heights], axis=1).astype(np.float32)
 
-    def _metric_builders(self) -> Tuple[Dict[str, Callable[[], dict]], Dict[str, str]]:
-        builders, unavailable = super()._metric_builders()
-        if self.meta.sigmas is not None:
-            builders = dict(mAP=lambda: coco_keypoint_config(self.ann_file, self.data_cfg,
-                                                             self.coco_use_area), **builders)
+    @classmethod
+    def metric_builders(cls, meta, data_cfg, ann_file):
+        builders, unavailable = super().metric_builders(meta, data_cfg, ann_file)
+        if not data_cfg['use_gt_bbox']:
+            for name in ('PCK', 'AUC', 'EPE'):
+                del builders[name]
+                unavailable[name] = DETECTIONS_HAVE_NO_GT
+        if meta.sigmas is not None:
+            builders = dict(mAP=lambda: coco_keypoint_config(ann_file, data_cfg,
+                                                             cls.coco_use_area), **builders)
         else:
-            unavailable['mAP'] = (f'COCO keypoint AP needs OKS sigmas and {self.meta.source} '
+            unavailable['mAP'] = (f'COCO keypoint AP needs OKS sigmas and {meta.source} '
                                   f'defines none (sigmas=[])')
         return builders, unavailable
 
     def _why_no_ground_truth(self) -> str:
         if self.test_mode and not self.data_cfg['use_gt_bbox']:
-            return ('the samples are detections (data_cfg.use_gt_bbox=False) without '
-                    'per-instance ground truth; set data_cfg.use_gt_bbox=True')
+            return DETECTIONS_HAVE_NO_GT
         return super()._why_no_ground_truth()
 
 

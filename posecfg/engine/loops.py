@@ -5,9 +5,10 @@
   pipeline, so targets exist, without gradients), and repeats until ``total_epochs`` train
   epochs are done. Metric evaluation (``evaluation.interval``) comes after train epochs, as
   mmengine does.
-- :class:`PoseValLoop` / :class:`PoseTestLoop` take their metrics from their dataset
-  (``dataset.evaluation_metrics(evaluation.metric)``): a dataset knows its sigmas, PCK
-  normalisation and NMS settings. With ``fold_bn`` (``runtime.fold_bn``, on by default) they
+- :class:`PoseValLoop` / :class:`PoseTestLoop` build their evaluators from metric configs (the
+  expansion of ``evaluation.metric`` by ``runner_config``, which asks the dataset class: it knows
+  its sigmas, PCK normalisation and NMS settings), checked against the loaded dataset. With
+  ``fold_bn`` (``runtime.fold_bn``, on by default) they
   evaluate a copy of the model whose BatchNorms are folded into the convolutions before them:
   the same function (checked on an example), ~14% faster on ResNet-50.
 """
@@ -29,6 +30,7 @@ from mmengine.runner.amp import autocast
 from posecfg.registry import LOOPS
 
 from .checkpoint import write_atomically
+from .streams import CombinedLoader
 
 
 @LOOPS.register_module()
@@ -39,11 +41,22 @@ class WorkflowTrainLoop(EpochBasedTrainLoop):
         workflow: e.g. ``[['train', 1]]`` or ``[['train', 1], ['val', 1]]``.
         val_loss_dataloader: the dataloader config of the ``('val', n)`` phase; built on first
             use (``build_runner`` derives it from ``data.val`` with the train pipeline).
+        extra_dataloaders: name → dataloader config of further streams drawn in every training
+            step (``data.unlabeled``): each batch carries one batch of each under its name, an
+            epoch lasts as long as the longest stream (:class:`~posecfg.engine.streams.
+            CombinedLoader`).
     """
 
     def __init__(self, runner, dataloader, max_epochs: int, workflow: Sequence = (('train', 1),),
-                 val_loss_dataloader: Union[dict, None] = None, **kwargs):
+                 val_loss_dataloader: Union[dict, None] = None,
+                 extra_dataloaders: Union[dict, None] = None, **kwargs):
         super().__init__(runner, dataloader, max_epochs, **kwargs)
+        if extra_dataloaders:
+            extras = {name: loader if isinstance(loader, torch.utils.data.DataLoader)
+                      else runner.build_dataloader(loader, seed=runner.seed)
+                      for name, loader in extra_dataloaders.items()}
+            self.dataloader = CombinedLoader(self.dataloader, extras)
+            self._max_iters = self._max_epochs * len(self.dataloader)
         self.workflow = [(str(phase), int(n)) for phase, n in workflow]
         self._val_loss_dataloader = val_loss_dataloader
         if any(phase == 'val' for phase, _ in self.workflow) and val_loss_dataloader is None:
@@ -164,21 +177,21 @@ def _compiled_copy(model, run):
 
 
 def _evaluator_for(runner, dataloader, evaluator):
-    """An :class:`Evaluator` from a marker ``dict(metric=…)`` (the dataset's own metrics), or
-    from metric configs as mmengine takes them."""
-    if isinstance(evaluator, dict) and 'type' not in evaluator:
-        metrics = dataloader.dataset.evaluation_metrics(evaluator.get('metric', 'mAP'))
-        prefix = evaluator.get('outfile_prefix')
-        for metric in metrics:
-            if prefix and metric.get('type') == 'CocoKeypointMetric':
-                metric.setdefault('outfile_prefix', prefix)
-        evaluator = metrics
-    return runner.build_evaluator(evaluator) if not isinstance(evaluator, Evaluator) else evaluator
+    """An :class:`Evaluator` from metric configs (``runner_config`` expands
+    ``evaluation.metric`` into them), after the dataset has checked that its samples carry
+    what they read (``check_evaluator``: ground truth, head sizes)."""
+    if isinstance(evaluator, Evaluator):
+        return evaluator
+    configs = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    check = getattr(dataloader.dataset, 'check_evaluator', None)
+    if check is not None:
+        check(configs)
+    return runner.build_evaluator(evaluator)
 
 
 @LOOPS.register_module()
 class PoseValLoop(ValLoop):
-    """mmengine's ValLoop with metrics chosen by its dataset; ``fp16`` autocasts inference,
+    """mmengine's ValLoop with evaluators checked by its dataset; ``fp16`` autocasts inference,
     ``fold_bn`` evaluates a BatchNorm-folded copy of the model."""
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False, fold_bn: bool = False,
@@ -209,9 +222,9 @@ class PoseValLoop(ValLoop):
 
 @LOOPS.register_module()
 class PoseTestLoop(TestLoop):
-    """mmengine's TestLoop with the dataset's metrics; ``out`` writes every prediction to a JSON
-    file (atomically, on rank 0): one record per instance with its image, box id, keypoints
-    (x, y, score in original-image pixels) and score."""
+    """mmengine's TestLoop, evaluators checked by the dataset; ``out`` writes every prediction
+    to a JSON file (atomically, on rank 0): one record per instance with its image, box id,
+    keypoints (x, y, score in original-image pixels) and score (:func:`prediction_records`)."""
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False, fold_bn: bool = False,
                  compile_eval='auto', out: str = None):
