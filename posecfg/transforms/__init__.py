@@ -8,7 +8,11 @@ Top-down training pipeline, MMPose 0.x names::
 
 Only ``TopDownAffine`` touches pixels: one ``cv2.warpAffine`` per sample, reading a lazily
 loaded image (``lazy_image``) into which the flip and a reduced-size JPEG decode are folded.
-Importing this package registers every step.
+That is an optimisation, never a surprise: ``Compose`` gives every step that does not declare
+``accepts_lazy_image = True`` the decoded array, so any pixel step works at any position.
+Whole-image (``data_mode='bottomup'``) pipelines read and write the image record's keys
+(``keypoints`` (N, K, 2), ``keypoints_visible``, ``bboxes``, ...); ``GenerateTarget`` encodes
+them with a codec. Importing this package registers every step.
 """
 from . import affine, augment, bbox, collate, compose, formatting, loading, targets
 from .affine import TopDownAffine, crop_matrix

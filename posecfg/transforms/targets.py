@@ -52,6 +52,8 @@ class GenerateTarget(BaseTransform):
         codec: a ``KEYPOINT_CODECS`` config with its sizes (``input_size``, ``heatmap_size``).
     """
 
+    accepts_lazy_image = True  # reads no pixels
+
     def __init__(self, codec):
         self.codec = build_codec(codec, 'GenerateTarget')
 
@@ -92,6 +94,8 @@ class TopDownGenerateTarget(BaseTransform):
     ``ann_info['joint_weights']`` multiplies the weights when
     ``ann_info['use_different_joint_weights']`` is true (for every encoding).
     """
+
+    accepts_lazy_image = True  # reads no pixels
 
     def __init__(self, sigma=2, kernel=(11, 11), valid_radius_factor=0.0546875,
                  target_type: str = 'GaussianHeatmap', encoding: str = 'MSRA',
