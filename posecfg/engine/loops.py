@@ -143,7 +143,7 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
 
     def run(m):
         with autocast(enabled=fp16):
-            return m(example, mode='tensor')
+            return _one_tensor(m(example, mode='tensor'))
     from posecfg.models.utils.fold_bn import fold_batchnorms
     evaluated, count = fold_batchnorms(model, run) if fold_bn else (model, 0)
     if count:
@@ -152,6 +152,16 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
     if compile_eval:
         evaluated = _compiled_copy(evaluated, run)
     return evaluated
+
+
+def _one_tensor(outputs):
+    """A model's tensor-mode outputs (a tensor, or several heads' dict of tensors) as one
+    tensor, for comparing a prepared copy with the model."""
+    if isinstance(outputs, dict):
+        return torch.cat([_one_tensor(v).flatten() for v in outputs.values()])
+    if isinstance(outputs, (list, tuple)):
+        return torch.cat([_one_tensor(v).flatten() for v in outputs])
+    return outputs.float()
 
 
 def _compiled_copy(model, run):

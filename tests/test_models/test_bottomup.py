@@ -130,3 +130,17 @@ def test_several_heads_share_the_backbone(dataset):
     with pytest.raises(ValueError, match="needs 'unique_keypoints' and 'unique_keypoints_visible'"):
         model.train()(**model.data_preprocessor(
             {k: v for k, v in batch.items() if not k.startswith('unique')}, True), mode='loss')
+
+
+def test_several_heads_evaluate_folded(dataset):
+    from posecfg.engine.loops import prepare_for_inference
+    batch = pose_pad_collate([dataset[0]])
+    model = build(dict(bodypart=heatmap_head(K),
+                       centroid=heatmap_head(1, keypoint_key='unique_keypoints'))).eval()
+    folded = prepare_for_inference(model, (3, 64, 96), fold_bn=True)
+    assert folded is not model  # the BatchNorms were folded into a copy
+    img = model.data_preprocessor(batch)['img']
+    with torch.no_grad():
+        for name, outputs in model(img, mode='tensor').items():
+            torch.testing.assert_close(folded(img, mode='tensor')[name], outputs, rtol=1e-3,
+                                       atol=1e-4)

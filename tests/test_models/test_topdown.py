@@ -215,3 +215,20 @@ def test_pretrained_is_loaded_into_the_backbone_by_init_weights(tmp_path):
     model = build(pretrained=str(path))  # build() calls init_weights()
     for name, value in source.state_dict().items():
         torch.testing.assert_close(model.backbone.state_dict()[name], value, msg=name)
+
+
+def test_a_udp_codec_maps_back_through_udps_crop():
+    """UDP's crop (pixel 0 and w - 1 at the box edges) is inverted when the head decodes with
+    UDP's codec, as test_cfg.use_udp=True does in MMPose 0.x configs."""
+    from posecfg.geometry import crop_to_image
+    head = dict(model_cfg()['keypoint_head'], codec=dict(type='UDPHeatmap'))
+    udp = build(keypoint_head=head, test_cfg=dict(flip_test=False)).eval()
+    assert udp.use_udp and not build(test_cfg=dict(flip_test=False)).use_udp
+    data = udp.data_preprocessor(raw_batch(), False)
+    (result, _) = udp(**data, mode='predict')
+    with torch.no_grad():
+        heatmaps = udp(data['img'], mode='tensor')
+    in_crop, _ = udp.keypoint_head.codec.sized((48, 64)).decode(heatmaps)
+    meta = data['img_metas'][0]
+    expected = crop_to_image(in_crop[0], meta['center'], meta['scale'], (48, 64), use_udp=True)
+    np.testing.assert_allclose(result['keypoints'], expected, rtol=1e-5)

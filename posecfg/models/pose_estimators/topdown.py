@@ -19,6 +19,7 @@ from typing import Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 from torch import Tensor, nn
 
+from posecfg.codecs import UDPHeatmap
 from posecfg.geometry import PIXEL_STD, crop_to_image
 from posecfg.registry import MODELS
 from .base import ESTIMATOR_TEST_CFG_KEYS, BasePoseEstimator
@@ -71,8 +72,10 @@ class TopDown(BasePoseEstimator):
             heads['keypoint_head'] = head_cfg
         super().__init__(backbone, neck, heads, train_cfg, test_cfg, pretrained,
                          data_preprocessor, init_cfg)
-        #: the crop convention of MMPose 0.x's inverse mapping
-        self.use_udp = bool(self.test_cfg.get('use_udp', False))
+        #: the crop convention of the inverse mapping: test_cfg.use_udp (MMPose 0.x), else
+        #: whether the head decodes with UDP's codec (MMPose 1.x style configs)
+        head_codec = getattr(getattr(self, 'keypoint_head', None), 'codec', None)
+        self.use_udp = bool(self.test_cfg.get('use_udp', isinstance(head_codec, UDPHeatmap)))
 
     @classmethod
     def head_configs(cls, spec: Mapping) -> dict:
