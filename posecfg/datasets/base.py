@@ -13,13 +13,14 @@ that read a sample touch array data only, never millions of Python objects.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from torch.utils.data import Dataset
 
 from .instance_table import InstanceTable, StringPool
 from .metainfo import DatasetInfoSpec, resolve_dataset_meta
+from .metric_configs import GROUND_TRUTH_METRIC_TYPES, image_level_builders, select_metrics
 from .records import DATA_MODES, image_ground_truth, topdown_sample
 
 #: instance columns every ``_load`` returns
@@ -132,6 +133,28 @@ class PoseDataset(Dataset):
             first three.
         """
         raise NotImplementedError
+
+    # ------------------------------------------------------------------ evaluation
+    @classmethod
+    def metric_configs(cls, names: Union[str, Sequence[str]], dataset_cfg: Mapping) -> list:
+        """Metric configs for ``evaluation.metric`` names from the dataset's config dict alone
+        (how ``runner_config`` expands them into ``val_evaluator``/``test_evaluator``): here
+        the image-level ones every dataset supports
+        (:func:`~posecfg.datasets.metric_configs.image_level_builders`); subclasses add their
+        own (DeepLabCut's RMSE, ...)."""
+        meta = resolve_dataset_meta(dataset_cfg.get('dataset_info'), cls.default_dataset_info)
+        builders, unavailable = image_level_builders(meta)
+        return select_metrics(names, builders, unavailable, cls.__name__)
+
+    def check_evaluator(self, metrics: Sequence) -> None:
+        """Raise ValueError when a metric config reads ground truth the samples lack (the
+        evaluation loops call it with their evaluator configs)."""
+        for metric in metrics:
+            kind = metric.get('type') if isinstance(metric, dict) else type(metric).__name__
+            if kind in GROUND_TRUTH_METRIC_TYPES and not self.test_mode:
+                raise ValueError(f'{type(self).__name__}: the evaluator {kind} reads the '
+                                 f"samples' ground truth, but the dataset was built with "
+                                 f'test_mode=False, so its samples carry no gt')
 
     # ------------------------------------------------------------------ public
     @property

@@ -89,8 +89,8 @@ def check_image_record(record: Mapping, owner: str, num_keypoints: Optional[int]
 
 def has_labels(keypoints_visible: np.ndarray) -> np.ndarray:
     """(N,) bool: which instances have at least one labelled keypoint (are ground truth)."""
-    return np.asarray(keypoints_visible).reshape(len(keypoints_visible), -1).max(
-        axis=1, initial=0) > 0
+    visible = np.asarray(keypoints_visible)
+    return (visible > 0).any(axis=tuple(range(1, visible.ndim)))
 
 
 def topdown_sample(record: Mapping, n: int, *, bbox_id: int, ann_info: Mapping,

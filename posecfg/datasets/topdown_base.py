@@ -13,12 +13,11 @@ from .base import PoseDataset, build_pipeline  # noqa: F401  (build_pipeline: pu
 from .data_cfg import (COCO_STYLE_KEYS, TopDownDataConfig, build_ann_info, check_num_joints,
                        parse_data_cfg)
 from .metainfo import DatasetInfoSpec, DatasetMeta, resolve_dataset_meta
-from .metric_configs import PckProtocol, auc_config, epe_config, select_metrics
+from .metric_configs import (GROUND_TRUTH_METRIC_TYPES, PckProtocol, auc_config, epe_config,
+                             select_metrics)
 
 #: ``evaluation.metric`` names whose metrics read the samples' ground truth (``gt``)
 GROUND_TRUTH_METRICS = ('PCK', 'PCKh', 'AUC', 'EPE')
-#: metric types that read the samples' ground truth
-GROUND_TRUTH_METRIC_TYPES = ('PCKAccuracy', 'AUC', 'EPE')
 
 Builders = Tuple[Dict[str, Callable[[], dict]], Dict[str, str]]
 

@@ -1,7 +1,5 @@
 """A second data stream (``data.unlabeled``): the combined loader cycles the shorter stream, and a
 tiny model trained by the runner receives a labelled and an unlabeled batch in every step."""
-import os
-
 import numpy as np
 import pytest
 import torch
@@ -13,8 +11,6 @@ from posecfg.engine import build_runner
 from posecfg.engine.streams import CombinedLoader
 from posecfg.models.heads import TopdownHeatmapSimpleHead
 from posecfg.registry import MODELS
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Loader(list):
@@ -63,12 +59,11 @@ class HeadWithUnlabeledLoss(TopdownHeatmapSimpleHead):
         return dict(heatmap_loss=self.forward(feats).pow(2).mean())
 
 
-def tiny_config(data, work_dir):
-    norm = dict(type='NormalizeTensor', mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+def tiny_config(data, work_dir, tiny_run):
+    settings, backbone, norm, info = tiny_run
     data_cfg = dict(image_size=[64, 64], heatmap_size=[16, 16], num_output_channels=14,
                     num_joints=14, dataset_channel=[list(range(14))],
                     inference_channel=list(range(14)))
-    info = os.path.join(REPO, 'configs/_base_/datasets/synthetic_animal.py')
     train = dict(type='TopDownCocoDataset', ann_file=f'{data}/annotations/train.json',
                  img_prefix=f'{data}/images/train/', data_cfg=data_cfg, dataset_info=info,
                  pipeline=[dict(type='LoadImageFromFile'), dict(type='TopDownAffine'),
@@ -76,8 +71,8 @@ def tiny_config(data, work_dir):
                            dict(type='TopDownGenerateTarget', sigma=2),
                            dict(type='Collect', keys=['img', 'target', 'target_weight'],
                                 meta_keys=['image_file'])])
-    # the val images as whole-image frames without labels, resized to 64 x 64 by a crop of
-    # the whole image (what a frame stream gives the model)
+    # the val images as whole 64 x 64 frames whose labels are not used (what a frame stream
+    # gives the model)
     unlabeled = dict(type='TopDownCocoDataset', ann_file=f'{data}/annotations/val.json',
                      img_prefix=f'{data}/images/val/', data_cfg=data_cfg, dataset_info=info,
                      data_mode='bottomup',
@@ -85,8 +80,7 @@ def tiny_config(data, work_dir):
                                dict(type='Collect', keys=['img'], meta_keys=['image_file'])])
     return Config.fromdict(dict(
         model=dict(type='TopDown',
-                   backbone=dict(type='ResNet', depth=18, stem_channels=16, base_channels=16,
-                                 out_indices=(1,)),
+                   backbone=backbone,
                    keypoint_head=dict(type='HeadWithUnlabeledLoss', in_channels=32,
                                       out_channels=14, num_deconv_layers=1,
                                       num_deconv_filters=(16,), num_deconv_kernels=(4,),
@@ -95,16 +89,13 @@ def tiny_config(data, work_dir):
                    train_cfg=dict(), test_cfg=dict(flip_test=False)),
         data=dict(samples_per_gpu=4, workers_per_gpu=0, train=train, unlabeled=unlabeled,
                   unlabeled_dataloader=dict(samples_per_gpu=1)),
-        optimizer=dict(type='Adam', lr=1e-3), total_epochs=1, seed=0,
-        log_config=dict(interval=1), checkpoint_config=dict(interval=1),
-        runtime=dict(threads=1, autocast=None, channels_last=False),
-        work_dir=str(work_dir)))
+        **settings(work_dir, lr=1e-3)))
 
 
-def test_a_tiny_model_learns_from_both_streams_in_every_step(tmp_path):
+def test_a_tiny_model_learns_from_both_streams_in_every_step(tmp_path, tiny_run):
     data = tmp_path / 'data'
     generate_dataset(data, num_train=3, num_val=5, image_size=(64, 64), seed=2)
-    cfg = tiny_config(data, tmp_path / 'work')
+    cfg = tiny_config(data, tmp_path / 'work', tiny_run)
     runner = build_runner(cfg, validate=False)
     loader = runner.train_loop.dataloader
     labelled_batches = len(loader.main)
@@ -121,10 +112,11 @@ def test_a_tiny_model_learns_from_both_streams_in_every_step(tmp_path):
     assert all(np.isfinite(v) for step in losses for v in step.values())
 
 
-def test_without_a_head_that_learns_from_unlabeled_data_the_stream_is_refused(tmp_path):
+def test_without_a_head_that_learns_from_unlabeled_data_the_stream_is_refused(tmp_path,
+                                                                            tiny_run):
     data = tmp_path / 'data'
     generate_dataset(data, num_train=1, num_val=1, image_size=(64, 64), seed=2)
-    cfg = tiny_config(data, tmp_path / 'work').to_dict()
+    cfg = tiny_config(data, tmp_path / 'work', tiny_run).to_dict()
     cfg['model']['keypoint_head']['type'] = 'TopdownHeatmapSimpleHead'
     runner = build_runner(Config.fromdict(cfg), validate=False)
     with pytest.raises(ValueError, match='no head of this TopDown learns from unlabeled data'):
