@@ -28,7 +28,8 @@ from .refine import (decode_combined_target, refine_dark, refine_dark_udp,
 from .udp import udp_heatmap_target, udp_stride
 
 __all__ = [
-    'ArgmaxHeatmap', 'BaseKeypointCodec', 'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD', 'UDPHeatmap', 'blur_maps',
+    'ArgmaxHeatmap', 'BaseKeypointCodec', 'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD',
+    'UDPHeatmap', 'blur_maps',
     'decode_combined_target', 'decode_heatmaps', 'flip_back', 'flip_permutation',
     'get_heatmap_maximum', 'keypoints_from_heatmaps', 'megvii_heatmap_target',
     'modulate_heatmaps', 'msra_heatmap_target', 'refine_dark', 'refine_dark_udp',

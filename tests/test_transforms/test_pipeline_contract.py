@@ -9,7 +9,6 @@ import os
 
 import cv2
 import numpy as np
-import pytest
 import torch
 
 from posecfg.config import Config
