@@ -172,6 +172,31 @@ def affine_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return out.reshape(pts.shape).astype(dtype, copy=False)
 
 
+def crop_to_image(points: np.ndarray, center: Sequence[float], scale: Sequence[float],
+                  input_size: Sequence[float], use_udp: bool = False) -> np.ndarray:
+    """Points in a top-down crop's pixels → original-image pixels, MMPose 0.x's inverse crop.
+
+    Args:
+        points: (..., 2) (x, y) in pixels of the (w, h) = ``input_size`` crop.
+        center: (2,) crop centre, pixels; scale: (2,) crop (w, h) / 200.
+        use_udp: the crop was made by :func:`get_warp_matrix` (UDP): per axis,
+            ``x = c_x - s_w / 2 + x_in * s_w / (w - 1)``. Otherwise by
+            :func:`get_affine_transform`, isotropic by the box width:
+            ``x = c_x + (x_in - w / 2) * s_w / w`` and ``y = c_y + (y_in - h / 2) * s_w / w``.
+            As in MMPose 0.x (``transform_preds``) a rotation of the crop is not undone.
+
+    Returns:
+        (..., 2) float64 original-image pixels.
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    center = np.asarray(center, dtype=np.float64).reshape(2)
+    size = np.asarray(scale, dtype=np.float64).reshape(2) * PIXEL_STD
+    width, height = (float(v) for v in np.asarray(input_size).reshape(2))
+    if use_udp:
+        return pts * (size / [width - 1.0, height - 1.0]) + center - size * 0.5
+    return (pts - [width / 2.0, height / 2.0]) * (size[0] / width) + center
+
+
 # ----------------------------------------------------------------------------- flips
 def flip_permutation(num_joints: int, flip_pairs: Sequence[Sequence[int]]) -> np.ndarray:
     """(K,) int index array: entry k is the joint whose data joint k takes after a mirror

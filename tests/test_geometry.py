@@ -142,3 +142,18 @@ def test_fliplr_joints_mirrors_swaps_and_zeroes_invisible():
 def test_fliplr_joints_rejects_mismatched_lengths():
     with pytest.raises(ValueError, match='joints_3d has 3 joints but joints_3d_visible has 2'):
         fliplr_joints(np.zeros((3, 3)), np.zeros((2, 3)), 10, [])
+
+
+@pytest.mark.parametrize('use_udp', [False, True])
+def test_crop_to_image_inverts_the_crop(use_udp):
+    """Oracle: OpenCV's inverse of the crop's affine matrix (no rotation: MMPose 0.x's
+    transform_preds does not undo one)."""
+    from posecfg.geometry import crop_to_image
+    from posecfg.transforms.affine import crop_matrix
+    center, scale, size = np.array([120.0, 80.5]), np.array([0.9, 1.2]), (192, 256)
+    matrix = crop_matrix(center, scale, 0.0, size, use_udp)
+    inverse = cv2.invertAffineTransform(matrix)
+    points = np.random.default_rng(0).uniform(0, 192, (5, 3, 2))
+    expected = points @ inverse[:, :2].T + inverse[:, 2]
+    np.testing.assert_allclose(crop_to_image(points, center, scale, size, use_udp), expected,
+                               atol=1e-9)

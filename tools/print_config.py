@@ -4,10 +4,14 @@ references resolved.
 
     python tools/print_config.py CONFIG [--cfg-options KEY=VALUE ...] [--format py|json|yaml]
     python tools/print_config.py CONFIG --explain model.backbone.depth
+    python tools/print_config.py CONFIG --engine   # with what the engine derives, written out
 
 ``--format py`` (the default) prints a config file that posecfg and mmengine load back to the same
 data. ``--explain KEY`` prints the value, where it was set (file:line or command-line item), and
-the files it passed through. What a format cannot keep is reported on stderr.
+the files it passed through. ``--engine`` adds what the engine derives from the schema and the
+config does not say itself (``val_evaluator``/``test_evaluator`` expanded from
+``evaluation.metric``), as the work dir's resolved config has it. What a format cannot keep is
+reported on stderr.
 """
 import argparse
 import os
@@ -26,6 +30,9 @@ def parse_args(argv=None):
                         help='output format (default: py)')
     parser.add_argument('--explain', action='append', default=[], metavar='KEY',
                         help='explain where KEY got its value (repeatable)')
+    parser.add_argument('--engine', action='store_true',
+                        help="add what the engine derives (val_evaluator/test_evaluator from "
+                             "evaluation.metric), as the work dir's resolved config has it")
     return parser.parse_args(argv)
 
 
@@ -36,6 +43,9 @@ def main():
     if args.explain:
         print('\n\n'.join(cfg.explain(key) for key in args.explain))
         return 0
+    if args.engine:
+        from posecfg.engine.runner_config import expanded_config  # imports torch
+        cfg = expanded_config(cfg)
     text, notes = cfg.format(args.format)
     sys.stdout.write(text)
     for note in notes:

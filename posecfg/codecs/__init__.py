@@ -1,4 +1,5 @@
-"""Keypoint <-> training target: MMPose 0.x's heatmap encodings and decodings, as numpy functions.
+"""Keypoint <-> training target: codecs (``KEYPOINT_CODECS``, contract in :mod:`.base`) and
+MMPose 0.x's heatmap encodings and decodings as numpy functions.
 
 Encoders (one instance, K keypoints in input-image pixels -> (K, H, W) float32 target and
 (K, 1) float32 weight): :func:`msra_heatmap_target` (with DARK's unbiased variant),
@@ -8,9 +9,12 @@ Decoders: :func:`get_heatmap_maximum`, :func:`decode_heatmaps` (heatmap cells),
 :func:`keypoints_from_heatmaps` (original-image pixels), :func:`transform_preds`,
 :func:`flip_back` for flip test.
 
-Codec classes in ``posecfg.registry.KEYPOINT_CODECS`` for 1.x-style configs:
-:class:`MSRAHeatmap`, :class:`MegviiHeatmap`, :class:`UDPHeatmap`.
+Codec classes in ``posecfg.registry.KEYPOINT_CODECS``: :class:`MSRAHeatmap`,
+:class:`MegviiHeatmap`, :class:`UDPHeatmap` (top-down, MMPose 0.x numerics; chosen from 0.x keys
+in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg-max decoding).
 """
+from .argmax_heatmap import ArgmaxHeatmap
+from .base import BaseKeypointCodec
 from .blur import blur_maps, modulate_heatmaps
 from .decode import decode_heatmaps, keypoints_from_heatmaps
 from .flip import flip_back, flip_permutation
@@ -24,7 +28,8 @@ from .refine import (decode_combined_target, refine_dark, refine_dark_udp,
 from .udp import udp_heatmap_target, udp_stride
 
 __all__ = [
-    'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD', 'UDPHeatmap', 'blur_maps',
+    'ArgmaxHeatmap', 'BaseKeypointCodec', 'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD',
+    'UDPHeatmap', 'blur_maps',
     'decode_combined_target', 'decode_heatmaps', 'flip_back', 'flip_permutation',
     'get_heatmap_maximum', 'keypoints_from_heatmaps', 'megvii_heatmap_target',
     'modulate_heatmaps', 'msra_heatmap_target', 'refine_dark', 'refine_dark_udp',

@@ -1,7 +1,9 @@
 """Keypoint datasets and dataset metainfo; importing the package registers the datasets."""
+from .base import PoseDataset
 from .metainfo import (DatasetInfoError, DatasetMeta, base_dataset_file, load_dataset_info,
                        parse_dataset_info, resolve_dataset_meta)
 from .mpii import TopDownMpiiDataset
+from .records import check_image_record, image_ground_truth, topdown_sample
 from .topdown_base import TopDownBaseDataset
 from .topdown_coco import (AnimalAP10KDataset, AnimalATRWDataset, AnimalFlyDataset,
                            AnimalHorse10Dataset, AnimalKingdomDataset, AnimalLocustDataset,
@@ -10,7 +12,8 @@ from .topdown_coco import (AnimalAP10KDataset, AnimalATRWDataset, AnimalFlyDatas
 
 __all__ = [
     'DatasetInfoError', 'DatasetMeta', 'base_dataset_file', 'load_dataset_info',
-    'parse_dataset_info', 'resolve_dataset_meta', 'TopDownBaseDataset', 'TopDownCocoDataset',
+    'parse_dataset_info', 'resolve_dataset_meta', 'PoseDataset', 'check_image_record',
+    'image_ground_truth', 'topdown_sample', 'TopDownBaseDataset', 'TopDownCocoDataset',
     'TopDownCrowdPoseDataset', 'AnimalAP10KDataset', 'AnimalPoseDataset', 'AnimalHorse10Dataset',
     'AnimalMacaqueDataset', 'AnimalFlyDataset', 'AnimalLocustDataset', 'AnimalZebraDataset',
     'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset',

@@ -48,6 +48,26 @@ def epe_config() -> dict:
     return dict(type='EPE')
 
 
+#: metric types that read the samples' ground truth (``gt``)
+GROUND_TRUTH_METRIC_TYPES = ('PCKAccuracy', 'AUC', 'EPE')
+
+
+def image_level_builders(meta: DatasetMeta) -> Tuple[Dict[str, Callable[[], dict]],
+                                                     Dict[str, str]]:
+    """The metric names any dataset's samples support, from their ``gt`` (image level):
+    ``PCK`` (0.2 × the box's longer side), ``AUC``, ``EPE`` and, with OKS sigmas, ``mAP``
+    (COCO keypoint AP with the ground truth built from the samples, no annotation file)."""
+    builders = dict(PCK=lambda: PckProtocol(thr=0.2).config(meta), AUC=auc_config,
+                    EPE=epe_config)
+    unavailable = {}
+    if meta.sigmas is not None:
+        builders = dict(mAP=lambda: dict(type='CocoKeypointMetric'), **builders)
+    else:
+        unavailable['mAP'] = (f'COCO keypoint AP needs OKS sigmas and {meta.source} defines '
+                              f'none (sigmas=[])')
+    return builders, unavailable
+
+
 def coco_keypoint_config(ann_file: str, cfg: TopDownDataConfig, use_area: bool = True) -> dict:
     """``CocoKeypointMetric`` with the dataset's ``data_cfg`` settings, as MMPose 0.x used them.
 

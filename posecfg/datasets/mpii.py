@@ -11,7 +11,7 @@ has no ``joints``.
 from __future__ import annotations
 
 import os
-from typing import Callable, Dict, Optional, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 from mmengine.logging import MMLogger
@@ -74,11 +74,12 @@ class TopDownMpiiDataset(TopDownBaseDataset):
 
     def __init__(self, ann_file: str, img_prefix: str, data_cfg: dict, pipeline,
                  dataset_info: DatasetInfoSpec = None, test_mode: bool = False,
-                 headbox_file: Optional[str] = None):
+                 headbox_file: Optional[str] = None, data_mode: str = 'topdown'):
         self.headbox_file = headbox_file
-        super().__init__(ann_file, img_prefix, data_cfg, pipeline, dataset_info, test_mode)
+        super().__init__(ann_file, img_prefix, data_cfg, pipeline, dataset_info, test_mode,
+                         data_mode)
 
-    def _load(self) -> Tuple[InstanceTable, StringPool, np.ndarray]:
+    def _load(self):
         owner = type(self).__name__
         entries = read_json(self.ann_file, 'ann_file', owner)
         if not isinstance(entries, list):
@@ -163,18 +164,34 @@ class TopDownMpiiDataset(TopDownBaseDataset):
         MMLogger.get_current_instance().info(f'{owner}: head sizes from {path}')
         return HEAD_SIZE_FACTOR * np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
 
-    def _metric_builders(self) -> Tuple[Dict[str, Callable[[], dict]], Dict[str, str]]:
-        builders, unavailable = super()._metric_builders()
-        heads = self._table.column('head_size')[self._table.column('has_gt')]
-        if self.has_ground_truth and not np.isnan(heads).any():
-            builders = dict(PCKh=lambda: self.pckh_protocol.config(self.meta), **builders)
-        elif self.has_ground_truth:
-            unavailable['PCKh'] = ('some people have no head size: give headbox_file, or a '
-                                   "dataset_info with 'upper_neck' and 'head_top'")
-        else:
-            unavailable['PCKh'] = self._why_no_ground_truth()
+    @classmethod
+    def metric_builders(cls, meta, data_cfg, ann_file):
+        builders, unavailable = super().metric_builders(meta, data_cfg, ann_file)
+        builders = dict(PCKh=lambda: cls.pckh_protocol.config(meta), **builders)
         unavailable['mAP'] = 'MPII has no COCO-format annotations or OKS sigmas; use PCKh'
         return builders, unavailable
+
+    def _metric_builders(self):
+        builders, unavailable = super()._metric_builders()
+        if 'PCKh' in builders and (reason := self._why_no_head_sizes()):
+            del builders['PCKh']
+            unavailable['PCKh'] = reason
+        return builders, unavailable
+
+    def _why_no_head_sizes(self) -> Optional[str]:
+        heads = self._table.column('head_size')[self._table.column('has_gt')]
+        if np.isnan(heads).any():
+            return ("some people have no head size: give headbox_file, or a dataset_info with "
+                    "'upper_neck' and 'head_top'")
+        return None
+
+    def check_evaluator(self, metrics) -> None:
+        super().check_evaluator(metrics)
+        reason = self._why_no_head_sizes()
+        for metric in metrics:
+            if reason and isinstance(metric, dict) and metric.get('norm_item') == 'head':
+                raise ValueError(f'TopDownMpiiDataset: PCKh (PCKAccuracy with '
+                                 f"norm_item='head') needs head sizes, but {reason}")
 
     def _why_no_ground_truth(self) -> str:
         if self.test_mode:

@@ -1,23 +1,28 @@
-"""Shared machinery of top-down (one instance per sample) datasets.
+"""Shared machinery of the MMPose 0.x-style datasets (``data_cfg``, ``ann_info``, crops).
 
 A subclass only reads its annotation format into an :class:`InstanceTable` (``_load``) and
-says which metrics apply to it (``_metric_builders``); everything a sample is made of — the
-record of DESIGN.md ("Top-down sample record"), ``ann_info``, ``gt`` in test mode, the
-pipeline, ``metainfo`` — is assembled here, identically for every format.
+says which metrics apply to it (``_metric_builders``); image records and samples (the top-down
+record of DESIGN.md, or whole images with ``data_mode='bottomup'``) come from
+:class:`~posecfg.datasets.base.PoseDataset`, identically for every format.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
-import numpy as np
-from torch.utils.data import Dataset
+from .base import PoseDataset, build_pipeline  # noqa: F401  (build_pipeline: public here too)
+from .data_cfg import (COCO_STYLE_KEYS, TopDownDataConfig, build_ann_info, check_num_joints,
+                       parse_data_cfg)
+from .metainfo import DatasetInfoSpec, DatasetMeta, resolve_dataset_meta
+from .metric_configs import (GROUND_TRUTH_METRIC_TYPES, PckProtocol, auc_config, epe_config,
+                             select_metrics)
 
-from .data_cfg import COCO_STYLE_KEYS, build_ann_info, check_num_joints, parse_data_cfg
-from .instance_table import InstanceTable, StringPool
-from .metainfo import DatasetInfoSpec, resolve_dataset_meta
-from .metric_configs import PckProtocol, auc_config, epe_config, select_metrics
+#: ``evaluation.metric`` names whose metrics read the samples' ground truth (``gt``)
+GROUND_TRUTH_METRICS = ('PCK', 'PCKh', 'AUC', 'EPE')
 
-#: Columns every subclass's table has (see ``_load``).
+Builders = Tuple[Dict[str, Callable[[], dict]], Dict[str, str]]
+
+#: Columns every subclass's table has (see ``_load``): the base's plus the crop region and the
+#: head size (NaN where there is none).
 TABLE_COLUMNS = ('image_row', 'ann_id', 'category_id', 'keypoints', 'visible', 'bbox', 'area',
                  'center', 'scale', 'bbox_score', 'has_gt', 'head_size')
 
@@ -34,21 +39,8 @@ def pipeline_sets_crop(pipeline: Optional[Sequence[Any]]) -> bool:
     return any(name in CROP_STEPS for name in names)
 
 
-def _identity(results: dict) -> dict:
-    # module-level, not a lambda: the dataset must pickle for spawned dataloader workers
-    return results
-
-
-def build_pipeline(pipeline: Optional[Sequence[Any]]) -> Callable[[dict], Any]:
-    """``posecfg.transforms.Compose`` of the steps (dicts or callables); identity when empty."""
-    if not pipeline:
-        return _identity
-    from ..transforms import Compose  # the transforms package imports cv2 and mmcv
-    return Compose(pipeline)
-
-
-class TopDownBaseDataset(Dataset):
-    """Base of the top-down datasets: MMPose 0.x's constructor, posecfg's sample contract.
+class TopDownBaseDataset(PoseDataset):
+    """Base of the MMPose 0.x datasets: MMPose 0.x's constructor, posecfg's sample contract.
 
     Args:
         ann_file: annotation file.
@@ -59,6 +51,8 @@ class TopDownBaseDataset(Dataset):
             class's default ``configs/_base_/datasets/<default_dataset_info>.py``.
         test_mode: True for validation/testing: no training-time jitter, detection boxes when
             ``data_cfg.use_gt_bbox`` is False, and samples carry ``gt``.
+        data_mode: ``'topdown'`` (default: a sample per instance, MMPose 0.x) or ``'bottomup'``
+            (a sample per image: the image record; needs ground-truth boxes).
 
     Records carry ``center`` and ``scale`` (the seed's config style), unless the pipeline has a
     ``TopDownGetBboxCenterScale`` step (MMPose 0.26+ style): then, as MMPose's datasets did for
@@ -66,8 +60,6 @@ class TopDownBaseDataset(Dataset):
     both would have the padding applied twice.
     """
 
-    #: base file name of the default dataset_info
-    default_dataset_info: Optional[str] = None
     #: keys read inside dict-valued arguments (see posecfg.registry)
     option_keys = {'data_cfg': COCO_STYLE_KEYS}
     #: data_cfg keys of MMPose's configs accepted only with the one value implemented
@@ -79,48 +71,48 @@ class TopDownBaseDataset(Dataset):
 
     def __init__(self, ann_file: str, img_prefix: str, data_cfg: dict,
                  pipeline: Sequence[Any], dataset_info: DatasetInfoSpec = None,
-                 test_mode: bool = False):
-        owner = type(self).__name__
+                 test_mode: bool = False, data_mode: str = 'topdown'):
         self.ann_file = ann_file
         self.img_prefix = img_prefix or ''
-        self.test_mode = bool(test_mode)
-        self.meta = resolve_dataset_meta(dataset_info, self.default_dataset_info)
-        self.data_cfg = parse_data_cfg(data_cfg, owner, self.option_keys['data_cfg'],
-                                       self.fixed_data_cfg)
-        check_num_joints(self.data_cfg, self.meta)
-        self.ann_info = build_ann_info(self.data_cfg, self.meta)
-        self.pipeline = build_pipeline(pipeline)
-        self.crop_from_pipeline = self.crop_from_box and pipeline_sets_crop(pipeline)
-        self._table, self._image_files, self._image_ids = self._load()
+        self._data_cfg_spec = data_cfg
+        super().__init__(pipeline, dataset_info, test_mode, data_mode)
         missing = [c for c in TABLE_COLUMNS if c not in self._table]
         if missing:
-            raise TypeError(f'{owner}._load returned a table without columns {missing}')
+            raise TypeError(f'{type(self).__name__}._load returned a table without columns '
+                            f'{missing}')
+
+    def _prepare(self, pipeline: Sequence[Any]) -> None:
+        owner = type(self).__name__
+        self.data_cfg = parse_data_cfg(self._data_cfg_spec, owner, self.option_keys['data_cfg'],
+                                       self.fixed_data_cfg)
+        check_num_joints(self.data_cfg, self.meta)
+        self._ann_info = build_ann_info(self.data_cfg, self.meta)
+        self.crop_from_pipeline = self.crop_from_box and pipeline_sets_crop(pipeline)
+
+    def _topdown_with_crop(self) -> bool:
+        return not self.crop_from_pipeline
 
     # ------------------------------------------------------------------ for subclasses
-    def _load(self) -> Tuple[InstanceTable, StringPool, np.ndarray]:
-        """Read the annotations.
+    @classmethod
+    def metric_builders(cls, meta: DatasetMeta, data_cfg: TopDownDataConfig,
+                        ann_file: Optional[str]) -> Builders:
+        """What the config alone says: ``evaluation.metric`` name → metric config builder, and
+        name → why the name does not apply to this dataset."""
+        return dict(PCK=lambda: cls.pck_protocol.config(meta), AUC=auc_config,
+                    EPE=epe_config), {}
 
-        Returns:
-            the instance table with :data:`TABLE_COLUMNS`: image_row (N,) int64 into the image
-            arrays, ann_id (N,) int64 (-1 for detections), category_id (N,) int64 (-1: the
-            format has no categories), keypoints (N, K, 2) float32 pixels,
-            visible (N, K) float32 in {0, 1}, bbox (N, 4) float32 xywh pixels, area (N,)
-            float32, center (N, 2) float32 pixels, scale (N, 2) float32 (/200), bbox_score
-            (N,) float32, has_gt (N,) bool, head_size (N,) float32 pixels (NaN: none);
-            the image file paths (M,) and the image ids (M,) int64.
-        """
-        raise NotImplementedError
-
-    def _metric_builders(self) -> Tuple[Dict[str, Callable[[], dict]], Dict[str, str]]:
-        """Metric name → config builder, and name → why it is unavailable."""
-        builders, unavailable = {}, {}
-        if self.has_ground_truth:
-            builders.update(PCK=lambda: self.pck_protocol.config(self.meta), AUC=auc_config,
-                            EPE=epe_config)
-        else:
-            for name in ('PCK', 'AUC', 'EPE'):
-                unavailable[name] = self._why_no_ground_truth()
+    def _metric_builders(self) -> Builders:
+        """:meth:`metric_builders` less what the loaded data cannot give (ground truth)."""
+        builders, unavailable = self.metric_builders(self.meta, self.data_cfg, self.ann_file)
+        reason = self._why_no_ground_truth_metrics()
+        for name in GROUND_TRUTH_METRICS:
+            if reason and name in builders:
+                del builders[name]
+                unavailable[name] = reason
         return builders, unavailable
+
+    def _why_no_ground_truth_metrics(self) -> Optional[str]:
+        return None if self.has_ground_truth else self._why_no_ground_truth()
 
     def _why_no_ground_truth(self) -> str:
         if not self.test_mode:
@@ -138,83 +130,36 @@ class TopDownBaseDataset(Dataset):
         """``dataset_meta`` for metrics: :meth:`DatasetMeta.as_metainfo` plus ``ann_file``."""
         return {**self.meta.as_metainfo(), 'ann_file': self.ann_file}
 
+    @classmethod
+    def metric_configs(cls, names: Union[str, Sequence[str]], dataset_cfg: Mapping) -> list:
+        """Metric configs for the seed's ``evaluation.metric`` names, from the dataset's config
+        dict alone (``ann_file``, ``data_cfg``, ``dataset_info``): how
+        ``posecfg.engine.runner_config`` expands ``evaluation.metric`` into
+        ``val_evaluator``/``test_evaluator`` without loading any data."""
+        meta = resolve_dataset_meta(dataset_cfg.get('dataset_info'), cls.default_dataset_info)
+        data_cfg = parse_data_cfg(dataset_cfg.get('data_cfg'), cls.__name__,
+                                  cls.option_keys['data_cfg'], cls.fixed_data_cfg)
+        builders, unavailable = cls.metric_builders(meta, data_cfg, dataset_cfg.get('ann_file'))
+        return select_metrics(names, builders, unavailable, cls.__name__)
+
     def evaluation_metrics(self, names: Union[str, Sequence[str]]) -> list:
-        """Metric configs for the seed's ``evaluation.metric`` names (DESIGN.md)."""
+        """Metric configs for the seed's ``evaluation.metric`` names (DESIGN.md), checked
+        against the loaded data."""
         builders, unavailable = self._metric_builders()
         return select_metrics(names, builders, unavailable, type(self).__name__)
 
-    def __len__(self) -> int:
-        return len(self._table)
-
-    def record(self, index: int) -> dict:
-        """Sample ``index`` before the pipeline: the top-down sample record of DESIGN.md.
-
-        Keys: image_file, image_id, joints_3d (K, 3) and joints_3d_visible (K, 3) float32,
-        bbox (4,) xywh, center (2,) and scale (2,) (unless :attr:`crop_from_pipeline`),
-        rotation 0.0, bbox_score, bbox_id (= index),
-        ann_id (-1 for a detection), category_id (where the format has categories), dataset,
-        ann_info (a per-sample copy of the shared dict), and in test mode ``gt`` where the
-        instance has ground truth (with ``category_id``, which COCO mAP needs for files with
-        several categories such as AP-10K's).
-        """
-        row = self._table.row(index)
-        num = self.meta.num_keypoints
-        joints = np.zeros((num, 3), dtype=np.float32)
-        joints[:, :2] = row['keypoints']
-        visible = np.zeros((num, 3), dtype=np.float32)
-        visible[:, :2] = row['visible'][:, None]
-        image_row = row['image_row']
-        record = dict(
-            image_file=self._image_files[image_row],
-            image_id=int(self._image_ids[image_row]),
-            joints_3d=joints,
-            joints_3d_visible=visible,
-            bbox=row['bbox'],
-            center=row['center'],
-            scale=row['scale'],
-            rotation=0.0,
-            bbox_score=float(row['bbox_score']),
-            bbox_id=int(index),
-            ann_id=int(row['ann_id']),
-            dataset=self.meta.dataset_name,
-            ann_info=dict(self.ann_info),
-        )
-        if self.crop_from_pipeline:
-            del record['center'], record['scale']
-        if row['category_id'] >= 0:
-            record['category_id'] = int(row['category_id'])
-        if self.test_mode and row['has_gt']:
-            gt = dict(keypoints=row['keypoints'], keypoints_visible=row['visible'],
-                      bbox=row['bbox'].copy(), area=float(row['area']),
-                      image_id=record['image_id'], bbox_id=int(index))
-            if 'category_id' in record:
-                gt['category_id'] = record['category_id']
-            if not np.isnan(row['head_size']):
-                gt['head_size'] = float(row['head_size'])
-            record['gt'] = gt
-        return record
-
-    def __getitem__(self, index: int) -> Any:
-        record = self.record(index)
-        try:
-            sample = self.pipeline(record)
-        except Exception as exc:
-            # keep the exception's type for callers; add which sample it was
-            exc.add_note(f'{type(self).__name__}: while preparing sample {index}: '
-                         f'{self._describe(record)}')
-            raise
-        if sample is None:
-            # MMPose/mmengine would quietly substitute another sample here; we do not
-            raise RuntimeError(f'{type(self).__name__}: the pipeline returned None for sample '
-                               f'{index} ({self._describe(record)}); a step dropped it')
-        return sample
-
-    def _describe(self, record: dict) -> str:
-        what = (f"annotation id {record['ann_id']}" if record['ann_id'] >= 0
-                else f"detection box {record['bbox'].tolist()}")
-        return f"image {record['image_file']} (image id {record['image_id']}), {what}"
+    def check_evaluator(self, metrics: Sequence) -> None:
+        """Raise ValueError, saying why, when a metric config in ``metrics`` reads ground truth
+        this dataset's samples do not carry (detections, a test split without labels)."""
+        reason = self._why_no_ground_truth_metrics()
+        for metric in metrics:
+            kind = metric.get('type') if isinstance(metric, dict) else type(metric).__name__
+            if reason and kind in GROUND_TRUTH_METRIC_TYPES:
+                raise ValueError(f'{type(self).__name__}: the evaluator {kind} reads the '
+                                 f"samples' ground truth, but {reason}")
 
     def __repr__(self) -> str:
         mode = 'test' if self.test_mode else 'train'
-        return (f'{type(self).__name__}({len(self)} instances of {self.meta.dataset_name!r} '
+        unit = 'instances' if self.data_mode == 'topdown' else 'images'
+        return (f'{type(self).__name__}({len(self)} {unit} of {self.meta.dataset_name!r} '
                 f'from {self.ann_file}, {mode} mode)')

@@ -8,7 +8,6 @@ subclasses that set only those attributes, so existing configs keep working.
 from __future__ import annotations
 
 import os
-from typing import Callable, Dict, Tuple
 
 import numpy as np
 
@@ -19,6 +18,10 @@ from .coco_files import (CocoImages, check_category_keypoints, coco_images,
 from .instance_table import InstanceTable, StringPool
 from .metric_configs import PckProtocol, coco_keypoint_config
 from .topdown_base import TopDownBaseDataset
+
+
+DETECTIONS_HAVE_NO_GT = ('the samples are detections (data_cfg.use_gt_bbox=False) without '
+                         'per-instance ground truth; set data_cfg.use_gt_bbox=True')
 
 
 @DATASETS.register_module()
@@ -47,7 +50,7 @@ class TopDownCocoDataset(TopDownBaseDataset):
     #: whether COCO mAP uses the annotations' ``area`` (False where the files have none)
     coco_use_area = True
 
-    def _load(self) -> Tuple[InstanceTable, StringPool, np.ndarray]:
+    def _load(self):
         owner = type(self).__name__
         data = read_json(self.ann_file, 'ann_file', owner)
         if not isinstance(data, dict):
@@ -64,31 +67,39 @@ class TopDownCocoDataset(TopDownBaseDataset):
             cats = [c['id'] for c in data.get('categories', [])] or [1]
             dets = load_detections(self.data_cfg['bbox_file'], images, cats,
                                    float(self.data_cfg['det_bbox_thr']), owner)
+            if self.data_mode == 'bottomup':
+                raise ValueError(f"{owner}: data_mode='bottomup' predicts whole images and "
+                                 f'evaluates them against the annotations; detection boxes '
+                                 f'(data_cfg.use_gt_bbox=False) do not apply, set '
+                                 f'use_gt_bbox=True')
             count = len(dets['image_row'])
-            # MMPose marks every keypoint of a detection visible: nothing is known about them
+            # detections carry no labels (their top-down samples mark every keypoint visible,
+            # as MMPose 0.x does: see posecfg.datasets.records.topdown_sample)
             cols = dict(image_row=dets['image_row'], ann_id=np.full(count, -1, np.int64),
-                        category_id=dets['category_id'], keypoints=np.zeros((count, num, 2), np.float32),
-                        visible=np.ones((count, num), np.float32), bbox=dets['bbox'],
+                        category_id=dets['category_id'],
+                        keypoints=np.zeros((count, num, 2), np.float32),
+                        visible=np.zeros((count, num), np.float32), bbox=dets['bbox'],
                         area=dets['bbox'][:, 2] * dets['bbox'][:, 3], bbox_score=dets['score'],
                         has_gt=np.zeros(count, bool))
         else:
             inst = load_coco_instances(data, images, self.ann_file, self.meta, owner)
             count = len(inst['image_row'])
             cols = dict(image_row=inst['image_row'], ann_id=inst['ann_id'],
-                        category_id=inst['category_id'], keypoints=inst['keypoints'], visible=inst['visible'], bbox=inst['bbox'],
+                        category_id=inst['category_id'], keypoints=inst['keypoints'],
+                        visible=inst['visible'], bbox=inst['bbox'],
                         area=inst['area'], bbox_score=np.ones(count, np.float32),
                         has_gt=np.ones(count, bool))
         crop_boxes = self._crop_boxes(cols['bbox'], images, cols['image_row'])
         center, scale = boxes_to_center_scale(crop_boxes, self.data_cfg.aspect_ratio,
                                               self.bbox_padding)
-        if not (self.test_mode or self.crop_from_pipeline):
+        if not (self.test_mode or self.crop_from_pipeline or self.data_mode == 'bottomup'):
             # the seed's config style: the dataset does MMPose 0.x's shift (0.26+ configs have
             # TopDownRandomShiftBboxCenter in the pipeline instead)
             center = jitter_centers(center, crop_boxes)
         table = InstanceTable(center=center, scale=scale,
                               head_size=np.full(count, np.nan, np.float32), **cols)
         files = StringPool(os.path.join(self.img_prefix, name) for name in images.file_names)
-        return table, files, images.ids
+        return table, files, images.ids, _image_columns(images)
 
     def _crop_boxes(self, bboxes: np.ndarray, images: CocoImages,
                     image_rows: np.ndarray) -> np.ndarray:
@@ -102,21 +113,33 @@ class TopDownCocoDataset(TopDownBaseDataset):
         zeros = np.zeros_like(widths)
         return np.stack([zeros, zeros, widths, heights], axis=1).astype(np.float32)
 
-    def _metric_builders(self) -> Tuple[Dict[str, Callable[[], dict]], Dict[str, str]]:
-        builders, unavailable = super()._metric_builders()
-        if self.meta.sigmas is not None:
-            builders = dict(mAP=lambda: coco_keypoint_config(self.ann_file, self.data_cfg,
-                                                             self.coco_use_area), **builders)
+    @classmethod
+    def metric_builders(cls, meta, data_cfg, ann_file):
+        builders, unavailable = super().metric_builders(meta, data_cfg, ann_file)
+        if not data_cfg['use_gt_bbox']:
+            for name in ('PCK', 'AUC', 'EPE'):
+                del builders[name]
+                unavailable[name] = DETECTIONS_HAVE_NO_GT
+        if meta.sigmas is not None:
+            builders = dict(mAP=lambda: coco_keypoint_config(ann_file, data_cfg,
+                                                             cls.coco_use_area), **builders)
         else:
-            unavailable['mAP'] = (f'COCO keypoint AP needs OKS sigmas and {self.meta.source} '
+            unavailable['mAP'] = (f'COCO keypoint AP needs OKS sigmas and {meta.source} '
                                   f'defines none (sigmas=[])')
         return builders, unavailable
 
     def _why_no_ground_truth(self) -> str:
         if self.test_mode and not self.data_cfg['use_gt_bbox']:
-            return ('the samples are detections (data_cfg.use_gt_bbox=False) without '
-                    'per-instance ground truth; set data_cfg.use_gt_bbox=True')
+            return DETECTIONS_HAVE_NO_GT
         return super()._why_no_ground_truth()
+
+
+def _image_columns(images: CocoImages):
+    """``img_shape`` (M, 2) (h, w) when the file gives every image's size, else None."""
+    if not (np.isfinite(images.widths).all() and np.isfinite(images.heights).all()):
+        return None
+    shape = np.stack([images.heights, images.widths], axis=1).astype(np.int64)
+    return InstanceTable(img_shape=shape.reshape(-1, 2))
 
 
 # MMPose 0.x names. Facts (keypoints, sigmas, …) come from the named base file; what differs

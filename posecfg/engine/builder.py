@@ -9,7 +9,7 @@ from mmengine.logging import print_log
 from posecfg.config import Config
 
 from .runner import PoseRunner, ResolvedConfig
-from .runner_config import default_work_dir, runner_kwargs
+from .runner_config import default_work_dir, expanded_config, runner_kwargs
 from .validate import validate_config
 
 
@@ -35,4 +35,7 @@ def build_runner(cfg: Config, *, work_dir: Optional[str] = None, launcher: str =
             kwargs.update(load_from=checkpoint, resume=False)
         if out:
             kwargs['test_cfg'] = dict(kwargs['test_cfg'], out=out)
-    return PoseRunner(**kwargs, cfg=ResolvedConfig(cfg), channels_last=runtime.channels_last)
+    # the work dir's config (and every checkpoint's) shows what the engine derived
+    splits = [s for s in ('val', 'test') if f'{s}_evaluator' in kwargs]
+    resolved = ResolvedConfig(expanded_config(cfg, splits))
+    return PoseRunner(**kwargs, cfg=resolved, channels_last=runtime.channels_last)

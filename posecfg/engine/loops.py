@@ -5,9 +5,10 @@
   pipeline, so targets exist, without gradients), and repeats until ``total_epochs`` train
   epochs are done. Metric evaluation (``evaluation.interval``) comes after train epochs, as
   mmengine does.
-- :class:`PoseValLoop` / :class:`PoseTestLoop` take their metrics from their dataset
-  (``dataset.evaluation_metrics(evaluation.metric)``): a dataset knows its sigmas, PCK
-  normalisation and NMS settings. With ``fold_bn`` (``runtime.fold_bn``, on by default) they
+- :class:`PoseValLoop` / :class:`PoseTestLoop` build their evaluators from metric configs (the
+  expansion of ``evaluation.metric`` by ``runner_config``, which asks the dataset class: it knows
+  its sigmas, PCK normalisation and NMS settings), checked against the loaded dataset. With
+  ``fold_bn`` (``runtime.fold_bn``, on by default) they
   evaluate a copy of the model whose BatchNorms are folded into the convolutions before them:
   the same function (checked on an example), ~14% faster on ResNet-50.
 """
@@ -18,6 +19,7 @@ import json
 import logging
 from typing import Dict, List, Sequence, Union
 
+import numpy as np
 import torch
 from mmengine.evaluator import Evaluator
 from mmengine.logging import print_log
@@ -28,6 +30,7 @@ from mmengine.runner.amp import autocast
 from posecfg.registry import LOOPS
 
 from .checkpoint import write_atomically
+from .streams import CombinedLoader
 
 
 @LOOPS.register_module()
@@ -38,11 +41,22 @@ class WorkflowTrainLoop(EpochBasedTrainLoop):
         workflow: e.g. ``[['train', 1]]`` or ``[['train', 1], ['val', 1]]``.
         val_loss_dataloader: the dataloader config of the ``('val', n)`` phase; built on first
             use (``build_runner`` derives it from ``data.val`` with the train pipeline).
+        extra_dataloaders: name → dataloader config of further streams drawn in every training
+            step (``data.unlabeled``): each batch carries one batch of each under its name, an
+            epoch lasts as long as the longest stream (:class:`~posecfg.engine.streams.
+            CombinedLoader`).
     """
 
     def __init__(self, runner, dataloader, max_epochs: int, workflow: Sequence = (('train', 1),),
-                 val_loss_dataloader: Union[dict, None] = None, **kwargs):
+                 val_loss_dataloader: Union[dict, None] = None,
+                 extra_dataloaders: Union[dict, None] = None, **kwargs):
         super().__init__(runner, dataloader, max_epochs, **kwargs)
+        if extra_dataloaders:
+            extras = {name: loader if isinstance(loader, torch.utils.data.DataLoader)
+                      else runner.build_dataloader(loader, seed=runner.seed)
+                      for name, loader in extra_dataloaders.items()}
+            self.dataloader = CombinedLoader(self.dataloader, extras)
+            self._max_iters = self._max_epochs * len(self.dataloader)
         self.workflow = [(str(phase), int(n)) for phase, n in workflow]
         self._val_loss_dataloader = val_loss_dataloader
         if any(phase == 'val' for phase, _ in self.workflow) and val_loss_dataloader is None:
@@ -129,7 +143,7 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
 
     def run(m):
         with autocast(enabled=fp16):
-            return m(example, mode='tensor')
+            return _one_tensor(m(example, mode='tensor'))
     from posecfg.models.utils.fold_bn import fold_batchnorms
     evaluated, count = fold_batchnorms(model, run) if fold_bn else (model, 0)
     if count:
@@ -138,6 +152,16 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
     if compile_eval:
         evaluated = _compiled_copy(evaluated, run)
     return evaluated
+
+
+def _one_tensor(outputs):
+    """A model's tensor-mode outputs (a tensor, or several heads' dict of tensors) as one
+    tensor, for comparing a prepared copy with the model."""
+    if isinstance(outputs, dict):
+        return torch.cat([_one_tensor(v).flatten() for v in outputs.values()])
+    if isinstance(outputs, (list, tuple)):
+        return torch.cat([_one_tensor(v).flatten() for v in outputs])
+    return outputs.float()
 
 
 def _compiled_copy(model, run):
@@ -163,21 +187,21 @@ def _compiled_copy(model, run):
 
 
 def _evaluator_for(runner, dataloader, evaluator):
-    """An :class:`Evaluator` from a marker ``dict(metric=…)`` (the dataset's own metrics), or
-    from metric configs as mmengine takes them."""
-    if isinstance(evaluator, dict) and 'type' not in evaluator:
-        metrics = dataloader.dataset.evaluation_metrics(evaluator.get('metric', 'mAP'))
-        prefix = evaluator.get('outfile_prefix')
-        for metric in metrics:
-            if prefix and metric.get('type') == 'CocoKeypointMetric':
-                metric.setdefault('outfile_prefix', prefix)
-        evaluator = metrics
-    return runner.build_evaluator(evaluator) if not isinstance(evaluator, Evaluator) else evaluator
+    """An :class:`Evaluator` from metric configs (``runner_config`` expands
+    ``evaluation.metric`` into them), after the dataset has checked that its samples carry
+    what they read (``check_evaluator``: ground truth, head sizes)."""
+    if isinstance(evaluator, Evaluator):
+        return evaluator
+    configs = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    check = getattr(dataloader.dataset, 'check_evaluator', None)
+    if check is not None:
+        check(configs)
+    return runner.build_evaluator(evaluator)
 
 
 @LOOPS.register_module()
 class PoseValLoop(ValLoop):
-    """mmengine's ValLoop with metrics chosen by its dataset; ``fp16`` autocasts inference,
+    """mmengine's ValLoop with evaluators checked by its dataset; ``fp16`` autocasts inference,
     ``fold_bn`` evaluates a BatchNorm-folded copy of the model."""
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False, fold_bn: bool = False,
@@ -208,9 +232,9 @@ class PoseValLoop(ValLoop):
 
 @LOOPS.register_module()
 class PoseTestLoop(TestLoop):
-    """mmengine's TestLoop with the dataset's metrics; ``out`` writes every prediction to a JSON
-    file (atomically, on rank 0): one record per instance with its image, box id, keypoints
-    (x, y, score in original-image pixels) and score."""
+    """mmengine's TestLoop, evaluators checked by the dataset; ``out`` writes every prediction
+    to a JSON file (atomically, on rank 0): one record per instance with its image, box id,
+    keypoints (x, y, score in original-image pixels) and score (:func:`prediction_records`)."""
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False, fold_bn: bool = False,
                  compile_eval='auto', out: str = None):
@@ -219,7 +243,7 @@ class PoseTestLoop(TestLoop):
         super().__init__(runner, dataloader, _evaluator_for(runner, dataloader, evaluator), fp16)
         self.fold_bn, self.compile_eval = fold_bn, compile_eval
         self.out = out
-        self.predictions: List[dict] = []
+        self.predictions: List[List[dict]] = []
         self._model = None
 
     def run(self) -> dict:
@@ -241,7 +265,8 @@ class PoseTestLoop(TestLoop):
             outputs = self._model.test_step(data_batch)
         self.evaluator.process(data_samples=outputs, data_batch=data_batch)
         if self.out:
-            self.predictions.extend(_prediction_record(o) for o in outputs)
+            # one entry per sample: collect_results cuts the list at the dataset's length
+            self.predictions.extend(prediction_records(o) for o in outputs)
         self.runner.call_hook('after_test_iter', batch_idx=idx, data_batch=data_batch,
                               outputs=outputs)
 
@@ -249,21 +274,37 @@ class PoseTestLoop(TestLoop):
         from mmengine.dist import collect_results, get_rank
         gathered = collect_results(self.predictions, len(self.dataloader.dataset))
         if get_rank() == 0:
+            gathered = [record for sample in gathered for record in sample]
             write_atomically(json.dumps(gathered), self.out)
             print_log(f'wrote {len(gathered)} predictions to {self.out}', logger='current')
 
 
-def _prediction_record(output: dict) -> dict:
-    preds = output['preds']
+def prediction_records(output: dict) -> List[dict]:
+    """One JSON record per predicted instance of a sample (``predict`` output, DESIGN.md):
+    image_file, image_id, bbox_id (a top-down sample's id, else the instance's index in its
+    image), keypoints [[x, y, score] × K] in original-image pixels, and the box: MMPose 0.x's
+    center, scale, area and score for top-down samples (``boxes``), else bbox (xywh) and score."""
+    keypoints = np.asarray(output['keypoints'], dtype=np.float64).reshape(
+        -1, *np.shape(output['keypoints'])[-2:])
+    scores = np.asarray(output['keypoint_scores'], dtype=np.float64).reshape(keypoints.shape[:2])
     boxes = output.get('boxes')
-    record = dict(image_file=output.get('image_file'), image_id=_plain(output.get('image_id')),
-                  bbox_id=_plain(output.get('bbox_id')),
-                  keypoints=[[float(v) for v in kp] for kp in preds])
-    if boxes is not None:
-        record.update(center=[float(boxes[0]), float(boxes[1])],
-                      scale=[float(boxes[2]), float(boxes[3])], area=float(boxes[4]),
-                      score=float(boxes[5]))
-    return record
+    records = []
+    for n in range(len(keypoints)):
+        points = np.concatenate([keypoints[n], scores[n][:, None]], axis=1)
+        record = dict(image_file=output.get('image_file'), image_id=_plain(output.get('image_id')),
+                      bbox_id=_plain(output['bbox_id']) if boxes is not None else n,
+                      keypoints=points.tolist())
+        if boxes is not None:
+            record.update(center=[float(boxes[0]), float(boxes[1])],
+                          scale=[float(boxes[2]), float(boxes[3])], area=float(boxes[4]),
+                          score=float(boxes[5]))
+        else:
+            if output.get('bboxes') is not None:
+                record['bbox'] = [float(v) for v in np.asarray(output['bboxes'])[n]]
+            if output.get('bbox_scores') is not None:
+                record['score'] = float(np.asarray(output['bbox_scores'])[n])
+        records.append(record)
+    return records
 
 
 def _plain(value):

@@ -10,7 +10,9 @@ This module is the one place where each schema key gets its effect:
 | `optimizer` (+ `paramwise_cfg`), `optimizer_config.grad_clip`/`cumulative_iters`, `fp16` | `optim_wrapper` |
 | `lr_config` (policy, warmup, warmup_iters, warmup_ratio, step, …) | `param_scheduler` |
 | `total_epochs`, `workflow`, `evaluation.interval/start` | `train_cfg` (`WorkflowTrainLoop`) |
-| `evaluation.metric` | `val_evaluator` (the dataset's metrics, see `PoseValLoop`) |
+| `data.unlabeled`, `data.unlabeled_dataloader` | a second training stream (`train_cfg.extra_dataloaders`, see `streams.py`) |
+| `evaluation.metric`, `evaluation.outfile_prefix` | `val_evaluator`/`test_evaluator`: the metric configs the dataset class gives for those names (`metric_configs`), written into the resolved config (`expanded_config`) |
+| `data.collate_fn`, `data.<split>_dataloader.collate_fn` | the dataloaders' `collate_fn` (default `pose_collate`) |
 | `checkpoint_config`, `evaluation.save_best/rule` | `default_hooks.checkpoint` (atomic writes) |
 | `log_config.interval`, `log_config.hooks` (Text/Tensorboard) | `default_hooks.logger`, `visualizer.vis_backends` |
 | `dist_params` | `env_cfg.dist_cfg` (`nccl` without GPUs → `gloo`) |
@@ -24,7 +26,7 @@ else (`optim_wrapper`, `param_scheduler`, `visualizer`, evaluators, `custom_hook
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 from posecfg.config import Config, ConfigError
 
@@ -90,11 +92,11 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
         if validate and 'val' in data:
             kwargs.update(val_dataloader=_dataloader(data, 'val', shuffle=False),
                           val_cfg=_eval_loop('PoseValLoop', runtime),
-                          val_evaluator=_evaluator(c))
+                          **evaluator_configs(c, ['val']))
     if test:
         kwargs.update(test_dataloader=_dataloader(data, 'test', shuffle=False),
                       test_cfg=_eval_loop('PoseTestLoop', runtime),
-                      test_evaluator=_evaluator(c))
+                      **evaluator_configs(c, ['test']))
     if c.get('custom_hooks'):
         kwargs['custom_hooks'] = c['custom_hooks']
     if runtime.compile and not test:
@@ -128,7 +130,7 @@ def _dataloader(data: dict, split: str, shuffle: bool) -> dict:
     overrides = data.get(f'{split}_dataloader', {}) or {}
     setting = lambda key, default: overrides.get(key, data.get(key, default))  # noqa: E731
     dataset = dict(data[split])
-    if split != 'train':
+    if split in ('val', 'test'):
         dataset['test_mode'] = True
     workers = setting('workers_per_gpu', 2)
     loader = dict(
@@ -138,7 +140,7 @@ def _dataloader(data: dict, split: str, shuffle: bool) -> dict:
         pin_memory=setting('pin_memory', False),
         drop_last=setting('drop_last', False),
         sampler=dict(type='DefaultSampler', shuffle=setting('shuffle', shuffle)),
-        collate_fn=dict(type='posecfg.pose_collate'),  # scoped: mmengine looks it up in the root
+        collate_fn=_collate_fn(setting('collate_fn', None)),
         dataset=dataset)
     prefetch = setting('prefetch_factor', None)
     if workers > 0 and prefetch:
@@ -146,13 +148,69 @@ def _dataloader(data: dict, split: str, shuffle: bool) -> dict:
     return loader
 
 
-def _evaluator(c: dict) -> dict:
-    """A marker the pose loops resolve against their dataset (which knows its metrics)."""
+def _collate_fn(spec) -> dict:
+    """``data[.<split>_dataloader].collate_fn`` (a name or a dict with ``type`` and partial
+    arguments), default ``pose_collate``; names get posecfg's scope, because mmengine looks
+    collate functions up in its root registry."""
+    if spec is None:
+        spec = dict(type='pose_collate')
+    elif isinstance(spec, str):
+        spec = dict(type=spec)
+    if not isinstance(spec, dict) or not isinstance(spec.get('type'), str):
+        raise SchemaError(f"collate_fn must name a registered collate function, e.g. "
+                          f"dict(type='pose_pad_collate', size_divisor=32), got {spec!r}")
+    spec = dict(spec)
+    if '.' not in spec['type']:
+        spec['type'] = f"posecfg.{spec['type']}"
+    return spec
+
+
+def evaluator_configs(c: dict, splits: Sequence[str]) -> Dict[str, List[dict]]:
+    """``{'<split>_evaluator': [metric configs]}`` for each of ``splits`` (``'val'``,
+    ``'test'``) whose evaluator the config does not give itself: ``evaluation.metric``'s names
+    expanded by the class of ``data.<split>`` (``metric_configs(names, dataset_cfg)``, from the
+    config alone), ``evaluation.outfile_prefix`` given to COCO metrics."""
+    from posecfg.registry import DATASETS
     evaluation = c.get('evaluation', {}) or {}
-    marker = dict(metric=evaluation.get('metric', 'mAP'))
-    if evaluation.get('outfile_prefix'):
-        marker['outfile_prefix'] = evaluation['outfile_prefix']
-    return marker
+    names = evaluation.get('metric', 'mAP')
+    out = {}
+    for split in splits:
+        key = f'{split}_evaluator'
+        if c.get(key) is not None:
+            continue  # given explicitly: _apply_native_keys keeps it
+        dataset = (c.get('data') or {}).get(split)
+        if not isinstance(dataset, dict):
+            raise SchemaError(f'data.{split} is missing: it names the {split} dataset')
+        cls = DATASETS.get(dataset.get('type')) if isinstance(dataset.get('type'), str) else None
+        expand = getattr(cls, 'metric_configs', None)
+        if expand is None:
+            raise SchemaError(f"data.{split}.type={dataset.get('type')!r} does not turn "
+                              f'evaluation.metric names into metrics (it has no '
+                              f'metric_configs); give {key}=[dict(type=...), ...] explicitly')
+        try:
+            metrics = expand(names, dataset)
+        except (ValueError, KeyError, TypeError) as err:
+            raise SchemaError(f'evaluation.metric={names!r} for data.{split}: {err}') from err
+        for metric in metrics:
+            if evaluation.get('outfile_prefix') and metric.get('type') == 'CocoKeypointMetric':
+                metric.setdefault('outfile_prefix', evaluation['outfile_prefix'])
+        out[key] = metrics
+    return out
+
+
+def expanded_config(cfg: Config, splits: Optional[Sequence[str]] = None) -> Config:
+    """``cfg`` with what the engine derives from the schema written out where the config does
+    not give it: ``val_evaluator``/``test_evaluator`` (for ``splits``, default every split
+    ``data`` has among val and test). The resolved config in the work dir and
+    ``tools/print_config.py --engine`` show it; loaded again it runs the same (explicit
+    evaluators win over ``evaluation.metric``)."""
+    c = cfg.to_dict()
+    if splits is None:
+        splits = [s for s in ('val', 'test') if s in (c.get('data') or {})]
+    additions = evaluator_configs(c, splits)
+    if not additions:
+        return cfg
+    return Config.fromdict({**c, **additions}, filename=cfg.filename)
 
 
 # -- training -------------------------------------------------------------------------------
@@ -168,6 +226,10 @@ def _train_cfg(c: dict, validate: bool) -> dict:
                 val_begin=int(evaluation.get('start', 1) or 1))
     if any(phase == 'val' for phase, _ in workflow):
         loop['val_loss_dataloader'] = _val_loss_dataloader(c.get('data', {}))
+    data = c.get('data', {})
+    if data.get('unlabeled') is not None:
+        # a second stream drawn in every training step (posecfg.engine.streams)
+        loop['extra_dataloaders'] = dict(unlabeled=_dataloader(data, 'unlabeled', shuffle=True))
     return loop
 
 
@@ -346,6 +408,9 @@ def _apply_native_keys(kwargs: dict, c: dict):
         elif c.get(key):
             kwargs[key] = c[key]
     for key in replaced:
+        phase = key[:-len('_evaluator')] if key.endswith('_evaluator') else None
+        if phase and f'{phase}_dataloader' not in kwargs:
+            continue  # that phase does not run (--no-validate, testing): mmengine refuses it
         if key in c and c[key] is not None:
             kwargs[key] = c[key]
     if c.get('default_scope'):

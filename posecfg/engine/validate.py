@@ -2,7 +2,8 @@
 
 Every dict with a ``type`` must name a registered class, and every other key in it must be an
 argument that class takes (or, inside one of its dict-valued arguments, a key the class declares
-in ``option_keys``). Problems are reported together, each with the file:line (or command-line
+in ``option_keys``; a class whose keys depend on the rest of its dict, like an estimator whose
+``test_cfg`` keys are its heads', says so with ``spec_option_keys(spec)``). Problems are reported together, each with the file:line (or command-line
 item) that set the offending key, so a typo fails in a second instead of after data loading.
 """
 from __future__ import annotations
@@ -62,7 +63,10 @@ def _check(cfg: Config, path: Path, spec: dict, registries) -> List[str]:
     problems = []
     consumed = _CONSUMED.get(path, set())
     args = set(constructor_arguments(obj))
-    option_keys = getattr(obj, 'option_keys', {}) or {}
+    if hasattr(obj, 'spec_option_keys'):
+        option_keys = obj.spec_option_keys(spec)
+    else:
+        option_keys = getattr(obj, 'option_keys', {}) or {}
     any_keyword = takes_any_keyword(obj)
     for key, value in spec.items():
         if key in ('type', '_scope_') or key in consumed:

@@ -53,6 +53,10 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
     list of dicts (with ``img_norm_cfg=dict(mean, std)`` on the 0–1 scale when the pipeline
     normalizes), and any other keys (``gt``, …).
 
+    ``img`` may have a time axis, (N, T, C, h, w), for context models: every frame is converted
+    and normalized alike. A nested batch under ``unlabeled`` (the ``data.unlabeled`` stream,
+    see ``posecfg.engine.streams``) is prepared the same way.
+
     Output: the same dict with ``img`` float32 on the device — uint8 images divided by 255 and,
     when ``img_norm_cfg`` is present, normalized ``(x - mean) / std``. Float images are not
     rescaled, only normalized (MMPose's ``ToTensor`` divides uint8 images only, too).
@@ -74,7 +78,16 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
 
     def normalize(self, img: Tensor, img_metas: Optional[Sequence[dict]]) -> Tensor:
         """uint8 or float (N, C, h, w) → float32 (N, C, h, w): uint8 divided by 255, then
-        ``(x - mean) / std`` with the batch's ``img_norm_cfg`` if any."""
+        ``(x - mean) / std`` with the batch's ``img_norm_cfg`` if any. (N, T, C, h, w) frames
+        are normalized frame by frame with their sample's statistics."""
+        if img.dim() == 5:
+            n, t = img.shape[:2]
+            frames = img.reshape(n * t, *img.shape[2:])
+            metas = None if not img_metas else [m for m in img_metas for _ in range(t)]
+            return self.normalize(frames, metas).reshape(n, t, *img.shape[2:])
+        if img.dim() != 4:
+            raise ValueError(f'PoseDataPreprocessor: img must be (N, C, h, w) or (N, T, C, h, w),'
+                             f' got shape {tuple(img.shape)}')
         norm = _norm_tensors(img_metas, img.shape[0], img.shape[1])
         scale = 1. / 255 if img.dtype == torch.uint8 else 1.
         if norm is None:
@@ -91,14 +104,16 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
                            f"key (the pipeline's Collect keys), got {got}")
         out = {key: self._to_device(value) if isinstance(value, Tensor) else value
                for key, value in data.items()}
+        if isinstance(out.get('unlabeled'), dict):
+            out['unlabeled'] = self.forward(out['unlabeled'], training)
         img = out['img']
         if isinstance(img, (list, tuple)):
             img = torch.stack([self._to_device(i) for i in img])
         img = self.normalize(img, out.get('img_metas'))
-        if self.channels_last:
+        if self.channels_last and img.dim() == 4:  # NHWC has no 5-d form
             img = img.contiguous(memory_format=torch.channels_last)
         out['img'] = img
-        for key in ('target', 'target_weight'):
+        for key in ('target', 'target_weight', 'heatmaps'):
             if isinstance(out.get(key), Tensor):
                 out[key] = out[key].float()
         return out

@@ -8,23 +8,28 @@ Top-down training pipeline, MMPose 0.x names::
 
 Only ``TopDownAffine`` touches pixels: one ``cv2.warpAffine`` per sample, reading a lazily
 loaded image (``lazy_image``) into which the flip and a reduced-size JPEG decode are folded.
-Importing this package registers every step.
+That is an optimisation, never a surprise: ``Compose`` gives every step that does not declare
+``accepts_lazy_image = True`` the decoded array, so any pixel step works at any position.
+Whole-image (``data_mode='bottomup'``) pipelines read and write the image record's keys
+(``keypoints`` (N, K, 2), ``keypoints_visible``, ``bboxes``, ...); ``GenerateTarget`` encodes
+them with a codec. Importing this package registers every step.
 """
 from . import affine, augment, bbox, collate, compose, formatting, loading, targets
 from .affine import TopDownAffine, crop_matrix
 from .augment import (TopDownGetRandomScaleRotation, TopDownHalfBodyTransform,
                       TopDownRandomFlip)
 from .bbox import TopDownGetBboxCenterScale, TopDownRandomShiftBboxCenter
-from .collate import pose_collate
+from .collate import pose_collate, pose_pad_collate
 from .compose import Compose
 from .formatting import Collect, NormalizeTensor, ToTensor
 from .lazy_image import LazyImage, warp_affine
 from .loading import LoadImageFromFile
+from .targets import GenerateTarget, TopDownGenerateTarget
 
 __all__ = [
     'affine', 'augment', 'bbox', 'collate', 'compose', 'formatting', 'loading', 'targets',
-    'Collect', 'Compose', 'LazyImage', 'LoadImageFromFile', 'NormalizeTensor', 'ToTensor',
-    'TopDownAffine', 'TopDownGetBboxCenterScale', 'TopDownGetRandomScaleRotation',
+    'Collect', 'Compose', 'GenerateTarget', 'LazyImage', 'LoadImageFromFile', 'NormalizeTensor', 'ToTensor',
+    'TopDownAffine', 'TopDownGenerateTarget', 'TopDownGetBboxCenterScale', 'TopDownGetRandomScaleRotation',
     'TopDownHalfBodyTransform', 'TopDownRandomFlip', 'TopDownRandomShiftBboxCenter',
-    'crop_matrix', 'pose_collate', 'warp_affine',
+    'crop_matrix', 'pose_collate', 'pose_pad_collate', 'warp_affine',
 ]

@@ -29,6 +29,8 @@ class TopDownRandomFlip(BaseTransform):
     ``flipped``) to whether the sample is now mirrored.
     """
 
+    accepts_lazy_image = True  # reads only the shape and records the mirror
+
     def __init__(self, flip_prob: float = 0.5):
         self.flip_prob = flip_prob
 
@@ -94,6 +96,8 @@ class TopDownHalfBodyTransform(BaseTransform):
     choice leave the sample unchanged. Sets ``center`` and ``scale``.
     """
 
+    accepts_lazy_image = True  # reads no pixels
+
     def __init__(self, num_joints_half_body: int = 8, prob_half_body: float = 0.3):
         self.num_joints_half_body = num_joints_half_body
         self.prob_half_body = prob_half_body
@@ -135,6 +139,8 @@ class TopDownGetRandomScaleRotation(BaseTransform):
     ``rotation`` = clip(N(0, rot_factor), -2·rot_factor, 2·rot_factor) degrees with probability
     ``rot_prob``, else 0.
     """
+
+    accepts_lazy_image = True  # reads no pixels
 
     def __init__(self, rot_factor: float = 40, scale_factor: float = 0.5,
                  rot_prob: float = 0.6):

@@ -20,6 +20,8 @@ class TopDownGetBboxCenterScale(BaseTransform):
     them and only the padding is applied (with a warning).
     """
 
+    accepts_lazy_image = True  # reads no pixels
+
     def __init__(self, padding: float = 1.25):
         self.padding = padding
 
@@ -44,6 +46,8 @@ class TopDownGetBboxCenterScale(BaseTransform):
 class TopDownRandomShiftBboxCenter(BaseTransform):
     """With probability ``prob``, move ``center`` by up to ±``shift_factor`` × the box size
     (scale · 200 px) along each axis, uniformly (MMPose 0.x)."""
+
+    accepts_lazy_image = True  # reads no pixels
 
     def __init__(self, shift_factor: float = 0.16, prob: float = 0.3):
         self.shift_factor = shift_factor

@@ -1,11 +1,21 @@
-"""``Compose``: a pipeline of transforms built from config dicts."""
+"""``Compose``: a pipeline of transforms built from config dicts.
+
+The pipeline contract (DESIGN.md): ``img`` may be a lazily decoded
+:class:`~posecfg.transforms.lazy_image.LazyImage` between ``LoadImageFromFile`` and the warp that
+makes the model input, but only steps that say so (class attribute ``accepts_lazy_image =
+True``: they read only its ``shape``, record a mirror, or warp through ``warp_affine``) ever see
+one. Any other step — a user's ``cv2.GaussianBlur``, a plugin's augmentation — gets the decoded
+``np.ndarray`` (the pending mirror applied), wherever it stands in the pipeline.
+"""
 from __future__ import annotations
 
 from typing import Any, Callable, List, Sequence
 
+import numpy as np
 from mmcv.transforms import BaseTransform
 
 from ..registry import TRANSFORMS, UnknownTypeError
+from .lazy_image import LazyImage
 
 
 def _step_name(step: Callable) -> str:
@@ -20,8 +30,11 @@ class Compose(BaseTransform):
         transforms: config dicts (built from ``posecfg.registry.TRANSFORMS``) or callables.
 
     A step that returns None is an error naming the step: posecfg never drops samples silently
-    (MMPose 0.x's Compose returned None, and the sample vanished from the epoch).
+    (MMPose 0.x's Compose returned None, and the sample vanished from the epoch). A step without
+    ``accepts_lazy_image = True`` gets ``img`` as a decoded array (module docstring).
     """
+
+    accepts_lazy_image = True  # a nested Compose hands its own steps what they accept
 
     def __init__(self, transforms: Sequence[Any]):
         if isinstance(transforms, (dict, str)) or not isinstance(transforms, Sequence):
@@ -48,6 +61,9 @@ class Compose(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         for index, step in enumerate(self.transforms):
+            if isinstance(results.get('img'), LazyImage) and \
+                    not getattr(step, 'accepts_lazy_image', False):
+                results['img'] = np.asarray(results['img'])  # the step reads pixels
             out = step(results)
             if out is None:
                 raise RuntimeError(

@@ -126,7 +126,7 @@ class Collect(BaseTransform):
     def transform(self, results: dict) -> dict:
         data = {tgt: self._lookup(results, src, 'key') for src, tgt in self.keys}
         meta = {tgt: self._lookup(results, src, 'meta key') for src, tgt in self.meta_keys}
-        for extra in ('bbox_id', 'img_norm_cfg'):
+        for extra in ('bbox_id', 'img_norm_cfg', 'warp_mat'):
             if extra in results:
                 meta[extra] = results[extra]
         data[self.meta_name] = meta

@@ -1,37 +1,82 @@
-"""``TopDownGenerateTarget``: keypoints in the input crop -> training heatmaps (MMPose 0.x).
+"""Target steps: keypoints in the model input → training targets, through codecs.
 
-Reads ``joints_3d`` (K, 3) in input-crop pixels, ``joints_3d_visible`` (K, 3) and ``ann_info``
-(``image_size``, ``heatmap_size``, ``num_joints``, ``joint_weights``,
-``use_different_joint_weights``); writes ``target`` (K, H, W) float32 (3K channels for UDP
-'CombinedTarget') and ``target_weight`` (K, 1) float32. A list of sigmas (MSRA, UDP Gaussian),
-kernels (Megvii) or radius factors (UDP CombinedTarget) gives one target per entry, stacked:
-``target`` (S, C, H, W) and ``target_weight`` (S, K, 1), as MMPose 0.x's multi-stage models use.
+- ``GenerateTarget(codec=dict(type=...))``: any codec (MMPose 1.x style); reads the image
+  record's ``keypoints`` (N, K, 2) and ``keypoints_visible`` (N, K) (a top-down record's
+  ``joints_3d`` as N = 1) and adds the codec's targets (``heatmaps``, ``keypoint_weights``, ...).
+- ``TopDownGenerateTarget``: MMPose 0.x's step and keys (``target`` (K, H, W) or a stack of
+  them, ``target_weight`` (K, 1)); its arguments become codecs in
+  :mod:`posecfg.codecs.mmpose0x`, the one place 0.x encodings are translated.
 """
 from __future__ import annotations
+
+from typing import Dict, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
 
-from ..codecs import megvii_heatmap_target, msra_heatmap_target, udp_heatmap_target
-from ..codecs._checks import odd_kernel_pair, target_type_name
-from ..registry import TRANSFORMS
+from ..codecs._checks import target_type_name
+from ..codecs.base import BaseKeypointCodec
+from ..codecs.mmpose0x import target_codecs
+from ..registry import KEYPOINT_CODECS, TRANSFORMS
 from .record import ann_info_value, require
 
-ENCODINGS = ('MSRA', 'Megvii', 'UDP')
+
+def build_codec(spec, owner: str) -> BaseKeypointCodec:
+    """A codec object from a config dict (``KEYPOINT_CODECS``) or a codec itself."""
+    if isinstance(spec, BaseKeypointCodec):
+        return spec
+    if not isinstance(spec, dict) or 'type' not in spec:
+        raise TypeError(f"{owner}: codec must be a codec config such as dict(type='MSRAHeatmap', "
+                        f'input_size=(192, 256), heatmap_size=(48, 64), sigma=2), got {spec!r}')
+    return KEYPOINT_CODECS.build(spec)
 
 
-def _is_multi(value, item_is_sequence: bool) -> bool:
-    """Whether ``value`` lists several settings (a list of numbers, or of kernel pairs)."""
-    if not isinstance(value, (list, tuple)) or not value:
-        return False
-    if item_is_sequence:  # a kernel is itself a pair: (11, 11) is one, [(11, 11), (9, 9)] two
-        return all(isinstance(v, (list, tuple)) for v in value)
-    return True
+def _instances(results: dict, step) -> Tuple[np.ndarray, np.ndarray]:
+    """(N, K, 2) keypoints and (N, K) visibility of a record, image-level or top-down."""
+    if 'keypoints' in results:
+        require(results, step, 'keypoints_visible')
+        return (np.asarray(results['keypoints'], dtype=np.float32),
+                np.asarray(results['keypoints_visible'], dtype=np.float32))
+    require(results, step, 'joints_3d', 'joints_3d_visible')
+    joints = np.asarray(results['joints_3d'], dtype=np.float32)
+    visible = np.asarray(results['joints_3d_visible'], dtype=np.float32)
+    return joints[None, :, :2], visible[None, :, 0]
+
+
+@TRANSFORMS.register_module()
+class GenerateTarget(BaseTransform):
+    """Encode the record's keypoints (input-image pixels) with ``codec``; the codec's arrays
+    (e.g. ``heatmaps`` (C, H, W), ``keypoint_weights`` (N, K)) are added to the record.
+
+    Args:
+        codec: a ``KEYPOINT_CODECS`` config with its sizes (``input_size``, ``heatmap_size``).
+    """
+
+    accepts_lazy_image = True  # reads no pixels
+
+    def __init__(self, codec):
+        self.codec = build_codec(codec, 'GenerateTarget')
+
+    def transform(self, results: dict) -> dict:
+        keypoints, visible = _instances(results, self)
+        results.update(self.codec.encode(keypoints, visible))
+        return results
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(codec={type(self.codec).__name__})'
 
 
 @TRANSFORMS.register_module()
 class TopDownGenerateTarget(BaseTransform):
-    """Generate heatmap targets for top-down training.
+    """Generate heatmap targets for top-down training (MMPose 0.x).
+
+    Reads ``joints_3d`` (K, 3) in input-crop pixels, ``joints_3d_visible`` (K, 3) and
+    ``ann_info`` (``image_size``, ``heatmap_size``, ``num_joints``, ``joint_weights``,
+    ``use_different_joint_weights``); writes ``target`` (K, H, W) float32 (3K channels for UDP
+    'CombinedTarget') and ``target_weight`` (K, 1) float32. A list of sigmas (MSRA, UDP
+    Gaussian), kernels (Megvii) or radius factors (UDP CombinedTarget) gives one target per
+    entry, stacked: ``target`` (S, C, H, W) and ``target_weight`` (S, K, 1), as MMPose 0.x's
+    multi-stage models use.
 
     Args:
         sigma: Gaussian sigma in heatmap cells for 'MSRA' and UDP 'GaussianHeatmap' (a list
@@ -45,61 +90,33 @@ class TopDownGenerateTarget(BaseTransform):
         encoding: 'MSRA', 'Megvii' or 'UDP'.
         unbiased_encoding: MSRA only: DARK's sub-cell Gaussian centres.
 
+    The codecs (:func:`posecfg.codecs.mmpose0x.target_codecs`) are sized from ``ann_info``.
     ``ann_info['joint_weights']`` multiplies the weights when
     ``ann_info['use_different_joint_weights']`` is true (for every encoding).
     """
 
+    accepts_lazy_image = True  # reads no pixels
+
     def __init__(self, sigma=2, kernel=(11, 11), valid_radius_factor=0.0546875,
                  target_type: str = 'GaussianHeatmap', encoding: str = 'MSRA',
                  unbiased_encoding: bool = False):
-        if encoding not in ENCODINGS:
-            raise ValueError(f'TopDownGenerateTarget: encoding must be one of '
-                             f"{', '.join(ENCODINGS)}, got {encoding!r}")
+        self.codec_cfgs, self.multi = target_codecs(
+            encoding, sigma, kernel, valid_radius_factor, target_type, unbiased_encoding)
         self.encoding = encoding
-        try:
-            self.target_type = target_type_name(target_type)
-        except ValueError as err:
-            raise ValueError(f'TopDownGenerateTarget: {err}') from None
-        self.unbiased_encoding = bool(unbiased_encoding)
-        self.sigma = sigma
-        self.kernel = kernel
+        self.sigma, self.kernel = sigma, kernel
         self.valid_radius_factor = valid_radius_factor
-        if encoding == 'Megvii':
-            self.multi = _is_multi(kernel, True)
-            self._settings = list(kernel) if self.multi else [kernel]
-            for k in self._settings:
-                odd_kernel_pair(k, 'TopDownGenerateTarget.kernel')
-        elif encoding == 'UDP' and self.target_type == 'CombinedTarget':
-            self.multi = _is_multi(valid_radius_factor, False)
-            self._settings = self._numbers(valid_radius_factor, 'valid_radius_factor')
-        else:
-            self.multi = _is_multi(sigma, False)
-            self._settings = self._numbers(sigma, 'sigma')
+        self.target_type = target_type_name(target_type)  # checked by target_codecs
+        self.unbiased_encoding = bool(unbiased_encoding)
+        self._codecs = [KEYPOINT_CODECS.build(cfg) for cfg in self.codec_cfgs]
+        self._sized: Dict[tuple, list] = {}
 
-    @staticmethod
-    def _numbers(value, name: str) -> list:
-        values = list(value) if _is_multi(value, False) else [value]
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
-                    or not v > 0:
-                raise ValueError(f'TopDownGenerateTarget.{name} must be a positive number or a '
-                                 f'list of them, got {value!r}')
-        return [float(v) for v in values]
-
-    def _encode(self, setting, joints, visible, image_size, heatmap_size, joint_weights):
-        if self.encoding == 'MSRA':
-            return msra_heatmap_target(joints, visible, image_size, heatmap_size, setting,
-                                       unbiased=self.unbiased_encoding,
-                                       joint_weights=joint_weights)
-        if self.encoding == 'Megvii':
-            return megvii_heatmap_target(joints, visible, image_size, heatmap_size, setting,
-                                         joint_weights=joint_weights)
-        if self.target_type == 'CombinedTarget':
-            return udp_heatmap_target(joints, visible, image_size, heatmap_size,
-                                      target_type='CombinedTarget', valid_radius_factor=setting,
-                                      joint_weights=joint_weights)
-        return udp_heatmap_target(joints, visible, image_size, heatmap_size, sigma=setting,
-                                  joint_weights=joint_weights)
+    def codecs_for(self, image_size, heatmap_size) -> list:
+        """The step's codecs sized for an input of ``image_size`` and a heatmap of
+        ``heatmap_size`` (both (w, h)), built once per size."""
+        key = (tuple(np.asarray(image_size).tolist()), tuple(np.asarray(heatmap_size).tolist()))
+        if key not in self._sized:
+            self._sized[key] = [c.sized(*key) for c in self._codecs]
+        return self._sized[key]
 
     def transform(self, results: dict) -> dict:
         require(results, self, 'joints_3d', 'joints_3d_visible', 'ann_info')
@@ -114,14 +131,24 @@ class TopDownGenerateTarget(BaseTransform):
                              f"ann_info['num_joints'] = {num_joints} rows")
         joint_weights = None
         if results['ann_info'].get('use_different_joint_weights', False):
-            joint_weights = ann_info_value(results, self, 'joint_weights')
-        encoded = [self._encode(s, joints, visible, image_size, heatmap_size, joint_weights)
-                   for s in self._settings]
+            joint_weights = np.asarray(ann_info_value(results, self, 'joint_weights'),
+                                       dtype=np.float32).reshape(-1)
+            if joint_weights.shape != (num_joints,):
+                raise ValueError(f"TopDownGenerateTarget: ann_info['joint_weights'] must hold "
+                                 f'one weight per joint ({num_joints}), got '
+                                 f'{joint_weights.size}')
+        targets, weights = [], []
+        for codec in self.codecs_for(image_size, heatmap_size):
+            encoded = codec.encode(joints[None, :, :2], visible[None, :, 0])
+            weight = encoded['keypoint_weights'][0]
+            if joint_weights is not None:
+                weight = weight * joint_weights
+            targets.append(encoded['heatmaps'])
+            weights.append(weight[:, None].astype(np.float32))
         if self.multi:
-            results['target'] = np.stack([t for t, _ in encoded])
-            results['target_weight'] = np.stack([w for _, w in encoded])
+            results['target'], results['target_weight'] = np.stack(targets), np.stack(weights)
         else:
-            results['target'], results['target_weight'] = encoded[0]
+            results['target'], results['target_weight'] = targets[0], weights[0]
         return results
 
     def __repr__(self) -> str:

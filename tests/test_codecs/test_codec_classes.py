@@ -69,5 +69,11 @@ def test_codec_errors():
         codec.encode(np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r'keypoints_visible must be \(N, K\) = \(1, 3\)'):
         codec.encode(np.zeros((1, 3, 2)), np.ones(3))
-    with pytest.raises(ValueError, match=r'decode: heatmaps must be \(K, H, W\)'):
-        codec.decode(np.zeros((1, 3, 64, 48)))
+    with pytest.raises(ValueError, match=r'decode: heatmaps must be \(B, C, H, W\) or '
+                                         r'\(K, H, W\)'):
+        codec.decode(np.zeros((1, 1, 3, 64, 48)))
+    with pytest.raises(ValueError, match=r"heatmap_size is \(48, 64\) but the model produced "
+                                         r"\(24, 32\)"):
+        codec.decode(np.zeros((1, 3, 32, 24)))
+    with pytest.raises(ValueError, match='input_size is not set'):
+        MSRAHeatmap(sigma=2).decode(np.zeros((1, 3, 32, 24)))

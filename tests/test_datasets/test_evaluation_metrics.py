@@ -98,3 +98,43 @@ def test_mpii_configs_build_in_the_metric_registry(mmpose_tests, make_data_cfg):
     ds = build(mmpose_tests, make_data_cfg, 'TopDownMpiiDataset', 'mpii', 'test_mpii.json', 16)
     for cfg in ds.evaluation_metrics(['PCKh', 'PCK', 'AUC', 'EPE']):
         METRICS.build(cfg)
+
+
+@pytest.mark.parametrize('type_name,folder,ann,num,names,cfg', [
+    ('TopDownCocoDataset', 'coco', 'test_coco.json', 17, ['mAP', 'PCK', 'AUC', 'EPE'],
+     dict(soft_nms=True, oks_thr=0.8)),
+    ('TopDownCrowdPoseDataset', 'crowdpose', 'test_crowdpose.json', 14, ['mAP'], {}),
+    ('AnimalHorse10Dataset', 'horse10', 'test_horse10.json', 22, ['PCK', 'EPE'], {}),
+    ('TopDownMpiiDataset', 'mpii', 'test_mpii.json', 16, ['PCKh', 'PCK'], {}),
+])
+def test_config_level_expansion_equals_the_loaded_datasets(mmpose_tests, make_data_cfg,
+                                                           type_name, folder, ann, num, names,
+                                                           cfg):
+    """What runner_config expands evaluation.metric into, from the config dict alone, is what
+    the loaded dataset says."""
+    spec = dict(type=type_name, ann_file=str(mmpose_tests / folder / ann),
+                img_prefix=str(mmpose_tests / folder), data_cfg=make_data_cfg(num, **cfg),
+                pipeline=[], test_mode=True)
+    cls = DATASETS.get(type_name)
+    assert cls.metric_configs(names, spec) == DATASETS.build(spec).evaluation_metrics(names)
+
+
+def test_config_level_expansion_refuses_what_the_config_rules_out(mmpose_tests, make_data_cfg):
+    spec = dict(ann_file=str(mmpose_tests / 'coco' / 'test_coco.json'),
+                data_cfg=make_data_cfg(17, use_gt_bbox=False, bbox_file='dets.json'))
+    cls = DATASETS.get('TopDownCocoDataset')
+    with pytest.raises(ValueError, match=r"'PCK' is not supported \(the samples are detections"):
+        cls.metric_configs(['mAP', 'PCK'], spec)
+    with pytest.raises(ValueError, match=r"'mAP' is not supported \(MPII has no COCO-format"):
+        DATASETS.get('TopDownMpiiDataset').metric_configs('mAP', dict(
+            data_cfg=make_data_cfg(16)))
+
+
+def test_loaded_dataset_checks_an_explicit_evaluator(mmpose_tests, make_data_cfg):
+    ds = build(mmpose_tests, make_data_cfg, 'TopDownCocoDataset', 'coco', 'test_coco.json', 17,
+               use_gt_bbox=False,
+               bbox_file=str(mmpose_tests / 'coco' / 'test_coco_det_AP_H_56.json'))
+    ds.check_evaluator([dict(type='CocoKeypointMetric')])
+    with pytest.raises(ValueError, match="evaluator EPE reads the samples' ground truth, but the "
+                                         "samples are detections"):
+        ds.check_evaluator([dict(type='EPE')])

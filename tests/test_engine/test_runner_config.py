@@ -46,7 +46,9 @@ def test_seed_config_maps_every_key():
     assert (train['batch_size'], train['num_workers'], val['batch_size']) == (64, 2, 32)
     assert train['sampler'] == dict(type='DefaultSampler', shuffle=True)
     assert val['dataset']['test_mode'] is True and 'test_mode' not in train['dataset']
-    assert k['val_evaluator'] == {'metric': 'mAP'}
+    assert k['val_evaluator'] == [dict(
+        type='CocoKeypointMetric', ann_file='data/coco/annotations/person_keypoints_val2017.json',
+        use_area=True, keypoint_score_thr=0.2, nms_mode='oks_nms', nms_thr=0.9)]
     assert k['val_cfg'] == dict(type='PoseValLoop', fp16=False, fold_bn=True, compile_eval='auto')
     assert 'load_from' not in k and 'test_dataloader' not in k
 
@@ -208,3 +210,55 @@ def test_unknown_policy_and_warmup():
     with pytest.raises(SchemaError, match="lr_config.min_lr is not supported with "
                                           "policy='step'"):
         kwargs_for('+lr_config.min_lr=0.001')
+
+
+def test_collate_fn_is_configurable_per_dataloader():
+    k = kwargs_for()
+    assert k['train_dataloader']['collate_fn'] == dict(type='posecfg.pose_collate')
+    k = kwargs_for('+data.collate_fn={type:pose_pad_collate,size_divisor:32}',
+                   '+data.test_dataloader={collate_fn:pose_collate}', test=True)
+    assert k['test_dataloader']['collate_fn'] == dict(type='posecfg.pose_collate')
+    k = kwargs_for('+data.collate_fn={type:pose_pad_collate,size_divisor:32}')
+    assert k['train_dataloader']['collate_fn'] == dict(type='posecfg.pose_pad_collate',
+                                                       size_divisor=32)
+    with pytest.raises(SchemaError, match='collate_fn must name a registered collate function'):
+        kwargs_for('+data.collate_fn=[1]')
+
+
+def test_evaluation_metric_is_expanded_into_explicit_evaluators(tmp_path):
+    from posecfg.engine.runner_config import expanded_config
+    k = kwargs_for('evaluation.metric=[mAP,PCK]', 'data_cfg.use_gt_bbox=True',
+                   '+evaluation.outfile_prefix=/tmp/res', test=True)
+    assert [m['type'] for m in k['test_evaluator']] == ['CocoKeypointMetric', 'PCKAccuracy']
+    assert k['test_evaluator'][0]['outfile_prefix'] == '/tmp/res'
+    assert 'val_evaluator' not in k
+    # an unsupported name fails while the config is read, before any data is loaded
+    with pytest.raises(SchemaError, match=r"evaluation.metric='PCKh' for data.val: "
+                                          r"TopDownCocoDataset: evaluation metric 'PCKh' is not "
+                                          r"supported; supported: 'mAP'"):
+        kwargs_for('evaluation.metric=PCKh')
+    # explicit evaluators win, and apply only where their phase runs
+    k = kwargs_for('+val_evaluator=[{type:EPE}]')
+    assert k['val_evaluator'] == [dict(type='EPE')]
+    assert 'val_evaluator' not in kwargs_for('+val_evaluator=[{type:EPE}]', validate=False)
+    # the resolved config (work dir, print_config --engine) carries the expansion; loaded
+    # again it gives the same runner arguments
+    cfg = Config.fromfile(SEED, ['runtime.autocast=None', 'runtime.channels_last=False'])
+    expanded = expanded_config(cfg)
+    plain = kwargs_for()
+    assert expanded['val_evaluator'] == expanded['test_evaluator'] == plain['val_evaluator']
+    path = tmp_path / 'resolved.py'
+    path.write_text(expanded.pretty_text)
+    again = runner_kwargs(Config.fromfile(str(path)), work_dir='/tmp/w')
+    assert again['val_evaluator'] == plain['val_evaluator']
+    assert again['train_dataloader'] == plain['train_dataloader']
+
+
+def test_unlabeled_stream_becomes_an_extra_training_dataloader():
+    k = kwargs_for('+data.unlabeled={type:TopDownCocoDataset,ann_file:u.json,img_prefix:u,'
+                   'data_cfg:{},pipeline:[]}', '+data.unlabeled_dataloader={samples_per_gpu:7}')
+    extra = k['train_cfg']['extra_dataloaders']['unlabeled']
+    assert extra['batch_size'] == 7 and extra['num_workers'] == 2  # data-level default
+    assert extra['sampler'] == dict(type='DefaultSampler', shuffle=True)
+    assert extra['dataset']['ann_file'] == 'u.json' and 'test_mode' not in extra['dataset']
+    assert 'extra_dataloaders' not in kwargs_for()['train_cfg']

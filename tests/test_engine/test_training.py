@@ -16,6 +16,7 @@ from posecfg.config import Config
 from posecfg.datasets.synthetic import generate_dataset
 from posecfg.engine import build_runner
 from posecfg.engine.checkpoint import load_checkpoint_file
+from posecfg.engine.runner_config import expanded_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TOOLS = os.path.join(REPO, 'tools')
@@ -108,13 +109,16 @@ def test_training_fills_the_work_dir(tiny, tmp_path):
     runner = build_runner(cfg, work_dir=str(work))
     runner.train()
     assert (work / 'tiny.py').exists()
-    assert Config.fromfile(str(work / 'tiny.py')).to_dict() == cfg.to_dict()
+    # the resolved config, with the evaluator the engine expanded evaluation.metric into
+    resolved = expanded_config(cfg, ['val'])
+    assert Config.fromfile(str(work / 'tiny.py')).to_dict() == resolved.to_dict()
+    assert [m['type'] for m in resolved['val_evaluator']] == ['CocoKeypointMetric']
     assert sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == [
         'best_AP_epoch_1.pth', 'epoch_1.pth', 'epoch_2.pth'] or \
         sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == [
         'best_AP_epoch_2.pth', 'epoch_1.pth', 'epoch_2.pth']
     checkpoint = load_checkpoint_file(str(work / 'epoch_2.pth'))
-    assert checkpoint['meta']['cfg'] == cfg.pretty_text
+    assert checkpoint['meta']['cfg'] == resolved.pretty_text
     assert checkpoint['meta']['epoch'] == 2
     run_dirs = [d for d in glob.glob(str(work / '2*')) if os.path.isdir(d)]
     assert len(run_dirs) == 1

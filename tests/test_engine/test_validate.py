@@ -62,3 +62,22 @@ def test_several_problems_are_reported_together():
     assert len(lines) == 2
     assert any("'Adamm' is not registered; closest registered names: Adam" in ln for ln in lines)
     assert any("'ResNt' is not registered" in ln for ln in lines)
+
+
+def test_test_cfg_keys_are_the_heads_of_the_config():
+    """--cfg-options accepts a test_cfg key some registered head reads; validation then checks
+    it against the heads the model actually has."""
+    from posecfg.registry import accepts_key
+    assert accepts_key('BottomUp', ('test_cfg', 'shift_heatmap'))  # a head type declares it
+    assert not accepts_key('BottomUp', ('test_cfg', 'shift_heatmapp'))
+    model = dict(type='BottomUp', backbone=dict(type='ResNet', depth=18),
+                 heads=dict(bodypart=dict(type='HeatmapHead', in_channels=512, out_channels=3,
+                                          codec=dict(type='ArgmaxHeatmap'))),
+                 test_cfg=dict(flip_test=False, shift_heatmap=True))
+    with pytest.raises(ConfigValidationError,
+                       match='model.test_cfg.shift_heatmap: BottomUp does not read '
+                             'test_cfg.shift_heatmap'):
+        validate_config(Config.fromdict(dict(model=model)))
+    model['heads']['extra'] = dict(type='TopdownHeatmapSimpleHead', in_channels=512,
+                                   out_channels=3)
+    validate_config(Config.fromdict(dict(model=model)))  # now a head reads it

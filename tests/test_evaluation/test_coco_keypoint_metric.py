@@ -161,8 +161,9 @@ def test_errors_name_what_is_missing(ann_file):
     with pytest.raises(KeyError, match='image_id 123456 .* has no such image'):
         evaluate(CocoKeypointMetric(ann_file), preds)
     preds = predictions(ann_file)
-    del preds[0]['boxes']
-    with pytest.raises(KeyError, match=r"prediction 0 has no 'boxes' \(6,\)"):
+    del preds[0]['preds']
+    with pytest.raises(KeyError, match=r"prediction 0 has neither 'keypoints' \(N, K, 2\) nor "
+                                       r"'preds' \(K, 3\)"):
         CocoKeypointMetric(ann_file).process({}, preds)
 
 
@@ -188,3 +189,61 @@ def test_crowdpose_iou_type_without_areas(mmpose_tests):
 def test_no_predictions_give_zero(ann_file):
     metrics = evaluate(CocoKeypointMetric(ann_file), [])
     assert metrics['AP'] == 0.0 and len(metrics) == 10
+
+
+def per_image(preds, boxes=True, reverse=False):
+    """The top-down predictions regrouped as one image-level prediction per image."""
+    images = {}
+    for p in preds:
+        images.setdefault(p['image_id'], []).append(p)
+    out = []
+    for image_id, group in images.items():
+        group = group[::-1] if reverse else group
+        points = np.stack([p['preds'] for p in group])
+        pred = dict(keypoints=points[..., :2], keypoint_scores=points[..., 2], image_id=image_id)
+        if boxes:
+            b = np.stack([p['boxes'] for p in group]).astype(np.float64)
+            pred['bboxes'] = np.concatenate([b[:, :2] - b[:, 2:4] * 100, b[:, 2:4] * 200], 1)
+            pred['bbox_scores'] = b[:, 5]
+        out.append(pred)
+    return out
+
+
+@pytest.mark.parametrize('noise', [0.0, 4.0])
+def test_image_level_predictions_score_as_the_same_instances_one_by_one(ann_file, noise):
+    preds = predictions(ann_file, noise=noise)
+    expected = evaluate(CocoKeypointMetric(ann_file), preds)
+    # (instances of equal score go through OKS-NMS in the order given, as in MMPose: a
+    # reordering may change which of two overlapping noisy instances survives)
+    variants = [per_image(preds), per_image(preds, boxes=False)]
+    if noise == 0:
+        variants.append(per_image(preds, reverse=True))
+    for grouped in variants:
+        metric = CocoKeypointMetric(ann_file)
+        assert evaluate(metric, grouped) == pytest.approx(expected)
+        assert len(metric.results) == 4  # one entry per image: mmengine cuts at the dataset size
+    # without an annotation file: image-level ground truth
+    anns, _ = annotations(ann_file)
+    gts = []
+    for pred in per_image(preds):
+        mine = [a for a in anns if a['image_id'] == pred['image_id']]
+        kpts = np.array([a['keypoints'] for a in mine], np.float32).reshape(len(mine), -1, 3)
+        gts.append(dict(keypoints=kpts[..., :2], keypoints_visible=np.minimum(1, kpts[..., 2]),
+                        bboxes=np.array([a['bbox'] for a in mine], np.float32),
+                        areas=np.array([a['area'] for a in mine], np.float32),
+                        instance_ids=np.array([a['id'] for a in mine]),
+                        image_id=pred['image_id']))
+    metric = CocoKeypointMetric()
+    assert evaluate(metric, per_image(preds), dict(gt=gts)) == pytest.approx(
+        evaluate(CocoKeypointMetric(), preds, dict(gt=gt_per_instance(ann_file))))
+
+
+def gt_per_instance(ann_file):
+    anns, _ = annotations(ann_file)
+    out = []
+    for a in anns:
+        kpts = np.array(a['keypoints'], np.float32).reshape(-1, 3)
+        out.append(dict(keypoints=kpts[:, :2], keypoints_visible=np.minimum(1, kpts[:, 2]),
+                        bbox=a['bbox'], area=a['area'], image_id=a['image_id'],
+                        bbox_id=a['id']))
+    return out

@@ -115,3 +115,35 @@ def test_pose_pck_accuracy_normalizes_x_by_height_and_y_by_width_as_mmpose():
     assert pose_pck_accuracy(output[:, :0], target[:, :0], np.ones((1, 0), bool)) == (None, 0, 0)
     with pytest.raises(ValueError, match=r'\(N, K, H, W\) of one shape'):
         pose_pck_accuracy(output, target[:, :1], np.ones((1, 2), bool))
+
+
+def test_match_instances_minimises_the_total_distance():
+    """Oracle: every assignment tried."""
+    import itertools
+    from posecfg.evaluation.functional import match_instances
+    rng = np.random.default_rng(3)
+    for n, m in ((3, 3), (2, 4), (4, 2)):
+        gt = rng.uniform(0, 100, (m, 5, 2))
+        visible = rng.random((m, 5)) > 0.3
+        visible[:, 0] = True
+        pred = gt[rng.permutation(m)][:n] + rng.normal(0, 3, (min(n, m), 5, 2)) \
+            if n <= m else rng.uniform(0, 100, (n, 5, 2))
+
+        def cost(p, g):
+            d = np.linalg.norm(pred[p] - gt[g], axis=-1)
+            return d[visible[g]].mean()
+
+        best = min(sum(cost(p, g) for p, g in zip(ps, gs))
+                   for gs in itertools.permutations(range(m), min(n, m))
+                   for ps in [range(min(n, m))]) if n <= m else \
+            min(sum(cost(p, g) for p, g in zip(ps, range(m)))
+                for ps in itertools.permutations(range(n), m))
+        rows, cols = match_instances(pred, gt, visible)
+        assert len(rows) == min(n, m) and len(set(cols)) == len(cols)
+        assert sum(cost(p, g) for p, g in zip(rows, cols)) == pytest.approx(best)
+    # ground truth without a labelled keypoint is never paired; one and one pair directly
+    rows, cols = match_instances(np.zeros((2, 5, 2)), np.zeros((2, 5, 2)),
+                                 np.array([[0] * 5, [1] * 5]))
+    assert cols.tolist() == [1]
+    assert [a.tolist() for a in match_instances(np.zeros((1, 5, 2)), np.ones((1, 5, 2)),
+                                                np.ones((1, 5)))] == [[0], [0]]

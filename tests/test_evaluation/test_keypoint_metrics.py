@@ -99,5 +99,61 @@ def test_errors_name_what_is_missing():
     with pytest.raises(ValueError, match='no prediction had ground truth'):
         run(EPE(), (dict(gt=[None, None]), preds))
     del preds[0]['preds']
-    with pytest.raises(KeyError, match=r"prediction 0 has no 'preds' \(K, 3\)"):
+    with pytest.raises(KeyError, match=r"prediction 0 has neither 'keypoints' \(N, K, 2\) nor "
+                                       r"'preds' \(K, 3\)"):
         EPE().process(batch()[0], preds)
+
+
+def image_level(data_batch, preds, order=(1, 0)):
+    """The two instances of ``batch()`` as one image: gt (2, K, 2) with bboxes and head sizes,
+    predictions (2, K, 2) listed in ``order``."""
+    gts = data_batch['gt']
+    gt = dict(keypoints=np.stack([g['keypoints'] for g in gts]),
+              keypoints_visible=np.stack([np.asarray(g['keypoints_visible'], np.float32)
+                                          for g in gts]),
+              bboxes=np.array([g['bbox'] for g in gts], np.float32),
+              head_sizes=np.array([g['head_size'] for g in gts], np.float32), image_id=1)
+    points = np.stack([preds[i]['preds'] for i in order])
+    return dict(gt=[gt]), [dict(keypoints=points[..., :2], keypoint_scores=points[..., 2],
+                                image_id=1)]
+
+
+@pytest.mark.parametrize('metric', [PCKAccuracy(thr=0.2), PCKAccuracy(thr=0.5, norm_item='head'),
+                                    AUC(norm_factor=8, num_thrs=4), EPE()],
+                         ids=lambda m: type(m).__name__)
+def test_image_level_predictions_are_paired_with_their_ground_truth(metric):
+    """Several instances per image in any order score as the same instances one by one."""
+    per_instance = run(type(metric)(**_args(metric)))
+    # the ground truths differ (boxes, head sizes), so a wrong pairing would change the result
+    data_batch, preds = batch()
+    for gt, shift in zip(data_batch['gt'], (0, 100)):
+        gt['keypoints'] = gt['keypoints'] + shift
+    for p, shift in zip(preds, (0, 100)):
+        p['preds'][:, :2] += shift
+    assert run(type(metric)(**_args(metric)), (data_batch, preds)) == per_instance
+    for order in ((0, 1), (1, 0)):
+        assert run(type(metric)(**_args(metric)), image_level(data_batch, preds, order)) == \
+            per_instance
+
+
+def _args(metric):
+    if isinstance(metric, PCKAccuracy):
+        return dict(thr=metric.thr, norm_item=metric.norm_item)
+    if isinstance(metric, AUC):
+        return dict(norm_factor=metric.norm_factor, num_thrs=metric.num_thrs)
+    return {}
+
+
+def test_unpaired_ground_truth_is_left_out_and_one_entry_is_kept_per_sample():
+    data_batch, preds = batch()
+    for gt, shift in zip(data_batch['gt'], (0, 100)):
+        gt['keypoints'] = gt['keypoints'] + shift
+    preds[1]['preds'][:, :2] += 100
+    image_batch, image_preds = image_level(data_batch, preds)
+    image_preds[0]['keypoints'] = image_preds[0]['keypoints'][:1]  # instance 1 only
+    image_preds[0]['keypoint_scores'] = image_preds[0]['keypoint_scores'][:1]
+    metric = EPE()
+    metric.dataset_meta = {}
+    metric.process(image_batch, image_preds)
+    assert len(metric.results) == 1  # mmengine cuts results at the dataset's length
+    assert metric.compute_metrics(metric.results) == {'EPE': pytest.approx((10 + 0 + 4) / 3)}

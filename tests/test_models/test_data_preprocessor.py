@@ -100,3 +100,20 @@ def test_errors_name_the_key():
     data['img_metas'][0]['img_norm_cfg'] = dict(mean=MEAN, std=[0.2, 0., 0.2])
     with pytest.raises(ValueError, match='img_norm_cfg.std must be positive'):
         PoseDataPreprocessor()(data)
+
+
+def test_time_axis_and_unlabeled_batches_are_normalized_like_single_frames():
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    metas = [dict(img_norm_cfg=dict(mean=mean, std=std))] * 2
+    clips = torch.randint(0, 256, (2, 5, 3, 4, 6), dtype=torch.uint8)
+    pre = PoseDataPreprocessor()
+    out = pre(dict(img=clips, img_metas=metas,
+                   unlabeled=dict(img=clips[:, 0], img_metas=metas)))
+    assert out['img'].shape == (2, 5, 3, 4, 6) and out['img'].dtype == torch.float32
+    m = torch.tensor(mean)[:, None, None]
+    s = torch.tensor(std)[:, None, None]
+    expected = (clips.float() / 255 - m) / s  # the formula, frame by frame
+    torch.testing.assert_close(out['img'], expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(out['unlabeled']['img'], expected[:, 0], rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match=r'img must be \(N, C, h, w\) or \(N, T, C, h, w\)'):
+        pre(dict(img=torch.zeros(3, 4, 6)))

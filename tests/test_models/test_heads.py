@@ -100,54 +100,50 @@ def reference_flip_back(heatmaps, flip_pairs):
     return out
 
 
-def test_inference_model_flips_back_and_shifts():
+def test_flip_back_flips_and_shifts():
     h = head(test_cfg=dict(shift_heatmap=True)).eval()
-    f = feats()
-    plain = h.inference_model(f)
-    assert plain.dtype == np.float32 and plain.shape == (2, K, 32, 24)
-    expected = reference_flip_back(plain, FLIP_PAIRS)
-    shifted = h.inference_model(f, flip_pairs=FLIP_PAIRS)
+    with torch.no_grad():
+        plain = h(feats())
+    assert plain.shape == (2, K, 32, 24)
+    expected = reference_flip_back(plain.numpy(), FLIP_PAIRS)
+    shifted = h.flip_back(plain, FLIP_PAIRS).numpy()
     # shift_heatmap: column x takes column x - 1; column 0 is kept
-    np.testing.assert_allclose(shifted[..., 1:], expected[..., :-1], rtol=1e-6)
-    np.testing.assert_allclose(shifted[..., 0], expected[..., 0], rtol=1e-6)
-    unshifted = head(test_cfg=dict(shift_heatmap=False)).eval()
-    unshifted.load_state_dict(h.state_dict())
-    np.testing.assert_allclose(unshifted.inference_model(f, flip_pairs=FLIP_PAIRS), expected,
-                               rtol=1e-6)
+    np.testing.assert_array_equal(shifted[..., 1:], expected[..., :-1])
+    np.testing.assert_array_equal(shifted[..., 0], expected[..., 0])
+    unshifted = head(test_cfg=dict(shift_heatmap=False))
+    np.testing.assert_array_equal(unshifted.flip_back(plain, FLIP_PAIRS).numpy(), expected)
 
 
 def test_combined_target_flip_negates_x_offsets_and_decodes():
     h = head(out_channels=3 * K, test_cfg=dict(use_udp=True, target_type='CombinedTarget'))
-    f = feats()
-    plain = h.inference_model(f)
+    with torch.no_grad():
+        plain = h(feats()).numpy()
     grouped = plain.reshape(2, K, 3, 32, 24)[..., ::-1]
     expected = grouped[:, [0, 2, 1]].copy()  # FLIP_PAIRS swaps joints 1 and 2
     expected[:, :, 1] *= -1  # x offsets point the other way after a mirror
-    np.testing.assert_allclose(h.inference_model(f, flip_pairs=FLIP_PAIRS),
-                               expected.reshape(plain.shape), rtol=1e-6)
-    metas = [dict(center=np.array([50., 50.]), scale=np.array([0.6, 0.8]))] * 2
-    results = h.decode(metas, plain)
-    assert len(results) == 2 and results[0]['preds'].shape == (K, 3)
+    np.testing.assert_allclose(h.flip_back(plain, FLIP_PAIRS), expected.reshape(plain.shape),
+                               rtol=1e-6)
+    results = h.decode(plain, (96, 128))
+    assert len(results) == 2 and results[0]['keypoints'].shape == (1, K, 2)
 
 
-def test_decode_maps_heatmap_peaks_to_image_pixels():
+def test_decode_maps_heatmap_peaks_to_input_pixels():
     h = head(test_cfg=dict(post_process='default'))
     heatmaps = np.zeros((1, K, 16, 12), np.float32)
     heatmaps[0, :, 4, 3] = 0.9  # a symmetric peak: the quarter-offset refinement adds nothing
-    metas = [dict(center=np.array([100., 100.]), scale=np.array([1.2, 1.6]), bbox_score=0.8,
-                  image_file='a.jpg', image_id=7, bbox_id=3)]
-    (result,) = h.decode(metas, heatmaps)
-    # box 240×320 px centred at (100, 100), 12×16 heatmap: 20 px per cell
-    # x = 3 * 20 + 100 - 120 = 40, y = 4 * 20 + 100 - 160 = 20
-    np.testing.assert_allclose(result['preds'], np.tile([40., 20., 0.9], (K, 1)), rtol=1e-5)
-    assert result['preds'].dtype == np.float32 and result['boxes'].dtype == np.float32
-    np.testing.assert_allclose(result['boxes'], [100, 100, 1.2, 1.6, 240 * 320, 0.8], rtol=1e-6)
-    assert (result['image_file'], result['image_id'], result['bbox_id']) == ('a.jpg', 7, 3)
+    (result,) = h.decode(torch.from_numpy(heatmaps), (48, 64))
+    # 48 x 64 input, 12 x 16 heatmap: 4 px per cell; cell (3, 4) is pixel (12, 16)
+    np.testing.assert_allclose(result['keypoints'], np.tile([12., 16.], (1, K, 1)), rtol=1e-6)
+    np.testing.assert_allclose(result['keypoint_scores'], np.full((1, K), 0.9), rtol=1e-6)
+    assert result['keypoints'].dtype == np.float32
 
 
-def test_decode_names_missing_meta_keys():
-    with pytest.raises(KeyError, match="no 'scale'.*Collect"):
-        head().decode([dict(center=np.zeros(2))], np.zeros((1, K, 4, 4), np.float32))
+def test_codec_instead_of_test_cfg_decoding_keys():
+    h = head(codec=dict(type='UDPHeatmap', heatmap_type='gaussian', blur_kernel_size=7))
+    assert type(h.codec).__name__ == 'UDPHeatmap' and h.codec.blur_kernel_size == 7
+    assert type(head().codec).__name__ == 'MSRAHeatmap'  # test_cfg's default decoding
+    with pytest.raises(ValueError, match=r"decoding is given twice.*\['use_udp'\]"):
+        head(codec=dict(type='UDPHeatmap'), test_cfg=dict(use_udp=True))
 
 
 def test_test_cfg_defaults_and_old_spellings():

@@ -41,6 +41,15 @@ HEAD_EXAMPLES = {
               num_deconv_kernels=(4,)),
          [(N, 4, 8, 6), (N, 6, 4, 3)], (N, 2, 16, 12)),
     ],
+    'HeatmapHead': [
+        # the last backbone output, one ×2 deconvolution
+        (dict(in_channels=6, out_channels=3, deconv_out_channels=(4,), deconv_kernel_sizes=(4,),
+              codec=dict(type='ArgmaxHeatmap')),
+         [(N, 4, 8, 6), (N, 6, 4, 3)], (N, 3, 8, 6)),
+        # a 1×1 conv on the chosen map
+        (dict(in_channels=4, out_channels=2, in_index=0, codec=dict(type='ArgmaxHeatmap')),
+         [(N, 4, 8, 6), (N, 6, 4, 3)], (N, 2, 8, 6)),
+    ],
 }
 
 

@@ -91,7 +91,13 @@ def test_predict_returns_one_documented_dict_per_instance():
     results = model.val_step(raw_batch(n=2))
     assert len(results) == 2
     for i, result in enumerate(results):
-        assert set(result) == {'preds', 'boxes', 'image_file', 'image_id', 'bbox_id'}
+        assert set(result) == {'keypoints', 'keypoint_scores', 'bbox_scores', 'preds', 'boxes',
+                               'image_file', 'image_id', 'bbox_id'}
+        assert result['keypoints'].shape == (1, K, 2) and result['keypoints'].dtype == np.float32
+        assert result['keypoint_scores'].shape == (1, K)
+        np.testing.assert_array_equal(result['preds'][:, :2], result['keypoints'][0])
+        np.testing.assert_array_equal(result['preds'][:, 2], result['keypoint_scores'][0])
+        assert result['bbox_scores'].tolist() == [np.float32(0.5 + 0.1 * i)]
         assert result['preds'].shape == (K, 3) and result['preds'].dtype == np.float32
         assert result['boxes'].shape == (6,) and result['boxes'].dtype == np.float32
         np.testing.assert_allclose(result['boxes'],
@@ -143,8 +149,8 @@ def test_option_keys_are_declared_and_accepted():
     model = build(test_cfg=dict(flip_test=False, post_process='default', shift_heatmap=False,
                                 modulate_kernel=11, use_udp=True, target_type='GaussianHeatmap',
                                 valid_radius_factor=0.05, unbiased_decoding=True))
-    assert model.test_settings.post_process == 'unbiased'
-    assert model.keypoint_head.test_settings == model.test_settings
+    assert model.keypoint_head.test_settings.post_process == 'unbiased'
+    assert model.use_udp and model.flip_test is False
 
 
 @pytest.mark.parametrize('kwargs,error,message', [
@@ -169,6 +175,9 @@ def test_runtime_errors_name_the_missing_input():
         model(**data, mode='predict')
     with pytest.raises(ValueError, match='one img_metas dict per image'):
         model(data['img'], mode='predict')
+    model = build(test_cfg=dict(flip_test=False)).eval()
+    with pytest.raises(KeyError, match="no 'scale'.*Collect"):
+        model(data['img'], img_metas=[dict(center=np.zeros(2))] * 2, mode='predict')
 
 
 def test_without_head_tensor_mode_gives_backbone_features():
@@ -195,7 +204,7 @@ def test_deprecated_loss_pose_becomes_the_head_loss():
     del cfg['keypoint_head']['loss_keypoint']
     with pytest.warns(DeprecationWarning, match='loss_pose'):
         model = MODELS.build(cfg)
-    assert model.keypoint_head.loss.loss_weight == 3.
+    assert model.keypoint_head.loss_module.loss_weight == 3.
 
 
 def test_pretrained_is_loaded_into_the_backbone_by_init_weights(tmp_path):
@@ -206,3 +215,20 @@ def test_pretrained_is_loaded_into_the_backbone_by_init_weights(tmp_path):
     model = build(pretrained=str(path))  # build() calls init_weights()
     for name, value in source.state_dict().items():
         torch.testing.assert_close(model.backbone.state_dict()[name], value, msg=name)
+
+
+def test_a_udp_codec_maps_back_through_udps_crop():
+    """UDP's crop (pixel 0 and w - 1 at the box edges) is inverted when the head decodes with
+    UDP's codec, as test_cfg.use_udp=True does in MMPose 0.x configs."""
+    from posecfg.geometry import crop_to_image
+    head = dict(model_cfg()['keypoint_head'], codec=dict(type='UDPHeatmap'))
+    udp = build(keypoint_head=head, test_cfg=dict(flip_test=False)).eval()
+    assert udp.use_udp and not build(test_cfg=dict(flip_test=False)).use_udp
+    data = udp.data_preprocessor(raw_batch(), False)
+    (result, _) = udp(**data, mode='predict')
+    with torch.no_grad():
+        heatmaps = udp(data['img'], mode='tensor')
+    in_crop, _ = udp.keypoint_head.codec.sized((48, 64)).decode(heatmaps)
+    meta = data['img_metas'][0]
+    expected = crop_to_image(in_crop[0], meta['center'], meta['scale'], (48, 64), use_udp=True)
+    np.testing.assert_allclose(result['keypoints'], expected, rtol=1e-5)

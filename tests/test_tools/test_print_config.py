@@ -99,3 +99,15 @@ def test_explain_through_a_type_selector_and_a_derivation():
     assert second.splitlines()[0] == \
         "data.train.ann_file = '/x/annotations/person_keypoints_train2017.json'"
     assert '(following --cfg-options data_root=/x)' in second.splitlines()[1]
+
+
+def test_engine_option_shows_the_evaluators_evaluation_metric_becomes():
+    result = run(SEED, '--engine', '--format', 'json', '--cfg-options',
+                 'evaluation.metric=[mAP,PCK]', 'data_cfg.use_gt_bbox=True')
+    assert result.returncode == 0, result.stderr
+    cfg = json.loads(result.stdout)
+    for key in ('val_evaluator', 'test_evaluator'):
+        assert [m['type'] for m in cfg[key]] == ['CocoKeypointMetric', 'PCKAccuracy']
+        assert cfg[key][0]['ann_file'] == 'data/coco/annotations/person_keypoints_val2017.json'
+    plain = json.loads(run(SEED, '--format', 'json').stdout)
+    assert 'val_evaluator' not in plain  # without --engine: the file as written

@@ -87,7 +87,7 @@ def test_pose_collate_errors():
     a = dict(img=torch.zeros((3, 8, 6), dtype=torch.uint8), img_metas={})
     b = dict(img=torch.zeros((3, 8, 7), dtype=torch.uint8), img_metas={})
     with pytest.raises(ValueError, match=r"'img' has different shapes across the batch "
-                                         r'\[\(3, 8, 6\), \(3, 8, 7\)\]'):
+                                         r'\[\(3, 8, 6\), \(3, 8, 7\)\]; .*pose_pad_collate'):
         pose_collate([a, b])
     with pytest.raises(KeyError, match=r"sample 1 has keys \['img'\] but sample 0 has "
                                        r"\['img', 'img_metas'\]"):
@@ -112,3 +112,48 @@ def test_pose_collate_in_dataloader_workers():
     assert batches[1]['img'].dtype == torch.uint8 and batches[1]['target'].dtype == torch.float32
     assert batches[1]['target'][:, 0, 0, 0].tolist() == [2.0, 3.0]
     assert [m['i'] for m in batches[1]['img_metas']] == [2, 3]
+
+
+def whole_image_sample(n, height, width, seed):
+    """A collected whole-image sample with n instances of 3 keypoints."""
+    rng = np.random.default_rng(seed)
+    return dict(img=torch.from_numpy(rng.integers(0, 255, (3, height, width), dtype=np.uint8)),
+                keypoints=rng.random((n, 3, 2)).astype(np.float32),
+                keypoints_visible=np.ones((n, 3), np.float32),
+                bboxes=np.zeros((n, 4), np.float32), keypoint_weights=np.ones((n, 3), np.float32),
+                heatmaps=np.zeros((3, 4, 4), np.float32), img_metas=dict(image_id=seed))
+
+
+def test_pose_collate_keeps_instance_arrays_per_sample():
+    batch = [whole_image_sample(n, 8, 6, seed) for seed, n in enumerate((2, 0, 2))]
+    out = pose_collate(batch)
+    assert out['img'].shape == (3, 3, 8, 6) and out['heatmaps'].shape == (3, 3, 4, 4)
+    # instance arrays are lists even when the counts happen to agree, so their type never
+    # depends on the batch
+    for key in ('keypoints', 'keypoints_visible', 'bboxes', 'keypoint_weights'):
+        assert isinstance(out[key], list) and [len(v) for v in out[key]] == [2, 0, 2]
+    np.testing.assert_array_equal(out['keypoints'][2], batch[2]['keypoints'])
+    with pytest.raises(ValueError, match="'heatmaps' has different shapes.*list_keys"):
+        pose_collate([batch[0], dict(batch[1], heatmaps=np.zeros((3, 5, 4), np.float32))])
+    out = pose_collate([batch[0], dict(batch[1], heatmaps=np.zeros((3, 5, 4), np.float32))],
+                       list_keys=['heatmaps'])
+    assert [h.shape for h in out['heatmaps']] == [(3, 4, 4), (3, 5, 4)]
+
+
+def test_pose_pad_collate_pads_bottom_right_and_records_sizes():
+    from posecfg.transforms import pose_pad_collate
+    batch = [whole_image_sample(1, 8, 6, 0), whole_image_sample(2, 5, 9, 1)]
+    out = pose_pad_collate(batch, size_divisor=4, pad_value=7)
+    assert out['img'].shape == (2, 3, 8, 12) and out['img'].dtype == torch.uint8
+    assert torch.equal(out['img'][1, :, :5, :9], batch[1]['img'])  # pixels do not move
+    assert (out['img'][1, :, 5:] == 7).all() and (out['img'][0, :, :, 6:] == 7).all()
+    assert [m['img_shape'] for m in out['img_metas']] == [(8, 6), (5, 9)]
+    assert [m['pad_shape'] for m in out['img_metas']] == [(8, 12)] * 2
+    assert [len(k) for k in out['keypoints']] == [1, 2]
+    assert FUNCTIONS.get('pose_pad_collate') is pose_pad_collate
+    # a time axis (T, C, h, w) is padded on its last two dimensions
+    clips = [dict(img=torch.zeros(5, 3, 4, 4, dtype=torch.uint8), img_metas={}),
+             dict(img=torch.zeros(5, 3, 6, 2, dtype=torch.uint8), img_metas={})]
+    assert pose_pad_collate(clips)['img'].shape == (2, 5, 3, 6, 4)
+    with pytest.raises(ValueError, match='size_divisor must be a positive int'):
+        pose_pad_collate(batch, size_divisor=0)

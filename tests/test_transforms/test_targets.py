@@ -94,3 +94,22 @@ def test_errors_name_the_key_at_fault():
     broken['ann_info']['num_joints'] = 4
     with pytest.raises(ValueError, match=r"must both have ann_info\['num_joints'\] = 4 rows"):
         TopDownGenerateTarget()(broken)
+
+
+def test_generate_target_encodes_every_instance_of_an_image_record():
+    from posecfg.transforms import GenerateTarget
+    step = GenerateTarget(codec=dict(type='MSRAHeatmap', input_size=(192, 256),
+                                     heatmap_size=(48, 64), sigma=2))
+    keypoints = np.array([[[40, 40], [100, 150]], [[60, 200], [0, 0]]], np.float32)
+    visible = np.array([[1, 1], [1, 0]], np.float32)
+    out = step(dict(keypoints=keypoints, keypoints_visible=visible))
+    first, w1 = msra_heatmap_target(keypoints[0], visible[0], (192, 256), (48, 64), 2)
+    second, w2 = msra_heatmap_target(keypoints[1], visible[1], (192, 256), (48, 64), 2)
+    np.testing.assert_array_equal(out['heatmaps'], np.maximum(first, second))
+    np.testing.assert_array_equal(out['keypoint_weights'], np.stack([w1[:, 0], w2[:, 0]]))
+    # a top-down record counts as one instance: the 0.x step's target
+    top_down = step(record())
+    np.testing.assert_array_equal(top_down['heatmaps'], TopDownGenerateTarget()(record())['target'])
+    assert top_down['keypoint_weights'].shape == (1, 3)
+    with pytest.raises(TypeError, match='codec must be a codec config'):
+        GenerateTarget(codec='MSRAHeatmap')

@@ -1,4 +1,5 @@
-"""COCO keypoint AP/AR with MMPose 0.x's rescoring and OKS-NMS (TopDownCocoDataset.evaluate)."""
+"""COCO keypoint AP/AR with MMPose 0.x's rescoring and OKS-NMS (TopDownCocoDataset.evaluate), over
+image-level predictions (any number of instances per image)."""
 from __future__ import annotations
 
 import logging
@@ -11,10 +12,11 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
+from ...geometry import PIXEL_STD
 from ...registry import METRICS
 from ..functional import oks_nms, soft_oks_nms
-from ._records import (batch_gts, dataset_meta_value, gt_keypoints, optional_int,
-                       prediction_keypoints)
+from ._records import (batch_gts, dataset_meta_value, gt_instances, optional_int,
+                       prediction_instances)
 from .coco_io import (captured_stdout, coco_ground_truth, coco_result, dump_json_atomic,
                       image_id_for_file, image_ids_by_file_name)
 
@@ -63,6 +65,9 @@ class CocoKeypointMetric(BaseMetric):
     ``AR .75``, ``AR (M)``, ``AR (L)`` ('keypoints_crowd': ``AP``, ``AP .5``, ``AP .75``,
     ``AR``, ``AR .5``, ``AR .75``, ``AP(E)``, ``AP(M)``, ``AP(H)``).
 
+    Predictions are read per sample at image level (``keypoints`` (N, K, 2),
+    ``keypoint_scores`` (N, K), ``bboxes``, ``bbox_scores``: any number of instances per image,
+    as whole-image models give), or as MMPose 0.x's top-down ``preds``/``boxes`` (one instance).
     A prediction's image is ``image_id``, or else its ``image_file`` matched against the
     annotation file's ``file_name`` s; its category is ``category_id`` from the prediction or its
     ``gt``, or the annotation file's only category.
@@ -99,48 +104,85 @@ class CocoKeypointMetric(BaseMetric):
 
     # ---------------------------------------------------------------- per batch
     def process(self, data_batch: Any, data_samples: Sequence[dict]) -> None:
-        """Keep, per predicted instance, its (K, 3) keypoints, box and ids (and its ``gt`` when
-        there is no annotation file)."""
+        """Keep, per sample, its predicted instances' (K, 3) keypoints, boxes and ids (and its
+        ground-truth instances when there is no annotation file)."""
         gts = batch_gts(self, data_batch, len(data_samples), required=self.ann_file is None)
         for i, pred in enumerate(data_samples):
-            keypoints = prediction_keypoints(self, pred, i)
-            if pred.get('boxes') is None:
-                raise KeyError(f"CocoKeypointMetric: prediction {i} has no 'boxes' (6,) = (cx, "
-                               f'cy, sw, sh, area, score); it has {sorted(pred)}')
-            boxes = np.asarray(pred['boxes'], dtype=np.float64).reshape(-1)
             gt = gts[i] if gts is not None else None
-            record = dict(
-                keypoints=keypoints, center=boxes[0:2].copy(), scale=boxes[2:4].copy(),
-                area=float(boxes[4]), score=float(boxes[5]),
-                image_id=optional_int(_from_pred_or_gt(pred, gt, 'image_id')),
-                bbox_id=optional_int(pred.get('bbox_id')),
-                image_file=pred.get('image_file'),
-                category_id=optional_int(_from_pred_or_gt(pred, gt, 'category_id')))
-            if record['image_id'] is None and record['image_file'] is None:
+            image_id = optional_int(_from_pred_or_gt(pred, gt, 'image_id'))
+            if image_id is None and pred.get('image_file') is None:
                 raise KeyError(f"CocoKeypointMetric: prediction {i} has neither 'image_id' nor "
                                f"'image_file'; one of them must name its image")
+            instances = self._instances(pred, i)
+            for record in instances:
+                record.update(image_id=image_id, image_file=pred.get('image_file'),
+                              category_id=optional_int(_from_pred_or_gt(pred, gt,
+                                                                        'category_id')))
+            sample = dict(instances=instances)
             if self.ann_file is None:
-                if gt is None:
-                    raise ValueError(f"CocoKeypointMetric without ann_file builds the ground "
-                                     f"truth from data_batch['gt'], but entry {i} is None; pass "
-                                     f'ann_file or evaluate on ground-truth boxes')
-                if gt.get('bbox') is None or record['image_id'] is None:
-                    raise KeyError(f"CocoKeypointMetric without ann_file needs 'bbox' and "
-                                   f"'image_id' in data_batch['gt'][{i}]; it has {sorted(gt)}")
-                gt_kpts, gt_vis = gt_keypoints(self, gt, i, len(keypoints))
-                record['gt'] = dict(keypoints=gt_kpts, keypoints_visible=gt_vis,
-                                    bbox=np.asarray(gt['bbox'], np.float64).reshape(-1)[:4],
-                                    area=gt.get('area'), image_id=record['image_id'],
-                                    category_id=record['category_id'],
-                                    bbox_id=optional_int(gt.get('bbox_id')))
-            self.results.append(record)
+                sample['gt'] = self._gt_records(gt, i, image_id,
+                                                instances[0]['keypoints'].shape[0]
+                                                if instances else None)
+            self.results.append(sample)
+
+    @staticmethod
+    def _instances(pred: dict, index: int) -> List[dict]:
+        """The sample's instances: keypoints (K, 3), center, scale, area, score, bbox_id.
+
+        Top-down predictions carry MMPose 0.x's ``boxes`` (cx, cy, sw, sh, area, score) and
+        ``bbox_id``; image-level ones ``bboxes`` (N, 4) xywh (else the keypoints' extent) and
+        ``bbox_scores`` (N,) (else 1), and their instances are numbered 0..N-1 in the image.
+        """
+        keypoints, scores = prediction_instances(CocoKeypointMetric, pred, index)
+        points = np.concatenate([keypoints, scores[..., None]], axis=-1)
+        if pred.get('boxes') is not None:
+            boxes = np.asarray(pred['boxes'], dtype=np.float64).reshape(-1)
+            return [dict(keypoints=points[0], center=boxes[0:2].copy(), scale=boxes[2:4].copy(),
+                         area=float(boxes[4]), score=float(boxes[5]),
+                         bbox_id=optional_int(pred.get('bbox_id')))]
+        if pred.get('bboxes') is not None:
+            bboxes = np.asarray(pred['bboxes'], dtype=np.float64).reshape(-1, 4)
+        else:
+            low, high = keypoints.min(axis=1), keypoints.max(axis=1)
+            bboxes = np.concatenate([low, high - low], axis=1).astype(np.float64)
+        box_scores = (np.asarray(pred['bbox_scores'], np.float64).reshape(-1)
+                      if pred.get('bbox_scores') is not None else np.ones(len(keypoints)))
+        return [dict(keypoints=points[n], center=bboxes[n, :2] + bboxes[n, 2:] / 2,
+                     scale=bboxes[n, 2:] / PIXEL_STD, area=float(bboxes[n, 2] * bboxes[n, 3]),
+                     score=float(box_scores[n]), bbox_id=n) for n in range(len(keypoints))]
+
+    def _gt_records(self, gt: Optional[dict], index: int, image_id: Optional[int],
+                    num_keypoints: Optional[int]) -> List[dict]:
+        """The sample's ground-truth instances as COCO annotation ingredients."""
+        if gt is None:
+            raise ValueError(f"CocoKeypointMetric without ann_file builds the ground truth from "
+                             f"data_batch['gt'], but entry {index} is None; pass ann_file or "
+                             f'evaluate on ground-truth boxes')
+        if num_keypoints is None:
+            num_keypoints = np.shape(gt['keypoints'])[-2]
+        truth = gt_instances(self, gt, index, num_keypoints)
+        image_id = truth['image_id'] if truth['image_id'] is not None else image_id
+        if truth['bboxes'] is None or image_id is None:
+            raise KeyError(f"CocoKeypointMetric without ann_file needs 'bbox' (or 'bboxes') and "
+                           f"'image_id' in data_batch['gt'][{index}]; it has {sorted(gt)}")
+        records = []
+        for m in range(len(truth['keypoints'])):
+            records.append(dict(
+                keypoints=truth['keypoints'][m], keypoints_visible=truth['visible'][m],
+                bbox=truth['bboxes'][m], image_id=image_id,
+                area=None if truth['areas'] is None else float(truth['areas'][m]),
+                category_id=None if truth['category_ids'] is None
+                else int(truth['category_ids'][m]),
+                bbox_id=None if truth['ids'] is None else int(truth['ids'][m])))
+        return records
 
     # ---------------------------------------------------------------- whole set
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        sigmas = self._sigmas(results)
+        instances = [r for sample in results for r in sample['instances']]
+        sigmas = self._sigmas(instances)
         coco = self._ground_truth(results)
-        self._resolve_image_ids(results, coco)
-        kept = [self._nms(instances, sigmas) for instances in self._by_image(results).values()]
+        self._resolve_image_ids(instances, coco)
+        kept = [self._nms(group, sigmas) for group in self._by_image(instances).values()]
         coco_results = [coco_result(r, self._category(r, coco)) for rs in kept for r in rs]
 
         if self.outfile_prefix:
@@ -194,10 +236,12 @@ class CocoKeypointMetric(BaseMetric):
                     self._coco = COCO(self.ann_file)
             return self._coco
         unique = {}
-        for r in results:
-            gt = r['gt']
-            unique[(gt['image_id'], gt['bbox_id'] if gt['bbox_id'] is not None else id(gt))] = gt
-        num_keypoints = len(results[0]['keypoints']) if results else 0
+        for sample in results:
+            for n, gt in enumerate(sample['gt']):
+                key = gt['bbox_id'] if gt['bbox_id'] is not None else (id(sample), n)
+                unique[(gt['image_id'], key)] = gt
+        gts = list(unique.values())
+        num_keypoints = len(gts[0]['keypoints']) if gts else 0
         with captured_stdout():
             return COCO('data_batch[gt]', ann_data=coco_ground_truth(unique.values(),
                                                                       num_keypoints))

@@ -1,14 +1,17 @@
-"""PCK / PCKh / AUC / EPE over predicted instances against ``data_batch['gt']`` (MMPose 0.x)."""
+"""PCK / PCKh / AUC / EPE over predicted instances against ``data_batch['gt']`` (MMPose 0.x),
+on image-level predictions: each image's instances are paired with its ground truths first."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
 
 from ...registry import METRICS
-from ..functional import keypoint_auc, keypoint_epe, keypoint_pck_accuracy
-from ._records import batch_gts, gt_keypoints, prediction_keypoints
+from ..functional import keypoint_auc, keypoint_epe, keypoint_pck_accuracy, match_instances
+from ._records import batch_gts, gt_instances, prediction_instances
 
 #: norm_item -> metric key (MMPose 0.x names; 'tPCK' as MMPose 1.x)
 PCK_KEYS = {'bbox': 'PCK', 'head': 'PCKh', 'torso': 'tPCK', 'keypoint_distance': 'PCK'}
@@ -18,10 +21,14 @@ TORSO_NAMES = (('left_shoulder', 'right_hip', 'right_shoulder', 'left_hip'),
 
 
 class _GroundTruthMetric(BaseMetric):
-    """Keeps, per instance with ground truth: pred (K, 2), gt (K, 2), mask (K,), bbox, head size.
+    """Keeps, per sample with ground truth, its predicted and ground-truth instances paired
+    (:func:`~posecfg.evaluation.functional.match_instances`; a top-down sample is one pair):
+    pred (n, K, 2), gt (n, K, 2), mask (n, K), and the ground truths' bbox (n, 4) and head size
+    (n,) where given.
 
-    Instances whose ``data_batch['gt']`` entry is None (no ground truth) are skipped; a batch
-    without ``gt`` at all is an error.
+    Samples whose ``data_batch['gt']`` entry is None (no ground truth) are skipped; a batch
+    without ``gt`` at all is an error. Ground-truth instances no prediction is paired with are
+    left out of the metric and counted in a log line.
     """
 
     default_prefix: Optional[str] = ''  # DESIGN.md: MMPose 0.x metric names, no prefix
@@ -31,22 +38,35 @@ class _GroundTruthMetric(BaseMetric):
         for i, (pred, gt) in enumerate(zip(data_samples, gts)):
             if gt is None:
                 continue
-            keypoints = prediction_keypoints(self, pred, i)
-            gt_xy, visible = gt_keypoints(self, gt, i, len(keypoints))
-            bbox = gt.get('bbox')
-            head_size = gt.get('head_size')
+            keypoints, _ = prediction_instances(self, pred, i)
+            truth = gt_instances(self, gt, i, keypoints.shape[1])
+            rows, cols = match_instances(keypoints, truth['keypoints'], truth['visible'])
+            labelled = int((truth['visible'] > 0).any(axis=1).sum())
             self.results.append(dict(
-                pred=keypoints[:, :2].copy(), gt=gt_xy, mask=visible > 0,
-                bbox=None if bbox is None else np.asarray(bbox, np.float32).reshape(-1)[:4],
-                head_size=None if head_size is None else float(head_size)))
+                pred=keypoints[rows], gt=truth['keypoints'][cols],
+                mask=truth['visible'][cols] > 0,
+                bbox=None if truth['bboxes'] is None else truth['bboxes'][cols].astype(np.float32),
+                head_size=None if truth['head_sizes'] is None else truth['head_sizes'][cols],
+                unmatched=labelled - len(cols)))
 
     def _stacked(self, results: List[dict]):
-        """pred, gt (N, K, 2) and mask (N, K) of all instances."""
-        if not results:
+        """pred, gt (N, K, 2) and mask (N, K) of all paired instances."""
+        if not any(len(r['pred']) for r in results):
             raise ValueError(f"{type(self).__name__}: no prediction had ground truth "
                              f"(data_batch['gt'] entries were all None or the set was empty)")
-        return (np.stack([r['pred'] for r in results]), np.stack([r['gt'] for r in results]),
-                np.stack([r['mask'] for r in results]))
+        unmatched = sum(r['unmatched'] for r in results)
+        if unmatched:
+            print_log(f'{type(self).__name__}: {unmatched} ground-truth instances had no '
+                      f'prediction to pair with and are left out', logger='current',
+                      level=logging.WARNING)
+        return tuple(np.concatenate([r[key] for r in results]) for key in ('pred', 'gt', 'mask'))
+
+    @staticmethod
+    def _column(results: List[dict], key: str) -> Optional[np.ndarray]:
+        """The ``key`` arrays of all samples joined, or None if a sample lacks them."""
+        if any(r[key] is None for r in results):
+            return None
+        return np.concatenate([r[key] for r in results])
 
 
 @METRICS.register_module()
@@ -101,19 +121,19 @@ class PCKAccuracy(_GroundTruthMetric):
             metrics[PCK_KEYS[item]] = float(pck)
         return metrics
 
-    @staticmethod
-    def _bbox_sizes(results: List[dict], gt: np.ndarray) -> np.ndarray:
-        if any(r['bbox'] is None for r in results):
+    def _bbox_sizes(self, results: List[dict], gt: np.ndarray) -> np.ndarray:
+        boxes = self._column(results, 'bbox')
+        if boxes is None:
             raise KeyError("PCKAccuracy(norm_item='bbox') needs data_batch['gt'][i]['bbox'] "
-                           '(x, y, w, h) for every instance')
-        return np.array([max(r['bbox'][2], r['bbox'][3]) for r in results], dtype=np.float64)
+                           "(x, y, w, h) (or 'bboxes' (M, 4)) for every instance")
+        return np.maximum(boxes[:, 2], boxes[:, 3]).astype(np.float64)
 
-    @staticmethod
-    def _head_sizes(results: List[dict], gt: np.ndarray) -> np.ndarray:
-        if any(r['head_size'] is None for r in results):
+    def _head_sizes(self, results: List[dict], gt: np.ndarray) -> np.ndarray:
+        sizes = self._column(results, 'head_size')
+        if sizes is None:
             raise KeyError("PCKAccuracy(norm_item='head') needs data_batch['gt'][i]['head_size'] "
                            '(pixels) for every instance; datasets with head boxes (MPII) add it')
-        return np.array([r['head_size'] for r in results], dtype=np.float64)
+        return sizes.astype(np.float64)
 
     def _keypoint_distances(self, results: List[dict], gt: np.ndarray) -> np.ndarray:
         first, second = self.keypoint_indices

@@ -6,9 +6,11 @@ frozen :class:`HeatmapTestConfig`; every error names the ``test_cfg`` key at fau
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Mapping, Optional
+
+from posecfg.codecs.mmpose0x import decoding_codec
+from .base_head import check_test_cfg
 
 #: Keys a top-down heatmap model reads in ``test_cfg`` (its ``option_keys``).
 HEATMAP_TEST_CFG_KEYS = (
@@ -21,6 +23,10 @@ HEATMAP_TEST_CFG_KEYS = (
     'use_udp',              # bool, default False: unbiased data processing (UDP) decoding
     'target_type',          # 'GaussianHeatmap' (default) | 'CombinedTarget' (UDP offsets)
 )
+
+#: The keys that choose the decoding (a codec: posecfg.codecs.mmpose0x.decoding_codec).
+DECODING_KEYS = ('post_process', 'unbiased_decoding', 'modulate_kernel', 'valid_radius_factor',
+                 'use_udp', 'target_type')
 
 TARGET_TYPES = ('GaussianHeatmap', 'CombinedTarget')
 POST_PROCESSES = ('default', 'unbiased', 'megvii', None)
@@ -43,6 +49,12 @@ class HeatmapTestConfig:
         return dict(post_process=self.post_process, kernel=self.modulate_kernel,
                     valid_radius_factor=self.valid_radius_factor, use_udp=self.use_udp,
                     target_type=self.target_type)
+
+    def codec_config(self) -> dict:
+        """The codec that decodes as these settings say (MMPose 0.x's
+        ``keypoints_from_heatmaps``), from :func:`posecfg.codecs.mmpose0x.decoding_codec`."""
+        return decoding_codec(self.post_process, self.modulate_kernel, self.use_udp,
+                              self.target_type, self.valid_radius_factor)
 
 
 def _flag(cfg: Mapping, key: str, default: bool) -> bool:
@@ -89,15 +101,7 @@ def resolve_heatmap_test_cfg(test_cfg: Optional[Mapping]) -> HeatmapTestConfig:
     Raises ``KeyError`` for a key no top-down heatmap model reads (with close matches), and
     ``ValueError``/``TypeError`` for a bad value or a conflicting pair of keys.
     """
-    cfg = dict(test_cfg or {})
-    unknown = [k for k in cfg if k not in HEATMAP_TEST_CFG_KEYS]
-    if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(str(key), HEATMAP_TEST_CFG_KEYS, n=1)
-            hints.append(f'{key!r}' + (f' (did you mean {close[0]!r}?)' if close else ''))
-        raise KeyError(f'test_cfg has keys a top-down heatmap model does not read: '
-                       f'{", ".join(hints)}; it reads {", ".join(HEATMAP_TEST_CFG_KEYS)}')
+    cfg = check_test_cfg(test_cfg, HEATMAP_TEST_CFG_KEYS, 'a top-down heatmap model')
 
     post_process = _post_process(cfg)
     use_udp = _flag(cfg, 'use_udp', False)

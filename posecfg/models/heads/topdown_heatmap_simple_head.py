@@ -2,22 +2,23 @@
 
 Xiao et al., "Simple Baselines for Human Pose Estimation and Tracking" (ECCV 2018), with the
 arguments, module names (so MMPose 0.x checkpoints load), weight init, loss, accuracy and
-inference of MMPose 0.x.
+inference of MMPose 0.x, on the :class:`~posecfg.models.heads.base_head.BaseHead` contract: it
+decodes through a codec, which ``test_cfg``'s 0.x keys choose
+(:func:`posecfg.codecs.mmpose0x.decoding_codec`) unless ``codec`` gives one.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModule, constant_init, normal_init
+from mmengine.model import constant_init, normal_init
 from torch import Tensor, nn
 
 from posecfg.evaluation.functional import pose_pck_accuracy
-from posecfg.registry import MODELS
-from .heatmap_decoding import decode_heatmaps, flip_back_heatmaps
-from .heatmap_test_cfg import (HEATMAP_TEST_CFG_KEYS, check_train_cfg,
+from posecfg.registry import KEYPOINT_CODECS, MODELS
+from .base_head import BaseHead
+from .heatmap_test_cfg import (DECODING_KEYS, HEATMAP_TEST_CFG_KEYS, check_train_cfg,
                                resolve_heatmap_test_cfg)
 
 Features = Union[Tensor, Sequence[Tensor]]
@@ -68,7 +69,7 @@ def _final_layer(channels: int, out_channels: int, extra: dict) -> nn.Module:
 
 
 @MODELS.register_module()
-class TopdownHeatmapSimpleHead(BaseModule):
+class TopdownHeatmapSimpleHead(BaseHead):
     """Deconv layers, optional extra convs, and a final conv to heatmaps (MMPose 0.x head).
 
     Args:
@@ -89,6 +90,8 @@ class TopdownHeatmapSimpleHead(BaseModule):
         test_cfg: see ``HEATMAP_TEST_CFG_KEYS`` (shift_heatmap, target_type, decoding).
         upsample: if > 0, ReLU then bilinear upsampling of the selected map by this factor
             before the deconvolutions (ViTPose's simple decoder).
+        codec: a heatmap codec config (MMPose 1.x style, e.g. ``dict(type='UDPHeatmap')``) to
+            decode with instead of ``test_cfg``'s decoding keys (which must then be absent).
 
     Shapes: ``forward`` takes the backbone's tuple of (N, C_i, H_i, W_i) maps and returns
     heatmaps (N, out_channels, H * 2^num_deconv_layers * max(upsample, 1), W * ...).
@@ -101,18 +104,25 @@ class TopdownHeatmapSimpleHead(BaseModule):
                  num_deconv_kernels: Sequence[int] = (4, 4, 4), extra: Optional[dict] = None,
                  in_index=0, input_transform: Optional[str] = None, align_corners: bool = False,
                  loss_keypoint: Optional[dict] = None, train_cfg: Optional[dict] = None,
-                 test_cfg: Optional[dict] = None, upsample: int = 0):
-        super().__init__()
+                 test_cfg: Optional[dict] = None, upsample: int = 0, codec=None):
+        settings = resolve_heatmap_test_cfg(test_cfg)
+        if codec is not None and any(k in (test_cfg or {}) for k in DECODING_KEYS):
+            given = sorted(k for k in test_cfg if k in DECODING_KEYS)
+            raise ValueError(f'TopdownHeatmapSimpleHead: the decoding is given twice, by codec '
+                             f'and by test_cfg keys {given}; keep one')
+        if codec is None:
+            codec = KEYPOINT_CODECS.build(settings.codec_config())
+        super().__init__(codec=codec, test_cfg=test_cfg)
+        self.test_settings = settings
         self.in_index = in_index
         self.input_transform = input_transform
         self.align_corners = align_corners
         self.upsample = upsample
         self.in_channels = self._check_inputs(in_channels, in_index, input_transform, upsample)
         self.train_cfg = check_train_cfg(train_cfg, type(self).__name__)
-        self.test_cfg = dict(test_cfg or {})
-        self.test_settings = resolve_heatmap_test_cfg(self.test_cfg)
-        self.target_type = self.test_settings.target_type
-        self.loss = MODELS.build(loss_keypoint) if loss_keypoint is not None else None
+        #: heatmap channels per keypoint: 3 for UDP's CombinedTarget
+        self.channels_per_keypoint = getattr(self.codec, 'channels_per_keypoint', 1)
+        self.loss_module = MODELS.build(loss_keypoint) if loss_keypoint is not None else None
 
         if extra is not None and not isinstance(extra, dict):
             raise TypeError(f'extra must be a dict with keys {", ".join(EXTRA_KEYS)} or None, '
@@ -199,15 +209,25 @@ class TopdownHeatmapSimpleHead(BaseModule):
         """feats: tuple of (N, C_i, H_i, W_i) → heatmaps (N, out_channels, H', W')."""
         return self.final_layer(self.deconv_layers(self._select_input(feats)))
 
+    def loss(self, feats: Features, batch: dict) -> dict:
+        """``dict(heatmap_loss, acc_pose)`` of 0-dim tensors from the batch's ``target``
+        (B, C, H, W) and ``target_weight`` (B, K, 1) (MMPose 0.x's ``TopDownGenerateTarget``),
+        or a codec's ``heatmaps`` and ``keypoint_weights`` (B lists of (1, K))."""
+        target, target_weight = heatmap_targets(batch, type(self).__name__)
+        output = self.forward(feats)
+        losses = self.get_loss(output, target, target_weight)
+        losses.update(self.get_accuracy(output, target, target_weight))
+        return losses
+
     def get_loss(self, output: Tensor, target: Tensor, target_weight: Tensor) -> dict:
         """output, target (N, C, H, W), target_weight (N, K, 1) → dict(heatmap_loss=0-dim)."""
-        if self.loss is None:
+        if self.loss_module is None:
             raise ValueError("keypoint_head.loss_keypoint is not set; training needs one, e.g. "
                              "dict(type='JointsMSELoss', use_target_weight=True)")
         if target.dim() != 4 or target_weight.dim() != 3:
             raise ValueError(f'target must be (N, C, H, W) and target_weight (N, K, 1), got '
                              f'{tuple(target.shape)} and {tuple(target_weight.shape)}')
-        return dict(heatmap_loss=self.loss(output, target, target_weight))
+        return dict(heatmap_loss=self.loss_module(output, target, target_weight))
 
     def get_accuracy(self, output: Tensor, target: Tensor, target_weight: Tensor) -> dict:
         """PCK of heatmap argmaxes at 0.05 of the heatmap size → ``dict(acc_pose=0-dim tensor)``.
@@ -215,29 +235,34 @@ class TopdownHeatmapSimpleHead(BaseModule):
         Empty for ``CombinedTarget``, as in MMPose 0.x. A tensor rather than MMPose's float,
         because mmengine's ``parse_losses`` logs only tensors.
         """
-        if self.target_type != 'GaussianHeatmap':
+        if self.channels_per_keypoint != 1:
             return {}
         _, avg_acc, _ = pose_pck_accuracy(
             output.detach().float().cpu().numpy(), target.detach().float().cpu().numpy(),
             target_weight.detach().cpu().numpy().squeeze(-1) > 0)
         return dict(acc_pose=torch.tensor(float(avg_acc), device=output.device))
 
-    def inference_model(self, feats: Features, flip_pairs: Optional[Sequence] = None
-                        ) -> np.ndarray:
-        """Heatmaps as numpy (N, C, H, W) float32; flipped back (and shifted per
-        ``test_cfg.shift_heatmap``) when ``flip_pairs`` is given, i.e. ``feats`` come from
-        horizontally flipped images."""
-        heatmaps = self.forward(feats).detach().float().cpu().numpy()
-        if flip_pairs is None:
-            return heatmaps
-        return self.flip_back(heatmaps, flip_pairs)
+    def flip_back(self, outputs: Tensor, flip_pairs: Sequence) -> Tensor:
+        """(N, C, H, W) heatmaps of flipped images → original orientation, shifted one cell
+        right when ``test_cfg.shift_heatmap`` (see :func:`posecfg.codecs.flip.flip_heatmaps`)."""
+        return self.codec.flip_back(outputs, flip_pairs, shift=self.test_settings.shift_heatmap)
 
-    def flip_back(self, heatmaps: np.ndarray, flip_pairs: Sequence) -> np.ndarray:
-        """(N, C, H, W) heatmaps of flipped images → original orientation (see test_cfg)."""
-        return flip_back_heatmaps(heatmaps, flip_pairs, self.test_settings)
 
-    def decode(self, img_metas: Sequence[dict], heatmaps: np.ndarray) -> List[dict]:
-        """(N, C, H, W) heatmaps → N dicts with ``preds`` (K, 3) and ``boxes`` (6,); see
-        :func:`posecfg.models.heads.heatmap_decoding.decode_heatmaps`."""
-        return decode_heatmaps(heatmaps, img_metas, self.test_settings)
-
+def heatmap_targets(batch: dict, owner: str) -> Tuple[Tensor, Tensor]:
+    """(target (B, C, H, W), target_weight (B, K, 1)) of a batch: MMPose 0.x's ``target`` and
+    ``target_weight``, or a codec's ``heatmaps`` and ``keypoint_weights`` (one instance each)."""
+    if batch.get('target') is not None and batch.get('target_weight') is not None:
+        return batch['target'], batch['target_weight']
+    if batch.get('heatmaps') is not None and batch.get('keypoint_weights') is not None:
+        weights = batch['keypoint_weights']
+        if isinstance(weights, (list, tuple)):
+            weights = torch.stack([torch.as_tensor(w, dtype=torch.float32) for w in weights])
+        heatmaps = batch['heatmaps']
+        if weights.dim() != 3 or weights.shape[1] != 1:
+            raise ValueError(f"{owner}: keypoint_weights must be one instance per sample (B, 1, "
+                             f"K) for a top-down head, got {tuple(weights.shape)}")
+        return heatmaps, weights.to(heatmaps.device).transpose(1, 2)
+    missing = 'target' if batch.get('target') is None else 'target_weight'
+    raise ValueError(f"{owner}: training needs {missing!r} in the batch; the train pipeline "
+                     f"must generate it (TopDownGenerateTarget, or GenerateTarget's heatmaps "
+                     f"and keypoint_weights) and Collect it in keys")

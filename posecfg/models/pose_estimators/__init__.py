@@ -1,4 +1,6 @@
 """Pose estimators (whole models), registered in ``posecfg.registry.MODELS``."""
+from .base import BasePoseEstimator
+from .bottomup import BottomUp
 from .topdown import TopDown
 
-__all__ = ['TopDown']
+__all__ = ['BasePoseEstimator', 'BottomUp', 'TopDown']

@@ -1,39 +1,44 @@
-"""``TopDown``: backbone → (neck) → keypoint head, as an mmengine ``BaseModel``.
+"""``TopDown``: one instance crop in, its keypoints out (MMPose 0.x's top-down detector).
 
-MMPose 0.x's top-down detector with the config arguments of its ``TopDown`` and mmengine's
-``forward(..., mode=)`` protocol (see DESIGN.md, "Model input and output").
+The config arguments of MMPose 0.x's ``TopDown`` on the :class:`BasePoseEstimator` contract:
+one head, ``keypoint_head`` (its module name, so MMPose 0.x checkpoints load), which receives
+the model's ``train_cfg`` and ``test_cfg`` as in MMPose 0.x.
+
+Shapes (B crops of (w, h) pixels, K keypoints, one instance per crop): ``img`` (B, 3, h, w);
+``'tensor'`` → heatmaps (B, C, H, W) (backbone features without a head); ``'loss'`` →
+``dict(heatmap_loss, acc_pose)``; ``'predict'`` → per crop ``keypoints`` (1, K, 2) and
+``keypoint_scores`` (1, K) in original-image pixels, ``bbox_scores`` (1,), and MMPose 0.x's
+``preds`` (K, 3) (x, y, score), ``boxes`` (6,) = (cx, cy, sw, sh, area, score), ``image_file``,
+``image_id``, ``bbox_id``.
 """
 from __future__ import annotations
 
 import warnings
-from typing import List, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
-from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from posecfg.codecs import UDPHeatmap
+from posecfg.geometry import PIXEL_STD, crop_to_image
 from posecfg.registry import MODELS
-from ..data_preprocessor import PoseDataPreprocessor
-from ..heads.heatmap_test_cfg import (HEATMAP_TEST_CFG_KEYS, check_train_cfg,
-                                      resolve_heatmap_test_cfg)
-
-MODES = ('tensor', 'loss', 'predict')
+from .base import ESTIMATOR_TEST_CFG_KEYS, BasePoseEstimator
 
 
 @MODELS.register_module()
-class TopDown(BaseModel):
+class TopDown(BasePoseEstimator):
     """Top-down pose estimator: one person crop in, one heatmap per keypoint out.
 
     Args:
         backbone: backbone config; its ``forward`` returns a tuple of (N, C_i, H_i, W_i) maps.
         neck: optional neck config, applied to the backbone's output.
-        keypoint_head: head config, e.g. ``TopdownHeatmapSimpleHead``; it receives this model's
-            ``train_cfg`` and ``test_cfg`` (as in MMPose 0.x).
+        keypoint_head: head config, e.g. ``TopdownHeatmapSimpleHead``; it receives the test_cfg
+            keys it declares (its ``option_keys``) and this model's ``train_cfg``.
         train_cfg: must be empty (None or ``dict()``, as MMPose 0.x configs give).
-        test_cfg: ``flip_test`` (default True), ``shift_heatmap``, ``post_process``,
-            ``modulate_kernel``, ``use_udp``, ``target_type``, ``valid_radius_factor``,
-            ``unbiased_decoding`` (see ``posecfg.models.heads.HEATMAP_TEST_CFG_KEYS``).
+        test_cfg: ``flip_test`` (default True) and the head's keys, for the simple heatmap head
+            ``shift_heatmap``, ``post_process``, ``modulate_kernel``, ``use_udp``,
+            ``target_type``, ``valid_radius_factor``, ``unbiased_decoding`` (see
+            ``posecfg.models.heads.HEATMAP_TEST_CFG_KEYS``).
         pretrained: backbone weights (path, ``torchvision://…``, URL), loaded by
             :meth:`init_weights` — which mmengine's Runner calls before training, so testing
             from a checkpoint never fetches them.
@@ -42,10 +47,14 @@ class TopDown(BaseModel):
             without ``type`` gives its options (``model.data_preprocessor.channels_last=True``
             on the command line works on a config that does not set it).
         init_cfg: mmengine init config of this module.
+
+    Keypoints decoded in crop pixels go back to the original image by the inverse of the crop
+    (``center``, ``scale`` of each sample's ``img_metas``; with ``test_cfg.use_udp`` UDP's
+    crop, as MMPose 0.x's ``transform_preds``), or of ``warp_mat`` where the pipeline records it.
     """
 
-    option_keys = {'test_cfg': HEATMAP_TEST_CFG_KEYS, 'train_cfg': (),
-                   'data_preprocessor': ('type', 'channels_last', 'non_blocking')}
+    estimator_test_cfg_keys = ESTIMATOR_TEST_CFG_KEYS
+    default_flip_test = True  # MMPose 0.x's default
 
     def __init__(self, backbone: dict, neck: Optional[dict] = None,
                  keypoint_head: Optional[dict] = None, train_cfg: Optional[dict] = None,
@@ -53,48 +62,34 @@ class TopDown(BaseModel):
                  loss_pose: Optional[dict] = None,
                  data_preprocessor: Union[dict, nn.Module, None] = None,
                  init_cfg: Optional[dict] = None):
-        if isinstance(data_preprocessor, dict):
-            # built here, from posecfg's registry: mmengine's root registry does not see it
-            data_preprocessor = MODELS.build(
-                {'type': 'PoseDataPreprocessor', **data_preprocessor})
-        elif data_preprocessor is None:
-            data_preprocessor = PoseDataPreprocessor()
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.train_cfg = check_train_cfg(train_cfg, 'TopDown')
-        self.test_cfg = dict(test_cfg or {})
-        self.test_settings = resolve_heatmap_test_cfg(self.test_cfg)
-        self.pretrained = pretrained
-
-        self.backbone = MODELS.build(backbone)
-        if neck is not None:
-            self.neck = MODELS.build(neck)
+        heads = {}
         if keypoint_head is not None:
-            head_cfg = dict(keypoint_head, train_cfg=self.train_cfg, test_cfg=self.test_cfg)
+            head_cfg = dict(keypoint_head, train_cfg=train_cfg)
             if loss_pose is not None and 'loss_keypoint' not in head_cfg:
                 warnings.warn('TopDown(loss_pose=...) is deprecated; set '
                               'keypoint_head.loss_keypoint instead', DeprecationWarning)
                 head_cfg['loss_keypoint'] = loss_pose
-            self.keypoint_head = MODELS.build(head_cfg)
+            heads['keypoint_head'] = head_cfg
+        super().__init__(backbone, neck, heads, train_cfg, test_cfg, pretrained,
+                         data_preprocessor, init_cfg)
+        #: the crop convention of the inverse mapping: test_cfg.use_udp (MMPose 0.x), else
+        #: whether the head decodes with UDP's codec (MMPose 1.x style configs)
+        head_codec = getattr(getattr(self, 'keypoint_head', None), 'codec', None)
+        self.use_udp = bool(self.test_cfg.get('use_udp', isinstance(head_codec, UDPHeatmap)))
 
-    @property
-    def with_neck(self) -> bool:
-        return hasattr(self, 'neck')
+    @classmethod
+    def head_configs(cls, spec: Mapping) -> dict:
+        head = spec.get('keypoint_head')
+        return {} if head is None else {'keypoint_head': head}
 
     @property
     def with_keypoint(self) -> bool:
-        return hasattr(self, 'keypoint_head')
+        return bool(self.head_names)
 
-    def init_weights(self) -> None:
-        """Initialize backbone, neck and head, then load ``pretrained`` into the backbone."""
-        super().init_weights()
-        if self.pretrained:
-            from posecfg.models.utils import load_pretrained
-            load_pretrained(self.backbone, self.pretrained)
-
-    def extract_feat(self, img: Tensor) -> tuple:
-        """(N, 3, h, w) normalized images → backbone (and neck) feature maps."""
-        feats = self.backbone(img)
-        return self.neck(feats) if self.with_neck else feats
+    def _require_heads(self, mode: str) -> None:
+        if not self.head_names:
+            raise ValueError(f"TopDown mode={mode!r} needs a keypoint_head; the model config "
+                             'has none')
 
     def forward(self, img: Tensor, target: Optional[Tensor] = None,
                 target_weight: Optional[Tensor] = None,
@@ -109,66 +104,41 @@ class TopDown(BaseModel):
                 with flip test, ``bbox_score``, ``image_file``, ``image_id``, ``bbox_id``).
             mode: ``'tensor'`` → heatmaps (N, C, Hh, Wh) (backbone features without a head);
                 ``'loss'`` → ``dict(heatmap_loss, acc_pose)`` of 0-dim tensors;
-                ``'predict'`` → one dict per instance (see :meth:`predict`).
-            **batch: other batch keys (``gt`` for the metrics) are not model inputs.
+                ``'predict'`` → one dict per instance (see the module docstring).
+            **batch: other batch keys (``gt`` for the metrics, 1.x-style targets, ...).
         """
-        if mode == 'tensor':
-            feats = self.extract_feat(img)
-            return self.keypoint_head(feats) if self.with_keypoint else feats
-        if mode == 'loss':
-            return self.loss(img, target, target_weight)
-        if mode == 'predict':
-            return self.predict(img, img_metas)
-        raise ValueError(f'TopDown.forward: mode must be one of {", ".join(MODES)}, '
-                         f'got {mode!r}')
+        batch = dict(batch, target=target, target_weight=target_weight, img_metas=img_metas)
+        return super().forward(img, mode=mode, **batch)
 
-    def _require_head(self, mode: str) -> None:
-        if not self.with_keypoint:
-            raise ValueError(f"TopDown mode={mode!r} needs a keypoint_head; the model config "
-                             'has none')
+    def to_original(self, keypoints: np.ndarray, meta: dict,
+                    input_size: Tuple[int, int]) -> np.ndarray:
+        if meta.get('warp_mat') is not None:
+            return super().to_original(keypoints, meta, input_size)
+        for key in ('center', 'scale'):
+            if key not in meta:
+                raise KeyError(f"img_metas has no {key!r}: mapping top-down keypoints back to "
+                               f"the image needs the box 'center' and 'scale'; list them in the "
+                               f"test pipeline's Collect(meta_keys=...)")
+        return crop_to_image(keypoints, meta['center'], meta['scale'], input_size,
+                             self.use_udp).astype(np.float32)
 
-    def loss(self, img: Tensor, target: Optional[Tensor], target_weight: Optional[Tensor]
-             ) -> dict:
-        """``dict(heatmap_loss=…, acc_pose=…)``, 0-dim tensors (``acc_pose`` without grad)."""
-        self._require_head('loss')
-        for name, value in (('target', target), ('target_weight', target_weight)):
-            if value is None:
-                raise ValueError(f"TopDown mode='loss' needs {name!r} in the batch; the train "
-                                 f"pipeline must generate it (TopDownGenerateTarget) and "
-                                 f"Collect it in keys")
-        output = self.keypoint_head(self.extract_feat(img))
-        losses = self.keypoint_head.get_loss(output, target, target_weight)
-        losses.update(self.keypoint_head.get_accuracy(output, target, target_weight))
-        return losses
+    def pack(self, per_head: dict, meta: dict) -> dict:
+        decoded = per_head['keypoint_head']
+        keypoints, scores = decoded['keypoints'], decoded['keypoint_scores']
+        center = np.asarray(meta['center'], np.float32).reshape(2)
+        scale = np.asarray(meta['scale'], np.float32).reshape(2)
+        bbox_score = float(np.asarray(meta.get('bbox_score', 1.0)).reshape(-1)[0])
+        area = np.prod(scale * PIXEL_STD)
+        return dict(
+            keypoints=keypoints, keypoint_scores=scores,
+            bbox_scores=np.array([bbox_score], np.float32),
+            preds=np.concatenate([keypoints[0], scores[0][:, None]], axis=1).astype(np.float32),
+            boxes=np.array([*center, *scale, area, bbox_score], np.float32),
+            image_file=meta.get('image_file'), image_id=meta.get('image_id'),
+            bbox_id=meta.get('bbox_id'))
 
-    @torch.no_grad()
     def predict_heatmaps(self, img: Tensor, img_metas: Optional[Sequence[dict]]) -> np.ndarray:
         """Heatmaps (N, C, Hh, Wh) float32 numpy, averaged with the flipped image's when
-        ``test_cfg.flip_test``.
-
-        With flip test the original and the mirrored batch go through the network as one batch
-        of 2N: one pass with larger matrices instead of two (same numbers in eval mode).
-        """
-        self._require_head('predict')
-        if not self.test_settings.flip_test:
-            return self.keypoint_head.inference_model(self.extract_feat(img))
-        if not img_metas or 'flip_pairs' not in img_metas[0]:
-            raise KeyError("test_cfg.flip_test=True needs img_metas[0]['flip_pairs'] (the "
-                           "dataset's left/right joint pairs); list 'flip_pairs' in the test "
-                           "pipeline's Collect(meta_keys=...) or set test_cfg.flip_test=False")
-        n = img.shape[0]
-        heatmaps = self.keypoint_head.inference_model(
-            self.extract_feat(torch.cat([img, img.flip(3)])))
-        flipped = self.keypoint_head.flip_back(heatmaps[n:], img_metas[0]['flip_pairs'])
-        return (heatmaps[:n] + flipped) * 0.5
-
-    def predict(self, img: Tensor, img_metas: Optional[Sequence[dict]]) -> List[dict]:
-        """One dict per instance: ``preds`` (K, 3) float32 (x, y, score) in original-image
-        pixels, ``boxes`` (6,) = (cx, cy, sw, sh, area, score), ``image_file``, ``image_id``,
-        ``bbox_id``."""
-        if img_metas is None or len(img_metas) != img.shape[0]:
-            raise ValueError(f"TopDown mode='predict' needs one img_metas dict per image "
-                             f"({img.shape[0]}), got "
-                             f"{'none' if img_metas is None else len(img_metas)}")
-        heatmaps = self.predict_heatmaps(img, img_metas)
-        return self.keypoint_head.decode(img_metas, heatmaps)
+        ``test_cfg.flip_test``."""
+        self._require_heads('predict')
+        return self.head_outputs(img, img_metas)['keypoint_head'].detach().float().cpu().numpy()

@@ -1,0 +1,58 @@
+"""``BottomUp``: a whole image in, every instance's keypoints out, from one or several heads.
+
+The estimator of whole-image models: single-animal heatmap models, and multi-animal ones whose
+heads find and group instances (part affinity fields, DEKR) — each head is a
+:class:`~posecfg.models.heads.base_head.BaseHead` under its name, as DeepLabCut's
+``heads: {bodypart: ..., unique_bodypart: ..., identity: ...}`` (so the state-dict keys are
+``<name>.…``).
+
+Shapes (B images of (w, h) pixels, K keypoints, N_i instances in image i):
+
+- ``img`` (B, 3, h, w), or (B, T, 3, h, w) for context models;
+- ``'tensor'`` → the outputs of the one head, or name → outputs;
+- ``'loss'`` → every head's losses, named ``<head>_<loss>`` when there are several heads;
+- ``'predict'`` → per image: ``keypoints`` (N_i, K, 2) float32 and ``keypoint_scores`` (N_i, K)
+  of the first head in **original-image** pixels, ``bboxes`` (N_i, 4) xywh (the keypoints'
+  extent), ``bbox_scores`` (N_i,) (mean keypoint score), ``image_file``, ``image_id``, and each
+  further head's decoded dict under its name (``'unique_bodypart': {'keypoints': (1, U, 2),
+  ...}``).
+
+Input pixels go back to the original image by the inverse of the sample's ``warp_mat`` (the
+pipeline's resize/crop, a (2, 3) original → input affine) when it has one; otherwise the input
+is the original image (padding at the bottom/right by ``pose_pad_collate`` moves nothing).
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+
+from posecfg.registry import MODELS
+from .base import BasePoseEstimator
+
+
+@MODELS.register_module()
+class BottomUp(BasePoseEstimator):
+    """Whole-image pose estimator with named heads (arguments: :class:`BasePoseEstimator`;
+    ``heads`` is required and ``test_cfg.flip_test`` defaults to False)."""
+
+    default_flip_test = False
+
+    def pack(self, per_head: Dict[str, dict], meta: dict) -> dict:
+        result = super().pack(per_head, meta)
+        keypoints = np.asarray(result['keypoints'], np.float32)
+        if 'bboxes' not in result:
+            result['bboxes'] = keypoint_boxes(keypoints)
+        if 'bbox_scores' not in result:
+            scores = np.asarray(result['keypoint_scores'], np.float32)
+            result['bbox_scores'] = (scores.mean(axis=1) if scores.size
+                                     else np.zeros(len(scores), np.float32))
+        return result
+
+
+def keypoint_boxes(keypoints: np.ndarray) -> np.ndarray:
+    """(N, K, 2) pixels → (N, 4) float32 xywh boxes of each instance's keypoints."""
+    if not len(keypoints):
+        return np.zeros((0, 4), np.float32)
+    low, high = keypoints.min(axis=1), keypoints.max(axis=1)
+    return np.concatenate([low, high - low], axis=1).astype(np.float32)
