@@ -4,9 +4,9 @@ the parts they register (transforms, models, metrics, hooks, …) can be named b
     custom_imports = dict(imports=['my_project.transforms', 'my_plugin'],
                           allow_failed_imports=False)
 
-As mmcv's ``import_modules_from_strings``: each name is imported with :func:`importlib.import_module`;
-a module that fails to import is an error naming the config key (with ``allow_failed_imports=True``
-a warning, and the rest still load). Modules are looked up on ``sys.path`` and, after it, in the
+As mmcv's ``import_modules_from_strings``: each name is imported with
+:func:`importlib.import_module`; a module that fails to import is an error naming the config
+key (with ``allow_failed_imports=True`` a warning, and the rest still load). Modules are looked up on ``sys.path`` and, after it, in the
 folder of the config file, so a plugin file beside the config needs no installation.
 """
 from __future__ import annotations

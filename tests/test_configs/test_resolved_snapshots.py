@@ -33,7 +33,7 @@ SNAPSHOTS = load_snapshots()
 
 
 def differences(old, new, path='') -> list:
-    """Where ``new`` differs from ``old``, type included: ['model.backbone.depth: 50 → 18', …]."""
+    """Where ``new`` differs from ``old``, type included (['a.b: 50 → 18', …])."""
     if type(old) is not type(new):
         return [f'{path or "<root>"}: {old!r} ({type(old).__name__}) → {new!r} '
                 f'({type(new).__name__})']
