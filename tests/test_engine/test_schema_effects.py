@@ -264,7 +264,9 @@ def test_a_variable_that_looks_like_a_typo_is_accepted_when_used(tmp_path):
     path.write_text(f"_base_ = ['{SEED}']\n"
                     "lr_configs = [170, 200]\n"
                     "lr_config = dict(step=lr_configs)\n")
-    validate_config(Config.fromfile(str(path)))
+    cfg = Config.fromfile(str(path))
+    assert validate_config(cfg) is None
+    assert runner_kwargs(cfg, work_dir='/w')['param_scheduler'][-1]['milestones'] == [170, 200]
 
 
 def test_work_dir():
