@@ -1,57 +1,16 @@
 #!/usr/bin/env python
-"""Print a config fully resolved: its ``_base_`` chain merged, ``--cfg-options`` applied, ``${…}``
-references resolved.
-
-    python tools/print_config.py CONFIG [--cfg-options KEY=VALUE ...] [--format py|json|yaml]
-    python tools/print_config.py CONFIG --explain model.backbone.depth
-    python tools/print_config.py CONFIG --engine   # with what the engine derives, written out
-
-``--format py`` (the default) prints a config file that posecfg and mmengine load back to the same
-data. ``--explain KEY`` prints the value, where it was set (file:line or command-line item), and
-the files it passed through. ``--engine`` adds what the engine derives from the schema and the
-config does not say itself (``val_evaluator``/``test_evaluator`` expanded from
-``evaluation.metric``), as the work dir's resolved config has it. What a format cannot keep is
-reported on stderr.
-"""
-import argparse
+"""``posecfg.tools.print_config`` from a checkout: ``python tools/print_config.py --help``, or installed as
+``posecfg-print-config``."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from posecfg.config.cli import add_config_arguments, cli_main, load_config  # noqa: E402
+from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
 
+prefer_passive_openmp()  # before torch loads
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_arguments(parser)
-    parser.add_argument('--format', choices=['py', 'json', 'yaml'], default='py',
-                        help='output format (default: py)')
-    parser.add_argument('--explain', action='append', default=[], metavar='KEY',
-                        help='explain where KEY got its value (repeatable)')
-    parser.add_argument('--engine', action='store_true',
-                        help="add what the engine derives (val_evaluator/test_evaluator from "
-                             "evaluation.metric), as the work dir's resolved config has it")
-    return parser.parse_args(argv)
-
-
-@cli_main
-def main():
-    args = parse_args()
-    cfg = load_config(args)
-    if args.explain:
-        print('\n\n'.join(cfg.explain(key) for key in args.explain))
-        return 0
-    if args.engine:
-        from posecfg.engine.runner_config import expanded_config  # imports torch
-        cfg = expanded_config(cfg)
-    text, notes = cfg.format(args.format)
-    sys.stdout.write(text)
-    for note in notes:
-        print(f'note: {note}', file=sys.stderr)
-    return 0
-
+from posecfg.tools.print_config import main  # noqa: E402
 
 if __name__ == '__main__':
     main()

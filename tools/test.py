@@ -1,59 +1,16 @@
 #!/usr/bin/env python
-"""Test a trained pose model: evaluate a checkpoint on the config's test set.
-
-    python tools/test.py CONFIG CHECKPOINT [--eval mAP ...] [--out predictions.json]
-                         [--work-dir DIR] [--cfg-options KEY=VALUE ...]
-                         [--launcher none|pytorch|slurm]
-
-``--eval`` picks metrics by the names of the config's ``evaluation.metric`` (default: those);
-``--out`` writes every prediction to a JSON file. ``tools/dist_test.sh`` runs it on N processes.
-"""
-import argparse
+"""``posecfg.tools.test`` from a checkout: ``python tools/test.py --help``, or installed as
+``posecfg-test``."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from posecfg.config.cli import (add_config_arguments, add_launcher_arguments,  # noqa: E402
-                                cli_main, flag_override, load_config,
-                                prefer_passive_openmp)
+from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
 
 prefer_passive_openmp()  # before torch loads
 
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_arguments(parser)
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--eval', nargs='+', metavar='METRIC',
-                        help="metrics, e.g. mAP, or PCK AUC EPE (default: evaluation.metric)")
-    parser.add_argument('--out', help='write the predictions to this JSON file')
-    parser.add_argument('--work-dir', help='where the test log goes')
-    add_launcher_arguments(parser)
-    return parser.parse_args(argv)
-
-
-@cli_main
-def main():
-    args = parse_args()
-    overrides = []
-    if args.eval:
-        overrides.append(flag_override('--eval', 'evaluation.metric', args.eval))
-    if args.work_dir:
-        overrides.append(flag_override('--work-dir', 'work_dir', args.work_dir))
-    cfg = load_config(args, overrides)
-    if not os.path.isfile(args.checkpoint):
-        print(f'error: checkpoint {args.checkpoint} does not exist', file=sys.stderr)
-        return 2
-    from posecfg.engine import build_runner
-    work_dir = cfg.get('work_dir') or os.path.join(os.path.dirname(
-        os.path.abspath(args.checkpoint)), 'test')
-    runner = build_runner(cfg, work_dir=work_dir, launcher=args.launcher, test=True,
-                          checkpoint=args.checkpoint, out=args.out)
-    runner.test()
-    return 0
-
+from posecfg.tools.test import main  # noqa: E402
 
 if __name__ == '__main__':
     main()

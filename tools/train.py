@@ -1,66 +1,16 @@
 #!/usr/bin/env python
-"""Train a pose model from a config.
-
-    python tools/train.py CONFIG [--work-dir DIR] [--resume-from CKPT] [--no-validate]
-                          [--seed N] [--deterministic] [--cfg-options KEY=VALUE ...]
-                          [--launcher none|pytorch|slurm]
-
-One process trains on one CPU or GPU; ``tools/dist_train.sh CONFIG N`` starts N processes with
-torchrun (``--launcher pytorch``), ``tools/slurm_train.sh`` with srun (``--launcher slurm``).
-Flags are overrides of config keys (``--work-dir`` sets ``work_dir``, ``--resume-from`` sets
-``resume_from``, …) and show as such in ``print_config.py --explain``.
-"""
-import argparse
+"""``posecfg.tools.train`` from a checkout: ``python tools/train.py --help``, or installed as
+``posecfg-train``."""
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from posecfg.config.cli import (add_config_arguments, add_launcher_arguments,  # noqa: E402
-                                cli_main, flag_override, load_config,
-                                prefer_passive_openmp)
+from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
 
 prefer_passive_openmp()  # before torch loads
 
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_config_arguments(parser)
-    parser.add_argument('--work-dir', help='where logs and checkpoints go '
-                        '(default: work_dir of the config, else ./work_dirs/<config name>)')
-    parser.add_argument('--resume-from', help='checkpoint to resume training from')
-    parser.add_argument('--no-validate', action='store_true',
-                        help='do not evaluate checkpoints during training')
-    parser.add_argument('--seed', type=int, help='random seed')
-    parser.add_argument('--deterministic', action='store_true',
-                        help='deterministic algorithms (slower)')
-    add_launcher_arguments(parser)
-    return parser.parse_args(argv)
-
-
-def flag_overrides(args):
-    overrides = []
-    if args.work_dir:
-        overrides.append(flag_override('--work-dir', 'work_dir', args.work_dir))
-    if args.resume_from:
-        overrides.append(flag_override('--resume-from', 'resume_from', args.resume_from))
-    if args.seed is not None:
-        overrides.append(flag_override('--seed', 'seed', args.seed))
-    if args.deterministic:
-        overrides.append(flag_override('--deterministic', 'deterministic', True))
-    return overrides
-
-
-@cli_main
-def main():
-    args = parse_args()
-    cfg = load_config(args, flag_overrides(args))
-    from posecfg.engine import build_runner  # torch and mmengine load only past the config
-    runner = build_runner(cfg, launcher=args.launcher, validate=not args.no_validate)
-    runner.train()
-    return 0
-
+from posecfg.tools.train import main  # noqa: E402
 
 if __name__ == '__main__':
     main()

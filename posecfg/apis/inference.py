@@ -34,9 +34,11 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None, device: str
     """
     import posecfg.engine.registration  # noqa: F401  (every registry's members)
     from posecfg.engine.checkpoint import load_checkpoint_file
+    from posecfg.engine.custom_imports import import_custom_modules
     cfg = config if isinstance(config, Config) else Config.fromfile(config, list(cfg_options))
     if cfg_options and isinstance(config, Config):
         cfg = cfg.with_options(list(cfg_options))
+    import_custom_modules(cfg)
     model = MODELS.build(cfg.to_dict()['model'])
     if checkpoint:
         state = load_checkpoint_file(checkpoint)

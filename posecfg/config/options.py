@@ -25,7 +25,7 @@ Items::
   ``1e-3``, ``inf``, ``-inf``, ``nan``);
 - anything else is the string as written (``/tmp/my dir`` when the shell already removed the
   quotes);
-- top-level commas make a list, as in mmengine: ``gpu_ids=0,1`` → ``[0, 1]``.
+- top-level commas make a list, as in mmengine: ``evaluation.metric=PCK,AUC`` → ``['PCK', 'AUC']``.
 
 A dict value is merged into an existing dict like a child config would be; put ``_delete_=True``
 in it (``model.backbone={_delete_:True,type:MobileNetV2}``) to replace the dict instead.

@@ -23,8 +23,11 @@ from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-#: ``configs/_base_/datasets`` of this checkout: where the dataset classes find their defaults.
-BASE_DATASETS_DIR = Path(__file__).resolve().parents[2] / 'configs' / '_base_' / 'datasets'
+from posecfg.zoo import configs_root
+
+#: ``configs/_base_/datasets`` of the zoo (the checkout's, or the installed package's copy; see
+#: ``posecfg.zoo``): where the dataset classes find their defaults.
+BASE_DATASETS_DIR = configs_root() / '_base_' / 'datasets'
 
 _TOP_LEVEL_KEYS = ('dataset_name', 'paper_info', 'keypoint_info', 'skeleton_info',
                    'joint_weights', 'sigmas')

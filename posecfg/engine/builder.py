@@ -8,8 +8,9 @@ from mmengine.logging import print_log
 
 from posecfg.config import Config
 
+from .custom_imports import import_custom_modules
 from .runner import PoseRunner, ResolvedConfig
-from .runner_config import default_work_dir, expanded_config, runner_kwargs
+from .runner_config import expanded_config, resolve_work_dir, runner_kwargs
 from .validate import validate_config
 
 
@@ -22,8 +23,9 @@ def build_runner(cfg: Config, *, work_dir: Optional[str] = None, launcher: str =
     weights of ``checkpoint``, writing predictions to ``out`` when given.
     """
     import posecfg.engine.registration  # noqa: F401  (every registry's members)
+    import_custom_modules(cfg)  # plugins register their parts before the check names them
     validate_config(cfg)
-    work_dir = work_dir or cfg.get('work_dir') or default_work_dir(cfg.filename)
+    work_dir = resolve_work_dir(cfg, work_dir)
     kwargs = runner_kwargs(cfg, work_dir=work_dir, launcher=launcher, validate=validate,
                            test=test, cuda=torch.cuda.is_available())
     runtime = kwargs.pop('runtime')

@@ -87,7 +87,9 @@ def init_cpu_process_group(launcher: str, backend: str = 'gloo', timeout=None, *
         backend = 'mpi'
     elif launcher != 'pytorch':
         raise ValueError(f"launcher must be 'none', 'pytorch', 'slurm' or 'mpi', got {launcher!r}")
-    torch_dist.init_process_group(backend=backend, init_method='env://', **kwargs)
+    # dist_params.init_method (e.g. 'tcp://host:port') replaces the launcher's environment
+    init_method = kwargs.pop('init_method', None) or 'env://'
+    torch_dist.init_process_group(backend=backend, init_method=init_method, **kwargs)
 
 
 def _slurm_environment(default_port: int = 29500):

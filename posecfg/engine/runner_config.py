@@ -1,23 +1,9 @@
 """The seed schema (MMPose 0.x keys) → keyword arguments of an mmengine Runner.
 
-This module is the one place where each schema key gets its effect:
-
-| schema key | mmengine |
-|---|---|
-| `model` | `model` (built from `posecfg.registry.MODELS`) |
-| `data.samples_per_gpu`, `workers_per_gpu`, `{train,val,test}_dataloader` | dataloaders' `batch_size`, `num_workers`, … |
-| `data.train/val/test` | the dataloaders' datasets (`test_mode=True` for val/test) |
-| `optimizer` (+ `paramwise_cfg`), `optimizer_config.grad_clip`/`cumulative_iters`, `fp16` | `optim_wrapper` |
-| `lr_config` (policy, warmup, warmup_iters, warmup_ratio, step, …) | `param_scheduler` |
-| `total_epochs`, `workflow`, `evaluation.interval/start` | `train_cfg` (`WorkflowTrainLoop`) |
-| `data.unlabeled`, `data.unlabeled_dataloader` | a second training stream (`train_cfg.extra_dataloaders`, see `streams.py`) |
-| `evaluation.metric`, `evaluation.outfile_prefix` | `val_evaluator`/`test_evaluator`: the metric configs the dataset class gives for those names (`metric_configs`), written into the resolved config (`expanded_config`) |
-| `data.collate_fn`, `data.<split>_dataloader.collate_fn` | the dataloaders' `collate_fn` (default `pose_collate`) |
-| `checkpoint_config`, `evaluation.save_best/rule` | `default_hooks.checkpoint` (atomic writes) |
-| `log_config.interval`, `log_config.hooks` (Text/Tensorboard) | `default_hooks.logger`, `visualizer.vis_backends` |
-| `dist_params` | `env_cfg.dist_cfg` (`nccl` without GPUs → `gloo`) |
-| `log_level`, `load_from`, `resume_from`, `seed`, `deterministic`, `work_dir` | same-named Runner arguments |
-| `runtime` (posecfg: autocast, channels_last, compile, compile_eval, fold_bn, threads; see `runtime.py`) | optim wrapper, eval loops, model memory format, `CompileModelHook`, torch threads |
+This module is the one place where each schema key gets its effect; the keys themselves, with
+what each does, are listed once in ``posecfg.config.schema`` (``TOP_LEVEL``, ``SECTIONS``,
+``LR_POLICIES``), and keys listed there as ``REFUSED`` (or that the chosen lr policy would not
+read) are errors here too, never silent no-ops.
 
 mmengine-native keys given in the config win: dicts (`default_hooks`, `env_cfg`, `train_cfg`,
 `val_cfg`, `test_cfg`, the dataloaders) are merged key by key over what the schema gave, anything
@@ -29,9 +15,11 @@ import os
 from typing import Any, Dict, List, Optional, Sequence
 
 from posecfg.config import Config, ConfigError
+from posecfg.config.schema import LR_POLICIES, WARMUPS, schema_problems
 
 from .checkpoint import ATOMIC_BACKEND
 from .runtime import Runtime, resolve_runtime
+from .validate import file_variables
 
 #: metrics whose best value is the smallest
 LESS_IS_BETTER = ('EPE', 'NME', 'loss')
@@ -47,9 +35,6 @@ LOGGER_HOOKS = {
 #: torch.optim classes with a fused implementation (torch >= 2.4 on CPUs)
 FUSED_OPTIMIZERS = ('Adam', 'AdamW', 'SGD', 'Adagrad')
 
-LR_POLICIES = ('step', 'fixed', 'cosine', 'CosineAnnealing', 'poly', 'exp')
-WARMUPS = ('linear', 'constant', 'exp')
-
 
 class SchemaError(ConfigError):
     """A schema key holds a value the runner cannot use."""
@@ -64,6 +49,9 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
     distributed backend and the mixed-precision wrapper).
     """
     c = cfg.to_dict()
+    problems = schema_problems(c, file_variables(cfg))
+    if problems:
+        raise SchemaError('\n'.join(message for _, message in problems))
     runtime = resolve_runtime(c.get('runtime'), cuda)
     kwargs: Dict[str, Any] = dict(
         model=_model(c, runtime),
@@ -75,13 +63,15 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
         randomness=dict(seed=c.get('seed'), deterministic=bool(c.get('deterministic', False))),
         default_hooks=_default_hooks(c),
         visualizer=_visualizer(c),
-        log_processor=dict(by_epoch=True),
+        log_processor=dict(by_epoch=bool((c.get('log_config') or {}).get('by_epoch', True))),
     )
     load_from, resume_from = c.get('load_from'), c.get('resume_from')
     if resume_from:
         kwargs.update(load_from=resume_from, resume=True)
     elif load_from:
-        kwargs.update(load_from=load_from, resume=False)
+        kwargs.update(load_from=load_from, resume=bool(c.get('resume', False)))
+    elif c.get('resume'):
+        kwargs['resume'] = True  # mmengine: from the latest checkpoint of the work dir
     data = c.get('data', {})
     if not test:
         kwargs.update(
@@ -108,6 +98,12 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
     _apply_native_keys(kwargs, c)
     kwargs['runtime'] = runtime
     return kwargs
+
+
+def resolve_work_dir(cfg: Config, work_dir: Optional[str] = None) -> str:
+    """``work_dir`` given (``--work-dir``), else the config's ``work_dir``, else
+    ``./work_dirs/<config name>``."""
+    return work_dir or cfg.get('work_dir') or default_work_dir(cfg.filename)
 
 
 def _eval_loop(kind: str, runtime: Runtime) -> dict:
@@ -220,6 +216,9 @@ def _train_cfg(c: dict, validate: bool) -> dict:
     workflow = c.get('workflow', [('train', 1)])
     _check_workflow(workflow)
     evaluation = c.get('evaluation', {}) or {}
+    if evaluation.get('by_epoch', True) is not True:
+        raise SchemaError('evaluation.by_epoch=False (evaluating every n iterations) is not '
+                          'supported: evaluation.interval counts epochs')
     loop = dict(type='WorkflowTrainLoop', max_epochs=int(c['total_epochs']),
                 workflow=[list(w) for w in workflow],
                 val_interval=int(evaluation.get('interval', 1)) if validate else 10**9,
@@ -358,7 +357,8 @@ def _default_hooks(c: dict) -> dict:
     log = c.get('log_config') or {}
     return dict(
         timer=dict(type='IterTimerHook'),
-        logger=dict(type='LoggerHook', interval=int(log.get('interval', 50))),
+        logger=dict(type='LoggerHook', interval=int(log.get('interval', 50)),
+                    ignore_last=bool(log.get('ignore_last', True))),
         param_scheduler=dict(type='ParamSchedulerHook'),
         checkpoint=checkpoint,
         sampler_seed=dict(type='DistSamplerSeedHook'),
@@ -366,6 +366,9 @@ def _default_hooks(c: dict) -> dict:
 
 
 def _visualizer(c: dict) -> dict:
+    if c.get('vis_backends') and not c.get('visualizer'):
+        # mmengine's variable, used by its visualizer: with no visualizer given, it is the list
+        return dict(type='Visualizer', vis_backends=list(c['vis_backends']))
     hooks = (c.get('log_config') or {}).get('hooks', [dict(type='TextLoggerHook')])
     if isinstance(hooks, dict):
         hooks = [hooks]
@@ -388,7 +391,6 @@ def _env_cfg(c: dict, cuda: bool) -> dict:
     backend = dist.pop('backend', 'nccl' if cuda else 'gloo')
     if backend == 'nccl' and not cuda:
         backend = 'gloo'  # nccl needs GPUs; the runner logs the switch
-    dist.pop('port', None)  # the launcher's MASTER_PORT sets it
     env = dict(cudnn_benchmark=bool(c.get('cudnn_benchmark', False)),
                mp_cfg=dict(mp_start_method=c.get('mp_start_method', 'fork'),
                            opencv_num_threads=int(c.get('opencv_num_threads', 0))),

@@ -1,10 +1,12 @@
-"""Checking a config against the registries before anything is built.
+"""Checking a config against the registries and the schema before anything is built.
 
 Every dict with a ``type`` must name a registered class, and every other key in it must be an
 argument that class takes (or, inside one of its dict-valued arguments, a key the class declares
 in ``option_keys``; a class whose keys depend on the rest of its dict, like an estimator whose
-``test_cfg`` keys are its heads', says so with ``spec_option_keys(spec)``). Problems are reported together, each with the file:line (or command-line
-item) that set the offending key, so a typo fails in a second instead of after data loading.
+``test_cfg`` keys are its heads', says so with ``spec_option_keys(spec)``); every key of a typeless
+section must be one the schema (``posecfg.config.schema``) gives an effect. Problems are reported
+together, each with the file:line (or command-line item) that set the offending key, so a typo
+fails in a second instead of after data loading.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from mmengine import registry as mmengine_registry
 
 from posecfg.config import Config, ConfigError
 from posecfg.config.keypath import Path, format_path, iter_paths
+from posecfg.config.schema import schema_problems
 from posecfg.registry import (ALL_REGISTRIES, closest_names, constructor_arguments, find_type,
                               registered_names, takes_any_keyword)
 
@@ -31,7 +34,10 @@ class ConfigValidationError(ConfigError):
 
 
 def validate_config(cfg: Config):
-    problems = []
+    """Raise :class:`ConfigValidationError` listing every problem; import ``custom_imports``
+    first (``posecfg.engine.custom_imports``) so that plugin types are registered."""
+    problems = [(cfg.where(path), message)
+                for path, message in schema_problems(cfg.to_dict(), file_variables(cfg))]
     registries = ALL_REGISTRIES + _MMENGINE_ONLY
     for path, value in iter_paths(cfg.to_dict()):
         if not isinstance(value, dict) or not isinstance(value.get('type'), str):
@@ -45,6 +51,12 @@ def validate_config(cfg: Config):
         for where, message in problems:
             unique.setdefault((where, message.split(': ', 1)[1]), f'{where}: {message}')
         raise ConfigValidationError('\n'.join(unique.values()))
+
+
+def file_variables(cfg: Config) -> set:
+    """Top-level names other keys were computed from when the config's files were read."""
+    load = getattr(cfg, '_load', None)
+    return {d.source[0] for d in load.derivations} if load is not None else set()
 
 
 def _is_logger_hook(path: Path) -> bool:

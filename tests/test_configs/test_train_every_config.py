@@ -1,17 +1,23 @@
 """Every config in configs/ that defines a ``model`` trains one epoch and evaluates, as configured.
 
-A new config is tested by being added. Each one is loaded with ``--cfg-options`` that only point
-its data at the MMPose test images of its dataset (``../shared/data/mmpose-tests/<dataset>/``,
-skipped where absent) and shrink the run (1 epoch, batches of 2, no dataloader workers,
-evaluation and logging every epoch/iteration); the work dir is a temporary folder. The model,
-the datasets and the pipelines are built exactly as the config says (same input size, same
-augmentation, same targets, flip test, detection boxes where the config uses them). Then
-``build_runner(cfg).train()`` must go through every iteration with a finite loss, write the
-checkpoints and give finite values for every metric the config asks for.
+A new config is tested by being added. Each one is loaded with ``--cfg-options`` that point its
+data at the MMPose test images of its dataset (``../shared/data/mmpose-tests/<dataset>/``, skipped
+where absent) and shrink the run (1 epoch, batches of 2, no dataloader workers, evaluation and
+logging every epoch/iteration); the work dir is a temporary folder. The datasets, the pipelines
+(augmentation, targets, input and heatmap sizes), the head's test settings (flip test, decoding)
+and the metrics are built exactly as the config says. Then ``build_runner(cfg).train()`` must go
+through every iteration with a finite loss, write the checkpoints and give finite values for
+every metric the config asks for.
 
-Slow by nature (full-size models on CPU). Detection boxes are evaluated where the config uses
-them only for the seed config and the demo config (the detection path is the same code for the
-rest, and 118 COCO boxes with flip test cost ~15 s per config); the others evaluate on their
+Shrunk models: one config per backbone family (``FULL_SIZE``) trains its model as configured;
+every other config trains a narrow, shallow member of its family (``shrink_options``: ResNet-18 at
+a quarter width, HRNet with one module of one block per branch at a quarter width, 16-filter
+deconvolutions), which exercises the same code at a fraction of the compute. What the shrinking
+skips, that the config's own head fits its own backbone, is checked for every config by building
+its full-size backbone and comparing channels and strides (``test_head_fits_backbone``).
+
+Detection boxes are evaluated where the config uses them only for the seed config and the demo
+config (the detection path is the same code for the rest); the others evaluate on their
 ground-truth boxes.
 
 The dataset of a config is the folder it is in (the naming convention of seed 003:
@@ -55,6 +61,50 @@ METRIC_KEYS = {'mAP': ('AP', 0.0, 1.0), 'PCK': ('PCK', 0.0, 1.0), 'PCKh': ('PCKh
 BATCH = 2
 #: configs that keep their detection boxes in this test
 DETECTIONS_KEPT = ('res50_coco_256x192.py', 'res18_synthetic_animal_128x128.py')
+
+#: backbone type → the one config of that family trained with its model as configured (picked
+#: for the cheapest data: two images, 160x160 inputs)
+FULL_SIZE = {'ResNet': 'res50_zebra_160x160.py', 'HRNet': 'hrnet_w32_locust_160x160.py',
+             'MobileNetV2': 'mobilenetv2_coco_256x192.py'}
+#: channel width of the shrunk models (ResNet's stem and first stage; HRNet's divisor)
+NARROW = 16
+
+
+def shrink_options(cfg: Config) -> list:
+    """``--cfg-options`` items that replace the config's model by a small one of its family,
+    or [] when the config is its family's full-size one."""
+    backbone = cfg['model']['backbone']
+    kind = backbone['type']
+    assert kind in FULL_SIZE, f'no full-size config and shrink rule for {kind} backbones'
+    if os.path.basename(cfg.filename) == FULL_SIZE[kind]:
+        return []
+    head = cfg['model']['keypoint_head']
+    if kind == 'ResNet':
+        # BasicBlocks: stage i has NARROW * 2**i channels
+        options = ['model.backbone.depth=18', f'model.backbone.stem_channels={NARROW}',
+                   f'model.backbone.base_channels={NARROW}']
+        channels = [NARROW * 2 ** i for i in backbone.get('out_indices', (3,))]
+    elif kind == 'HRNet':
+        options, channels = [], None
+        for stage, spec in backbone['extra'].items():
+            if not stage.startswith('stage'):
+                continue
+            widths = tuple(max(c // 4, 8) for c in spec['num_channels'])
+            options += [f'model.backbone.extra.{stage}.num_modules=1',
+                        f'model.backbone.extra.{stage}.num_blocks={(1,) * len(widths)}',
+                        f'model.backbone.extra.{stage}.num_channels={widths}']
+            channels = widths if spec.get('multiscale_output') else widths[:1]
+        channels = [c * (4 if backbone['extra']['stage4']['block'] == 'BOTTLENECK' else 1)
+                    for c in channels]
+    else:
+        raise AssertionError(f'no shrink rule for {kind}; add one or make it FULL_SIZE')
+    in_index = head.get('in_index', 0)
+    in_channels = channels if isinstance(in_index, (list, tuple)) else channels[in_index]
+    options.append(f'model.keypoint_head.in_channels={in_channels}')
+    if head.get('num_deconv_layers', 3) > 0:
+        layers = head.get('num_deconv_layers', 3)
+        options.append(f'model.keypoint_head.num_deconv_filters={(NARROW,) * layers}')
+    return options
 
 
 def _model_configs():
@@ -137,10 +187,20 @@ def test_trains_one_epoch_and_evaluates(config, request, tmp_path):
 
     work_dir = str(tmp_path / 'work_dir')
     keep = os.path.basename(path) in DETECTIONS_KEPT
-    cfg = Config.fromfile(path, run_options(plain, data_files(dataset, request), keep))
-    # the run is shrunk, the experiment is not
-    for key in ('model', 'data_cfg', 'train_pipeline', 'val_pipeline'):
-        assert cfg.get(key) == plain.get(key), key
+    shrink = shrink_options(plain)
+    cfg = Config.fromfile(path, run_options(plain, data_files(dataset, request), keep) + shrink)
+    # the run and the network are shrunk; the data, pipelines, codec and metrics are not
+    for key in ('data_cfg', 'train_pipeline', 'val_pipeline', 'evaluation'):
+        if key == 'evaluation':
+            assert cfg[key]['metric'] == plain[key]['metric']
+        else:
+            assert cfg.get(key) == plain.get(key), key
+    for key in ('type', 'train_cfg', 'test_cfg'):
+        assert cfg['model'][key] == plain['model'][key], key
+    head, plain_head = cfg['model']['keypoint_head'], plain['model']['keypoint_head']
+    assert {k: v for k, v in head.items() if k not in ('in_channels', 'num_deconv_filters')} \
+        == {k: v for k, v in plain_head.items() if k not in ('in_channels', 'num_deconv_filters')}
+    assert (cfg['model'] == plain['model']) == (not shrink)
     for split in ('train', 'val', 'test'):
         assert cfg['data'][split]['pipeline'] == plain['data'][split]['pipeline']
         assert cfg['data'][split]['type'] == plain['data'][split]['type']
@@ -169,3 +229,26 @@ def test_trains_one_epoch_and_evaluates(config, request, tmp_path):
         value = runner.message_hub.get_scalar(f'val/{best}').current()
         assert math.isfinite(value), (best, value)
         assert os.path.isfile(os.path.join(work_dir, f'best_{best}_epoch_1.pth'))
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=[os.path.basename(c)[:-3] for c in CONFIGS])
+def test_head_fits_backbone(config):
+    """The config's own full-size backbone gives the head the channels it expects, at the stride
+    that makes heatmap_size = image_size / stride (what the shrunk training run cannot show)."""
+    from posecfg.registry import MODELS
+
+    cfg = Config.fromfile(os.path.join(REPO, config))
+    head = cfg['model']['keypoint_head']
+    with torch.device('meta'):  # shapes only: no memory, no weight initialisation
+        backbone = MODELS.build(cfg['model']['backbone'])
+    in_index = head.get('in_index', 0)
+    indices = in_index if isinstance(in_index, (list, tuple)) else [in_index]
+    channels = [backbone.out_channels[i] for i in indices]
+    assert head['in_channels'] == (channels if isinstance(in_index, (list, tuple))
+                                   else channels[0]), (head['in_channels'], channels)
+    # each deconvolution doubles the resolution; HRNet-style heads have none
+    upsampling = 2 ** head.get('num_deconv_layers', 3)
+    stride = backbone.out_strides[indices[0]] / upsampling
+    image_size, heatmap_size = cfg['data_cfg']['image_size'], cfg['data_cfg']['heatmap_size']
+    assert [s / stride for s in image_size] == list(heatmap_size), (image_size, heatmap_size,
+                                                                    stride)

@@ -87,17 +87,28 @@ def test_detections_have_no_per_instance_ground_truth(mmpose_tests, make_data_cf
 ])
 def test_configs_build_in_the_metric_registry(mmpose_tests, make_data_cfg, type_name, folder,
                                               ann, num, names):
-    from posecfg.registry import METRICS
     ds = build(mmpose_tests, make_data_cfg, type_name, folder, ann, num)
-    for cfg in ds.evaluation_metrics(names):
-        METRICS.build(cfg)
+    assert_built_as_configured(ds.evaluation_metrics(names), len(names))
 
 
 def test_mpii_configs_build_in_the_metric_registry(mmpose_tests, make_data_cfg):
-    from posecfg.registry import METRICS
     ds = build(mmpose_tests, make_data_cfg, 'TopDownMpiiDataset', 'mpii', 'test_mpii.json', 16)
-    for cfg in ds.evaluation_metrics(['PCKh', 'PCK', 'AUC', 'EPE']):
-        METRICS.build(cfg)
+    configs = ds.evaluation_metrics(['PCKh', 'PCK', 'AUC', 'EPE'])
+    assert [(c['type'], c.get('norm_item')) for c in configs] == [
+        ('PCKAccuracy', 'head'), ('PCKAccuracy', 'bbox'), ('AUC', None), ('EPE', None)]
+    assert_built_as_configured(configs, 4)
+
+
+def assert_built_as_configured(configs, count):
+    """Each metric config builds to an object of its type holding every configured value."""
+    from posecfg.registry import METRICS
+    assert len(configs) == count
+    for cfg in configs:
+        metric = METRICS.build(cfg)
+        assert type(metric).__name__ == cfg['type']
+        for key, value in cfg.items():
+            if key != 'type':
+                assert getattr(metric, key) == value, (cfg['type'], key)
 
 
 @pytest.mark.parametrize('type_name,folder,ann,num,names,cfg', [

@@ -207,8 +207,8 @@ def test_unknown_policy_and_warmup():
         kwargs_for('lr_config.policy=linear')
     with pytest.raises(SchemaError, match="lr_config.warmup='cos' is not one of linear"):
         kwargs_for('lr_config.warmup=cos')
-    with pytest.raises(SchemaError, match="lr_config.min_lr is not supported with "
-                                          "policy='step'"):
+    with pytest.raises(SchemaError, match="lr_config.min_lr: has no effect: policy 'step' "
+                                          "does not read it"):
         kwargs_for('+lr_config.min_lr=0.001')
 
 

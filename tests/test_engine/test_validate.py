@@ -18,7 +18,11 @@ def problems(*options):
 
 
 def test_seed_config_is_valid():
-    validate_config(Config.fromfile(SEED))
+    cfg = Config.fromfile(SEED)
+    assert validate_config(cfg) is None
+    # the same config with one wrong argument is not: the check above had something to check
+    with pytest.raises(ConfigValidationError, match="ResNet does not take 'depht'"):
+        validate_config(cfg.with_options(['+model.backbone.depht=50']))
 
 
 def test_unknown_model_type_names_file_line_and_close_names():

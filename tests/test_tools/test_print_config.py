@@ -55,10 +55,12 @@ def test_explain():
     first, second = result.stdout.strip().split('\n\n')
     assert first.splitlines()[0] == 'model.backbone.depth = 18'
     assert first.splitlines()[1].strip().startswith('set')
-    assert first.splitlines()[1].strip().endswith('res50_coco_256x192.py:36')
+    # the model comes from the zoo's model part (configs/_base_/models/)
+    assert first.splitlines()[1].strip().endswith('configs/_base_/models/topdown_res50.py:8')
     assert first.splitlines()[2].strip() == 'override  --cfg-options model.backbone.depth=18'
     assert second.splitlines()[1].strip().endswith('configs/_base_/default_runtime.py:2')
-    assert 'configs/_base_/default_runtime.py → configs/body' in second
+    assert 'configs/_base_/default_runtime.py → configs/_base_/topdown_heatmap/coco_256x192.py ' \
+           '→ configs/body' in second
 
 
 def test_yaml_format():

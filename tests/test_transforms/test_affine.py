@@ -5,7 +5,6 @@ import cv2
 import numpy as np
 import pytest
 
-from posecfg.geometry import affine_points, fliplr_joints
 from posecfg.transforms import (LoadImageFromFile, TopDownAffine, TopDownGetBboxCenterScale,
                                 TopDownRandomFlip)
 from posecfg.transforms.affine import crop_matrix
@@ -58,32 +57,31 @@ def test_known_points_land_where_the_joints_go(use_udp, rotation, flip):
         np.testing.assert_allclose(joint, [230 - 200 + 96, 140 - 150 + 128], atol=1e-4)
 
 
-def test_invisible_joints_stay_unless_udp():
+def test_invisible_joints_stay_unless_udp(mmpose0):
     rec = record(np.zeros((100, 100, 3), np.uint8), joints=[[10, 20, 0], [30, 40, 0]],
                  visible=[[1, 1, 0], [0, 0, 0]], center=(50, 50), scale=(0.5, 0.5))
     plain = TopDownAffine()(copy.deepcopy(rec))
     np.testing.assert_array_equal(plain['joints_3d'][1], [30, 40, 0])  # MMPose: untouched
-    assert not np.allclose(plain['joints_3d'][0, :2], [10, 20])
-    udp = TopDownAffine(use_udp=True)(copy.deepcopy(rec))
-    matrix = crop_matrix(rec['center'], rec['scale'], 0.0, IMAGE_SIZE, use_udp=True)
-    np.testing.assert_allclose(udp['joints_3d'][:, :2],
-                               affine_points(rec['joints_3d'][:, :2], matrix), rtol=1e-6)
+    for use_udp in (False, True):
+        out = TopDownAffine(use_udp=use_udp)(copy.deepcopy(rec))
+        _, expected = mmpose0.warp(rec['img'], rec['joints_3d'], rec['joints_3d_visible'],
+                                   rec['center'], rec['scale'], 0.0, IMAGE_SIZE, use_udp)
+        np.testing.assert_allclose(out['joints_3d'], expected, rtol=1e-6, atol=1e-4)
+    # by hand: the box is 0.5 x 200 = 100 px wide, scaled by 192 / 100 about its centre onto
+    # the crop's centre (96, 128): (10, 20) → ((10 - 50) * 1.92 + 96, (20 - 50) * 1.92 + 128)
+    np.testing.assert_allclose(plain['joints_3d'][0], [19.2, 70.4, 0], atol=1e-4)
     np.testing.assert_array_equal(rec['joints_3d'][0], [10, 20, 0])  # input not modified
 
 
-def mmpose_flip_then_warp(pixels, rec, use_udp):
-    """What MMPose 0.x does: mirror the decoded array, the joints and the centre, then warp."""
+def mmpose_flip_then_warp(mm, pixels, rec, use_udp):
+    """What MMPose 0.x does (``mm``: its formulas written out in conftest.py): mirror the decoded
+    array, the joints and the centre, then warp."""
     width = pixels.shape[1]
-    joints, visible = fliplr_joints(rec['joints_3d'], rec['joints_3d_visible'], width,
-                                    rec['ann_info']['flip_pairs'])
-    center = np.array([width - 1 - rec['center'][0], rec['center'][1]])
-    matrix = crop_matrix(center, rec['scale'], rec['rotation'], IMAGE_SIZE, use_udp)
-    crop = cv2.warpAffine(np.ascontiguousarray(pixels[:, ::-1]), matrix, tuple(IMAGE_SIZE),
-                          flags=cv2.INTER_LINEAR)
-    moved = joints.copy()
-    mask = np.ones(len(joints), bool) if use_udp else visible[:, 0] > 0
-    moved[mask, :2] = affine_points(joints[mask, :2], matrix)
-    return crop, moved
+    joints, visible = mm.fliplr_joints(rec['joints_3d'], rec['joints_3d_visible'], width,
+                                       rec['ann_info']['flip_pairs'])
+    center = np.array([width - rec['center'][0] - 1, rec['center'][1]])
+    return mm.warp(pixels[:, ::-1, :], joints, visible, center, rec['scale'], rec['rotation'],
+                   IMAGE_SIZE, use_udp)
 
 
 def coco_crop_record(coco_records, index, rotation, scale_factor, reduced_decode):
@@ -98,11 +96,11 @@ def coco_crop_record(coco_records, index, rotation, scale_factor, reduced_decode
 @pytest.mark.parametrize('use_udp', [False, True])
 @pytest.mark.parametrize('index,rotation,scale_factor', [(0, 0.0, 1.0), (4, 25.0, 1.3),
                                                          (9, -60.0, 0.7)])
-def test_flip_folded_into_one_warp_equals_flip_then_warp(coco_records, use_udp, index,
+def test_flip_folded_into_one_warp_equals_flip_then_warp(coco_records, mmpose0, use_udp, index,
                                                          rotation, scale_factor):
     rec = coco_crop_record(coco_records, index, rotation, scale_factor, reduced_decode=False)
     pixels = np.asarray(rec['img'])
-    expected_img, expected_joints = mmpose_flip_then_warp(pixels, rec, use_udp)
+    expected_img, expected_joints = mmpose_flip_then_warp(mmpose0, pixels, rec, use_udp)
     out = TopDownAffine(use_udp=use_udp)(TopDownRandomFlip(flip_prob=1.0)(rec))
     assert out['flip'] is True
     diff = np.abs(out['img'].astype(np.int16) - expected_img.astype(np.int16))
@@ -162,7 +160,7 @@ def test_reduction_rule():
     assert reduction_for(np.array([[1.0, 0, 0], [0, 1.0, 0]]), 8) == 1
 
 
-def test_array_image_is_flipped_inside_the_warp():
+def test_array_image_is_flipped_inside_the_warp(mmpose0):
     img = np.random.default_rng(3).integers(0, 255, (90, 120, 3), dtype=np.uint8)
     rec = record(img, joints=[[10, 20, 0], [100, 30, 0]], visible=np.ones((2, 3)),
                  center=(60, 45), scale=(0.5, 0.6))
@@ -170,7 +168,7 @@ def test_array_image_is_flipped_inside_the_warp():
     assert isinstance(flipped['img'], LazyImage) and flipped['img'].mirrored
     np.testing.assert_array_equal(np.asarray(flipped['img']), img[:, ::-1])
     out = TopDownAffine()(flipped)
-    expected, _ = mmpose_flip_then_warp(img, rec, use_udp=False)
+    expected, _ = mmpose_flip_then_warp(mmpose0, img, rec, use_udp=False)
     assert np.abs(out['img'].astype(np.int16) - expected).max() <= 1
 
 

@@ -1,53 +1,7 @@
-# HRNet-W32 (Sun et al., CVPR 2019) on COCO: everything but the model is res50_coco_256x192.py.
-_base_ = ['./res50_coco_256x192.py']
-
-model = dict(
-    _delete_=True,
-    type='TopDown',
-    # ImageNet weights: 'https://download.openmmlab.com/mmpose/pretrain_models/'
-    # 'hrnet_w32-36af842e.pth' (fetched into the torch hub cache) or a local file path. None
-    # trains from scratch, which is what works offline.
-    pretrained=None,
-    backbone=dict(
-        type='HRNet',
-        in_channels=3,
-        extra=dict(
-            stage1=dict(
-                num_modules=1,
-                num_branches=1,
-                block='BOTTLENECK',
-                num_blocks=(4, ),
-                num_channels=(64, )),
-            stage2=dict(
-                num_modules=1,
-                num_branches=2,
-                block='BASIC',
-                num_blocks=(4, 4),
-                num_channels=(32, 64)),
-            stage3=dict(
-                num_modules=4,
-                num_branches=3,
-                block='BASIC',
-                num_blocks=(4, 4, 4),
-                num_channels=(32, 64, 128)),
-            stage4=dict(
-                num_modules=3,
-                num_branches=4,
-                block='BASIC',
-                num_blocks=(4, 4, 4, 4),
-                num_channels=(32, 64, 128, 256))),
-    ),
-    # the highest-resolution branch (1/4 of the input) is already heatmap-sized: no deconvs
-    keypoint_head=dict(
-        type='TopdownHeatmapSimpleHead',
-        in_channels=32,
-        out_channels=_base_.channel_cfg['num_output_channels'],
-        num_deconv_layers=0,
-        extra=dict(final_conv_kernel=1, ),
-        loss_keypoint=dict(type='JointsMSELoss', use_target_weight=True)),
-    train_cfg=dict(),
-    test_cfg=dict(
-        flip_test=True,
-        post_process='default',
-        shift_heatmap=True,
-        modulate_kernel=11))
+# HRNet-W32 (Sun et al., CVPR 2019) on COCO: the experiment of res50_coco_256x192.py with
+# HRNet-W32.
+_base_ = [
+    '../../../../_base_/topdown_heatmap/coco_256x192.py',
+    '../../../../_base_/models/topdown_hrnet_w32.py',
+]
+model = dict(keypoint_head=dict(out_channels=_base_.channel_cfg['num_output_channels']))

@@ -1,0 +1,60 @@
+# A top-down heatmap experiment on atrw at 256x256: everything but the model (data,
+# pipelines, schedule, evaluation); the zoo's res50_/hrnet_w32_ configs add one from ../models/.
+_base_ = [
+    '../default_runtime.py',
+    '../datasets/atrw.py',
+    '../schedules/adam_step_210e.py',
+    '../pipelines/topdown_heatmap.py',
+]
+evaluation = dict(interval=10, metric='mAP', save_best='AP')
+channel_cfg = dict(
+    num_output_channels=15,
+    dataset_joints=15,
+    dataset_channel=[
+        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+    ],
+    inference_channel=[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14])
+
+data_cfg = dict(
+    image_size=[256, 256],
+    heatmap_size=[64, 64],
+    num_output_channels=channel_cfg['num_output_channels'],
+    num_joints=channel_cfg['dataset_joints'],
+    dataset_channel=channel_cfg['dataset_channel'],
+    inference_channel=channel_cfg['inference_channel'],
+    soft_nms=False,
+    nms_thr=1.0,
+    oks_thr=0.9,
+    vis_thr=0.2,
+    # evaluated on the ground-truth boxes: no detection file
+    use_gt_bbox=True,
+)
+
+data_root = 'data/atrw'
+data = dict(
+    samples_per_gpu=64,
+    workers_per_gpu=2,
+    val_dataloader=dict(samples_per_gpu=32),
+    test_dataloader=dict(samples_per_gpu=32),
+    train=dict(
+        type='AnimalATRWDataset',
+        ann_file=f'{data_root}/annotations/keypoint_train.json',
+        img_prefix=f'{data_root}/images/train/',
+        data_cfg=data_cfg,
+        pipeline=_base_.train_pipeline,
+        dataset_info={{_base_.dataset_info}}),
+    val=dict(
+        type='AnimalATRWDataset',
+        ann_file=f'{data_root}/annotations/keypoint_val.json',
+        img_prefix=f'{data_root}/images/val/',
+        data_cfg=data_cfg,
+        pipeline=_base_.val_pipeline,
+        dataset_info={{_base_.dataset_info}}),
+    test=dict(
+        type='AnimalATRWDataset',
+        ann_file=f'{data_root}/annotations/keypoint_val.json',
+        img_prefix=f'{data_root}/images/val/',
+        data_cfg=data_cfg,
+        pipeline=_base_.test_pipeline,
+        dataset_info={{_base_.dataset_info}}),
+)

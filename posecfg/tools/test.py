@@ -1,0 +1,63 @@
+"""Test a trained pose model: evaluate a checkpoint on the config's test set.
+
+    python tools/test.py CONFIG CHECKPOINT [--eval mAP ...] [--out predictions.json]
+                         [--work-dir DIR] [--cfg-options KEY=VALUE ...]
+                         [--launcher none|pytorch|slurm]
+
+``--eval`` picks metrics by the names of the config's ``evaluation.metric`` (default: those);
+``--out`` writes every prediction to a JSON file. ``tools/dist_test.sh`` runs it on N processes.
+
+Installed as ``posecfg-test`` and ``python -m posecfg.tools.test``;
+``tools/test.py`` of a checkout runs the same code. CONFIG may also name a zoo config from
+any folder (see ``posecfg.zoo``).
+"""
+import argparse
+import os
+import sys
+
+from posecfg.config.cli import (add_config_arguments, add_launcher_arguments,
+                                cli_main, flag_override, load_config,
+                                prefer_passive_openmp)
+from posecfg.zoo import resolve_config_path
+
+prefer_passive_openmp()  # before torch loads
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_config_arguments(parser)
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--eval', nargs='+', metavar='METRIC',
+                        help="metrics, e.g. mAP, or PCK AUC EPE (default: evaluation.metric)")
+    parser.add_argument('--out', help='write the predictions to this JSON file')
+    parser.add_argument('--work-dir', help='where the test log goes')
+    add_launcher_arguments(parser)
+    args = parser.parse_args(argv)
+    args.config = resolve_config_path(args.config)  # a zoo config from any folder
+    return args
+
+
+@cli_main
+def main():
+    args = parse_args()
+    overrides = []
+    if args.eval:
+        overrides.append(flag_override('--eval', 'evaluation.metric', args.eval))
+    if args.work_dir:
+        overrides.append(flag_override('--work-dir', 'work_dir', args.work_dir))
+    cfg = load_config(args, overrides)
+    if not os.path.isfile(args.checkpoint):
+        print(f'error: checkpoint {args.checkpoint} does not exist', file=sys.stderr)
+        return 2
+    from posecfg.engine import build_runner
+    work_dir = cfg.get('work_dir') or os.path.join(os.path.dirname(
+        os.path.abspath(args.checkpoint)), 'test')
+    runner = build_runner(cfg, work_dir=work_dir, launcher=args.launcher, test=True,
+                          checkpoint=args.checkpoint, out=args.out)
+    runner.test()
+    return 0
+
+
+if __name__ == '__main__':
+    main()
