@@ -2,6 +2,7 @@
 from .metainfo import (DatasetInfoError, DatasetMeta, base_dataset_file, load_dataset_info,
                        parse_dataset_info, resolve_dataset_meta)
 from .mpii import TopDownMpiiDataset
+from .sampler import SeededSampler
 from .topdown_base import TopDownBaseDataset
 from .topdown_coco import (AnimalAP10KDataset, AnimalATRWDataset, AnimalFlyDataset,
                            AnimalHorse10Dataset, AnimalKingdomDataset, AnimalLocustDataset,
@@ -13,5 +14,5 @@ __all__ = [
     'parse_dataset_info', 'resolve_dataset_meta', 'TopDownBaseDataset', 'TopDownCocoDataset',
     'TopDownCrowdPoseDataset', 'AnimalAP10KDataset', 'AnimalPoseDataset', 'AnimalHorse10Dataset',
     'AnimalMacaqueDataset', 'AnimalFlyDataset', 'AnimalLocustDataset', 'AnimalZebraDataset',
-    'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset',
+    'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset', 'SeededSampler',
 ]

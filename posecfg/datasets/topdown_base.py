@@ -16,6 +16,7 @@ from .data_cfg import COCO_STYLE_KEYS, build_ann_info, check_num_joints, parse_d
 from .instance_table import InstanceTable, StringPool
 from .metainfo import DatasetInfoSpec, resolve_dataset_meta
 from .metric_configs import PckProtocol, auc_config, epe_config, select_metrics
+from .sampler import SampleKey, seeded_random, split_key
 
 #: Columns every subclass's table has (see ``_load``).
 TABLE_COLUMNS = ('image_row', 'ann_id', 'category_id', 'keypoints', 'visible', 'bbox', 'area',
@@ -194,10 +195,14 @@ class TopDownBaseDataset(Dataset):
             record['gt'] = gt
         return record
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, key: SampleKey) -> Any:
+        """Sample ``key``: an index, or ``(index, sample_seed)`` from :class:`SeededSampler`
+        (the pipeline's random draws then come from that seed: see ``datasets/sampler.py``)."""
+        index, seed = split_key(key)
         record = self.record(index)
         try:
-            sample = self.pipeline(record)
+            with seeded_random(seed):
+                sample = self.pipeline(record)
         except Exception as exc:
             # keep the exception's type for callers; add which sample it was
             exc.add_note(f'{type(self).__name__}: while preparing sample {index}: '

@@ -15,7 +15,7 @@ import torch
 from posecfg.config import Config
 from posecfg.engine import build_runner
 from posecfg.engine.checkpoint import load_checkpoint_file
-from tiny_training import TOOLS, make_tiny, run_tool
+from tiny_training import REPO, TOOLS, make_tiny, run_tool
 
 
 @pytest.fixture(scope='module')
@@ -65,37 +65,54 @@ def test_training_fills_the_work_dir(tiny, tmp_path):
     assert len(events.Scalars('AP')) == 2
 
 
+SEED_CONFIG = os.path.join(REPO, 'configs', 'body', '2d_kpt_sview_rgb_img', 'topdown_heatmap',
+                           'coco', 'res50_coco_256x192.py')
+
+
+def with_seed_pipeline(config, folder):
+    """A child of ``config`` training through the seed config's train pipeline (random flip,
+    half-body, scale and rotation), copied from the seed file itself."""
+    pipeline = Config.fromfile(SEED_CONFIG).to_dict()['train_pipeline']
+    assert [s['type'] for s in pipeline][1:4] == [
+        'TopDownRandomFlip', 'TopDownHalfBodyTransform', 'TopDownGetRandomScaleRotation']
+    path = folder / 'tiny_seed_pipeline.py'
+    path.write_text(f"_base_ = ['{config}']\ntrain_pipeline = {pipeline!r}\n"
+                    f"data = dict(train=dict(pipeline=train_pipeline))\n")
+    return str(path)
+
+
 def test_kill_minus_nine_then_resume_continues_exactly(tiny, tmp_path):
-    config, _ = tiny
-    options = ['--cfg-options', 'total_epochs=4', 'lr_config.step=[3]']
+    """Killed at an epoch boundary and resumed, with the seed's random augmentations and two
+    dataloader workers, training ends with the weights of an uninterrupted run without
+    workers: augmentation depends on (seed, epoch, sample index) only."""
+    config = with_seed_pipeline(tiny[0], tmp_path)
+    options = ['--cfg-options', 'total_epochs=3', 'lr_config.step=[2]']
     straight = tmp_path / 'straight'
     result = run_tool(os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(straight),
-                      '--no-validate', *options)
+                      '--no-validate', *options, 'data.workers_per_gpu=0')
     assert result.returncode == 0, result.stderr[-3000:]
 
     killed = tmp_path / 'killed'
     process = subprocess.Popen(
         [sys.executable, os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(killed),
-         '--no-validate', *options], cwd=REPO, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+         '--no-validate', *options, 'data.workers_per_gpu=2'], cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pointer = killed / 'last_checkpoint'
     deadline = time.time() + 300
-    while not (killed / 'epoch_2.pth').exists() and time.time() < deadline \
-            and process.poll() is None:
-        time.sleep(0.05)
+    while not (pointer.exists() and pointer.read_text().endswith('epoch_1.pth')) \
+            and time.time() < deadline and process.poll() is None:
+        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    saved = sorted(glob.glob(str(killed / 'epoch_*.pth')))
-    assert saved, 'the run was killed before its first checkpoint'
-    for path in saved:  # every checkpoint on disk is whole
-        load_checkpoint_file(path)
-    last = saved[-1]
+    last = pointer.read_text()
+    assert last.endswith('epoch_1.pth'), last
     result = run_tool(os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(killed),
-                      '--no-validate', '--resume-from', last, *options)
+                      '--no-validate', '--resume-from', last, *options,
+                      'data.workers_per_gpu=2')
     assert result.returncode == 0, result.stderr[-3000:]
-    resumed_epoch = int(re.search(r'epoch_(\d+)', last).group(1))
-    assert f'resumed epoch: {resumed_epoch}' in result.stdout + result.stderr
-    a = load_checkpoint_file(str(straight / 'epoch_4.pth'))
-    b = load_checkpoint_file(str(killed / 'epoch_4.pth'))
+    assert 'resumed epoch: 1' in result.stdout + result.stderr
+    a = load_checkpoint_file(str(straight / 'epoch_3.pth'))
+    b = load_checkpoint_file(str(killed / 'epoch_3.pth'))
     for key, value in a['state_dict'].items():
         assert torch.equal(value, b['state_dict'][key]), key
     step_a = a['optimizer']['state'][0]['step']
@@ -148,6 +165,43 @@ def test_two_cpu_processes_train_one_model(tiny, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert ap_values(result.stdout + result.stderr) == ap_values(single.stdout + single.stderr)
     assert len(ap_values(single.stdout + single.stderr)) == 1
+
+
+def test_two_processes_killed_and_resumed_continue_exactly(tiny, tmp_path):
+    """The same with two training processes (each rank's samples keep their augmentation)."""
+    config = with_seed_pipeline(tiny[0], tmp_path)
+    port = 29700 + os.getpid() % 200
+    args = ['--no-validate', '--cfg-options', 'total_epochs=2', 'data.samples_per_gpu=4']
+
+    def launch(work, *extra, port, **kwargs):
+        env = dict(os.environ, PYTHON=sys.executable, PORT=str(port))
+        command = [os.path.join(TOOLS, 'dist_train.sh'), config, '2', '--work-dir', str(work),
+                   *extra, *args]
+        return subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True, **kwargs)
+
+    straight = launch(tmp_path / 'straight', port=port, stdout=subprocess.PIPE,
+                      stderr=subprocess.STDOUT, text=True)
+    log = straight.communicate(timeout=600)[0]
+    assert straight.returncode == 0, log[-3000:]
+    killed = tmp_path / 'killed'
+    process = launch(killed, port=port + 1, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+    pointer = killed / 'last_checkpoint'
+    deadline = time.time() + 300
+    while not (pointer.exists() and pointer.read_text().endswith('epoch_1.pth')) \
+            and time.time() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)  # both ranks and their launcher
+    process.wait()
+    resumed = launch(killed, '--resume-from', pointer.read_text(), port=port + 2,
+                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = resumed.communicate(timeout=600)[0]
+    assert resumed.returncode == 0, log[-3000:]
+    assert 'resumed epoch: 1' in log
+    a = state_of(str(tmp_path / 'straight' / 'epoch_2.pth'))
+    b = state_of(str(killed / 'epoch_2.pth'))
+    for key, value in a.items():
+        assert torch.equal(value, b[key]), key
 
 
 def test_test_tool_reproduces_the_training_evaluation(tiny, tmp_path):
