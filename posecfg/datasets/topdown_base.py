@@ -96,6 +96,9 @@ class TopDownBaseDataset(Dataset):
         missing = [c for c in TABLE_COLUMNS if c not in self._table]
         if missing:
             raise TypeError(f'{owner}._load returned a table without columns {missing}')
+        if len(self._table) == 0:  # formats whose readers do not say why themselves
+            raise ValueError(f'{owner}: {ann_file} gives no samples (see the log line above on '
+                             f'what was left out)')
 
     # ------------------------------------------------------------------ for subclasses
     def _load(self) -> Tuple[InstanceTable, StringPool, np.ndarray]:
