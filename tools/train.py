@@ -56,9 +56,15 @@ def flag_overrides(args):
 def main():
     args = parse_args()
     cfg = load_config(args, flag_overrides(args))
-    from posecfg.engine import build_runner  # torch and mmengine load only past the config
+    # torch and mmengine load only past the config
+    from posecfg.engine import build_runner
+    from posecfg.engine.weights import CheckpointMismatchError
     runner = build_runner(cfg, launcher=args.launcher, validate=not args.no_validate)
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointMismatchError as e:  # a checkpoint of another model: no traceback
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     return 0
 
 

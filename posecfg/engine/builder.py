@@ -35,4 +35,6 @@ def build_runner(cfg: Config, *, work_dir: Optional[str] = None, launcher: str =
             kwargs.update(load_from=checkpoint, resume=False)
         if out:
             kwargs['test_cfg'] = dict(kwargs['test_cfg'], out=out)
-    return PoseRunner(**kwargs, cfg=ResolvedConfig(cfg), channels_last=runtime.channels_last)
+    return PoseRunner(**kwargs, cfg=ResolvedConfig(cfg), channels_last=runtime.channels_last,
+                      load_partial=bool(cfg.get('load_partial', False)) and not test,
+                      checkpoint_purpose='the checkpoint to test' if test else 'load_from')
