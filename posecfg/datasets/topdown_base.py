@@ -215,6 +215,11 @@ class TopDownBaseDataset(Dataset):
             # MMPose/mmengine would quietly substitute another sample here; we do not
             raise RuntimeError(f'{type(self).__name__}: the pipeline returned None for sample '
                                f'{index} ({self._describe(record)}); a step dropped it')
+        metas = sample.get('img_metas') if isinstance(sample, dict) else None
+        if isinstance(metas, dict):
+            # which instance this is, whatever Collect kept: predictions (and --out) carry it
+            for key in ('image_file', 'image_id', 'bbox_id'):
+                metas.setdefault(key, record[key])
         return sample
 
     def _describe(self, record: dict) -> str:

@@ -27,7 +27,8 @@ from typing import Any, Dict, List, Tuple
 from posecfg.config import ConfigError
 
 #: keys that differ between a run and its resumption by nature
-IGNORED = frozenset({'resume_from', 'load_from', 'work_dir', 'gpu_ids', 'launcher', 'resume'})
+IGNORED = frozenset({'resume_from', 'load_from', 'load_partial', 'work_dir', 'gpu_ids', 'launcher',
+                     'resume'})
 #: changes the resumed optimizer state cannot follow
 REFUSED = {
     'optimizer.type': 'the optimizer state in the checkpoint belongs to the old optimizer',

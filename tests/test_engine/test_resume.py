@@ -108,21 +108,26 @@ def test_testing_a_checkpoint_of_another_model_fails(trained, tmp_path):
 
 def test_load_from_is_strict_unless_load_partial(trained, tmp_path):
     config, checkpoint = trained
-    options = [f'load_from={checkpoint}', 'total_epochs=1', 'model.keypoint_head.out_channels=10',
-               'data_cfg.num_output_channels=10']
+    options = [f'load_from={checkpoint}', 'total_epochs=1',
+               'model.keypoint_head.num_deconv_filters=(32,32,16)']
     runner = build_runner(Config.fromfile(config, options), work_dir=str(tmp_path / 'a'),
                           validate=False)
     with pytest.raises(CheckpointMismatchError) as e:
         runner.load_or_resume()
-    assert 'final_layer.weight [14, 32, 1, 1] vs [10, 32, 1, 1]' in str(e.value)
+    assert 'final_layer.weight [14, 32, 1, 1] vs [14, 16, 1, 1]' in str(e.value)
     assert 'set load_partial=True' in str(e.value)
-    runner = build_runner(Config.fromfile(config, options + ['+load_partial=True']),
+    runner = build_runner(Config.fromfile(config, options + ['load_partial=True']),
                           work_dir=str(tmp_path / 'b'), validate=False)
     runner.load_or_resume()
     trained_state = load_checkpoint_file(checkpoint)['state_dict']
     own = runner.model.state_dict()
     assert torch.equal(own['backbone.conv1.weight'], trained_state['backbone.conv1.weight'])
-    assert own['keypoint_head.final_layer.weight'].shape[0] == 10  # left as initialised
+    assert own['keypoint_head.final_layer.weight'].shape[1] == 16  # left as initialised
+    log = open(next(str(p) for p in (tmp_path / 'b').glob('*/*.log'))).read()
+    assert re.search(rf'loaded \d+/{len(own)} tensors of TopDown from {re.escape(checkpoint)}',
+                     log)
+    assert 'TopDown: skipped tensors whose shape differs (in ' in log
+    assert 'keypoint_head.final_layer.weight [14, 32, 1, 1] vs [14, 16, 1, 1]' in log
 
 
 def test_the_checkpoint_text_is_read_without_running_it(tmp_path):

@@ -46,6 +46,10 @@ def test_training_fills_the_work_dir(tiny, tmp_path):
         'best_AP_epoch_2.pth', 'epoch_1.pth', 'epoch_2.pth']
     checkpoint = load_checkpoint_file(str(work / 'epoch_2.pth'))
     assert checkpoint['meta']['cfg'] == cfg.pretty_text
+    mask = os.umask(0)
+    os.umask(mask)
+    for kept in ('epoch_2.pth', 'tiny.py', 'last_checkpoint'):  # the umask, not mkstemp's 0600
+        assert (work / kept).stat().st_mode & 0o777 == 0o666 & ~mask, kept
     assert checkpoint['meta']['epoch'] == 2
     run_dirs = [d for d in glob.glob(str(work / '2*')) if os.path.isdir(d)]
     assert len(run_dirs) == 1
@@ -137,25 +141,52 @@ def test_load_from_takes_weights_only(tiny, tmp_path):
         assert torch.equal(value, trained[key]), key
 
 
-def test_two_cpu_processes_train_one_model(tiny, tmp_path):
-    config, _ = tiny
+def test_two_cpu_processes_train_one_model_and_resume_exactly(tiny, tmp_path):
+    """Two processes train one model (with the seed's random augmentations), each rank on half
+    of every epoch; killed after epoch 1 and resumed, they end with the same weights."""
+    config = with_seed_pipeline(tiny[0], tmp_path)
     work = tmp_path / 'dist'
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(29500 + os.getpid() % 1000))
-    result = subprocess.run(
-        [os.path.join(TOOLS, 'dist_train.sh'), config, '2', '--work-dir', str(work),
-         '--no-validate', '--cfg-options', 'total_epochs=1', 'data.samples_per_gpu=2'],
-        capture_output=True, text=True, cwd=REPO, timeout=600, env=env)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    log = result.stdout + result.stderr
+    port = 29500 + os.getpid() % 1000
+    args = ['--no-validate', '--cfg-options', 'total_epochs=2', 'data.samples_per_gpu=2']
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(port))
+
+    def launch(work_dir, *extra, **kwargs):
+        env['PORT'] = str(int(env['PORT']) + 1)  # a port of its own: the last one may linger
+        return subprocess.Popen([os.path.join(TOOLS, 'dist_train.sh'), config, '2',
+                                 '--work-dir', str(work_dir), *extra, *args], cwd=REPO,
+                                env=dict(env), start_new_session=True, **kwargs)
+
+    straight = launch(work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = straight.communicate(timeout=600)[0]
+    assert straight.returncode == 0, log[-3000:]
     assert 'Distributed training: True' in log
     instances = len(json.load(open(tiny[1] / 'annotations' / 'train.json'))['annotations'])
     per_rank = -(-instances // 2)
     iters = -(-per_rank // 2)
     assert f'Epoch(train) [1][{iters}/{iters}]' in log  # each rank saw half the data
-    assert sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == ['epoch_1.pth']
+    assert sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == [
+        'epoch_1.pth', 'epoch_2.pth']
+
+    killed = tmp_path / 'killed'
+    process = launch(killed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pointer = killed / 'last_checkpoint'
+    deadline = time.time() + 300
+    while not (pointer.exists() and pointer.read_text().endswith('epoch_1.pth')) \
+            and time.time() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)  # both ranks and their launcher
+    process.wait()
+    resumed = launch(killed, '--resume-from', pointer.read_text(), stdout=subprocess.PIPE,
+                     stderr=subprocess.STDOUT, text=True)
+    log = resumed.communicate(timeout=600)[0]
+    assert resumed.returncode == 0, log[-3000:]
+    assert 'resumed epoch: 1' in log
+    a, b = state_of(str(work / 'epoch_2.pth')), state_of(str(killed / 'epoch_2.pth'))
+    for key, value in a.items():
+        assert torch.equal(value, b[key]), key
 
     # two processes test it too, each on half the data, gathered into the same AP as one process
-    checkpoint = str(work / 'epoch_1.pth')
+    checkpoint = str(work / 'epoch_2.pth')
     single = run_tool(os.path.join(TOOLS, 'test.py'), config, checkpoint, '--eval', 'mAP')
     assert single.returncode == 0, single.stderr[-3000:]
     env['PORT'] = str(int(env['PORT']) + 1)  # a port of its own: the last one may linger
@@ -165,43 +196,6 @@ def test_two_cpu_processes_train_one_model(tiny, tmp_path):
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert ap_values(result.stdout + result.stderr) == ap_values(single.stdout + single.stderr)
     assert len(ap_values(single.stdout + single.stderr)) == 1
-
-
-def test_two_processes_killed_and_resumed_continue_exactly(tiny, tmp_path):
-    """The same with two training processes (each rank's samples keep their augmentation)."""
-    config = with_seed_pipeline(tiny[0], tmp_path)
-    port = 29700 + os.getpid() % 200
-    args = ['--no-validate', '--cfg-options', 'total_epochs=2', 'data.samples_per_gpu=4']
-
-    def launch(work, *extra, port, **kwargs):
-        env = dict(os.environ, PYTHON=sys.executable, PORT=str(port))
-        command = [os.path.join(TOOLS, 'dist_train.sh'), config, '2', '--work-dir', str(work),
-                   *extra, *args]
-        return subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True, **kwargs)
-
-    straight = launch(tmp_path / 'straight', port=port, stdout=subprocess.PIPE,
-                      stderr=subprocess.STDOUT, text=True)
-    log = straight.communicate(timeout=600)[0]
-    assert straight.returncode == 0, log[-3000:]
-    killed = tmp_path / 'killed'
-    process = launch(killed, port=port + 1, stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL)
-    pointer = killed / 'last_checkpoint'
-    deadline = time.time() + 300
-    while not (pointer.exists() and pointer.read_text().endswith('epoch_1.pth')) \
-            and time.time() < deadline and process.poll() is None:
-        time.sleep(0.01)
-    os.killpg(process.pid, signal.SIGKILL)  # both ranks and their launcher
-    process.wait()
-    resumed = launch(killed, '--resume-from', pointer.read_text(), port=port + 2,
-                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    log = resumed.communicate(timeout=600)[0]
-    assert resumed.returncode == 0, log[-3000:]
-    assert 'resumed epoch: 1' in log
-    a = state_of(str(tmp_path / 'straight' / 'epoch_2.pth'))
-    b = state_of(str(killed / 'epoch_2.pth'))
-    for key, value in a.items():
-        assert torch.equal(value, b[key]), key
 
 
 def test_test_tool_reproduces_the_training_evaluation(tiny, tmp_path):
@@ -220,6 +214,10 @@ def test_test_tool_reproduces_the_training_evaluation(tiny, tmp_path):
     predictions = json.load(open(out))
     val = json.load(open(tiny[1] / 'annotations' / 'val.json'))
     assert len(predictions) == len([a for a in val['annotations'] if a['num_keypoints'] > 0])
+    files = {img['id']: img['file_name'] for img in val['images']}
+    for record in predictions:  # which image and box each prediction is of
+        assert record['image_file'].endswith('/' + files[record['image_id']])
+    assert sorted(r['bbox_id'] for r in predictions) == list(range(len(predictions)))
     assert len(predictions[0]['keypoints']) == 14 and len(predictions[0]['keypoints'][0]) == 3
 
 
