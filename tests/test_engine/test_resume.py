@@ -58,12 +58,15 @@ def test_a_resumed_run_takes_the_new_learning_rate(trained, tmp_path):
     assert 'optimizer.lr 0.002 → 0.001' in log and "lr_config.warmup 'linear' → None" in log
 
 
-def test_an_unchanged_resume_keeps_the_checkpoint_schedule(trained, tmp_path):
+def test_what_counts_as_a_change(trained):
     config, checkpoint = trained
-    cfg = Config.fromfile(config, [f'resume_from={checkpoint}'])  # total_epochs=2: as written
-    plan = plan_resume(load_checkpoint_file(checkpoint)['meta']['cfg'], cfg.pretty_text)
-    assert [c[0] for c in plan.changes] == ['total_epochs']  # 1 (the checkpoint's run) → 2
-    assert plan.reschedule
+    saved = load_checkpoint_file(checkpoint)['meta']['cfg']
+    same = Config.fromfile(config, ['total_epochs=1', f'resume_from={checkpoint}',
+                                    'work_dir=elsewhere'])
+    plan = plan_resume(saved, same.pretty_text)
+    assert plan.changes == [] and not plan.reschedule  # the checkpoint's schedule is loaded
+    longer = plan_resume(saved, Config.fromfile(config, ['total_epochs=4']).pretty_text)
+    assert longer.changes == [('total_epochs', 1, 4)] and longer.reschedule
 
 
 def test_a_changed_optimizer_type_is_refused_naming_the_key(trained, tmp_path):
