@@ -188,3 +188,13 @@ def test_crowdpose_iou_type_without_areas(mmpose_tests):
 def test_no_predictions_give_zero(ann_file):
     metrics = evaluate(CocoKeypointMetric(ann_file), [])
     assert metrics['AP'] == 0.0 and len(metrics) == 10
+
+
+def test_ground_truth_without_annotations_is_an_error_not_ap_minus_one(ann_file, tmp_path):
+    data = json.load(open(ann_file))
+    data['annotations'] = []
+    empty = tmp_path / 'no_annotations.json'
+    empty.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=rf'the ground truth {empty} has no annotations, so AP '
+                                         r'cannot be computed'):
+        evaluate(CocoKeypointMetric(str(empty)), predictions(ann_file))
