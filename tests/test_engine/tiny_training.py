@@ -65,13 +65,13 @@ data = dict(
 '''
 
 
-def make_tiny(root, config_text=None):
+def make_tiny(root):
     """(config path, data dir) of a 2-epoch run on 12 train / 6 val generated images in
-    ``root``; ``config_text``: another template with the same placeholders."""
+    ``root``."""
     data = root / 'data'
     generate_dataset(data, num_train=12, num_val=6, image_size=(128, 96), seed=3)
     path = root / 'tiny.py'
-    path.write_text((config_text or TINY).format(base=os.path.join(REPO, 'configs', '_base_'), data=data))
+    path.write_text(TINY.format(base=os.path.join(REPO, 'configs', '_base_'), data=data))
     return str(path), data
 
 
