@@ -75,3 +75,34 @@ def test_kill_minus_nine_during_checkpoint_writes_never_loses_progress(tiny, tmp
     assert not temporaries(work)
     assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == ['epoch_6.pth']
     assert (work / 'last_checkpoint').read_text() == str(work / 'epoch_6.pth')
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 14 MiB tmpfs: room for one checkpoint of the tiny model (~10 MB) but not two (needs
+    root and mount rights; skipped elsewhere)."""
+    mount = tmp_path / 'disk'
+    mount.mkdir()
+    result = subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=14m', 'tmpfs', str(mount)],
+                            capture_output=True)
+    if result.returncode != 0:
+        pytest.skip(f'cannot mount a small tmpfs here: {result.stderr.decode().strip()}')
+    yield mount
+    subprocess.run(['umount', '-l', str(mount)], check=False)  # the run's log may be open
+
+
+def test_a_full_disk_names_the_checkpoint_and_keeps_the_previous_one(tiny, small_disk):
+    import errno
+
+    from posecfg.config import Config
+    from posecfg.engine import build_runner
+    config, _ = tiny
+    cfg = Config.fromfile(config, ['total_epochs=2', 'checkpoint_config.max_keep_ckpts=1'])
+    runner = build_runner(cfg, work_dir=str(small_disk), validate=False)
+    with pytest.raises(OSError) as e:
+        runner.train()
+    assert e.value.errno == errno.ENOSPC
+    assert f'No space left on device while writing {small_disk / "epoch_2.pth"}' in str(e.value)
+    assert (small_disk / 'last_checkpoint').read_text() == str(small_disk / 'epoch_1.pth')
+    assert load_checkpoint_file(str(small_disk / 'epoch_1.pth'))['meta']['epoch'] == 1
+    assert not [n for n in os.listdir(small_disk) if n.endswith('.tmp')]
