@@ -139,14 +139,24 @@ def check_argument_types(cfg: Config, path: Path, name: str, obj: Any, spec: dic
     """Arguments in ``spec`` whose value cannot be of the type ``obj`` annotates them with."""
     hints = annotated_types(obj)
     problems = []
+    defaults = _none_defaults(obj)
     for key, value in spec.items():
-        if key in skip or key not in hints:
-            continue
+        if key in skip or key not in hints or (value is None and key in defaults):
+            continue  # None where the default is None: `x: str = None` means Optional[str]
         if fits(value, hints[key]) is False:
             problems.append((cfg.where(path + (key,)),
                              f'{format_path(path + (key,))}: {name} takes {key} as '
                              f'{type_name(hints[key])}, got {value!r}'))
     return problems
+
+
+def _none_defaults(obj: Any) -> set:
+    import inspect
+    try:
+        parameters = inspect.signature(obj).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    return {p.name for p in parameters if p.default is None}
 
 
 def fits(value: Any, hint: Any) -> Optional[bool]:

@@ -123,3 +123,15 @@ def test_type_hints_accepted_and_refused():
     assert fits((1, 2), Sequence[int]) and fits([1, 2], Tuple[int, ...])
     assert fits([1, 'a'], List[int]) is False and fits((1, 2), Tuple[int, int, int]) is False
     assert fits('x', Union[int, str]) and fits({}, dict) and fits(object(), object) is None
+
+
+def test_none_is_accepted_where_the_default_is_none():
+    from posecfg.engine.value_checks import check_argument_types
+
+    class Loose:
+        def __init__(self, path: str = None, size: int = 3):
+            pass
+    cfg = Config.fromfile(SEED)
+    assert check_argument_types(cfg, ('x',), 'Loose', Loose, dict(path=None, size=4)) == []
+    assert check_argument_types(cfg, ('x',), 'Loose', Loose, dict(size=None))[0][1] == \
+        'x.size: Loose takes size as int, got None'
