@@ -58,7 +58,7 @@ class PoseRunner(Runner):
         load_partial: ``load_from`` loads the tensors that fit and logs what did not, instead
             of failing on the first mismatch (the config key ``load_partial``).
         checkpoint_purpose: how error messages name the checkpoint loaded without resuming
-            (``load_from``, or ``CHECKPOINT`` for ``tools/test.py``).
+            (``load_from``; ``build_runner`` says ``the checkpoint to test`` for testing).
     """
 
     def __init__(self, *args, channels_last: bool = False, load_partial: bool = False,
@@ -75,7 +75,9 @@ class PoseRunner(Runner):
     def load_checkpoint(self, filename: str, map_location: Union[str, Callable] = 'cpu',
                         strict: bool = True, revise_keys: list = ()):
         """Read ``filename`` and load its weights, which must fit the model exactly (unless
-        ``load_partial`` for ``load_from``); when resuming, compare its config first."""
+        ``load_partial`` for ``load_from``); when resuming, compare its config first.
+        ``strict`` and ``revise_keys`` keep mmengine's signature and are not used: strictness
+        is the config's (``load_partial``), and ``module.`` prefixes are always stripped."""
         checkpoint = _load_checkpoint(filename, map_location=map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
