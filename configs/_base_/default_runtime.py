@@ -1,6 +1,9 @@
 # Runtime settings shared by every config (MMPose 0.x schema; see README "The config schema").
 log_level = 'INFO'
 load_from = None  # weights only: initialise the model from a checkpoint, then train from epoch 0
+# load_from must fit the model exactly; True loads the tensors whose name and shape fit (fine-
+# tuning from another model) and logs what was and was not loaded
+load_partial = False
 resume_from = None  # weights, optimizer, scheduler, epoch and iteration: continue where it stopped
 # 'nccl' needs GPUs; on a CPU-only machine posecfg uses 'gloo' and says so
 dist_params = dict(backend='nccl')

@@ -36,6 +36,8 @@ TOP_LEVEL: Dict[str, str] = {
     'log_config': 'default_hooks.logger, log_processor, visualizer backends',
     'log_level': 'Runner log_level',
     'load_from': 'Runner load_from (weights only)',
+    'load_partial': 'True: load_from loads the tensors that fit and logs the rest, instead of '
+                    'refusing a checkpoint of another model (engine/weights.py)',
     'resume_from': 'Runner load_from with resume=True',
     'dist_params': 'env_cfg.dist_cfg',
     'fp16': 'optim_wrapper: AmpOptimWrapper on GPUs, bfloat16 autocast on CPUs',

@@ -4,6 +4,7 @@ from .metainfo import (DatasetInfoError, DatasetMeta, base_dataset_file, load_da
                        parse_dataset_info, resolve_dataset_meta)
 from .mpii import TopDownMpiiDataset
 from .records import check_image_record, image_ground_truth, topdown_sample
+from .sampler import SeededSampler
 from .topdown_base import TopDownBaseDataset
 from .topdown_coco import (AnimalAP10KDataset, AnimalATRWDataset, AnimalFlyDataset,
                            AnimalHorse10Dataset, AnimalKingdomDataset, AnimalLocustDataset,
@@ -16,5 +17,5 @@ __all__ = [
     'image_ground_truth', 'topdown_sample', 'TopDownBaseDataset', 'TopDownCocoDataset',
     'TopDownCrowdPoseDataset', 'AnimalAP10KDataset', 'AnimalPoseDataset', 'AnimalHorse10Dataset',
     'AnimalMacaqueDataset', 'AnimalFlyDataset', 'AnimalLocustDataset', 'AnimalZebraDataset',
-    'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset',
+    'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset', 'SeededSampler',
 ]

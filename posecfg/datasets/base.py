@@ -22,6 +22,7 @@ from .instance_table import InstanceTable, StringPool
 from .metainfo import DatasetInfoSpec, resolve_dataset_meta
 from .metric_configs import GROUND_TRUTH_METRIC_TYPES, image_level_builders, select_metrics
 from .records import DATA_MODES, image_ground_truth, topdown_sample
+from .sampler import SampleKey, seeded_random, split_key
 
 #: instance columns every ``_load`` returns
 INSTANCE_COLUMNS = ('image_row', 'ann_id', 'category_id', 'keypoints', 'visible', 'bbox', 'area',
@@ -237,10 +238,14 @@ class PoseDataset(Dataset):
         """Whether top-down samples take ``center``/``scale`` from the record."""
         return 'center' in self._table
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, key: SampleKey) -> Any:
+        """Sample ``key``: an index, or ``(index, sample_seed)`` from :class:`SeededSampler`
+        (the pipeline's random draws then come from that seed: see ``datasets/sampler.py``)."""
+        index, seed = split_key(key)
         record = self.record(index)
         try:
-            sample = self.pipeline(record)
+            with seeded_random(seed):
+                sample = self.pipeline(record)
         except Exception as exc:
             # keep the exception's type for callers; add which sample it was
             exc.add_note(f'{type(self).__name__}: while preparing sample {index}: '
@@ -250,6 +255,12 @@ class PoseDataset(Dataset):
             # MMPose/mmengine would quietly substitute another sample here; we do not
             raise RuntimeError(f'{type(self).__name__}: the pipeline returned None for sample '
                                f'{index} ({self._describe(record)}); a step dropped it')
+        metas = sample.get('img_metas') if isinstance(sample, dict) else None
+        if isinstance(metas, dict):
+            # which image/instance this is, whatever Collect kept: predictions (and --out) carry it
+            for name in ('image_file', 'image_id', 'bbox_id'):
+                if name in record:
+                    metas.setdefault(name, record[name])
         return sample
 
     def _describe(self, record: dict) -> str:

@@ -85,9 +85,12 @@ def load_coco_instances(data: dict, images: CocoImages, ann_file: str, meta: Dat
                         owner: str) -> Dict[str, np.ndarray]:
     """Annotated instances of a parsed COCO keypoint file, in image order, then file order.
 
-    Left out (and counted in one log line): crowd annotations, annotations without any
-    labelled keypoint (visibility > 0), and boxes that are empty after clipping to the image
-    or have ``area`` 0.
+    Left out (and counted in one log line with the first annotation ids): crowd annotations,
+    annotations without any labelled keypoint (visibility > 0), and boxes that are empty after
+    clipping to the image or have ``area`` 0. Masked (visibility 0, coordinates 0, counted in
+    the same line): keypoints with a NaN/inf value and labelled keypoints outside the image.
+    A file without an ``annotations`` list, or with no instance left, is an error that says
+    what the filters removed.
 
     Returns:
         columns: image_row (N,) int64 into ``images``, ann_id (N,) int64, category_id (N,)
@@ -96,24 +99,31 @@ def load_coco_instances(data: dict, images: CocoImages, ann_file: str, meta: Dat
         ``area``, else the box's).
     """
     num_kpts = meta.num_keypoints
+    annotations = data.get('annotations')
+    if not isinstance(annotations, list):
+        raise ValueError(f"{owner}: ann_file {ann_file!r} has no 'annotations' list; a COCO "
+                         f'keypoint file needs images, annotations and categories')
     per_image = defaultdict(list)
-    for ann in data.get('annotations', []):
+    for ann in annotations:
         image_id = int(ann.get('image_id', -1))
         if image_id not in images.index:
             raise ValueError(f"{owner}: ann_file {ann_file!r}: annotation id {ann.get('id')} "
                              f'refers to image id {image_id}, which is not in its images')
         per_image[image_id].append(ann)
     total = sum(len(v) for v in per_image.values())
-    skipped = dict(unlabelled=0, crowd=0, empty_box=0)
+    # annotation ids of what is left out (skipped) or has keypoints masked, by reason
+    dropped: Dict[str, List[int]] = defaultdict(list)
+    masked: Dict[str, List[int]] = defaultdict(list)
     rows, ann_ids, cat_ids, kpts, raw_boxes, areas = [], [], [], [], [], []
     for row, image_id in enumerate(images.ids.tolist()):
         for ann in per_image.get(image_id, ()):
+            ann_id = int(ann.get('id', -1))
             if ann.get('iscrowd', 0):
-                skipped['crowd'] += 1
+                dropped['crowd'].append(ann_id)
                 continue
             values = ann.get('keypoints')
             if values is None:
-                skipped['unlabelled'] += 1
+                dropped['unlabelled'].append(ann_id)
                 continue
             if len(values) != 3 * num_kpts:
                 raise ValueError(
@@ -126,14 +136,15 @@ def load_coco_instances(data: dict, images: CocoImages, ann_file: str, meta: Dat
                     f"keypoints but ann_file {ann_file!r} annotation id {ann.get('id')} has "
                     f"num_keypoints={ann['num_keypoints']} labelled")
             values = np.asarray(values, dtype=np.float32).reshape(num_kpts, 3)
+            _mask_bad_keypoints(values, images.widths[row], images.heights[row], ann_id, masked)
             if not (values[:, 2] > 0).any():
-                skipped['unlabelled'] += 1
+                dropped['unlabelled'].append(ann_id)
                 continue
             if 'bbox' not in ann or ann.get('area', 1) <= 0:
-                skipped['empty_box'] += 1
+                dropped['empty_box'].append(ann_id)
                 continue
             rows.append(row)
-            ann_ids.append(int(ann.get('id', -1)))
+            ann_ids.append(ann_id)
             cat_ids.append(int(ann.get('category_id', -1)))
             kpts.append(values)
             raw_boxes.append(ann['bbox'][:4])
@@ -141,11 +152,20 @@ def load_coco_instances(data: dict, images: CocoImages, ann_file: str, meta: Dat
     rows = np.asarray(rows, dtype=np.int64)
     bbox, valid = sanitize_boxes(np.asarray(raw_boxes, dtype=np.float64).reshape(-1, 4),
                                  images.widths[rows], images.heights[rows])
-    skipped['empty_box'] += int((~valid).sum())
+    dropped['empty_box'] += [a for a, ok in zip(ann_ids, valid.tolist()) if not ok]
     kpts = np.asarray(kpts, dtype=np.float32).reshape(-1, num_kpts, 3)
     areas = np.asarray(areas, dtype=np.float64)
     areas = np.where(np.isnan(areas), bbox[:, 2] * bbox[:, 3], areas)
-    _log_skipped(owner, ann_file, total, int(valid.sum()), skipped)
+    summary = _filter_summary(dropped, masked)
+    MMLogger.get_current_instance().info(
+        f'{owner}: kept {int(valid.sum())} of {total} annotations in {ann_file}'
+        f'{"; " + summary if summary else ""}')
+    if not valid.any():
+        raise ValueError(
+            f'{owner}: ann_file {ann_file!r} leaves no instance to use: '
+            + (f'of its {total} annotations, {summary}' if total else
+               f"its 'annotations' list is empty ({len(images.ids)} images)")
+            + '. Check the file, or that dataset_info matches its keypoints')
     return dict(
         image_row=rows[valid],
         ann_id=np.asarray(ann_ids, dtype=np.int64)[valid],
@@ -155,6 +175,41 @@ def load_coco_instances(data: dict, images: CocoImages, ann_file: str, meta: Dat
         bbox=bbox[valid],
         area=areas[valid].astype(np.float32),
     )
+
+
+def _mask_bad_keypoints(values: np.ndarray, width: float, height: float, ann_id: int,
+                        masked: Dict[str, List[int]]) -> None:
+    """Zero (visibility 0) the keypoints of one annotation (K, 3) that are not finite or are
+    labelled outside the image (pixel centres 0..W-1, so the image spans -0.5..W-0.5); record
+    ``ann_id`` once per keypoint under the reason."""
+    bad = ~np.isfinite(values).all(axis=1)
+    outside = ~bad & (values[:, 2] > 0) & (
+        (values[:, 0] < -0.5) | (values[:, 1] < -0.5)
+        | (values[:, 0] > width - 0.5) | (values[:, 1] > height - 0.5))
+    for reason, mask in (('nan', bad), ('outside', outside)):
+        if mask.any():
+            values[mask] = 0.0
+            masked[reason] += [ann_id] * int(mask.sum())
+
+
+def _ids(ids: List[int], limit: int = 5) -> str:
+    unique = list(dict.fromkeys(ids))
+    shown = ', '.join(map(str, unique[:limit]))
+    return f'annotation ids {shown}{" …" if len(unique) > limit else ""}'
+
+
+def _filter_summary(dropped: Dict[str, List[int]], masked: Dict[str, List[int]]) -> str:
+    """``skipped 2 crowd (annotation ids 5, 9), …; masked 3 keypoints that were not finite
+    (NaN/inf) (annotation ids 4); …``: one phrase for everything left out or masked."""
+    reasons = dict(unlabelled='without any labelled keypoint', crowd='crowd',
+                   empty_box='with an empty box')
+    kinds = dict(nan='that were not finite (NaN/inf)', outside='labelled outside the image')
+    skipped = [f'{len(dropped[k])} {text} ({_ids(dropped[k])})' for k, text in reasons.items()
+               if dropped.get(k)]
+    parts = ['skipped ' + ', '.join(skipped)] if skipped else []
+    parts += [f'masked {len(masked[k])} keypoints {text} ({_ids(masked[k])})'
+              for k, text in kinds.items() if masked.get(k)]
+    return '; '.join(parts)
 
 
 def load_detections(bbox_file: str, images: CocoImages, category_ids: Sequence[int],
@@ -195,16 +250,11 @@ def load_detections(bbox_file: str, images: CocoImages, category_ids: Sequence[i
     MMLogger.get_current_instance().info(
         f'{owner}: kept {len(rows)} of {len(dets)} detections in {bbox_file} (category in '
         f'{sorted(wanted)}, score >= {det_bbox_thr})')
+    if not rows:
+        raise ValueError(f'{owner}: data_cfg.bbox_file {bbox_file!r}: none of its {len(dets)} '
+                         f'detections is of a category in {sorted(wanted)} with score >= '
+                         f'data_cfg.det_bbox_thr={det_bbox_thr}; nothing to test')
     return dict(image_row=np.asarray(rows, dtype=np.int64),
                 bbox=np.asarray(boxes, dtype=np.float32).reshape(-1, 4),
                 score=np.asarray(scores, dtype=np.float32),
                 category_id=np.asarray(cats, dtype=np.int64))
-
-
-def _log_skipped(owner: str, ann_file: str, total: int, kept: int, skipped: dict) -> None:
-    reasons = dict(unlabelled='without any labelled keypoint', crowd='crowd',
-                   empty_box='with an empty box')
-    parts = [f'{n} {reasons[k]}' for k, n in skipped.items() if n]
-    detail = f'; skipped {", ".join(parts)}' if parts else ''
-    MMLogger.get_current_instance().info(
-        f'{owner}: kept {kept} of {total} annotations in {ann_file}{detail}')

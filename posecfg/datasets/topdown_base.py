@@ -80,6 +80,9 @@ class TopDownBaseDataset(PoseDataset):
         if missing:
             raise TypeError(f'{type(self).__name__}._load returned a table without columns '
                             f'{missing}')
+        if len(self._table) == 0:  # formats whose readers do not say why themselves
+            raise ValueError(f'{type(self).__name__}: {ann_file} gives no samples (see the log '
+                             f'line above on what was left out)')
 
     def _prepare(self, pipeline: Sequence[Any]) -> None:
         owner = type(self).__name__

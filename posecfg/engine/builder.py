@@ -40,4 +40,6 @@ def build_runner(cfg: Config, *, work_dir: Optional[str] = None, launcher: str =
     # the work dir's config (and every checkpoint's) shows what the engine derived
     splits = [s for s in ('val', 'test') if f'{s}_evaluator' in kwargs]
     resolved = ResolvedConfig(expanded_config(cfg, splits))
-    return PoseRunner(**kwargs, cfg=resolved, channels_last=runtime.channels_last)
+    return PoseRunner(**kwargs, cfg=resolved, channels_last=runtime.channels_last,
+                      load_partial=bool(cfg.get('load_partial', False)) and not test,
+                      checkpoint_purpose='the checkpoint to test' if test else 'load_from')

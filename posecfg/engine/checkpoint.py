@@ -10,15 +10,15 @@ statistics methods through ``builtins.getattr``; allowing ``getattr`` would let 
 reach anything, so instead a ``copyreg`` reducer (installed here) pickles a buffer as plain lists
 rebuilt by :func:`rebuild_history_buffer`, the one engine function on the allow-list.
 
-Writing: the ``atomic_local`` file backend (used by the checkpoint hook) writes to a temporary
-name in the target directory and renames it into place, so a crash or ``kill -9`` mid-write
-leaves the previous file intact.
+Writing: the ``atomic_local`` file backend (used by the checkpoint hook) writes through
+:func:`posecfg.engine.file_keeping.write_atomically` (a temporary name in the target directory,
+renamed into place), so a crash or ``kill -9`` mid-write leaves the previous file intact; which
+files are kept and when old ones go is :class:`posecfg.engine.hooks.CheckpointHook`'s job.
 """
 from __future__ import annotations
 
 import copyreg
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence, Union
 
@@ -27,6 +27,8 @@ from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
 from posecfg.models.utils import read_checkpoint
+
+from .file_keeping import write_atomically
 
 ATOMIC_BACKEND = 'atomic_local'
 
@@ -57,24 +59,6 @@ def load_checkpoint_file(filename: Union[str, Path], map_location: Any = 'cpu') 
 @CheckpointLoader.register_scheme(prefixes='', force=True)
 def _load_local(filename: str, map_location: Any = None) -> Any:
     return load_checkpoint_file(os.path.expanduser(filename), map_location or 'cpu')
-
-
-def write_atomically(data: Union[bytes, str], path: Union[str, Path], encoding: str = 'utf-8'):
-    """Write ``data`` to ``path`` through a temporary file in the same directory + rename."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data.encode(encoding) if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 class AtomicLocalBackend(LocalBackend):

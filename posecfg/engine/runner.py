@@ -7,26 +7,35 @@ What it changes:
 - the resolved posecfg config is what the log shows, what ``work_dir/<config>.py`` holds and what
   every checkpoint's ``meta['cfg']`` carries;
 - checkpoints are written atomically and loaded through the allow-listed loader
-  (``checkpoint.py``, installed on import).
+  (``checkpoint.py``, installed on import);
+- a checkpoint's weights must fit the model exactly (``weights.py``; ``load_partial=True`` lets
+  ``load_from`` load what fits, for fine-tuning);
+- ``resume_from`` compares the config with the checkpoint's (``resume.py``): what cannot be
+  followed is refused, changed hyperparameters and schedules are applied and logged.
 """
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
-from typing import Optional
+from typing import Callable, Optional, Union
 
 import mmengine
 import torch
 import torch.distributed as torch_dist
 from mmengine.dist import is_distributed
 from mmengine.logging import print_log
-from mmengine.model import MMDistributedDataParallel
+from mmengine.model import MMDistributedDataParallel, is_model_wrapper
+from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
 
 from posecfg.config import Config
 
 from . import checkpoint as _checkpoint  # noqa: F401  (installs the safe loader)
 from .checkpoint import write_atomically
+from .resume import describe, plan_resume
+from .weights import CheckpointMismatchError, load_model_weights
 
 
 class ResolvedConfig(mmengine.Config):
@@ -42,11 +51,89 @@ class ResolvedConfig(mmengine.Config):
 
 
 class PoseRunner(Runner):
-    """``channels_last``: keep the model's weights in NHWC order (``runtime.channels_last``)."""
+    """mmengine's Runner with posecfg's additions (module docstring).
 
-    def __init__(self, *args, channels_last: bool = False, **kwargs):
+    Args:
+        channels_last: keep the model's weights in NHWC order (``runtime.channels_last``).
+        load_partial: ``load_from`` loads the tensors that fit and logs what did not, instead
+            of failing on the first mismatch (the config key ``load_partial``).
+        checkpoint_purpose: how error messages name the checkpoint loaded without resuming
+            (``load_from``; ``build_runner`` says ``the checkpoint to test`` for testing).
+    """
+
+    def __init__(self, *args, channels_last: bool = False, load_partial: bool = False,
+                 checkpoint_purpose: str = 'load_from', **kwargs):
         self._channels_last = channels_last  # read by wrap_model, inside Runner.__init__
+        self._load_partial = bool(load_partial)
+        self._checkpoint_purpose = checkpoint_purpose
+        self._resuming = False
+        self._resume_plan = None
+        # the schedule's config, to rebuild it when a resumed run changes it
+        self._param_scheduler_cfg = copy.deepcopy(kwargs.get('param_scheduler'))
         super().__init__(*args, **kwargs)
+
+    def load_checkpoint(self, filename: str, map_location: Union[str, Callable] = 'cpu',
+                        strict: bool = True, revise_keys: list = ()):
+        """Read ``filename`` and load its weights, which must fit the model exactly (unless
+        ``load_partial`` for ``load_from``); when resuming, compare its config first.
+        ``strict`` and ``revise_keys`` keep mmengine's signature and are not used: strictness
+        is the config's (``load_partial``), and ``module.`` prefixes are always stripped."""
+        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        purpose = 'resume_from' if self._resuming else self._checkpoint_purpose
+        plan = None
+        if self._resuming and isinstance(checkpoint.get('meta', {}).get('cfg'), str):
+            plan = self._resume_plan = plan_resume(checkpoint['meta']['cfg'],
+                                                   self.cfg.pretty_text)
+            for line in describe(plan):
+                self.logger.info(line)
+        partial = self._load_partial and not self._resuming and purpose == 'load_from'
+        try:
+            load_model_weights(model, checkpoint, filename, partial=partial, purpose=purpose)
+        except CheckpointMismatchError as err:
+            if plan is not None and plan.model:
+                changed = '; '.join(f'{k}: {o!r} → {n!r}' for k, o, n in plan.model[:8])
+                raise CheckpointMismatchError(
+                    f'{err}\nThe model config changed since the checkpoint: {changed}') from None
+            raise
+        self._has_loaded = True
+        self.logger.info(f'Load checkpoint from {filename}')
+        return checkpoint
+
+    def resume(self, filename: str, resume_optimizer: bool = True,
+               resume_param_scheduler: bool = True, map_location='default') -> None:
+        """mmengine's resume, then the config's changed hyperparameters and schedule applied
+        (see :mod:`posecfg.engine.resume`)."""
+        optimizer = self.optim_wrapper.optimizer if isinstance(self.optim_wrapper,
+                                                               OptimWrapper) else None
+        fresh = [{k: v for k, v in g.items() if k != 'params'}
+                 for g in optimizer.param_groups] if optimizer is not None else None
+        self._resuming, self._resume_plan = True, None
+        try:
+            super().resume(filename, resume_optimizer, resume_param_scheduler, map_location)
+        finally:
+            self._resuming = False
+        if self._resume_plan is not None and self._resume_plan.reschedule and fresh:
+            self._apply_config_schedule(fresh)
+
+    def _apply_config_schedule(self, fresh_groups):
+        """Put the config's optimizer hyperparameters into the resumed parameter groups
+        (keeping the per-parameter state: moments, step counts) and rebuild the learning-rate
+        schedule from the config, advanced as training would have stepped it."""
+        optimizer = self.optim_wrapper.optimizer
+        for group, fresh in zip(optimizer.param_groups, fresh_groups):
+            group.update(fresh)
+            group['lr'] = group['initial_lr'] = fresh.get('initial_lr', fresh['lr'])
+        if not isinstance(self._param_scheduler_cfg, list):
+            return
+        self.param_schedulers = self.build_param_scheduler(
+            copy.deepcopy(self._param_scheduler_cfg))
+        advance_schedulers(self.param_schedulers, self.train_loop._epoch, self.train_loop._iter)
+        lrs = sorted({g['lr'] for g in optimizer.param_groups})
+        self.logger.info(f'learning-rate schedule rebuilt from the config at epoch '
+                         f'{self.train_loop._epoch}, iteration {self.train_loop._iter}: lr '
+                         f'{", ".join(f"{v:.6g}" for v in lrs)}')
 
     def setup_env(self, env_cfg: dict) -> None:
         if self.distributed and not is_distributed() and not torch.cuda.is_available():
@@ -69,6 +156,24 @@ class PoseRunner(Runner):
         name = os.path.basename(self.cfg.filename) if self.cfg.filename else \
             f'{self.timestamp}.py'
         write_atomically(self.cfg.pretty_text, os.path.join(self.work_dir, name))
+
+
+def advance_schedulers(schedulers, epochs: int, iters: int) -> None:
+    """Step freshly built schedulers as ``ParamSchedulerHook`` does during training: the
+    iteration-based ones after every iteration, the epoch-based ones after every epoch, for
+    ``epochs`` epochs of ``iters // epochs`` iterations (then any remaining iterations)."""
+    per_epoch = iters // epochs if epochs else 0
+    by_iter = [s for s in schedulers if not s.by_epoch]
+    by_epoch = [s for s in schedulers if s.by_epoch]
+    for _ in range(epochs):
+        for _ in range(per_epoch):
+            for scheduler in by_iter:
+                scheduler.step()
+        for scheduler in by_epoch:
+            scheduler.step()
+    for _ in range(iters - per_epoch * epochs):
+        for scheduler in by_iter:
+            scheduler.step()
 
 
 def init_cpu_process_group(launcher: str, backend: str = 'gloo', timeout=None, **kwargs):

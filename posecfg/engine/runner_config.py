@@ -75,7 +75,7 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
     data = c.get('data', {})
     if not test:
         kwargs.update(
-            train_dataloader=_dataloader(data, 'train', shuffle=True),
+            train_dataloader=_dataloader(data, 'train', shuffle=True, seeded=True),
             train_cfg=_train_cfg(c, validate),
             optim_wrapper=_optim_wrapper(c, cuda, runtime),
             param_scheduler=_param_schedulers(c))
@@ -120,7 +120,9 @@ def _model(c: dict, runtime: Runtime) -> dict:
 
 
 # -- data -----------------------------------------------------------------------------------
-def _dataloader(data: dict, split: str, shuffle: bool) -> dict:
+def _dataloader(data: dict, split: str, shuffle: bool, seeded: bool = False) -> dict:
+    """``seeded``: samples are drawn as ``(index, seed)`` keys (``SeededSampler``), so their
+    augmentation depends on (seed, epoch, index) only (CONTRACTS.md "Randomness")."""
     if split not in data:
         raise SchemaError(f'data.{split} is missing: it names the {split} dataset')
     overrides = data.get(f'{split}_dataloader', {}) or {}
@@ -135,7 +137,8 @@ def _dataloader(data: dict, split: str, shuffle: bool) -> dict:
         persistent_workers=setting('persistent_workers', workers > 0) and workers > 0,
         pin_memory=setting('pin_memory', False),
         drop_last=setting('drop_last', False),
-        sampler=dict(type='DefaultSampler', shuffle=setting('shuffle', shuffle)),
+        sampler=dict(type='SeededSampler' if seeded else 'DefaultSampler',
+                     shuffle=setting('shuffle', shuffle)),
         collate_fn=_collate_fn(setting('collate_fn', None)),
         dataset=dataset)
     prefetch = setting('prefetch_factor', None)
@@ -228,7 +231,8 @@ def _train_cfg(c: dict, validate: bool) -> dict:
     data = c.get('data', {})
     if data.get('unlabeled') is not None:
         # a second stream drawn in every training step (posecfg.engine.streams)
-        loop['extra_dataloaders'] = dict(unlabeled=_dataloader(data, 'unlabeled', shuffle=True))
+        loop['extra_dataloaders'] = dict(
+            unlabeled=_dataloader(data, 'unlabeled', shuffle=True, seeded=True))
     return loop
 
 
@@ -238,7 +242,7 @@ def _val_loss_dataloader(data: dict) -> dict:
     if 'val' not in data:
         raise SchemaError("workflow has a ('val', n) phase, which needs data.val")
     val = dict(data['val'], pipeline=data['train']['pipeline'])
-    loader = _dataloader(dict(data, val=val), 'val', shuffle=False)
+    loader = _dataloader(dict(data, val=val), 'val', shuffle=False, seeded=True)
     loader['dataset']['test_mode'] = False
     return loader
 

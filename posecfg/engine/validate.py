@@ -3,10 +3,13 @@
 Every dict with a ``type`` must name a registered class, and every other key in it must be an
 argument that class takes (or, inside one of its dict-valued arguments, a key the class declares
 in ``option_keys``; a class whose keys depend on the rest of its dict, like an estimator whose
-``test_cfg`` keys are its heads', says so with ``spec_option_keys(spec)``); every key of a typeless
-section must be one the schema (``posecfg.config.schema``) gives an effect. Problems are reported
-together, each with the file:line (or command-line item) that set the offending key, so a typo
-fails in a second instead of after data loading.
+``test_cfg`` keys are its heads', says so with ``spec_option_keys(spec)``), of the type the class
+annotates it with. Every key of a typeless section must be one the schema
+(``posecfg.config.schema``) gives an effect; the schema's numeric keys must be of their type and
+range, and the head must output one channel per keypoint of the training data
+(:mod:`posecfg.engine.value_checks`). Problems are reported together, each with the file:line
+(or command-line item) that set the offending key, so a typo fails in a second instead of after
+data loading.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ from posecfg.config.keypath import Path, format_path, iter_paths
 from posecfg.config.schema import schema_problems
 from posecfg.registry import (ALL_REGISTRIES, closest_names, constructor_arguments, find_type,
                               registered_names, takes_any_keyword)
+
+from .value_checks import check_argument_types, check_head_channels, check_schema_values
 
 #: mmengine registries whose types configs may name though posecfg adds nothing to them
 _MMENGINE_ONLY = (mmengine_registry.VISUALIZERS, mmengine_registry.LOG_PROCESSORS,
@@ -36,15 +41,20 @@ class ConfigValidationError(ConfigError):
 def validate_config(cfg: Config):
     """Raise :class:`ConfigValidationError` listing every problem; import ``custom_imports``
     first (``posecfg.engine.custom_imports``) so that plugin types are registered."""
+    data = cfg.to_dict()
     problems = [(cfg.where(path), message)
-                for path, message in schema_problems(cfg.to_dict(), file_variables(cfg))]
+                for path, message in schema_problems(data, file_variables(cfg))]
+    problems += check_schema_values(cfg, data)
     registries = ALL_REGISTRIES + _MMENGINE_ONLY
-    for path, value in iter_paths(cfg.to_dict()):
+    checked = {message.split(':', 1)[0] for _, message in problems}  # one message per key
+    for path, value in iter_paths(data):
         if not isinstance(value, dict) or not isinstance(value.get('type'), str):
             continue
         if _is_logger_hook(path) or _DATA_KEYS.intersection(map(str, path)):
             continue
-        problems += _check(cfg, path, value, registries)
+        problems += _check(cfg, path, value, registries, checked)
+    if not problems:  # the data's keypoints are read only from a config that is otherwise sound
+        problems += check_head_channels(cfg, data)
     if problems:
         # a list shared by two keys (train_pipeline and data.train.pipeline) is reported once
         unique = {}
@@ -64,7 +74,7 @@ def _is_logger_hook(path: Path) -> bool:
     return path[:2] == ('log_config', 'hooks')
 
 
-def _check(cfg: Config, path: Path, spec: dict, registries) -> List[str]:
+def _check(cfg: Config, path: Path, spec: dict, registries, checked=frozenset()) -> List[str]:
     name = spec['type']
     obj = find_type(name, registries)
     if obj is None:
@@ -96,4 +106,5 @@ def _check(cfg: Config, path: Path, spec: dict, registries) -> List[str]:
                     problems.append((cfg.where(path + (key, sub)),
                                      f'{format_path(path + (key, sub))}: {name} does not read '
                                      f'{key}.{sub}{hint}'))
-    return problems
+    skip = consumed | {k for k in spec if format_path(path + (k,)) in checked}
+    return problems + check_argument_types(cfg, path, name, obj, spec, skip)

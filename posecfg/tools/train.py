@@ -14,6 +14,7 @@ Installed as ``posecfg-train`` and ``python -m posecfg.tools.train``;
 any folder (see ``posecfg.zoo``).
 """
 import argparse
+import sys
 
 from posecfg.config.cli import (add_config_arguments, add_launcher_arguments,
                                 cli_main, flag_override, load_config,
@@ -58,9 +59,15 @@ def flag_overrides(args):
 def main():
     args = parse_args()
     cfg = load_config(args, flag_overrides(args))
-    from posecfg.engine import build_runner  # torch and mmengine load only past the config
+    # torch and mmengine load only past the config
+    from posecfg.engine import build_runner
+    from posecfg.engine.weights import CheckpointMismatchError
     runner = build_runner(cfg, launcher=args.launcher, validate=not args.no_validate)
-    runner.train()
+    try:
+        runner.train()
+    except CheckpointMismatchError as e:  # a checkpoint of another model: no traceback
+        print(f'error: {e}', file=sys.stderr)
+        return 2
     return 0
 
 

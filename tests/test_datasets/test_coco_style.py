@@ -130,7 +130,7 @@ def test_filtering_is_logged_once(mmpose_tests, make_data_cfg, log_messages):
     lines = [m for m in log_messages if 'annotations in' in m]
     assert lines == [f"TopDownCocoDataset: kept 12 of 14 annotations in "
                      f"{mmpose_tests / 'coco' / 'test_coco.json'}; skipped 2 without any "
-                     f"labelled keypoint"]
+                     f"labelled keypoint (annotation ids 1202706, 508900)"]
 
 
 def test_crowd_and_empty_boxes_are_counted(tmp_path, mmpose_tests, make_data_cfg, log_messages):
@@ -142,7 +142,9 @@ def test_crowd_and_empty_boxes_are_counted(tmp_path, mmpose_tests, make_data_cfg
     ds = TopDownCocoDataset(str(ann), str(mmpose_tests / 'coco'), make_data_cfg(17), [])
     assert len(ds) == 10
     assert any(m.endswith('kept 10 of 14 annotations in ' + str(ann) + '; skipped 2 without any '
-                          'labelled keypoint, 1 crowd, 1 with an empty box') for m in log_messages)
+                          'labelled keypoint (annotation ids 1202706, 508900), 1 crowd (annotation '
+                          'ids 442619), 1 with an empty box (annotation ids 198196)')
+               for m in log_messages)
 
 
 def det_cfg(make_data_cfg, mmpose_tests, **kw):

@@ -1,7 +1,12 @@
-"""Shared pieces of the engine tests' small configs."""
+"""Shared pieces of the engine tests: small configs (``tiny_run``) and ``tiny_training`` (a tiny
+real training setup). With pytest's importlib import mode a test folder is not on ``sys.path``,
+so this puts it there for ``import tiny_training``."""
 import os
+import sys
 
 import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

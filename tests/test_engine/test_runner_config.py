@@ -44,7 +44,8 @@ def test_seed_config_maps_every_key():
     assert k['env_cfg']['dist_cfg'] == {'backend': 'gloo'}  # nccl without GPUs
     train, val = k['train_dataloader'], k['val_dataloader']
     assert (train['batch_size'], train['num_workers'], val['batch_size']) == (64, 2, 32)
-    assert train['sampler'] == dict(type='DefaultSampler', shuffle=True)
+    assert train['sampler'] == dict(type='SeededSampler', shuffle=True)
+    assert val['sampler'] == dict(type='DefaultSampler', shuffle=False)
     assert val['dataset']['test_mode'] is True and 'test_mode' not in train['dataset']
     assert k['val_evaluator'] == [dict(
         type='CocoKeypointMetric', ann_file='data/coco/annotations/person_keypoints_val2017.json',

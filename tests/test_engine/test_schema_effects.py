@@ -183,7 +183,8 @@ EFFECTS = {
     'dist_params.port': case('+dist_params.port=29500'),
 }
 #: keys with tests of their own below
-OWN_TESTS = {'work_dir', 'custom_imports'}
+OWN_TESTS = {'work_dir', 'custom_imports',
+             'load_partial'}  # a PoseRunner argument: tests/test_engine/test_resume.py
 #: keys that are errors whatever their value (REFUSED) or for their one non-default value
 REFUSED_CASES = set(schema.REFUSED) | {'evaluation.by_epoch'}
 

@@ -13,85 +13,16 @@ import pytest
 import torch
 
 from posecfg.config import Config
-from posecfg.datasets.synthetic import generate_dataset
 from posecfg.engine import build_runner
 from posecfg.engine.checkpoint import load_checkpoint_file
 from posecfg.engine.runner_config import expanded_config
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-TOOLS = os.path.join(REPO, 'tools')
-
-TINY = '''
-_base_ = ['{base}/default_runtime.py', '{base}/datasets/synthetic_animal.py']
-data_root = '{data}'
-evaluation = dict(interval=1, metric='mAP', save_best='AP')
-optimizer = dict(type='Adam', lr=2e-3)
-optimizer_config = dict(grad_clip=None)
-lr_config = dict(policy='step', warmup='linear', warmup_iters=4, warmup_ratio=0.1, step=[2])
-total_epochs = 2
-checkpoint_config = dict(interval=1)
-log_config = dict(interval=1, hooks=[dict(type='TextLoggerHook'),
-                                     dict(type='TensorboardLoggerHook')])
-seed = 0
-runtime = dict(threads=1)  # bitwise-exact comparisons need one thread count throughout
-model = dict(
-    type='TopDown',
-    pretrained=None,
-    backbone=dict(type='ResNet', depth=18, stem_channels=16, base_channels=16),
-    keypoint_head=dict(type='TopdownHeatmapSimpleHead', in_channels=128, out_channels=14,
-                       num_deconv_filters=(32, 32, 32),
-                       loss_keypoint=dict(type='JointsMSELoss', use_target_weight=True)),
-    train_cfg=dict(),
-    test_cfg=dict(flip_test=True, post_process='default', shift_heatmap=True))
-data_cfg = dict(image_size=[64, 64], heatmap_size=[16, 16], num_output_channels=14,
-                num_joints=14, dataset_channel=[list(range(14))],
-                inference_channel=list(range(14)), soft_nms=False, nms_thr=1.0, oks_thr=0.9,
-                vis_thr=0.2, use_gt_bbox=True, det_bbox_thr=0.0,
-                bbox_file=f'{{data_root}}/annotations/val_detections.json')
-norm = dict(type='NormalizeTensor', mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
-train_pipeline = [
-    dict(type='LoadImageFromFile'), dict(type='TopDownAffine'), dict(type='ToTensor'), norm,
-    dict(type='TopDownGenerateTarget', sigma=2),
-    dict(type='Collect', keys=['img', 'target', 'target_weight'],
-         meta_keys=['image_file', 'joints_3d', 'joints_3d_visible', 'center', 'scale',
-                    'rotation', 'bbox_score', 'flip_pairs']),
-]
-val_pipeline = [
-    dict(type='LoadImageFromFile'), dict(type='TopDownAffine'), dict(type='ToTensor'), norm,
-    dict(type='Collect', keys=['img'],
-         meta_keys=['image_file', 'center', 'scale', 'rotation', 'bbox_score', 'flip_pairs']),
-]
-data = dict(
-    samples_per_gpu=8, workers_per_gpu=0,
-    val_dataloader=dict(samples_per_gpu=16), test_dataloader=dict(samples_per_gpu=16),
-    train=dict(type='TopDownCocoDataset', ann_file=f'{{data_root}}/annotations/train.json',
-               img_prefix=f'{{data_root}}/images/train/', data_cfg=data_cfg,
-               pipeline=train_pipeline, dataset_info={{{{_base_.dataset_info}}}}),
-    val=dict(type='TopDownCocoDataset', ann_file=f'{{data_root}}/annotations/val.json',
-             img_prefix=f'{{data_root}}/images/val/', data_cfg=data_cfg,
-             pipeline=val_pipeline, dataset_info={{{{_base_.dataset_info}}}}),
-    test=dict(type='TopDownCocoDataset', ann_file=f'{{data_root}}/annotations/val.json',
-              img_prefix=f'{{data_root}}/images/val/', data_cfg=data_cfg,
-              pipeline=val_pipeline, dataset_info={{{{_base_.dataset_info}}}}),
-)
-'''
+from tiny_training import REPO, TOOLS, make_tiny, run_tool
 
 
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
     """(config path, data dir) of a 2-epoch run on 12 train / 6 val generated images."""
-    root = tmp_path_factory.mktemp('tiny')
-    data = root / 'data'
-    generate_dataset(data, num_train=12, num_val=6, image_size=(128, 96), seed=3)
-    path = root / 'tiny.py'
-    path.write_text(TINY.format(base=os.path.join(REPO, 'configs', '_base_'), data=data))
-    return str(path), data
-
-
-def run_tool(*args, env=None, timeout=600):
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO,
-                            timeout=timeout, env=env)
-    return result
+    return make_tiny(tmp_path_factory.mktemp('tiny'))
 
 
 def ap_values(log_text):
@@ -119,6 +50,10 @@ def test_training_fills_the_work_dir(tiny, tmp_path):
         'best_AP_epoch_2.pth', 'epoch_1.pth', 'epoch_2.pth']
     checkpoint = load_checkpoint_file(str(work / 'epoch_2.pth'))
     assert checkpoint['meta']['cfg'] == resolved.pretty_text
+    mask = os.umask(0)
+    os.umask(mask)
+    for kept in ('epoch_2.pth', 'tiny.py', 'last_checkpoint'):  # the umask, not mkstemp's 0600
+        assert (work / kept).stat().st_mode & 0o777 == 0o666 & ~mask, kept
     assert checkpoint['meta']['epoch'] == 2
     run_dirs = [d for d in glob.glob(str(work / '2*')) if os.path.isdir(d)]
     assert len(run_dirs) == 1
@@ -138,37 +73,54 @@ def test_training_fills_the_work_dir(tiny, tmp_path):
     assert len(events.Scalars('AP')) == 2
 
 
+SEED_CONFIG = os.path.join(REPO, 'configs', 'body', '2d_kpt_sview_rgb_img', 'topdown_heatmap',
+                           'coco', 'res50_coco_256x192.py')
+
+
+def with_seed_pipeline(config, folder):
+    """A child of ``config`` training through the seed config's train pipeline (random flip,
+    half-body, scale and rotation), copied from the seed file itself."""
+    pipeline = Config.fromfile(SEED_CONFIG).to_dict()['train_pipeline']
+    assert [s['type'] for s in pipeline][1:4] == [
+        'TopDownRandomFlip', 'TopDownHalfBodyTransform', 'TopDownGetRandomScaleRotation']
+    path = folder / 'tiny_seed_pipeline.py'
+    path.write_text(f"_base_ = ['{config}']\ntrain_pipeline = {pipeline!r}\n"
+                    f"data = dict(train=dict(pipeline=train_pipeline))\n")
+    return str(path)
+
+
 def test_kill_minus_nine_then_resume_continues_exactly(tiny, tmp_path):
-    config, _ = tiny
-    options = ['--cfg-options', 'total_epochs=4', 'lr_config.step=[3]']
+    """Killed at an epoch boundary and resumed, with the seed's random augmentations and two
+    dataloader workers, training ends with the weights of an uninterrupted run without
+    workers: augmentation depends on (seed, epoch, sample index) only."""
+    config = with_seed_pipeline(tiny[0], tmp_path)
+    options = ['--cfg-options', 'total_epochs=3', 'lr_config.step=[2]']
     straight = tmp_path / 'straight'
     result = run_tool(os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(straight),
-                      '--no-validate', *options)
+                      '--no-validate', *options, 'data.workers_per_gpu=0')
     assert result.returncode == 0, result.stderr[-3000:]
 
     killed = tmp_path / 'killed'
     process = subprocess.Popen(
         [sys.executable, os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(killed),
-         '--no-validate', *options], cwd=REPO, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL)
+         '--no-validate', *options, 'data.workers_per_gpu=2'], cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pointer = killed / 'last_checkpoint'
     deadline = time.time() + 300
-    while not (killed / 'epoch_2.pth').exists() and time.time() < deadline \
-            and process.poll() is None:
-        time.sleep(0.05)
+    while not (pointer.exists() and pointer.read_text().endswith('epoch_1.pth')) \
+            and time.time() < deadline and process.poll() is None:
+        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    saved = sorted(glob.glob(str(killed / 'epoch_*.pth')))
-    assert saved, 'the run was killed before its first checkpoint'
-    for path in saved:  # every checkpoint on disk is whole
-        load_checkpoint_file(path)
-    last = saved[-1]
+    last = pointer.read_text()
+    assert last.endswith('epoch_1.pth'), last
     result = run_tool(os.path.join(TOOLS, 'train.py'), config, '--work-dir', str(killed),
-                      '--no-validate', '--resume-from', last, *options)
+                      '--no-validate', '--resume-from', last, *options,
+                      'data.workers_per_gpu=2')
     assert result.returncode == 0, result.stderr[-3000:]
-    resumed_epoch = int(re.search(r'epoch_(\d+)', last).group(1))
-    assert f'resumed epoch: {resumed_epoch}' in result.stdout + result.stderr
-    a = load_checkpoint_file(str(straight / 'epoch_4.pth'))
-    b = load_checkpoint_file(str(killed / 'epoch_4.pth'))
+    assert 'resumed epoch: 1' in result.stdout + result.stderr
+    a = load_checkpoint_file(str(straight / 'epoch_3.pth'))
+    b = load_checkpoint_file(str(killed / 'epoch_3.pth'))
     for key, value in a['state_dict'].items():
         assert torch.equal(value, b['state_dict'][key]), key
     step_a = a['optimizer']['state'][0]['step']
@@ -193,25 +145,52 @@ def test_load_from_takes_weights_only(tiny, tmp_path):
         assert torch.equal(value, trained[key]), key
 
 
-def test_two_cpu_processes_train_one_model(tiny, tmp_path):
-    config, _ = tiny
+def test_two_cpu_processes_train_one_model_and_resume_exactly(tiny, tmp_path):
+    """Two processes train one model (with the seed's random augmentations), each rank on half
+    of every epoch; killed after epoch 1 and resumed, they end with the same weights."""
+    config = with_seed_pipeline(tiny[0], tmp_path)
     work = tmp_path / 'dist'
-    env = dict(os.environ, PYTHON=sys.executable, PORT=str(29500 + os.getpid() % 1000))
-    result = subprocess.run(
-        [os.path.join(TOOLS, 'dist_train.sh'), config, '2', '--work-dir', str(work),
-         '--no-validate', '--cfg-options', 'total_epochs=1', 'data.samples_per_gpu=2'],
-        capture_output=True, text=True, cwd=REPO, timeout=600, env=env)
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    log = result.stdout + result.stderr
+    port = 29500 + os.getpid() % 1000
+    args = ['--no-validate', '--cfg-options', 'total_epochs=2', 'data.samples_per_gpu=2']
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(port))
+
+    def launch(work_dir, *extra, **kwargs):
+        env['PORT'] = str(int(env['PORT']) + 1)  # a port of its own: the last one may linger
+        return subprocess.Popen([os.path.join(TOOLS, 'dist_train.sh'), config, '2',
+                                 '--work-dir', str(work_dir), *extra, *args], cwd=REPO,
+                                env=dict(env), start_new_session=True, **kwargs)
+
+    straight = launch(work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = straight.communicate(timeout=600)[0]
+    assert straight.returncode == 0, log[-3000:]
     assert 'Distributed training: True' in log
     instances = len(json.load(open(tiny[1] / 'annotations' / 'train.json'))['annotations'])
     per_rank = -(-instances // 2)
     iters = -(-per_rank // 2)
     assert f'Epoch(train) [1][{iters}/{iters}]' in log  # each rank saw half the data
-    assert sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == ['epoch_1.pth']
+    assert sorted(os.path.basename(p) for p in glob.glob(str(work / '*.pth'))) == [
+        'epoch_1.pth', 'epoch_2.pth']
+
+    killed = tmp_path / 'killed'
+    process = launch(killed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pointer = killed / 'last_checkpoint'
+    deadline = time.time() + 300
+    while not (pointer.exists() and pointer.read_text().endswith('epoch_1.pth')) \
+            and time.time() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    os.killpg(process.pid, signal.SIGKILL)  # both ranks and their launcher
+    process.wait()
+    resumed = launch(killed, '--resume-from', pointer.read_text(), stdout=subprocess.PIPE,
+                     stderr=subprocess.STDOUT, text=True)
+    log = resumed.communicate(timeout=600)[0]
+    assert resumed.returncode == 0, log[-3000:]
+    assert 'resumed epoch: 1' in log
+    a, b = state_of(str(work / 'epoch_2.pth')), state_of(str(killed / 'epoch_2.pth'))
+    for key, value in a.items():
+        assert torch.equal(value, b[key]), key
 
     # two processes test it too, each on half the data, gathered into the same AP as one process
-    checkpoint = str(work / 'epoch_1.pth')
+    checkpoint = str(work / 'epoch_2.pth')
     single = run_tool(os.path.join(TOOLS, 'test.py'), config, checkpoint, '--eval', 'mAP')
     assert single.returncode == 0, single.stderr[-3000:]
     env['PORT'] = str(int(env['PORT']) + 1)  # a port of its own: the last one may linger
@@ -239,6 +218,10 @@ def test_test_tool_reproduces_the_training_evaluation(tiny, tmp_path):
     predictions = json.load(open(out))
     val = json.load(open(tiny[1] / 'annotations' / 'val.json'))
     assert len(predictions) == len([a for a in val['annotations'] if a['num_keypoints'] > 0])
+    files = {img['id']: img['file_name'] for img in val['images']}
+    for record in predictions:  # which image and box each prediction is of
+        assert record['image_file'].endswith('/' + files[record['image_id']])
+    assert sorted(r['bbox_id'] for r in predictions) == list(range(len(predictions)))
     assert len(predictions[0]['keypoints']) == 14 and len(predictions[0]['keypoints'][0]) == 3
 
 

@@ -247,3 +247,13 @@ def gt_per_instance(ann_file):
                         bbox=a['bbox'], area=a['area'], image_id=a['image_id'],
                         bbox_id=a['id']))
     return out
+
+
+def test_ground_truth_without_annotations_is_an_error_not_ap_minus_one(ann_file, tmp_path):
+    data = json.load(open(ann_file))
+    data['annotations'] = []
+    empty = tmp_path / 'no_annotations.json'
+    empty.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=rf'the ground truth {empty} has no annotations, so AP '
+                                         r'cannot be computed'):
+        evaluate(CocoKeypointMetric(str(empty)), predictions(ann_file))

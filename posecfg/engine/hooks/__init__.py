@@ -1,4 +1,5 @@
 """posecfg's hooks (registered in ``posecfg.registry.HOOKS``)."""
+from .checkpoint import CheckpointHook
 from .compile_model import CompileModelHook, compile_networks
 
-__all__ = ['CompileModelHook', 'compile_networks']
+__all__ = ['CheckpointHook', 'CompileModelHook', 'compile_networks']

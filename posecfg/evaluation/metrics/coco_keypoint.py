@@ -198,6 +198,12 @@ class CocoKeypointMetric(BaseMetric):
             print_log(f'CocoKeypointMetric: results written to {osp.abspath(path)}',
                       logger='current')
             return {}
+        if not coco.dataset.get('annotations'):
+            # COCOeval would report AP -1 and the run would look successful
+            raise ValueError(f'CocoKeypointMetric: the ground truth '
+                             f'{self.ann_file or "(from the samples)"} has no annotations, so '
+                             f'AP cannot be computed; give an annotated file, or set '
+                             f'format_only=True to only write the results')
         if not coco_results:
             print_log('CocoKeypointMetric: no predictions to evaluate; AP and AR are 0',
                       logger='current', level=logging.WARNING)
