@@ -268,6 +268,11 @@ def read_project(config: Union[str, Path, DLCProject]) -> DLCProject:
         path = path / 'config.yaml'
     raw = load_yaml(path)
     cfg = _validate(path, raw)
-    root = path.resolve().parent
-    cfg['project_path'] = str(root)  # DeepLabCut: project_path follows the file's location
+    root = path.absolute().parent
+    # DeepLabCut repairs project_path from the file's location when they differ
+    # (ProjectConfig._post_yaml_load_updates) and otherwise keeps the file's spelling
+    written = cfg['project_path']
+    if not written or Path(str(written)).absolute() != root:
+        written = root
+    cfg['project_path'] = str(Path(str(written)))
     return DLCProject(config_path=path, root=root, cfg=cfg)
