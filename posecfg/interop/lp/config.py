@@ -5,11 +5,14 @@ Pose saves into a run folder), the resolved tree, the file line of every key and
 provenance events, and Lightning Pose's checks done at load time (:mod:`.checks`). Overrides are
 posecfg ``--cfg-options`` items (:func:`posecfg.config.options.parse_options`) with Lightning
 Pose's key names: ``KEY=VALUE`` sets a key that the file has or that Lightning Pose knows
-(:mod:`.dialect`), ``+KEY=VALUE`` adds any key, ``~KEY`` deletes one.
+(:mod:`.dialect`), ``+KEY=VALUE`` adds any key, ``~KEY`` deletes one. For Lightning Pose's keys
+Hydra's ``null``, ``true`` and ``false`` mean None, True and False (posecfg's own ``None``,
+``True``, ``False`` work too).
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime
 import os
 from dataclasses import dataclass, field
@@ -181,10 +184,24 @@ def _rename_legacy_keys(raw: dict, prov: Provenance, path: str, notes: List[str]
         notes.append('data.keypoints is the old name of data.keypoint_names; read as that')
 
 
+def _coerce(value: Any, dotted: str) -> Any:
+    """Hydra's spellings for Lightning Pose keys: ``null`` for a key that may be null and
+    ``true``/``false`` for a boolean key (posecfg's grammar reads them as strings)."""
+    spec = dialect.key_spec(dotted)
+    if spec is None or not isinstance(value, str) or dialect.STR in spec.kinds:
+        return value
+    if value == 'null' and dialect.NONE in spec.kinds:
+        return None
+    if value.lower() in ('true', 'false') and dialect.BOOL in spec.kinds:
+        return value.lower() == 'true'
+    return value
+
+
 def _apply_override(raw: dict, override: Override, prov: Provenance, path: str):
     """Set, add or delete one key; a SET of a key that neither the file nor Lightning Pose has
     is an error with close matches."""
     origin = Origin(option=override.text, flag=override.flag)
+    override = dataclasses.replace(override, value=_coerce(override.value, override.dotted))
     node, walked = raw, []
     for i, segment in enumerate(override.key):
         last = i == len(override.key) - 1

@@ -197,6 +197,14 @@ def test_overrides_use_lightning_pose_key_names():
     assert cfg.where('training.max_epochs') == '--cfg-options training.max_epochs=5'
 
 
+def test_hydra_spellings_of_null_and_booleans():
+    cfg = mirror('data.keypoint_names=null', 'training.imgaug_hflip=true',
+                 'model.model_name=null', 'training.early_stopping=False')
+    assert cfg.get('data.keypoint_names') is None and cfg.get('training.imgaug_hflip') is True
+    assert cfg.get('model.model_name') == 'null'          # a string key keeps the string
+    assert cfg.get('training.early_stopping') is False
+
+
 def test_override_typo_gets_close_matches():
     with pytest.raises(LPConfigError, match=r'training.check_val_every_n_epochs is not a key.*'
                                             r'did you mean training.check_val_every_n_epoch'):
