@@ -165,3 +165,33 @@ def test_train_status_json(tmp_path):
     write_train_completed(run)
     assert open(path).read() == ('{"status": "COMPLETED", "progress": {"completed": 2, '
                                  '"total": 2, "timestamp": 2.5}}')
+
+
+def test_mirror_mouse_evaluation_files_end_to_end(tmp_path):
+    """predictions.csv and its metric files for the mirror-mouse project, computed from the
+    re-read predictions file as Lightning Pose's compute_metrics_single does."""
+    from posecfg.interop.lp.project import fit_lp_pca, load_lp_project
+
+    cfg = load_lp_config(str(shared_path('lp-configs', 'config_mirror-mouse-example.yaml')),
+                         parse_options([f'data.data_dir={shared_path("lp-mirror-mouse")}']))
+    project = load_lp_project(cfg)
+    labels = project.labels
+    preds = np.where(np.isnan(labels.keypoints), 100.0, labels.keypoints) + [3.0, 4.0]
+    path = write_predictions(str(tmp_path / 'predictions.csv'), preds,
+                             np.full((90, 17), 0.5), project.keypoint_names, 'heatmap',
+                             index=labels.image_names, sets=project.split.set_column())
+    back = read_predictions(path)
+    errors = pixel_error(labels.keypoints, back.keypoints)
+    assert np.nanmax(errors) == pytest.approx(5.0) and np.isnan(errors[0, 4])
+    error_file = write_metric(path, 'pixel_error', errors, back.keypoint_names, back.index,
+                              back.sets)
+    lines = open(error_file).read().splitlines()
+    assert lines[0] == ',' + ','.join(project.keypoint_names) + ',set'
+    assert lines[1].startswith('labeled-data/img01.png,5.0,5.0,5.0,5.0,,')
+    assert lines[1].endswith(',' + project.split.set_column()[0])
+    pca = fit_lp_pca(project, 'pca_singleview', units='frame')
+    pca_file = write_metric(path, 'pca_singleview', pca.keypoint_errors(back.keypoints),
+                            back.keypoint_names, back.index, back.sets)
+    assert pca_file.endswith('predictions_pca_singleview_error.csv')
+    row = open(pca_file).read().splitlines()[2].split(',')
+    assert row[8] == '' and row[16] == '' and row[17] == ''    # obs_top, obsHigh/Low_bot: not in PCA
