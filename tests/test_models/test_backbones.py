@@ -13,6 +13,7 @@ import posecfg.models.backbones  # noqa: F401  (registration)
 from posecfg.models.backbones import HRNet, MobileNetV2, ResNet, ResNetV1d, ShuffleNetV2
 from posecfg.models.backbones.hrnet import hrnet_extra
 from posecfg.registry import MODELS
+from tests.test_models.layouts import timm_resnet_shapes
 
 BACKBONES = sorted(name for name, cls in MODELS.module_dict.items()
                    if cls.__module__.startswith('posecfg.models.backbones.'))
@@ -39,7 +40,8 @@ def n_params(module):
 
 
 def test_discovery_finds_the_backbones():
-    assert {'ResNet', 'ResNetV1d', 'HRNet', 'MobileNetV2', 'ShuffleNetV2'} <= set(BACKBONES)
+    assert {'ResNet', 'ResNetV1d', 'HRNet', 'MobileNetV2', 'ShuffleNetV2', 'CSPNeXt',
+            'EfficientNet', 'VisionTransformer'} <= set(BACKBONES)
 
 
 # ------------------------------------------------------------------ the shared contract
@@ -59,11 +61,18 @@ def test_forward_gives_documented_channels_and_strides(name):
     assert not no_grad, f'{name}: parameters unused by forward: {no_grad[:5]}'
 
 
+# backbones whose norms are all LayerNorm: norm_eval is accepted and changes nothing
+WITHOUT_BATCHNORM = {'VisionTransformer'}
+
+
 @pytest.mark.parametrize('name', BACKBONES)
 def test_norm_eval_keeps_batchnorm_statistics(name):
     model = build(name, norm_eval=True)
     model.train()
     bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    if name in WITHOUT_BATCHNORM:
+        assert not bns and all(m.training for m in model.modules())
+        return
     assert bns and not any(bn.training for bn in bns)
     assert model.training  # only the norms are in eval mode
     before = [bn.running_mean.clone() for bn in bns]
@@ -115,43 +124,10 @@ def test_with_cp_gives_the_same_outputs_and_gradients(name):
 
 
 # ------------------------------------------------------------------ ResNet
-def torchvision_resnet_shapes(depth):
-    """torchvision's resnet{depth} state dict (names → shapes) minus ``fc``, from the paper's
-    table: blocks per stage, BasicBlock (3x3, 3x3) or Bottleneck (1x1, 3x3, 1x1, x4)."""
-    blocks = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
-              152: (3, 8, 36, 3)}[depth]
-    bottleneck = depth >= 50
-    shapes = {'conv1.weight': (64, 3, 7, 7)}
-
-    def bn(prefix, c):
-        shapes.update({f'{prefix}.weight': (c,), f'{prefix}.bias': (c,),
-                       f'{prefix}.running_mean': (c,), f'{prefix}.running_var': (c,),
-                       f'{prefix}.num_batches_tracked': ()})
-    bn('bn1', 64)
-    in_ch = 64
-    for stage, n in enumerate(blocks):
-        width = 64 * 2 ** stage
-        out_ch = width * (4 if bottleneck else 1)
-        for j in range(n):
-            p = f'layer{stage + 1}.{j}'
-            if bottleneck:
-                convs = [(width, in_ch, 1, 1), (width, width, 3, 3), (out_ch, width, 1, 1)]
-            else:
-                convs = [(width, in_ch, 3, 3), (width, width, 3, 3)]
-            for k, shape in enumerate(convs, start=1):
-                shapes[f'{p}.conv{k}.weight'] = shape
-                bn(f'{p}.bn{k}', shape[0])
-            if j == 0 and (in_ch != out_ch or stage > 0):
-                shapes[f'{p}.downsample.0.weight'] = (out_ch, in_ch, 1, 1)
-                bn(f'{p}.downsample.1', out_ch)
-            in_ch = out_ch
-    return shapes
-
-
 @pytest.mark.parametrize('depth', [18, 50])
 def test_resnet_state_dict_is_torchvision_layout(depth):
     ours = {k: tuple(v.shape) for k, v in ResNet(depth).state_dict().items()}
-    assert ours == torchvision_resnet_shapes(depth)
+    assert ours == timm_resnet_shapes(depth)  # torchvision's names = timm's
 
 
 @pytest.mark.parametrize('depth, published', [(18, 11_689_512), (50, 25_557_032),
@@ -290,8 +266,9 @@ def test_resnet_drop_block_in_stages_3_and_4_as_timm():
     model = ResNet(50, drop_block_rate=0.1)
     for layer in (model.layer1, model.layer2):
         assert all(isinstance(b.drop_block, nn.Identity) for b in layer)
-    assert {(b.drop_block.block_size, b.drop_block.gamma_scale) for b in model.layer3} == {(5, 0.25)}
-    assert {(b.drop_block.block_size, b.drop_block.gamma_scale) for b in model.layer4} == {(3, 1.0)}
+    def settings(layer):
+        return {(b.drop_block.block_size, b.drop_block.gamma_scale) for b in layer}
+    assert settings(model.layer3) == {(5, 0.25)} and settings(model.layer4) == {(3, 1.0)}
 
 
 def test_drop_block_masks_squares_shared_by_channels_and_keeps_the_mean():
