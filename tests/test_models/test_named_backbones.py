@@ -212,3 +212,22 @@ def test_mmpose_resnet_weights_load_for_the_resnet50_variants(tmp_path, log):
     report = load_pretrained(model, str(tmp_path / 'res50_ap10k_256x256-35760eb8_20211029.pth'),
                              strict=True, logger=log)
     assert_bijective_load(model, report, [])
+
+
+def test_absent_lightning_pose_weights_name_the_file_and_where_to_put_it(tmp_path, monkeypatch):
+    import urllib.error
+
+    from posecfg.models.utils import PretrainedNotFoundError, model_zoo
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+
+    def offline(url, dst, timeout=None, **kwargs):
+        raise urllib.error.URLError('offline')
+    monkeypatch.setattr(model_zoo, 'download', offline)
+    cfg = lp_backbone_cfg('resnet50')  # torchvision IMAGENET1K_V2, as Lightning Pose loads
+    model = MODELS.build(dict(cfg, num_stages=1, strides=(1,), dilations=(1,), out_indices=(0,)))
+    with pytest.raises(PretrainedNotFoundError) as err:
+        model.init_weights()
+    cache = tmp_path / 'torch_home' / 'hub' / 'checkpoints' / 'resnet50-11ad3fa6.pth'
+    assert (f'Download https://download.pytorch.org/models/resnet50-11ad3fa6.pth and save it '
+            f'as {cache}') in str(err.value)
+    assert 'model.backbone.init_cfg.checkpoint=None trains from scratch' in str(err.value)
