@@ -13,6 +13,7 @@ import posecfg.models.backbones  # noqa: F401  (registration)
 from posecfg.models.backbones import HRNet, MobileNetV2, ResNet, ResNetV1d, ShuffleNetV2
 from posecfg.models.backbones.hrnet import hrnet_extra
 from posecfg.registry import MODELS
+from tests.test_models.layouts import timm_resnet_shapes
 
 BACKBONES = sorted(name for name, cls in MODELS.module_dict.items()
                    if cls.__module__.startswith('posecfg.models.backbones.'))
@@ -39,7 +40,8 @@ def n_params(module):
 
 
 def test_discovery_finds_the_backbones():
-    assert {'ResNet', 'ResNetV1d', 'HRNet', 'MobileNetV2', 'ShuffleNetV2'} <= set(BACKBONES)
+    assert {'ResNet', 'ResNetV1d', 'HRNet', 'MobileNetV2', 'ShuffleNetV2', 'CSPNeXt',
+            'EfficientNet', 'VisionTransformer'} <= set(BACKBONES)
 
 
 # ------------------------------------------------------------------ the shared contract
@@ -59,11 +61,18 @@ def test_forward_gives_documented_channels_and_strides(name):
     assert not no_grad, f'{name}: parameters unused by forward: {no_grad[:5]}'
 
 
+# backbones whose norms are all LayerNorm: norm_eval is accepted and changes nothing
+WITHOUT_BATCHNORM = {'VisionTransformer'}
+
+
 @pytest.mark.parametrize('name', BACKBONES)
 def test_norm_eval_keeps_batchnorm_statistics(name):
     model = build(name, norm_eval=True)
     model.train()
     bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    if name in WITHOUT_BATCHNORM:
+        assert not bns and all(m.training for m in model.modules())
+        return
     assert bns and not any(bn.training for bn in bns)
     assert model.training  # only the norms are in eval mode
     before = [bn.running_mean.clone() for bn in bns]
@@ -115,43 +124,10 @@ def test_with_cp_gives_the_same_outputs_and_gradients(name):
 
 
 # ------------------------------------------------------------------ ResNet
-def torchvision_resnet_shapes(depth):
-    """torchvision's resnet{depth} state dict (names → shapes) minus ``fc``, from the paper's
-    table: blocks per stage, BasicBlock (3x3, 3x3) or Bottleneck (1x1, 3x3, 1x1, x4)."""
-    blocks = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3), 101: (3, 4, 23, 3),
-              152: (3, 8, 36, 3)}[depth]
-    bottleneck = depth >= 50
-    shapes = {'conv1.weight': (64, 3, 7, 7)}
-
-    def bn(prefix, c):
-        shapes.update({f'{prefix}.weight': (c,), f'{prefix}.bias': (c,),
-                       f'{prefix}.running_mean': (c,), f'{prefix}.running_var': (c,),
-                       f'{prefix}.num_batches_tracked': ()})
-    bn('bn1', 64)
-    in_ch = 64
-    for stage, n in enumerate(blocks):
-        width = 64 * 2 ** stage
-        out_ch = width * (4 if bottleneck else 1)
-        for j in range(n):
-            p = f'layer{stage + 1}.{j}'
-            if bottleneck:
-                convs = [(width, in_ch, 1, 1), (width, width, 3, 3), (out_ch, width, 1, 1)]
-            else:
-                convs = [(width, in_ch, 3, 3), (width, width, 3, 3)]
-            for k, shape in enumerate(convs, start=1):
-                shapes[f'{p}.conv{k}.weight'] = shape
-                bn(f'{p}.bn{k}', shape[0])
-            if j == 0 and (in_ch != out_ch or stage > 0):
-                shapes[f'{p}.downsample.0.weight'] = (out_ch, in_ch, 1, 1)
-                bn(f'{p}.downsample.1', out_ch)
-            in_ch = out_ch
-    return shapes
-
-
 @pytest.mark.parametrize('depth', [18, 50])
 def test_resnet_state_dict_is_torchvision_layout(depth):
     ours = {k: tuple(v.shape) for k, v in ResNet(depth).state_dict().items()}
-    assert ours == torchvision_resnet_shapes(depth)
+    assert ours == timm_resnet_shapes(depth)  # torchvision's names = timm's
 
 
 @pytest.mark.parametrize('depth, published', [(18, 11_689_512), (50, 25_557_032),
@@ -223,6 +199,101 @@ def test_resnet_argument_errors(kwargs, message):
         ResNet(**kwargs)
 
 
+def test_resnet_groupnorm_is_timm_resnet50_gn():
+    """timm resnet50_gn (DeepLabCut's ``resnet_50``): GroupNorm(32) everywhere, same affine
+    parameters as BatchNorm, so the count is torchvision's resnet50 minus its fc, and no
+    running statistics."""
+    model = ResNet(50, norm_cfg=dict(type='GN', num_groups=32))
+    norms = [m for m in model.modules() if isinstance(m, nn.GroupNorm)]
+    assert len(norms) == 1 + 3 * 16 + 4 and all(m.num_groups == 32 for m in norms)
+    assert not any(isinstance(m, _BatchNorm) for m in model.modules())
+    assert n_params(model) == 25_557_032 - 2_049_000
+    assert not any('running' in k for k in model.state_dict())
+
+
+@pytest.mark.parametrize('output_stride, strides, dilations', [
+    (32, (1, 2, 2, 2), (1, 1, 1, 1)), (16, (1, 2, 2, 1), (1, 1, 1, 2)),
+    (8, (1, 2, 1, 1), (1, 1, 2, 4))])
+def test_resnet_output_stride_follows_timm(output_stride, strides, dilations):
+    """timm ``make_blocks``: after the stride reaches output_stride, a stage keeps the
+    resolution and doubles the dilation; its first block's 3x3 conv keeps the previous
+    stage's dilation (``first_dilation=prev_dilation``)."""
+    model = ResNet(50, output_stride=output_stride, out_indices=(0, 1, 2, 3)).eval()
+    assert model.strides == strides and model.dilations == dilations
+    assert model.out_strides == tuple(4 * int(torch.tensor(strides[:i + 1]).prod())
+                                      for i in range(4))
+    previous = 1
+    for layer, dilation in zip((model.layer1, model.layer2, model.layer3, model.layer4),
+                               dilations):
+        assert layer[0].conv2.dilation == (previous, previous)
+        assert layer[0].conv2.padding == (previous, previous)
+        assert all(block.conv2.dilation == (dilation, dilation) for block in list(layer)[1:])
+        previous = dilation
+    with torch.no_grad():
+        out = model(torch.rand(1, 3, SIZE, SIZE))
+    assert out[-1].shape == (1, 2048, SIZE // output_stride, SIZE // output_stride)
+
+
+def test_resnet_output_stride_errors():
+    with pytest.raises(ValueError, match=r'ResNet: output_stride=4 must be 8, 16 or 32'):
+        ResNet(50, output_stride=4)
+    with pytest.raises(ValueError, match=r'output_stride=16 sets the strides and dilations of '
+                                         r'four stages itself'):
+        ResNet(50, output_stride=16, strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2))
+
+
+def test_resnet_drop_path_rates_rise_linearly_and_act_in_training_only():
+    model = ResNet(50, drop_path_rate=0.3)
+    blocks = [b for layer in (model.layer1, model.layer2, model.layer3, model.layer4)
+              for b in layer]
+    rates = [getattr(b.drop_path, 'drop_prob', 0.0) for b in blocks]
+    assert rates == pytest.approx([0.3 * i / 15 for i in range(16)])
+    assert isinstance(blocks[0].drop_path, nn.Identity)
+    x = torch.rand(4, 3, 32, 32)
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(x)[0], model(x)[0])
+    block = blocks[-1].train()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        residual = block.drop_path(torch.ones(64, 1, 1, 1)).flatten()
+    # per sample: dropped (0) or kept and scaled by 1 / (1 - p)
+    assert torch.all((residual == 0) | torch.isclose(residual, torch.tensor(1 / 0.7)))
+    assert 0 < int((residual == 0).sum()) < 64
+
+
+def test_resnet_drop_block_in_stages_3_and_4_as_timm():
+    model = ResNet(50, drop_block_rate=0.1)
+    for layer in (model.layer1, model.layer2):
+        assert all(isinstance(b.drop_block, nn.Identity) for b in layer)
+    def settings(layer):
+        return {(b.drop_block.block_size, b.drop_block.gamma_scale) for b in layer}
+    assert settings(model.layer3) == {(5, 0.25)} and settings(model.layer4) == {(3, 1.0)}
+
+
+def test_drop_block_masks_squares_shared_by_channels_and_keeps_the_mean():
+    from posecfg.models.backbones.drop import DropBlock2d
+    torch.manual_seed(0)
+    drop = DropBlock2d(0.1, block_size=5)
+    x = torch.ones(8, 3, 64, 64)
+    assert torch.equal(drop.eval()(x), x)
+    out = drop.train()(x)
+    zero = out == 0
+    assert torch.equal(zero[:, 0], zero[:, 1]) and torch.equal(zero[:, 0], zero[:, 2])
+    # gamma = 0.1 * 64² / 5² / 60² seeds per position, each a 5x5 square (overlaps merge)
+    gamma = 0.1 * 64 * 64 / 25 / 60 ** 2
+    assert 0.5 * gamma * 25 < zero.float().mean() < 1.1 * 0.1
+    kept = out[~zero]
+    assert torch.allclose(kept, kept[0].expand_as(kept))  # one scale for every kept value
+    assert abs(out.mean().item() - 1.0) < 1e-3             # scaled by numel / kept
+    # the dropped set is a union of 5x5 squares (seeds max-pooled; clipped at the border):
+    # a morphological opening with a 5x5 square leaves it unchanged
+    mask = zero[:, :1].float()
+    eroded = -torch.nn.functional.max_pool2d(-mask, 5, 1, 2)
+    opened = torch.nn.functional.max_pool2d(eroded, 5, 1, 2)
+    assert torch.equal(opened, mask)
+
+
 # ------------------------------------------------------------------ HRNet
 def test_hrnet_w32_output_at_256x192():
     model = HRNet('w32').eval()
@@ -276,6 +347,95 @@ def test_hrnet_multiscale_output_and_upsample_options():
     assert model.out_strides == (4, 8, 16, 32) and model.out_channels == (18, 36, 72, 144)
     ups = [m for m in model.modules() if isinstance(m, nn.Upsample)]
     assert ups and all(u.mode == 'bilinear' for u in ups)
+
+
+def timm_hrnet_head_params(width):
+    """Parameters of timm's HRNet classification head beyond ``incre_modules``
+    (``timm/models/hrnet.py`` ``_make_head``): three stride-2 3x3 convs with bias + BN between
+    the widened branches (128→256→512→1024), the 1x1 conv 1024→2048 with bias + BN, and the
+    2048x1000 classifier."""
+    widened = [128, 256, 512, 1024]
+    total = sum(cin * cout * 9 + cout + 2 * cout for cin, cout in zip(widened, widened[1:]))
+    total += 1024 * 2048 + 2048 + 2 * 2048
+    return total + 2048 * 1000 + 1000
+
+
+@pytest.mark.parametrize('width, timm_count', [(18, 21_299_004), (32, 41_232_680),
+                                               (48, 77_469_864)])
+def test_hrnet_with_incre_modules_is_timm_hrnet_minus_its_head(width, timm_count):
+    """timm 1.0 ``hrnet_w{18,32,48}`` (DeepLabCut's hrnet_w*): 21.30 M, 41.23 M and 77.47 M
+    parameters (timm's model cards: 21.3, 41.2, 77.5)."""
+    with torch.device('meta'):
+        model = HRNet(hrnet_extra(width, multiscale_output=True), increased_channel_count=True)
+    assert n_params(model) + timm_hrnet_head_params(width) == timm_count
+
+
+def test_hrnet_incre_modules_key_layout_is_timm():
+    """timm ``_make_head``: branch b → ``_make_layer(Bottleneck, C_b, planes_b, 1)`` with
+    planes (32, 64, 128, 256), a 1x1 projection shortcut."""
+    with torch.device('meta'):
+        model = HRNet(hrnet_extra(32, multiscale_output=True), increased_channel_count=True)
+    sd = {k: tuple(v.shape) for k, v in model.state_dict().items()
+          if k.startswith('incre_modules.') and not k.endswith('num_batches_tracked')}
+    expected = {}
+    for b, (cin, planes) in enumerate(zip((32, 64, 128, 256), (32, 64, 128, 256))):
+        p = f'incre_modules.{b}.0'
+        for name, shape in [('conv1', (planes, cin, 1, 1)), ('conv2', (planes, planes, 3, 3)),
+                            ('conv3', (4 * planes, planes, 1, 1)),
+                            ('downsample.0', (4 * planes, cin, 1, 1))]:
+            expected[f'{p}.{name}.weight'] = shape
+        for name, c in [('bn1', planes), ('bn2', planes), ('bn3', 4 * planes),
+                        ('downsample.1', 4 * planes)]:
+            for leaf in ('weight', 'bias', 'running_mean', 'running_var'):
+                expected[f'{p}.{name}.{leaf}'] = (c,)
+    assert sd == expected
+
+
+def tiny_hrnet_extra():
+    """Four branches of widths (4, 8, 16, 32), one block each, two modules in stage 4."""
+    basic = dict(block='BASIC')
+    return dict(
+        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1,),
+                    num_channels=(8,)),
+        stage2=dict(num_modules=1, num_branches=2, num_blocks=(1, 1), num_channels=(4, 8),
+                    **basic),
+        stage3=dict(num_modules=1, num_branches=3, num_blocks=(1,) * 3, num_channels=(4, 8, 16),
+                    **basic),
+        stage4=dict(num_modules=2, num_branches=4, num_blocks=(1,) * 4,
+                    num_channels=(4, 8, 16, 32), multiscale_output=True, **basic))
+
+
+def test_hrnet_deeplabcut_outputs():
+    torch.manual_seed(0)
+    extra = tiny_hrnet_extra()
+    full = HRNet(extra).eval()
+    x = torch.rand(1, 3, SIZE, SIZE)
+    with torch.no_grad():
+        branches = full(x)
+        first = HRNet(extra, out_indices=(0,)).eval()
+        first.load_state_dict(full.state_dict())
+        assert first.out_channels == (4,) and first.out_strides == (4,)
+        assert torch.equal(first(x)[0], branches[0])  # the skipped fuse rows change nothing
+        interp = HRNet(extra, interpolate_branches=True).eval()
+        interp.load_state_dict(full.state_dict())
+        (cat,) = interp(x)
+    assert interp.out_channels == (4 + 8 + 16 + 32,) and interp.out_strides == (4,)
+    assert cat.shape == (1, 60, SIZE // 4, SIZE // 4)
+    assert torch.equal(cat[:, :4], branches[0])
+    up = torch.nn.functional.interpolate(branches[3], size=(16, 16), mode='bilinear',
+                                         align_corners=False)
+    assert torch.allclose(cat[:, 28:], up)
+    wide = HRNet(extra, increased_channel_count=True, out_indices=(0, 2))
+    assert wide.out_channels == (128, 512) and wide.out_strides == (4, 16)
+    assert wide(x)[1].shape == (1, 512, SIZE // 16, SIZE // 16)
+
+
+def test_hrnet_deeplabcut_option_errors():
+    with pytest.raises(ValueError, match=r'interpolate_branches concatenates every branch: it '
+                                         r'needs extra.stage4.multiscale_output=True'):
+        HRNet('w18', interpolate_branches=True)
+    with pytest.raises(ValueError, match=r'HRNet: out_indices=\(1,\) must be .* range\(0, 1\)'):
+        HRNet('w18', out_indices=(1,))
 
 
 def test_hrnet_frozen_stages_include_transitions():

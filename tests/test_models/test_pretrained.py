@@ -17,6 +17,7 @@ from posecfg.models.backbones import HRNet, MobileNetV2, ResNet, ResNetV1d, Shuf
 from posecfg.models.utils import (PretrainedLoadError, PretrainedNotFoundError,
                                   UnsafeCheckpointError, load_pretrained, model_zoo)
 from posecfg.models.utils.checkpoint_io import CheckpointReadError, read_checkpoint
+from tests.test_models.layouts import assert_bijective_load, bn, index_of, numbered
 
 REAL_DOWNLOAD = model_zoo.download  # taken before the fixture below replaces it
 
@@ -44,22 +45,6 @@ def isolated_hub(tmp_path, monkeypatch):
 def log(caplog):
     caplog.set_level(logging.INFO, logger='test_pretrained')
     return logging.getLogger('test_pretrained')
-
-
-def numbered(shapes):
-    """name → tensor of ``shape`` filled with the name's index (ints for num_batches_tracked)."""
-    out = {}
-    for i, (name, shape) in enumerate(shapes.items()):
-        dtype = torch.int64 if name.endswith('num_batches_tracked') else torch.float32
-        out[name] = torch.full(shape, float(i + 1), dtype=dtype)
-    return out
-
-
-def bn(shapes, prefix, c, tracked=True):
-    for leaf in ('weight', 'bias', 'running_mean', 'running_var'):
-        shapes[f'{prefix}.{leaf}'] = (c,)
-    if tracked:
-        shapes[f'{prefix}.num_batches_tracked'] = ()
 
 
 def tiny_resnet():
@@ -182,27 +167,13 @@ def timm_resnet18d_stem_layout():
     return s
 
 
-def assert_bijective_load(model, ckpt, report, ignored):
-    """Every model tensor was loaded, from a distinct checkpoint tensor, and only ``ignored``
-    checkpoint keys were left over."""
-    assert report.missing == [] and report.mismatched == []
-    assert sorted(report.unexpected) == sorted(ignored)
-    values = {k: v.flatten()[0].item() for k, v in model.state_dict().items() if v.numel()}
-    assert len(set(values.values())) == len(values)  # no checkpoint tensor used twice
-    return {round(v): k for k, v in values.items()}  # checkpoint index → our name
-
-
-def index_of(shapes, name):
-    return list(shapes).index(name) + 1
-
-
 def test_torchvision_mobilenet_v2_converts(tmp_path, log):
     shapes = torchvision_mobilenet_v2_layout()
     path = save(tmp_path / 'mobilenet_v2-b0353104.pth', numbered(shapes))
     model = MobileNetV2()
     report = load_pretrained(model, path, logger=log)
     assert report.layout == 'torchvision'
-    ours = assert_bijective_load(model, shapes, report, ['classifier.1.weight',
+    ours = assert_bijective_load(model, report, ['classifier.1.weight',
                                                          'classifier.1.bias'])
     for theirs, mine in [('features.0.0.weight', 'conv1.conv.weight'),
                          ('features.1.conv.0.0.weight', 'layer1.0.conv.0.conv.weight'),
@@ -221,7 +192,7 @@ def test_timm_mobilenet_v2_converts(tmp_path, log):
     model = MobileNetV2()
     report = load_pretrained(model, path, logger=log)
     assert report.layout == 'timm'
-    ours = assert_bijective_load(model, shapes, report, ['classifier.weight', 'classifier.bias'])
+    ours = assert_bijective_load(model, report, ['classifier.weight', 'classifier.bias'])
     for theirs, mine in [('bn1.weight', 'conv1.bn.weight'),
                          ('blocks.0.0.conv_pw.weight', 'layer1.0.conv.1.conv.weight'),
                          ('blocks.3.2.conv_dw.weight', 'layer4.2.conv.1.conv.weight'),
@@ -238,7 +209,7 @@ def test_torchvision_shufflenet_v2_converts(tmp_path, log):
     model = ShuffleNetV2()
     report = load_pretrained(model, path, logger=log)
     assert report.layout == 'torchvision'
-    ours = assert_bijective_load(model, shapes, report, ['fc.weight', 'fc.bias'])
+    ours = assert_bijective_load(model, report, ['fc.weight', 'fc.bias'])
     for theirs, mine in [('stage2.0.branch1.2.weight', 'layers.0.0.branch1.1.conv.weight'),
                          ('stage3.5.branch2.4.running_var', 'layers.1.5.branch2.1.bn.running_var'),
                          ('stage3.5.branch2.1.running_var', 'layers.1.5.branch2.0.bn.running_var'),
@@ -255,7 +226,7 @@ def test_timm_resnet_d_stem_converts(tmp_path, log):
     path = save(tmp_path / 'resnet18d.pth', numbered(shapes))
     report = load_pretrained(model, path, logger=log)
     assert report.layout == 'timm'
-    ours = assert_bijective_load(model, shapes, report, [])
+    ours = assert_bijective_load(model, report, [])
     assert ours[index_of(shapes, 'conv1.4.weight')] == 'stem.1.bn.weight'
     assert ours[index_of(shapes, 'bn1.running_var')] == 'stem.2.bn.running_var'
 

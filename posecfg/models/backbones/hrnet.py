@@ -20,6 +20,15 @@ Classification checkpoints also hold ``incre_modules``, ``downsamp_modules``, ``
         upsample=dict(mode='nearest', align_corners=None))                        # optional
 
 or the name of a standard width, ``'w18'``, ``'w32'`` or ``'w48'``.
+
+DeepLabCut 3 builds its HRNet backbones with timm (``deeplabcut/pose_estimation_pytorch/models/
+backbones/hrnet.py``: ``timm.create_model(model_name, features_only=True, feature_location=
+'incre' if increased_channel_count else '', out_indices=(1, 2, 3, 4))``): every branch of stage 4
+is fused (``multiscale_output=True``), ``increased_channel_count`` adds timm's ``incre_modules``
+(one Bottleneck per branch, to 128, 256, 512, 1024 channels) and ``interpolate_branches``
+concatenates all branches at branch 0's resolution (bilinear); otherwise DeepLabCut uses
+branch 0 (``out_indices=(0,)`` here). The key names are timm's (= the official ones), so a
+DeepLabCut snapshot's ``backbone.model.*`` tensors are this module's keys behind ``model.``.
 """
 from __future__ import annotations
 
@@ -27,16 +36,20 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmengine.model import normal_init
 
 from ...registry import MODELS
-from .base import BaseBackbone, check_frozen_stages, copy_cfg, init_from_scratch
+from .base import (BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg,
+                   init_from_scratch)
 from .resnet import BasicBlock, Bottleneck
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
 STAGE_KEYS = ('num_modules', 'num_branches', 'block', 'num_blocks', 'num_channels')
 DEFAULT_UPSAMPLE = dict(mode='nearest', align_corners=None)
+# timm's HRNet head (``_make_head``): planes of the Bottleneck that widens each branch
+INCRE_PLANES = (32, 64, 128, 256)
 
 
 def hrnet_extra(width: int, multiscale_output: bool = False) -> dict:
@@ -175,16 +188,24 @@ class HRModule(nn.Module):
             fuse_layers.append(nn.ModuleList(row))
         return nn.ModuleList(fuse_layers)
 
-    def forward(self, x: List[torch.Tensor]) -> List[torch.Tensor]:
+    def forward(self, x: List[torch.Tensor], outputs: Optional[Sequence[int]] = None
+                ) -> List[Optional[torch.Tensor]]:
+        """``outputs``: the output branches needed (default all); the others are not computed
+        and come back as None."""
         x = [branch(x_b) for branch, x_b in zip(self.branches, x)]
         if self.num_branches == 1:
             return x
-        out = []
+        out: List[Optional[torch.Tensor]] = []
         for i, row in enumerate(self.fuse_layers):
-            y = x[i]
+            if outputs is not None and i not in outputs:
+                out.append(None)
+                continue
+            # summed in branch order j = 0, 1, ... like MMPose and timm, so that the rounding
+            # (and the outputs) are theirs bit for bit
+            y = None
             for j, fuse in enumerate(row):
-                if j != i:
-                    y = y + fuse(x[j])
+                term = x[j] if j == i else fuse(x[j])
+                y = term if y is None else y + term
             out.append(self.relu(y))
         return out
 
@@ -201,11 +222,20 @@ class HRNet(BaseBackbone):
         with_cp: gradient checkpointing in every block.
         zero_init_residual: last BN of every block starts at 0.
         frozen_stages: -1 nothing; 0 the stem (conv1, bn1, conv2, bn2); k also stages 1..k with
-            the transition that follows each (no grads, eval mode).
+            the transition that follows each (no grads, eval mode); 4 includes incre_modules.
+        out_indices: which output branches ``forward`` returns (default: all there are, i.e.
+            branch 0 alone without ``multiscale_output``); branches not asked for are not
+            computed in the last module.
+        increased_channel_count: timm's ``feature_location='incre'``: each output branch b
+            goes through one Bottleneck to 4 * (32, 64, 128, 256)[b] channels
+            (``incre_modules.{b}.0``).
+        interpolate_branches: return one map, every branch resized to branch 0's size
+            (bilinear, ``align_corners=False``) and concatenated (needs ``multiscale_output``).
         init_cfg: mmengine init config (``Pretrained`` goes through ``load_pretrained``).
 
     Shapes: (N, in_channels, H, W) → a tuple holding branch 0, (N, C_0, H/4, W/4), or, with
-    ``extra.stage4.multiscale_output=True``, every branch b: (N, C_b, H/2**(b+2), W/2**(b+2)).
+    ``extra.stage4.multiscale_output=True``, every branch b in ``out_indices``:
+    (N, C_b, H/2**(b+2), W/2**(b+2)); with ``interpolate_branches`` one (N, sum C_b, H/4, W/4).
     H and W must be divisible by 2**(num_branches + 1) (32 for four branches).
     """
 
@@ -216,7 +246,10 @@ class HRNet(BaseBackbone):
 
     def __init__(self, extra: Union[str, dict], in_channels: int = 3, conv_cfg=None,
                  norm_cfg=dict(type='BN'), norm_eval: bool = False, with_cp: bool = False,
-                 zero_init_residual: bool = False, frozen_stages: int = -1, init_cfg=None):
+                 zero_init_residual: bool = False, frozen_stages: int = -1,
+                 out_indices: Optional[Sequence[int]] = None,
+                 increased_channel_count: bool = False, interpolate_branches: bool = False,
+                 init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.extra = check_extra(extra)
         self.conv_cfg, self.norm_cfg = conv_cfg, copy_cfg(norm_cfg)
@@ -224,6 +257,7 @@ class HRNet(BaseBackbone):
         self.zero_init_residual = zero_init_residual
         self.frozen_stages = check_frozen_stages('HRNet', frozen_stages, 4)
         self.upsample_cfg = dict(self.extra.get('upsample', DEFAULT_UPSAMPLE))
+        self._check_outputs(out_indices, increased_channel_count, interpolate_branches)
 
         # stem: two stride-2 3x3 convs to 64 channels at 1/4 resolution
         self.conv1 = build_conv_layer(conv_cfg, in_channels, 64, 3, stride=2, padding=1,
@@ -247,10 +281,39 @@ class HRNet(BaseBackbone):
             stage, channels = self._make_stage(cfg, wanted, multiscale)
             self.add_module(f'stage{k}', stage)
 
-        n_out = len(channels) if self.stage_cfgs[3].get('multiscale_output', False) else 1
-        self.out_channels = tuple(channels[:n_out])
-        self.out_strides = tuple(4 * 2 ** b for b in range(n_out))
+        n_out = self.num_outputs
+        if increased_channel_count:
+            self.incre_modules = nn.ModuleList(
+                self._make_stage1(BLOCKS['BOTTLENECK'], channels[b], INCRE_PLANES[b] * 4, 1)
+                for b in range(n_out))
+            channels = [INCRE_PLANES[b] * 4 for b in range(n_out)]
+        if interpolate_branches:
+            self.out_channels = (sum(channels[:n_out]),)
+            self.out_strides = (4,)
+        else:
+            self.out_channels = tuple(channels[b] for b in self.out_indices)
+            self.out_strides = tuple(4 * 2 ** b for b in self.out_indices)
         self._freeze_stages()
+
+    def _check_outputs(self, out_indices: Optional[Sequence[int]],
+                       increased_channel_count: bool, interpolate_branches: bool) -> None:
+        """Sets ``num_outputs`` (branches leaving stage 4) and ``out_indices``, before building."""
+        stage4 = self.extra['stage4']
+        n_out = stage4['num_branches'] if stage4.get('multiscale_output', False) else 1
+        self.num_outputs = n_out
+        self.increased_channel_count = increased_channel_count
+        self.interpolate_branches = interpolate_branches
+        if increased_channel_count and n_out > len(INCRE_PLANES):
+            raise ValueError(f'HRNet: increased_channel_count widens at most '
+                             f'{len(INCRE_PLANES)} branches (timm), this net has {n_out}')
+        if interpolate_branches:
+            if n_out == 1 or out_indices is not None:
+                raise ValueError('HRNet: interpolate_branches concatenates every branch: it needs '
+                                 'extra.stage4.multiscale_output=True and no out_indices')
+            self.out_indices = tuple(range(n_out))
+        else:
+            self.out_indices = check_out_indices(
+                'HRNet', tuple(range(n_out)) if out_indices is None else out_indices, n_out)
 
     # ---------------------------------------------------------------- construction
     def _make_stage1(self, block, in_channels: int, out_channels: int, num_blocks: int
@@ -317,6 +380,8 @@ class HRNet(BaseBackbone):
         modules = [self.layer1 if index == 1 else getattr(self, f'stage{index}')]
         if index < 4:
             modules.append(getattr(self, f'transition{index}'))
+        elif self.increased_channel_count:
+            modules.append(self.incre_modules)
         return modules
 
     def _init_from_scratch(self) -> None:
@@ -339,6 +404,18 @@ class HRNet(BaseBackbone):
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.relu(self.bn2(self.conv2(x)))
         y = [self.layer1(x)]
-        for k in (2, 3, 4):
+        for k in (2, 3):
             y = getattr(self, f'stage{k}')(self._transition(k - 1, y))
-        return tuple(y)
+        y = self._transition(3, y)
+        *first, last = self.stage4
+        for module in first:
+            y = module(y)
+        y = last(y, self.out_indices)
+        if self.increased_channel_count:
+            y = [None if y_b is None else incre(y_b) for y_b, incre in zip(y, self.incre_modules)]
+        if self.interpolate_branches:
+            size = y[0].shape[-2:]
+            return (torch.cat([y[0]] + [F.interpolate(y_b, size=size, mode='bilinear',
+                                                      align_corners=False) for y_b in y[1:]],
+                              dim=1),)
+        return tuple(y[b] for b in self.out_indices)

@@ -4,7 +4,17 @@ Keys: ``conv1``, ``bn1``, ``layer{1..4}.{j}.conv{1,2[,3]}``, ``.bn{1,2[,3]}``,
 ``.downsample.{0,1}`` (``.downsample.{1,2}`` after the AvgPool with ``avg_down``), which is
 torchvision's, timm's and MMPose/mmcls's layout, so their checkpoints load unchanged (their
 ``fc.*`` / ``head.*`` keys are reported as unexpected and ignored). With ``deep_stem`` the stem is
-``stem.{0,1,2}.{conv,bn}`` (mmcls ResNetV1d); timm's ``resnet*d`` stem is converted.
+``stem.{0,1,2}.{conv,bn}`` (mmcls ResNetV1d); timm's ``resnet*d`` stem is converted. Lightning
+Pose's checkpoints hold the trunk as ``nn.Sequential(*children[:-2])`` (``0`` = conv1, ``1`` =
+bn1, ``4..7`` = layer1..4): converted too (:data:`LIGHTNING_POSE_KEYS`).
+
+timm's options used by DeepLabCut 3 (``deeplabcut/pose_estimation_pytorch/models/backbones/
+resnet.py`` builds ``timm.create_model(model_name, output_stride, drop_path_rate,
+drop_block_rate)``) are constructor arguments here: ``norm_cfg=dict(type='GN', num_groups=32)``
+is timm's ``resnet50_gn``; ``output_stride`` dilates the last stages by timm's rule
+(``timm/models/resnet.py``, ``make_blocks``); ``drop_path_rate`` and ``drop_block_rate`` as
+there. Keys stay timm's, so a DeepLabCut snapshot's ``backbone.model.*`` tensors are this
+module's keys behind ``model.``.
 """
 from __future__ import annotations
 
@@ -20,6 +30,7 @@ from ...registry import MODELS
 from ..utils.key_mapping import rename_keys
 from .base import (BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg,
                    init_from_scratch)
+from .drop import linear_drop_path_rates, make_drop_path, optional_drop_block
 
 
 class _ResidualBlock(nn.Module):
@@ -42,21 +53,26 @@ class BasicBlock(_ResidualBlock):
     def __init__(self, in_channels: int, out_channels: int, expansion: int = 1, stride: int = 1,
                  dilation: int = 1, downsample: Optional[nn.Module] = None,
                  style: str = 'pytorch', with_cp: bool = False, conv_cfg=None,
-                 norm_cfg=dict(type='BN')):
+                 norm_cfg=dict(type='BN'), first_dilation: Optional[int] = None,
+                 drop_block: Optional[nn.Module] = None, drop_path_rate: float = 0.0):
         super().__init__()
         if expansion != 1:
             raise ValueError(f'BasicBlock: expansion={expansion} must be 1')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.mid_channels = out_channels
         self.stride, self.dilation, self.style, self.with_cp = stride, dilation, style, with_cp
+        d1 = dilation if first_dilation is None else first_dilation
         self.conv1 = build_conv_layer(conv_cfg, in_channels, out_channels, 3, stride=stride,
-                                      padding=dilation, dilation=dilation, bias=False)
+                                      padding=d1, dilation=d1, bias=False)
         self.bn1 = build_norm_layer(copy_cfg(norm_cfg), out_channels)[1]
         self.conv2 = build_conv_layer(conv_cfg, out_channels, out_channels, 3, padding=1,
                                       bias=False)
         self.bn2 = build_norm_layer(copy_cfg(norm_cfg), out_channels)[1]
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
+        # timm's places: DropBlock after the first norm, drop path on the residual branch
+        self.drop_block = drop_block if drop_block is not None else nn.Identity()
+        self.drop_path = make_drop_path(drop_path_rate)
 
     @property
     def last_norm(self) -> nn.Module:
@@ -64,8 +80,8 @@ class BasicBlock(_ResidualBlock):
         return self.bn2
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
+        out = self.relu(self.drop_block(self.bn1(self.conv1(x))))
+        out = self.drop_path(self.bn2(self.conv2(out)))
         identity = x if self.downsample is None else self.downsample(x)
         return out + identity
 
@@ -74,7 +90,9 @@ class Bottleneck(_ResidualBlock):
     """1x1 → 3x3 → 1x1 convs (``out_channels / expansion`` in the middle) plus a shortcut.
 
     ``style='pytorch'`` puts the stride on the 3x3 conv (torchvision, "ResNet v1.5"),
-    ``'caffe'`` on the first 1x1 conv (the original paper).
+    ``'caffe'`` on the first 1x1 conv (the original paper). ``first_dilation`` (default
+    ``dilation``) dilates the 3x3 conv; ``drop_block`` follows the 3x3 conv's norm and
+    ``drop_path_rate`` drops the residual branch before the shortcut is added (timm's places).
     """
 
     expansion = 4
@@ -82,7 +100,8 @@ class Bottleneck(_ResidualBlock):
     def __init__(self, in_channels: int, out_channels: int, expansion: int = 4, stride: int = 1,
                  dilation: int = 1, downsample: Optional[nn.Module] = None,
                  style: str = 'pytorch', with_cp: bool = False, conv_cfg=None,
-                 norm_cfg=dict(type='BN')):
+                 norm_cfg=dict(type='BN'), first_dilation: Optional[int] = None,
+                 drop_block: Optional[nn.Module] = None, drop_path_rate: float = 0.0):
         super().__init__()
         if style not in ('pytorch', 'caffe'):
             raise ValueError(f"ResNet: style={style!r} must be 'pytorch' or 'caffe'")
@@ -96,13 +115,16 @@ class Bottleneck(_ResidualBlock):
         self.conv1 = build_conv_layer(conv_cfg, in_channels, mid, 1, stride=conv1_stride,
                                       bias=False)
         self.bn1 = build_norm_layer(copy_cfg(norm_cfg), mid)[1]
+        d2 = dilation if first_dilation is None else first_dilation
         self.conv2 = build_conv_layer(conv_cfg, mid, mid, 3, stride=conv2_stride,
-                                      padding=dilation, dilation=dilation, bias=False)
+                                      padding=d2, dilation=d2, bias=False)
         self.bn2 = build_norm_layer(copy_cfg(norm_cfg), mid)[1]
         self.conv3 = build_conv_layer(conv_cfg, mid, out_channels, 1, bias=False)
         self.bn3 = build_norm_layer(copy_cfg(norm_cfg), out_channels)[1]
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
+        self.drop_block = drop_block if drop_block is not None else nn.Identity()
+        self.drop_path = make_drop_path(drop_path_rate)
 
     @property
     def last_norm(self) -> nn.Module:
@@ -110,8 +132,8 @@ class Bottleneck(_ResidualBlock):
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
+        out = self.relu(self.drop_block(self.bn2(self.conv2(out))))
+        out = self.drop_path(self.bn3(self.conv3(out)))
         identity = x if self.downsample is None else self.downsample(x)
         return out + identity
 
@@ -138,19 +160,30 @@ def make_downsample(in_channels: int, out_channels: int, stride: int, avg_down: 
 
 
 class ResLayer(nn.Sequential):
-    """``num_blocks`` blocks; the first one strides and projects the shortcut."""
+    """``num_blocks`` blocks; the first one strides and projects the shortcut.
+
+    ``first_dilation``: dilation of the first block's 3x3 conv (default ``dilation``; timm and
+    mmseg's ``contract_dilation`` give it the previous stage's dilation). ``drop_path_rates``:
+    one rate per block. ``drop_block``: a factory called once per block, or None.
+    """
 
     def __init__(self, block, num_blocks: int, in_channels: int, out_channels: int,
                  expansion: int, stride: int = 1, avg_down: bool = False, conv_cfg=None,
-                 norm_cfg=dict(type='BN'), **block_kwargs):
+                 norm_cfg=dict(type='BN'), first_dilation: Optional[int] = None,
+                 drop_path_rates: Optional[Sequence[float]] = None, drop_block=None,
+                 **block_kwargs):
         downsample = make_downsample(in_channels, out_channels, stride, avg_down, conv_cfg,
                                      norm_cfg)
-        blocks = [block(in_channels, out_channels, expansion=expansion, stride=stride,
-                        downsample=downsample, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-                        **block_kwargs)]
-        for _ in range(1, num_blocks):
-            blocks.append(block(out_channels, out_channels, expansion=expansion, stride=1,
-                                conv_cfg=conv_cfg, norm_cfg=norm_cfg, **block_kwargs))
+        rates = list(drop_path_rates) if drop_path_rates is not None else [0.0] * num_blocks
+        blocks = []
+        for j in range(num_blocks):
+            blocks.append(block(
+                in_channels if j == 0 else out_channels, out_channels, expansion=expansion,
+                stride=stride if j == 0 else 1, downsample=downsample if j == 0 else None,
+                conv_cfg=conv_cfg, norm_cfg=norm_cfg,
+                first_dilation=first_dilation if j == 0 else None,
+                drop_block=drop_block() if drop_block else None, drop_path_rate=rates[j],
+                **block_kwargs))
         super().__init__(*blocks)
 
 
@@ -164,6 +197,45 @@ TIMM_DEEP_STEM_KEYS = (
     (r'^conv1\.6\.', 'stem.2.conv.'),
     (r'^bn1\.', 'stem.2.bn.'),
 )
+
+
+# Lightning Pose (``lightning_pose/models/backbones/factory.py``, ``grab_layers_sequential``):
+# the trunk is ``nn.Sequential(*list(resnet.children())[:-2])`` for heatmap models, i.e.
+# conv1, bn1, relu, maxpool, layer1..layer4 numbered 0..7 (regression models add avgpool, 8,
+# which has no parameters), stored in the LightningModule as ``backbone.<index>.*``.
+LIGHTNING_POSE_KEYS = (
+    (r'^0\.', 'conv1.'),
+    (r'^1\.', 'bn1.'),
+    (r'^4\.', 'layer1.'),
+    (r'^5\.', 'layer2.'),
+    (r'^6\.', 'layer3.'),
+    (r'^7\.', 'layer4.'),
+)
+
+
+def output_stride_settings(owner: str, output_stride: int, num_stages: int,
+                           strides: Sequence[int], dilations: Sequence[int]
+                           ) -> Tuple[Tuple[int, ...], Tuple[int, ...]]:
+    """Per-stage strides and dilations for ``output_stride`` by timm's rule (``make_blocks``):
+    the stem gives 4; each later stage halves the resolution until ``output_stride`` is reached,
+    after which it keeps the resolution and multiplies the dilation by 2 instead."""
+    if output_stride not in (8, 16, 32):
+        raise ValueError(f'{owner}: output_stride={output_stride!r} must be 8, 16 or 32')
+    if num_stages != 4 or tuple(strides) != (1, 2, 2, 2) or tuple(dilations) != (1, 1, 1, 1):
+        raise ValueError(f'{owner}: output_stride={output_stride} sets the strides and dilations '
+                         f'of four stages itself; leave strides, dilations and num_stages at '
+                         f'their defaults (got {tuple(strides)}, {tuple(dilations)}, '
+                         f'{num_stages})')
+    out_strides, out_dilations, net_stride, dilation = [], [], 4, 1
+    for i in range(4):
+        stride = 1 if i == 0 else 2
+        if net_stride >= output_stride:
+            dilation, stride = dilation * stride, 1
+        else:
+            net_stride *= stride
+        out_strides.append(stride)
+        out_dilations.append(dilation)
+    return tuple(out_strides), tuple(out_dilations)
 
 
 @MODELS.register_module()
@@ -183,6 +255,16 @@ class ResNet(BaseBackbone):
         conv_cfg, norm_cfg: mmcv layer configs; norm_eval: BN layers stay in eval mode in train().
         with_cp: gradient checkpointing per block; zero_init_residual: last BN of each block
             starts at 0 so every block starts as the identity.
+        output_stride: 8, 16 or 32 (four stages only): instead of ``strides`` / ``dilations``,
+            timm's rule: once the stride reaches ``output_stride`` the later stages keep the
+            resolution and dilate by the stride they skip (16: strides (1, 2, 2, 1), dilations
+            (1, 1, 1, 2); 8: (1, 2, 1, 1), (1, 1, 2, 4)), with ``contract_dilation``.
+        contract_dilation: the first block of a dilated stage uses half its dilation (the
+            previous stage's), as timm and mmseg do; exact for Bottleneck depths (the only
+            3x3 conv). BasicBlock's second conv is never dilated (MMPose), unlike timm's.
+        drop_path_rate: stochastic depth, rising linearly over all blocks from 0 to this
+            (timm's rule); drop_block_rate: DropBlock in stage 3 (block 5, gamma scale 0.25)
+            and stage 4 (block 3, scale 1.0), timm's ``drop_blocks``. Both act in training only.
         init_cfg: mmengine init config; ``dict(type='Pretrained', checkpoint=...)`` loads through
             :func:`posecfg.models.utils.load_pretrained`.
 
@@ -206,7 +288,8 @@ class ResNet(BaseBackbone):
                  deep_stem: bool = False, avg_down: bool = False, frozen_stages: int = -1,
                  conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
                  norm_eval: bool = False, with_cp: bool = False, zero_init_residual: bool = True,
-                 init_cfg=None):
+                 output_stride: Optional[int] = None, contract_dilation: bool = False,
+                 drop_path_rate: float = 0.0, drop_block_rate: float = 0.0, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
         if depth not in self.arch_settings:
@@ -214,6 +297,12 @@ class ResNet(BaseBackbone):
                              f'{", ".join(map(str, self.arch_settings))}')
         if not 1 <= num_stages <= 4:
             raise ValueError(f'{name}: num_stages={num_stages!r} must be 1, 2, 3 or 4')
+        if output_stride is not None:
+            strides, dilations = output_stride_settings(
+                name, output_stride, num_stages, strides, dilations)
+            contract_dilation = True
+        if not 0.0 <= drop_block_rate < 1.0:
+            raise ValueError(f'{name}: drop_block_rate={drop_block_rate!r} must be in [0, 1)')
         if len(strides) != num_stages or len(dilations) != num_stages:
             raise ValueError(f'{name}: strides={tuple(strides)} and dilations={tuple(dilations)} '
                              f'must each have num_stages={num_stages} entries')
@@ -228,6 +317,8 @@ class ResNet(BaseBackbone):
         self.conv_cfg, self.norm_cfg = conv_cfg, copy_cfg(norm_cfg)
         self.norm_eval, self.with_cp = norm_eval, with_cp
         self.zero_init_residual = zero_init_residual
+        self.output_stride, self.contract_dilation = output_stride, contract_dilation
+        self.drop_path_rate, self.drop_block_rate = drop_path_rate, drop_block_rate
         self.block, stage_blocks = self.arch_settings[depth]
         self.stage_blocks = stage_blocks[:num_stages]
         self.expansion = self.block.expansion if expansion is None else expansion
@@ -263,16 +354,29 @@ class ResNet(BaseBackbone):
         """``layer1..layerN``; returns their names and output channels."""
         names, channels = [], []
         in_ch, out_ch = self.stem_channels, self.base_channels * self.expansion
+        rates = iter(linear_drop_path_rates(self.drop_path_rate, sum(self.stage_blocks)))
         for i, num_blocks in enumerate(self.stage_blocks):
+            dilation = self.dilations[i]
+            first = dilation // 2 if self.contract_dilation and dilation > 1 else None
             layer = ResLayer(self.block, num_blocks, in_ch, out_ch, self.expansion,
                              stride=self.strides[i], avg_down=self.avg_down,
                              conv_cfg=self.conv_cfg, norm_cfg=self.norm_cfg,
-                             dilation=self.dilations[i], style=self.style, with_cp=self.with_cp)
+                             dilation=dilation, first_dilation=first, style=self.style,
+                             with_cp=self.with_cp,
+                             drop_path_rates=[next(rates) for _ in range(num_blocks)],
+                             drop_block=self._drop_block_factory(i))
             self.add_module(f'layer{i + 1}', layer)
             names.append(f'layer{i + 1}')
             channels.append(out_ch)
             in_ch, out_ch = out_ch, out_ch * 2
         return names, channels
+
+    def _drop_block_factory(self, stage: int):
+        """timm's ``drop_blocks``: none in stages 1-2, (5, 0.25) in stage 3, (3, 1.0) in 4."""
+        if not self.drop_block_rate or stage < 2:
+            return None
+        size, scale = ((5, 0.25), (3, 1.0))[stage - 2]
+        return lambda: optional_drop_block(self.drop_block_rate, size, scale)
 
     def _stage_strides(self) -> List[int]:
         """Output stride of each stage: the stem's 4 times the product of stage strides."""
@@ -299,9 +403,13 @@ class ResNet(BaseBackbone):
 
     def convert_pretrained(self, state_dict: dict) -> Tuple[dict, str]:
         """torchvision / timm / mmcls ResNets share our layout; timm's ``resnet*d`` deep stem
-        is renamed to ``stem.*`` (:data:`TIMM_DEEP_STEM_KEYS`)."""
+        is renamed to ``stem.*`` (:data:`TIMM_DEEP_STEM_KEYS`); Lightning Pose's
+        ``Sequential`` trunk (``0.weight``, ``4.0.conv1.weight``, ...) is renamed by
+        :data:`LIGHTNING_POSE_KEYS`."""
         if self.deep_stem and 'conv1.0.weight' in state_dict:
             return rename_keys(state_dict, TIMM_DEEP_STEM_KEYS), 'timm'
+        if not self.deep_stem and '0.weight' in state_dict and '1.running_mean' in state_dict:
+            return rename_keys(state_dict, LIGHTNING_POSE_KEYS), 'lightning-pose'
         return state_dict, 'native'
 
     # ---------------------------------------------------------------- forward

@@ -1,5 +1,6 @@
 """Where pretrained weights come from: local files, ``torchvision://``, ``mmcls://``,
-``open-mmlab://`` names and ``http(s)://`` URLs.
+``open-mmlab://`` names, ``http(s)://`` URLs, and Hugging Face's ``hf://ORG/NAME[/FILE]`` and
+``timm://MODEL`` (:mod:`.hf_hub`).
 
 A URL's file is looked up in the torch hub cache (``$TORCH_HOME/hub/checkpoints``, by default
 ``~/.cache/torch/hub/checkpoints``, the place torchvision and mmengine use), downloaded there if
@@ -41,7 +42,8 @@ TORCHVISION_URLS: Dict[str, str] = {
     'shufflenetv2_x2.0': 'https://download.pytorch.org/models/shufflenetv2_x2_0-8be3c8ee.pth',
 }
 
-SCHEMES = ('torchvision://', 'mmcls://', 'open-mmlab://', 'http://', 'https://')
+SCHEMES = ('torchvision://', 'mmcls://', 'open-mmlab://', 'http://', 'https://', 'hf://',
+           'timm://')
 
 # the SHA-256 prefix in published file names: name-0676ba61.pth, name-c78dce93_20200708.pth
 _HASH_IN_NAME = re.compile(r'-([a-f0-9]{8,})(?:_\d{8})?\.[a-z]+$')
@@ -112,6 +114,10 @@ def resolve_pretrained(spec: str, config_key: str = 'model.pretrained',
         raise PretrainedNotFoundError(
             f'{config_key}={spec!r}: unknown scheme {spec.partition("://")[0]!r}; use a local '
             f'path or one of {", ".join(SCHEMES)}')
+    if spec.startswith(('hf://', 'timm://')):
+        from .hf_hub import resolve_hf, resolve_timm
+        resolve = resolve_hf if spec.startswith('hf://') else resolve_timm
+        return resolve(spec, config_key, timeout, logger)
     url = url_for(spec, config_key)
     filename = os.path.basename(urllib.parse.urlparse(url).path)
     cached = os.path.join(hub_checkpoint_dir(), filename)

@@ -134,12 +134,15 @@ def select_prefix(state_dict: dict, module: nn.Module, prefix: Optional[str], pa
 
 def _strip_wrapper(state_dict: dict, module: nn.Module) -> Tuple[dict, str]:
     """Strip leading names that every key shares and the module does not have, e.g. the
-    ``model.`` of a backbone that wraps a timm model (DeepLabCut 3: ``backbone.model.conv1``)."""
+    ``model.`` of a backbone that wraps a timm model (DeepLabCut 3: ``backbone.model.conv1``).
+    A number is an index into a Sequential (Lightning Pose's ``backbone.0.*``), not a wrapper:
+    it is left for the module's ``convert_pretrained``."""
     own_heads = {k.split('.', 1)[0] for k in module.state_dict()}
     stripped = ''
     while True:
         heads = {k.split('.', 1)[0] for k in state_dict}
-        if len(heads) != 1 or heads <= own_heads or any('.' not in k for k in state_dict):
+        if len(heads) != 1 or heads <= own_heads or any('.' not in k for k in state_dict) \
+                or next(iter(heads)).isdigit():
             return state_dict, stripped
         head = heads.pop() + '.'
         state_dict = strip_prefix(state_dict, head)
