@@ -56,12 +56,17 @@ class _Failure:
 class _DecoderState:
     """Shared between the decoder thread (writes) and the consumer (reads)."""
 
-    def __init__(self):
+    def __init__(self, stop: threading.Event):
         self.tracker = LossTracker()
         self.last_progress = time.monotonic()
+        self.stop = stop
 
     def tracking(self, read):
+        """``read`` that records each frame, and ends the video once the reader is closed
+        (so a closed reader's decoder stops within one frame, not one batch)."""
         def tracked_read(out):
+            if self.stop.is_set():
+                return None
             index = read(out)
             self.last_progress = time.monotonic()
             if index is not None:
@@ -146,8 +151,9 @@ class VideoReader:
         self.report: Optional[DecodeReport] = None
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._stop = threading.Event()
-        self._state = _DecoderState()
+        self._state = _DecoderState(self._stop)
         self._thread: Optional[threading.Thread] = None
+        self._stalled = False
 
     @property
     def info(self) -> VideoInfo:
@@ -202,6 +208,7 @@ class VideoReader:
                 raise VideoDecodeError(f'{self.path}: the decoder thread ended without a result')
             idle = time.monotonic() - max(waiting_since, self._state.last_progress)
             if idle > self.stall_timeout:
+                self._stalled = True
                 self._stop.set()
                 raise VideoStallError(
                     f'{self.path}: the decoder produced no frame for {idle:.1f} s (last '
@@ -227,8 +234,10 @@ class VideoReader:
                 break
         if self._thread is None:
             self.source.close()
-        elif self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout=1.0)  # a decoder stuck in C code stays behind (daemon)
+        elif not self._stalled and self._thread is not threading.current_thread():
+            # the decoder sees the stop within one put slice (0.05 s) or after its current
+            # frame; one stuck in C code (a stall) is not waited for: it stays behind, a daemon
+            self._thread.join(timeout=5.0)
 
     def __enter__(self) -> 'VideoReader':
         return self
