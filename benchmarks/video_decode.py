@@ -10,6 +10,9 @@ Options timed (each reads the whole video, frames RGB uint8; nothing else is don
 - ``reader …``: ``VideoReader`` as inference uses it: the decoder thread, batches of 32 into the
   bounded queue, the consumer taking them; with resizing to 256x256 (a model input size), and
   with Lightning Pose's 5-frame context windows.
+- ``run_video`` with a stand-in model that sleeps as long per frame as decoding takes: the wall
+  time relative to decoding alone shows how well decoding overlaps prediction (1.00 fully,
+  2.00 not at all).
 
 Rounds alternate the options so that a busy phase of the shared machine hits all of them;
 ``frames/s`` is wall-clock throughput (median and best over the rounds), ``cpu ms/frame`` the
@@ -69,6 +72,18 @@ def read_reader(path, backend, **kwargs):
     return frames
 
 
+def read_overlapped(path, backend, model_ms):
+    """run_video with a stand-in model that sleeps ``model_ms`` per frame (no CPU): with the
+    decoder overlapping, the whole takes max(decode, model), not their sum."""
+    from posecfg.apis.video import VideoReader, run_video
+
+    def model(batch):
+        time.sleep(model_ms / 1000 * len(batch))
+        return [[0.0]] * len(batch)
+    result = run_video(VideoReader(path, batch_size=32, backend=backend), model, progress=False)
+    return int(result.decoded.sum())
+
+
 def options():
     from posecfg.apis.video import available_backends
     rows = []
@@ -80,6 +95,18 @@ def options():
                  dict(backend='opencv', resize=(256, 256))))
     rows.append(('reader opencv b32 context 2', read_reader, dict(backend='opencv', context=2)))
     return rows
+
+
+def overlap(path, rounds, decode_fps):
+    """Wall time of run_video with a model as slow as decoding, relative to decoding alone:
+    1.0 is full overlap, 2.0 none."""
+    model_ms = 1000 / decode_fps
+    times = []
+    for _ in range(rounds):
+        frames, wall, _ = time_once(read_overlapped, path, dict(backend='opencv',
+                                                                 model_ms=model_ms))
+        times.append(wall * decode_fps / frames)
+    return model_ms, statistics.median(times)
 
 
 def time_once(fn, path, kwargs):
@@ -128,6 +155,13 @@ def main():
             results.append(dict(video=os.path.basename(path), option=name, frames=frames,
                                 fps_median=statistics.median(rates), fps_best=max(rates),
                                 cpu_ms_per_frame=statistics.median(cpu_ms)))
+        decode_fps = next(r['fps_median'] for r in results
+                          if r['video'] == os.path.basename(path)
+                          and r['option'] == 'reader opencv b32')
+        model_ms, ratio = overlap(path, args.rounds, decode_fps)
+        print(f'  run_video, model sleeping {model_ms:.1f} ms/frame (as long as decoding): '
+              f'{ratio:.2f}x the decode-only time (1.00 = fully overlapped, 2.00 = serial)')
+        results.append(dict(video=os.path.basename(path), option='overlap', ratio=ratio))
     print(f'\nload average at end {os.getloadavg()[0]:.2f}')
     if args.json:
         with open(args.json, 'a') as f:
