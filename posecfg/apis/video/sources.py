@@ -21,7 +21,8 @@ Backends (``backend=``):
   conversion as DeepLabCut's ``analyze_videos`` and Lightning Pose's OpenCV reader, so the same
   pixels. The default.
 - ``'pyav'``: PyAV (``pip install av``), FFmpeg's own Python binding with frame threading
-  (``benchmarks/video_decode.py`` measures both).
+  (``benchmarks/video_decode.py`` measures both). It gives the same pixels as OpenCV on the
+  sample videos, but does not apply a phone video's rotation metadata (OpenCV does).
 - ``'auto'``: ``'opencv'``.
 """
 from __future__ import annotations
@@ -105,8 +106,20 @@ class FrameSource:
         self.close()
 
 
-def _store(frame: np.ndarray, out: np.ndarray, interpolation: int, bgr: bool) -> None:
+def _check_size(path: str, width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise VideoOpenError(f'cannot open video {path}: its stream reports no frame size '
+                             f'({width}x{height}); the header is damaged')
+
+
+def _store(frame: np.ndarray, out: np.ndarray, interpolation: int, bgr: bool,
+           info: VideoInfo, index: int) -> None:
     """``frame`` (H, W, 3) converted to RGB and resized into ``out`` (h, w, 3) in one pass each."""
+    if frame.shape[:2] != (info.height, info.width):
+        # a resize map is for one source size: a stream that changes size cannot be mapped back
+        raise ValueError(f'{info.path}: frame {index} is {frame.shape[1]}x{frame.shape[0]} '
+                         f'pixels but the stream declared {info.width}x{info.height}; videos '
+                         'that change size part-way are not supported')
     if frame.shape[:2] != out.shape[:2]:
         frame = cv2.resize(frame, (out.shape[1], out.shape[0]), interpolation=interpolation)
     if bgr:
@@ -141,6 +154,7 @@ class OpenCVSource(FrameSource):
                               fps=float(self.cap.get(cv2.CAP_PROP_FPS)),
                               frame_count=count if count > 0 else None, codec=codec,
                               backend='opencv')
+        _check_size(path, self.info.width, self.info.height)
         self.clock = FrameClock(self.info.fps, timestamps)
 
     def read(self, out: np.ndarray) -> Optional[int]:
@@ -155,8 +169,9 @@ class OpenCVSource(FrameSource):
             if at_end or failures >= self.max_failed_reads:
                 return None
         # POS_MSEC: the timestamp of the frame just read, from the stream's start
-        _store(frame, out, self.interpolation, bgr=True)
-        return self.clock.next_index(self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+        index = self.clock.next_index(self.cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0)
+        _store(frame, out, self.interpolation, True, self.info, index)
+        return index
 
     def close(self) -> None:
         self.cap.release()
@@ -196,6 +211,7 @@ class PyAVSource(FrameSource):
         ctx = self.stream.codec_context
         self.info = VideoInfo(path=path, width=ctx.width, height=ctx.height, fps=fps,
                               frame_count=count or None, codec=ctx.name, backend='pyav')
+        _check_size(path, ctx.width, ctx.height)
         self.start = float(self.stream.start_time * self.stream.time_base) \
             if self.stream.start_time is not None else 0.0
         self.clock = FrameClock(fps, timestamps)
@@ -220,9 +236,10 @@ class PyAVSource(FrameSource):
         frame = next(self._frames, None)
         if frame is None:
             return None
-        seconds = None if frame.time is None else frame.time - self.start
-        _store(frame.to_ndarray(format='rgb24'), out, self.interpolation, bgr=False)
-        return self.clock.next_index(seconds)
+        index = self.clock.next_index(None if frame.time is None else frame.time - self.start)
+        _store(frame.to_ndarray(format='rgb24'), out, self.interpolation, False, self.info,
+               index)
+        return index
 
     def note(self) -> str:
         parts = [f'{self.decode_errors} packets failed to decode'] if self.decode_errors else []

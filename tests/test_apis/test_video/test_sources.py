@@ -124,3 +124,15 @@ def test_real_videos_open_with_their_metadata(shared_path):
             out = np.empty((info.height, info.width, 3), np.uint8)
             assert [source.read(out) for _ in range(3)] == [0, 1, 2]
         assert (info.width, info.height, info.frame_count, info.codec) == (*want, 'h264')
+
+
+def test_a_frame_of_another_size_than_declared_is_an_error():
+    from posecfg.apis.video import VideoInfo
+    from posecfg.apis.video.sources import _store
+    info = VideoInfo(path='v.mp4', width=8, height=6, fps=10.0, frame_count=3, codec='x',
+                     backend='opencv')
+    out = np.empty((3, 4, 3), np.uint8)
+    _store(np.zeros((6, 8, 3), np.uint8), out, cv2.INTER_LINEAR, True, info, 0)
+    with pytest.raises(ValueError, match='v.mp4: frame 2 is 10x6 pixels but the stream '
+                                         'declared 8x6'):
+        _store(np.zeros((6, 10, 3), np.uint8), out, cv2.INTER_LINEAR, True, info, 2)
