@@ -1,4 +1,4 @@
-"""Drawing poses on images with OpenCV (for the demo, labeled videos, and looking at predictions)."""
+"""Drawing poses with OpenCV (the demo, labeled videos, looking at predictions)."""
 from __future__ import annotations
 
 from typing import Optional, Sequence
