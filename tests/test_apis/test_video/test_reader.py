@@ -203,9 +203,14 @@ def test_memory_is_bounded_by_the_queue(fake_backend):
     ahead = []
     for batch in VideoReader('long.mp4', batch_size=batch_size, queue_size=queue_size,
                              backend=backend):
-        if batch.indices[0] % 400 == 0:
-            time.sleep(0.05)  # let the decoder run as far ahead as it can
-            ahead.append(box['source'].reads - (batch.indices[-1] + 1))
+        if batch.indices[0] % 400 == 0:  # let the decoder run as far ahead as it can
+            reads = -1
+            for _ in range(100):
+                if box['source'].reads == reads:
+                    break
+                reads = box['source'].reads
+                time.sleep(0.02)
+            ahead.append(reads - (batch.indices[-1] + 1))
     assert max(ahead) <= (queue_size + 2) * batch_size
     assert max(ahead) >= queue_size * batch_size  # it does decode ahead
 
