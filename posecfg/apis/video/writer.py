@@ -1,0 +1,222 @@
+"""Labeled videos: keypoints (and a skeleton) drawn on the frames, written as MP4 through OpenCV.
+
+    with LabeledVideoWriter('out_labeled.mp4', fps=info.fps, frame_size=(info.width, info.height),
+                            num_keypoints=K, colormap='rainbow', pcutoff=0.6, dotsize=8) as out:
+        for frame, keypoints, scores in ...:     # (H, W, 3) RGB, (K, 2) or (N, K, 2), (K,) / (N, K)
+            out.write(frame, keypoints, scores)
+
+What DeepLabCut's ``create_labeled_video`` and Lightning Pose's labeled videos do, and where
+posecfg differs:
+- Colours: keypoint ``k`` of ``K`` gets ``colormap(k / (K - 1))`` as
+  ``(rgba[:3] * 255).astype(uint8)`` (truncated, not rounded), exactly as DeepLabCut
+  (deeplabcut/utils/make_labeled_video.py:127,146,149, ``ScalarMappable(cmap).to_rgba(
+  np.linspace(0, 1, K))``) and Lightning Pose (lightning_pose/utils/predictions.py:583-586,
+  ``_make_cmap``). Defaults: DeepLabCut ``colormap='rainbow'`` (``create_labeled_video``'s
+  argument and new projects' config.yaml, deeplabcut/create_project/new.py:282), Lightning Pose
+  ``eval.colormap='cool'`` (seed 001).
+- Threshold: a point is drawn when its score is strictly above the cutoff, as both tools do
+  (``df_likelihood > pcutoff``, make_labeled_video.py:197; ``> confidence_thresh_for_vid``,
+  predictions.py:749); DeepLabCut's ``pcutoff`` default 0.6, Lightning Pose's 0.9.
+- Dot size: a filled disc of radius ``dotsize`` pixels (DeepLabCut ``dotsize=8`` in
+  ``create_labeled_video``; Lightning Pose ``dotsize=4``).
+- Position: the disc is centred on the given coordinates to 1/16 pixel (Lightning Pose
+  truncates them with ``int()``, lightning-pose#192), pixel centres at whole numbers.
+- Codec: ``mp4v`` in an ``.mp4`` (DeepLabCut's default codec). This opencv-python build cannot
+  write H.264 (``avc1`` fails to open); ``FFV1`` (lossless) in ``.avi``/``.mkv`` works and is
+  what the tests use to read colours back exactly.
+
+The file is written under a temporary name in the same folder and renamed into place by
+``close()``; an exception inside the ``with`` block removes the temporary file and leaves any
+existing output as it was. An existing output is an error unless ``overwrite=True``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+from ..visualize import draw_keypoints
+
+__all__ = ['keypoint_colors', 'LabeledVideoWriter', 'DEFAULT_FOURCC']
+
+DEFAULT_FOURCC = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.avi': 'MJPG',
+                  '.mkv': 'FFV1'}
+
+
+def keypoint_colors(colormap: str, num_keypoints: int) -> np.ndarray:
+    """(K, 3) uint8 RGB: keypoint k's colour from the matplotlib colormap, as DeepLabCut and
+    Lightning Pose sample it (see the module docstring)."""
+    import matplotlib
+    try:
+        cmap = matplotlib.colormaps[colormap]
+    except KeyError:
+        import difflib
+        close = difflib.get_close_matches(colormap, list(matplotlib.colormaps), n=3)
+        raise ValueError(f'unknown colormap {colormap!r}; did you mean {close}? (any '
+                         'matplotlib colormap name, e.g. rainbow, jet, cool, viridis)') from None
+    # ScalarMappable(cmap).to_rgba(linspace(0, 1, K)) normalises the values to their own range
+    # first, which for linspace(0, 1, K) (K > 1) is the identity
+    rgba = cmap(np.linspace(0, 1, num_keypoints))
+    return (rgba[:, :3] * 255).astype(np.uint8)
+
+
+class LabeledVideoWriter:
+    """Writes frames with keypoints drawn on them.
+
+    Args:
+        path: the output video (``.mp4`` by default codec ``mp4v``).
+        fps: frames per second of the output (the source video's).
+        frame_size: (width, height) of the frames written.
+        num_keypoints: K, for the colours.
+        colormap: matplotlib colormap name, colours by keypoint index.
+        pcutoff: points with score <= pcutoff (and NaN points) are not drawn.
+        dotsize: dot radius in pixels.
+        skeleton: keypoint index pairs to connect with lines.
+        skeleton_color: RGB of the links (None: the first keypoint's colour).
+        thickness: link width in pixels.
+        fourcc: four-character codec code (default from the extension, ``DEFAULT_FOURCC``).
+        overwrite: replace an existing ``path``.
+    """
+
+    def __init__(self, path, fps: float, frame_size: Tuple[int, int], num_keypoints: int,
+                 colormap: str = 'rainbow', pcutoff: float = 0.6, dotsize: float = 8,
+                 skeleton: Sequence[Sequence[int]] = (),
+                 skeleton_color: Optional[Sequence[int]] = (255, 255, 255), thickness: int = 1,
+                 fourcc: Optional[str] = None, overwrite: bool = False):
+        self.path = os.path.abspath(os.fspath(path))
+        if os.path.exists(self.path) and not overwrite:
+            raise FileExistsError(f'{self.path} exists; it is kept (pass overwrite=True to '
+                                  'replace it)')
+        stem, ext = os.path.splitext(self.path)
+        fourcc = fourcc or DEFAULT_FOURCC.get(ext.lower())
+        if fourcc is None or len(fourcc) != 4:
+            raise ValueError(f'{self.path}: give a four-character fourcc for {ext!r} files '
+                             f'(defaults: {DEFAULT_FOURCC})')
+        if not fps or fps <= 0:
+            raise ValueError(f'{self.path}: fps must be > 0, got {fps!r}')
+        for a, b in skeleton:
+            if not (0 <= a < num_keypoints and 0 <= b < num_keypoints):
+                raise ValueError(f'{self.path}: skeleton link ({a}, {b}) names a keypoint '
+                                 f'outside 0..{num_keypoints - 1}')
+        self.frame_size = (int(frame_size[0]), int(frame_size[1]))
+        self.num_keypoints = num_keypoints
+        self.pcutoff = pcutoff
+        self.dotsize = dotsize
+        self.skeleton = [tuple(link) for link in skeleton]
+        self.thickness = thickness
+        # drawn on BGR frames (what VideoWriter takes): colours reversed once here
+        self.colors_bgr = keypoint_colors(colormap, num_keypoints)[:, ::-1]
+        self.link_bgr = None if skeleton_color is None else tuple(skeleton_color)[::-1]
+        directory = os.path.dirname(self.path)
+        os.makedirs(directory, exist_ok=True)
+        # the extension stays last so that OpenCV picks the container from it
+        fd, self.tmp_path = tempfile.mkstemp(prefix=f'.{os.path.basename(stem)}.',
+                                             suffix=f'.tmp{ext}', dir=directory)
+        os.close(fd)
+        self.frames_written = 0
+        self._writer = cv2.VideoWriter(self.tmp_path, cv2.VideoWriter_fourcc(*fourcc),
+                                       float(fps), self.frame_size)
+        if not self._writer.isOpened():
+            self._writer.release()
+            os.remove(self.tmp_path)
+            raise ValueError(f'{self.path}: OpenCV cannot write codec {fourcc!r} in a {ext!r} '
+                             f'file on this installation (opencv-python writes mp4v in .mp4 '
+                             'and FFV1/MJPG/XVID in .avi, not H.264)')
+
+    def write(self, frame: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> None:
+        """Draw and write one frame.
+
+        Args:
+            frame: (H, W, 3) uint8 RGB, H, W = ``frame_size``; not modified.
+            keypoints: (K, 2) or (N, K, 2) pixels of ``frame``, NaN for none.
+            scores: (K,) or (N, K) confidences; NaN or <= ``pcutoff`` hides the point.
+        """
+        if frame.shape != (self.frame_size[1], self.frame_size[0], 3) or frame.dtype != np.uint8:
+            raise ValueError(f'{self.path}: frame {self.frames_written} is {frame.shape} '
+                             f'{frame.dtype}; expected ({self.frame_size[1]}, '
+                             f'{self.frame_size[0]}, 3) uint8 RGB')
+        keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, self.num_keypoints, 2)
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1, self.num_keypoints)
+        if len(scores) != len(keypoints):
+            raise ValueError(f'{self.path}: frame {self.frames_written}: {len(keypoints)} '
+                             f'instances of keypoints but {len(scores)} of scores')
+        canvas = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        with np.errstate(invalid='ignore'):
+            visible = scores > self.pcutoff
+        for points, shown in zip(keypoints, visible):
+            draw_keypoints(canvas, points, shown, self.colors_bgr, self.skeleton, self.dotsize,
+                           self.thickness, self.link_bgr)
+        self._writer.write(canvas)
+        self.frames_written += 1
+
+    def close(self) -> str:
+        """Finish the file and rename it into place; returns the path."""
+        self._writer.release()
+        if self.frames_written == 0:
+            os.remove(self.tmp_path)
+            raise ValueError(f'{self.path}: no frame was written; nothing kept')
+        os.replace(self.tmp_path, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop the temporary file; an existing output stays as it was."""
+        self._writer.release()
+        if os.path.exists(self.tmp_path):
+            os.remove(self.tmp_path)
+
+    def __enter__(self) -> 'LabeledVideoWriter':
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_path,
+                        overwrite: bool = False, batch_size: int = 16, backend='auto',
+                        **writer_kwargs) -> Optional[str]:
+    """Decode ``video`` again and write it with row ``t`` of the predictions drawn on frame t.
+
+    Args:
+        keypoints: (T, K, 2) or (T, N, K, 2) original-video pixels (NaN: none), T >= the
+            video's frame count.
+        scores: (T, K) or (T, N, K).
+        out_path: the labeled video; kept, and None returned, when it exists and ``overwrite``
+            is False.
+        writer_kwargs: :class:`LabeledVideoWriter`'s (colormap, pcutoff, dotsize, skeleton, …;
+            ``fps`` defaults to the video's).
+    Returns:
+        the path written, or None when an existing file was kept.
+
+    Frames that do not decode are left out of the labeled video (the reader warns which).
+    To label while predicting instead (one decode), call :meth:`LabeledVideoWriter.write` from
+    ``run_video``'s ``on_batch_result`` with a reader that does not resize.
+    """
+    from .reader import VideoReader
+    out_path = os.fspath(out_path)
+    if os.path.exists(out_path) and not overwrite:
+        return None
+    keypoints = np.asarray(keypoints)
+    scores = np.asarray(scores)
+    num_keypoints = keypoints.shape[-2]
+    with VideoReader(video, batch_size=batch_size, backend=backend) as reader:
+        info = reader.info
+        # a container without a frame rate: pass fps= explicitly
+        fps = writer_kwargs.pop('fps', info.fps)
+        writer = LabeledVideoWriter(out_path, fps=fps,
+                                    frame_size=(info.width, info.height),
+                                    num_keypoints=num_keypoints, overwrite=overwrite,
+                                    **writer_kwargs)
+        with writer:
+            for batch in reader:
+                if batch.indices[-1] >= len(keypoints):
+                    raise ValueError(f'{video}: frame {batch.indices[-1]} has no row in the '
+                                     f'predictions ({len(keypoints)} rows)')
+                for frame, t in zip(batch.frames, batch.indices):
+                    writer.write(frame, keypoints[t], scores[t])
+    return writer.path

@@ -1,0 +1,166 @@
+"""Labeled videos: colours as DeepLabCut / Lightning Pose pick them, dots exactly where the
+numbers say (read back from the written file), hidden points, skeleton, safe file handling."""
+import os
+
+import cv2
+import matplotlib
+import numpy as np
+import pytest
+
+from posecfg.apis.video import LabeledVideoWriter, keypoint_colors, write_labeled_video
+
+W, H = 64, 48
+
+
+def read_frames(path):
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return frames
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+
+
+def dot_centroid(frame, background, color):
+    """Centre of the pixels that moved toward ``color``, weighted by how far they moved."""
+    frame, background = frame.astype(float), background.astype(float)
+    direction = np.asarray(color, float) - background[0, 0]
+    weight = np.clip(((frame - background) @ direction) / (direction @ direction), 0, 1)
+    ys, xs = np.mgrid[:frame.shape[0], :frame.shape[1]]
+    return (weight * xs).sum() / weight.sum(), (weight * ys).sum() / weight.sum()
+
+
+def test_colors_are_the_tools_colormap_samples():
+    # DeepLabCut make_labeled_video.py:127-149 and Lightning Pose predictions.py:583-586:
+    # ScalarMappable(cmap).to_rgba(np.linspace(0, 1, K))[:, :3] * 255, truncated to uint8
+    for name, k in (('rainbow', 4), ('cool', 17), ('jet', 1), ('viridis', 2)):
+        mappable = matplotlib.cm.ScalarMappable(cmap=name)
+        want = (mappable.to_rgba(np.linspace(0, 1, k))[:, :3] * 255).astype(np.uint8)
+        np.testing.assert_array_equal(keypoint_colors(name, k), want)
+    cool = keypoint_colors('cool', 3)
+    assert cool[0].tolist() == [0, 255, 255] and cool[-1].tolist() == [255, 0, 255]
+    assert keypoint_colors('rainbow', 2)[0].tolist() == [127, 0, 255]  # 0.5*255 truncated
+    with pytest.raises(ValueError, match="unknown colormap 'rainbw'.*rainbow"):
+        keypoint_colors('rainbw', 3)
+
+
+def write_one(path, keypoints, scores, frame=None, **kwargs):
+    frame = np.full((H, W, 3), 40, np.uint8) if frame is None else frame
+    kwargs.setdefault('num_keypoints', len(keypoints) if np.ndim(keypoints) == 2 else
+                      np.shape(keypoints)[-2])
+    with LabeledVideoWriter(path, fps=10, frame_size=(W, H), **kwargs) as writer:
+        writer.write(frame, keypoints, scores)
+    return read_frames(path)[0], frame
+
+
+def test_dots_read_back_at_the_given_subpixel_positions_lossless(tmp_path):
+    """lightning-pose#192: the labeled video must show the CSV's numbers. Each dot's centre,
+    measured in the decoded file, is the given (x, y) to a tenth of a pixel, and its middle has
+    exactly the keypoint's colour."""
+    points = np.array([[10.3, 12.7], [40.9, 30.2], [25.5, 38.45]])
+    colors = keypoint_colors('rainbow', 3)
+    got, background = write_one(tmp_path / 'l.avi', points, [0.9, 0.99, 0.7], dotsize=3,
+                                 colormap='rainbow', fourcc='FFV1')
+    for (x, y), color in zip(points, colors):
+        crop = (slice(int(y) - 6, int(y) + 7), slice(int(x) - 6, int(x) + 7))
+        cx, cy = dot_centroid(got[crop], background[crop], color)
+        assert abs(cx + crop[1].start - x) < 0.1 and abs(cy + crop[0].start - y) < 0.1, (x, y)
+        assert got[int(round(y)), int(round(x))].tolist() == color.tolist()
+
+
+def test_dots_in_mp4v_mp4(tmp_path):
+    """The default MP4 codec is lossy; the dots still sit at the numbers (truncating to whole
+    pixels, as Lightning Pose does, would put them up to 0.9 px off here)."""
+    points = np.array([[12.9, 20.9], [45.6, 15.2]])
+    got, background = write_one(tmp_path / 'l.mp4', points, [1, 1], dotsize=4, colormap='cool')
+    for (x, y), color in zip(points, keypoint_colors('cool', 2)):
+        crop = (slice(int(y) - 8, int(y) + 9), slice(int(x) - 8, int(x) + 9))
+        cx, cy = dot_centroid(got[crop], background[crop], color)
+        assert abs(cx + crop[1].start - x) < 0.3 and abs(cy + crop[0].start - y) < 0.3
+        assert np.abs(got[int(round(y)), int(round(x))].astype(int) - color).max() < 40
+
+
+def test_points_at_or_under_the_cutoff_or_nan_are_hidden(tmp_path):
+    points = np.array([[10, 10], [30, 10], [50, 10], [10, 35], [np.nan, 5], [30, 35]], float)
+    scores = [0.61, 0.6, 0.2, np.nan, 0.9, 0.95]
+    got, background = write_one(tmp_path / 'l.avi', points, scores, pcutoff=0.6, dotsize=2,
+                                fourcc='FFV1')
+    changed = [not np.array_equal(got[int(y), int(x)], background[0, 0])
+               for x, y in np.nan_to_num(points, nan=0)]
+    assert changed == [True, False, False, False, False, True]
+    assert not np.array_equal(got, background)
+
+
+def test_skeleton_links_visible_pairs_in_their_color(tmp_path):
+    points = np.array([[8, 24], [56, 24], [32, 44]], float)
+    got, _ = write_one(tmp_path / 'l.avi', points, [1, 1, 0.1], dotsize=1.5,
+                       skeleton=[(0, 1), (1, 2)], skeleton_color=(255, 255, 255), fourcc='FFV1')
+    assert got[24, 32].min() > 200  # middle of link 0-1 (anti-aliased, one pixel wide)
+    assert got[34, 44].tolist() == [40, 40, 40]  # link 1-2 hidden: keypoint 2 is under pcutoff
+
+
+def test_several_instances_per_frame(tmp_path):
+    points = np.array([[[10, 10], [20, 10]], [[40, 30], [50, 30]]], float)
+    scores = np.array([[1, 1], [1, 0]])
+    got, background = write_one(tmp_path / 'l.avi', points, scores, dotsize=2, fourcc='FFV1')
+    drawn = [not np.array_equal(got[y, x], background[0, 0]) for x, y in [(10, 10), (20, 10),
+                                                                            (40, 30), (50, 30)]]
+    assert drawn == [True, True, True, False]
+
+
+def test_existing_output_kept_unless_overwrite_and_no_temporary_left(tmp_path):
+    path = tmp_path / 'out.mp4'
+    path.write_bytes(b'old')
+    with pytest.raises(FileExistsError, match='out.mp4 exists; it is kept'):
+        LabeledVideoWriter(path, fps=10, frame_size=(W, H), num_keypoints=1)
+    assert path.read_bytes() == b'old'
+    with pytest.raises(RuntimeError):
+        with LabeledVideoWriter(path, fps=10, frame_size=(W, H), num_keypoints=1,
+                                overwrite=True) as writer:
+            writer.write(np.zeros((H, W, 3), np.uint8), [[5, 5]], [1])
+            raise RuntimeError('prediction failed half-way')
+    assert path.read_bytes() == b'old' and os.listdir(tmp_path) == ['out.mp4']
+    write_one(path, [[5, 5]], [1], overwrite=True)
+    assert len(read_frames(path)) == 1 and os.listdir(tmp_path) == ['out.mp4']
+
+
+def test_writer_checks_its_inputs(tmp_path):
+    with pytest.raises(ValueError, match="cannot write codec 'avc1'"):
+        LabeledVideoWriter(tmp_path / 'a.mp4', fps=10, frame_size=(W, H), num_keypoints=1,
+                           fourcc='avc1')
+    with pytest.raises(ValueError, match=r'skeleton link \(0, 3\)'):
+        LabeledVideoWriter(tmp_path / 'b.mp4', fps=10, frame_size=(W, H), num_keypoints=2,
+                           skeleton=[(0, 3)])
+    with LabeledVideoWriter(tmp_path / 'c.mp4', fps=10, frame_size=(W, H),
+                            num_keypoints=1) as writer:
+        with pytest.raises(ValueError, match=r'frame 0 is \(10, 10, 3\)'):
+            writer.write(np.zeros((10, 10, 3), np.uint8), [[1, 1]], [1])
+        writer.write(np.zeros((H, W, 3), np.uint8), [[1, 1]], [1])
+    assert [f for f in os.listdir(tmp_path)] == ['c.mp4']
+
+
+def test_write_labeled_video_draws_row_t_on_frame_t(make_video, synth, tmp_path):
+    """The predictions are the dots' true positions (shifted 0.4 px); the labeled video's dots
+    sit on them, frame by frame."""
+    n = 12
+    video = make_video(n=n)
+    truth = np.array([synth.dot_position(t) for t in range(n)], float) + 0.4
+    keypoints, scores = truth[:, None, :], np.ones((n, 1))
+    out = tmp_path / 'labeled.avi'
+    assert write_labeled_video(video, keypoints, scores, out, fourcc='FFV1', dotsize=2,
+                               colormap='cool') == str(out)
+    frames = read_frames(out)
+    assert len(frames) == n
+    color = keypoint_colors('cool', 1)[0]
+    for t, frame in enumerate(frames):
+        x, y = truth[t]
+        crop = (slice(max(int(y) - 5, 0), int(y) + 6), slice(max(int(x) - 5, 0), int(x) + 6))
+        background = np.zeros_like(frame[crop])
+        background[...] = synth.expected_frame(t)[0, 0]  # the dot covers the red square
+        cx, cy = dot_centroid(frame[crop], background, color)
+        assert abs(cx + crop[1].start - x) < 0.15 and abs(cy + crop[0].start - y) < 0.15
+    # an existing output is kept: nothing is decoded or written, None says so
+    before = os.path.getmtime(out)
+    assert write_labeled_video(video, keypoints, scores, out, fourcc='FFV1') is None
+    assert os.path.getmtime(out) == before
