@@ -231,8 +231,12 @@ def _lr_problems(lr: dict, path: Tuple[str, ...]) -> List[Problem]:
     if policy not in LR_POLICIES:
         return [(path + ('policy',), f'lr_config.policy={policy!r} is not one of '
                                      f'{", ".join(LR_POLICIES)}')]
-    read = set(LR_COMMON) | set(LR_POLICIES[policy]) | (set(LR_WARMUP) if lr.get('warmup')
-                                                         else {'warmup'})
+    # ``warmup=None`` written out is how an MMPose user switches a base's warm-up off: the base's
+    # other warmup_* keys then stay, inert, as in mmcv; only a warmup_* key with no ``warmup``
+    # key at all is a mistake
+    switched_off = 'warmup' in lr and lr['warmup'] is None
+    read = set(LR_COMMON) | set(LR_POLICIES[policy]) | (
+        set(LR_WARMUP) if lr.get('warmup') or switched_off else {'warmup'})
     problems = []
     for key in lr:
         if key in SECTIONS['lr_config'] and key not in read:

@@ -119,7 +119,9 @@ def test_load_from_is_strict_unless_load_partial(trained, tmp_path):
         runner.load_or_resume()
     assert 'final_layer.weight [14, 32, 1, 1] vs [14, 16, 1, 1]' in str(e.value)
     assert 'set load_partial=True' in str(e.value)
-    runner = build_runner(Config.fromfile(config, options + ['load_partial=True']),
+    runner = build_runner(Config.fromfile(config, options + ['load_partial=True',
+                          # a logger of its own, though built in the same second as the first
+                          'experiment_name=partial']),
                           work_dir=str(tmp_path / 'b'), validate=False)
     runner.load_or_resume()
     trained_state = load_checkpoint_file(checkpoint)['state_dict']

@@ -260,6 +260,6 @@ def test_unlabeled_stream_becomes_an_extra_training_dataloader():
                    'data_cfg:{},pipeline:[]}', '+data.unlabeled_dataloader={samples_per_gpu:7}')
     extra = k['train_cfg']['extra_dataloaders']['unlabeled']
     assert extra['batch_size'] == 7 and extra['num_workers'] == 2  # data-level default
-    assert extra['sampler'] == dict(type='DefaultSampler', shuffle=True)
+    assert extra['sampler'] == dict(type='SeededSampler', shuffle=True)  # exact resume
     assert extra['dataset']['ann_file'] == 'u.json' and 'test_mode' not in extra['dataset']
     assert 'extra_dataloaders' not in kwargs_for()['train_cfg']

@@ -247,6 +247,17 @@ def test_lr_keys_the_policy_ignores_are_errors(options, message):
         kwargs_for(*options)
 
 
+def test_warmup_switched_off_keeps_the_bases_warmup_keys_inert():
+    """``lr_config.warmup=None`` over a base with warmup_iters/ratio is MMPose's way to switch
+    warm-up off (mmcv ignores the rest): accepted, and no warm-up is scheduled."""
+    from posecfg.engine.validate import validate_config
+    cfg = Config.fromfile(SEED, [*FIXED_RUNTIME, 'lr_config.warmup=None'])
+    validate_config(cfg)
+    with_warmup = kwargs_for()['param_scheduler']
+    without = kwargs_for('lr_config.warmup=None')['param_scheduler']
+    assert len(without) == len(with_warmup) - 1 and without == with_warmup[1:]
+
+
 def test_typo_in_a_section_and_at_the_top_level(tmp_path):
     from posecfg.engine.validate import ConfigValidationError, validate_config
 
