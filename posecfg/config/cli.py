@@ -68,14 +68,18 @@ def _format_warning(message, category, filename, lineno, line=None):
 
 
 def cli_main(main: Callable[[], int]) -> Callable[[], None]:
-    """Run ``main``; config errors print their message (no traceback) and exit with status 2."""
+    """Run ``main``; errors in what the user gave print their message (no traceback) and exit
+    with status 2: config errors, and any exception class that sets ``user_error = True`` (a
+    checkpoint of another model, ``posecfg.engine.weights.CheckpointMismatchError``)."""
 
     @functools.wraps(main)
     def wrapper():
         warnings.formatwarning = _format_warning
         try:
             code = main()
-        except ConfigError as e:
+        except Exception as e:
+            if not isinstance(e, ConfigError) and not getattr(e, 'user_error', False):
+                raise
             print(f'error: {e}', file=sys.stderr)
             sys.exit(2)
         sys.exit(code or 0)

@@ -11,7 +11,7 @@ reach anything, so instead a ``copyreg`` reducer (installed here) pickles a buff
 rebuilt by :func:`rebuild_history_buffer`, the one engine function on the allow-list.
 
 Writing: the ``atomic_local`` file backend (used by the checkpoint hook) writes through
-:func:`posecfg.engine.file_keeping.write_atomically` (a temporary name in the target directory,
+:func:`posecfg.files.write_atomically` (a temporary name in the target directory,
 renamed into place), so a crash or ``kill -9`` mid-write leaves the previous file intact; which
 files are kept and when old ones go is :class:`posecfg.engine.hooks.CheckpointHook`'s job.
 """
@@ -28,7 +28,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from posecfg.models.utils import read_checkpoint
 
-from .file_keeping import write_atomically
+from posecfg.files import write_atomically
 
 ATOMIC_BACKEND = 'atomic_local'
 

@@ -25,6 +25,8 @@ PARTIAL_KEY = 'load_partial'
 class CheckpointMismatchError(PretrainedLoadError):
     """A checkpoint's tensors do not fit the model's (names or shapes)."""
 
+    user_error = True  # the tools print it without a traceback (posecfg.config.cli.cli_main)
+
 
 def load_model_weights(model: nn.Module, checkpoint, path: str, *, partial: bool = False,
                        purpose: str = 'load_from') -> LoadReport:

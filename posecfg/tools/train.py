@@ -14,7 +14,6 @@ Installed as ``posecfg-train`` and ``python -m posecfg.tools.train``;
 any folder (see ``posecfg.zoo``).
 """
 import argparse
-import sys
 
 from posecfg.config.cli import (add_config_arguments, add_launcher_arguments,
                                 cli_main, flag_override, load_config,
@@ -61,13 +60,8 @@ def main():
     cfg = load_config(args, flag_overrides(args))
     # torch and mmengine load only past the config
     from posecfg.engine import build_runner
-    from posecfg.engine.weights import CheckpointMismatchError
     runner = build_runner(cfg, launcher=args.launcher, validate=not args.no_validate)
-    try:
-        runner.train()
-    except CheckpointMismatchError as e:  # a checkpoint of another model: no traceback
-        print(f'error: {e}', file=sys.stderr)
-        return 2
+    runner.train()
     return 0
 
 

@@ -4,7 +4,7 @@ mmengine 0.10's hook deletes the oldest kept checkpoint (and the previous best o
 writing the new one, and writes ``last_checkpoint`` in place: a ``kill -9`` or a full disk during
 the write left ``max_keep_ckpts=1`` runs with no checkpoint and a pointer to a deleted file.
 Registered under the same name in posecfg's scope, this hook keeps mmengine's arguments and file
-names but orders every step through :class:`posecfg.engine.file_keeping.KeptFiles`:
+names but orders every step through :class:`posecfg.files.KeptFiles`:
 
 1. the new checkpoint is written completely (temporary name, fsync, rename);
 2. ``last_checkpoint`` is rewritten atomically to name it;
@@ -22,7 +22,7 @@ from mmengine.hooks import CheckpointHook as MMEngineCheckpointHook
 
 from posecfg.registry import HOOKS
 
-from ..file_keeping import KeptFiles, remove_stale_temporaries
+from posecfg.files import KeptFiles, remove_stale_temporaries
 
 
 @HOOKS.register_module()

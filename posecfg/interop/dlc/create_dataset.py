@@ -25,7 +25,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import pandas as pd
 
-from ..files import atomic_path
+from posecfg.files import atomic_path
+
 from .labels import merge_project_labels
 from .pose_config import (build_inference_config, build_pose_config, build_test_config,
                           write_plain_yaml, write_pose_config)

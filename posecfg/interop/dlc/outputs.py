@@ -40,7 +40,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import pandas as pd
 
-from ..files import atomic_path, write_text_atomic
+from posecfg.files import atomic_path, write_text_atomic
+
 from .safe_pickle import dump_pickle, load_pickle
 
 COORDS = ('x', 'y', 'likelihood')

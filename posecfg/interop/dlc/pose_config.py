@@ -27,7 +27,8 @@ import random
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from ..files import write_text_atomic
+from posecfg.files import write_text_atomic
+
 from . import pose_config_defaults as D
 from .project import DLCProject, read_project
 from .yaml_io import ConfigFileError, dump_yaml

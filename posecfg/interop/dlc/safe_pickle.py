@@ -21,7 +21,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ..files import write_bytes_atomic
+from posecfg.files import write_bytes_atomic
 
 #: (module, name) → object; both numpy 1.x (``numpy.core``) and 2.x (``numpy._core``) spellings
 _ALLOWED = {}

@@ -27,7 +27,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ..files import write_text_atomic
+from posecfg.files import write_text_atomic
+
 from .project import DLCProject, read_project
 from .safe_pickle import load_pickle
 from .yaml_io import ConfigFileError, dump_yaml, load_yaml

@@ -27,6 +27,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from posecfg.files import write_atomically
+
 PREDICTION_COORDS = ('x', 'y', 'likelihood')
 SET_COLUMN = 'set'
 METRIC_SUFFIXES = {
@@ -98,8 +100,6 @@ def metric_frame(values: np.ndarray, keypoint_names: Sequence[str], index: Seque
 
 def write_frame(frame, path: str) -> str:
     """``frame.to_csv()`` written to ``path`` atomically (temporary file + rename)."""
-    from posecfg.engine.checkpoint import write_atomically
-
     write_atomically(frame.to_csv(), path)
     return path
 

@@ -34,6 +34,8 @@ import re
 import time
 from typing import Any, Dict, List, Optional
 
+from posecfg.files import write_atomically
+
 from .yaml_io import dump_yaml
 
 TB_LOGS = 'tb_logs'
@@ -133,7 +135,6 @@ def saved_config(raw: Dict[str, Any], *, lightning_pose_version: str,
 
 def write_config(run_dir: str, tree: Dict[str, Any]) -> str:
     """Write ``config.yaml`` (:func:`saved_config`'s tree) as ``OmegaConf.save`` does."""
-    from posecfg.engine.checkpoint import write_atomically
 
     path = os.path.join(run_dir, CONFIG_FILE)
     write_atomically(dump_yaml(tree), path)
@@ -204,7 +205,6 @@ def lp_hparams(cfg, num_targets: Optional[int] = None,
 
 
 def write_hparams(version_dir: str, hparams: Dict[str, Any]) -> str:
-    from posecfg.engine.checkpoint import write_atomically
 
     path = os.path.join(version_dir, HPARAMS_FILE)
     write_atomically(dump_yaml(hparams), path)
@@ -243,7 +243,6 @@ def _read_status(path: str) -> dict:
 
 
 def _write_status(path: str, text: str) -> str:
-    from posecfg.engine.checkpoint import write_atomically
 
     write_atomically(text, path)
     return path

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from posecfg.engine.file_keeping import KeptFiles, remove_stale_temporaries, write_atomically
+from posecfg.files import KeptFiles, remove_stale_temporaries, write_atomically
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_a_real_full_disk_names_the_path_and_keeps_the_previous_file(small_disk)
 def test_stale_temporaries_go_but_a_live_writers_stay(tmp_path):
     dead = subprocess.run([sys.executable, '-c', 'import os; print(os.getpid())'],
                           capture_output=True, text=True).stdout.strip()
-    from posecfg.engine.file_keeping import _HOST
+    from posecfg.files import _HOST
     stale = tmp_path / f'.epoch_3.pth.{_HOST}-{dead}.abc123.tmp'
     live = tmp_path / f'.epoch_4.pth.{_HOST}-{os.getppid()}.def456.tmp'
     other = tmp_path / 'notes.tmp'  # not ours

@@ -1,11 +1,15 @@
-"""Files a run keeps (checkpoints, snapshots, the ``last_checkpoint`` pointer), written so that
-no crash, ``kill -9`` or full disk loses progress.
+"""Files users keep (checkpoints, snapshots, the ``last_checkpoint`` pointer, prediction and
+label files in DeepLabCut's and Lightning Pose's formats), written so that no crash, ``kill -9``
+or full disk loses progress or leaves half a file. One module for the engine and the interop
+writers alike; it imports neither torch nor mmengine.
 
 The guarantees, each relied on by the checkpoint hook and meant for any other keeper of files
 (DeepLabCut-style ``snapshot-{epoch:03d}.pt`` / ``snapshot-best-NNN.pt`` with ``max_snapshots``):
 
-1. A file is written to a temporary name in its own directory (``.NAME.<host>-<pid>.<random>.tmp``),
-   flushed, ``fsync``-ed and renamed over ``NAME``; readers see the old file or the whole new one.
+1. A file is written to a temporary name in its own directory (``.NAME.<host>-<pid>.<random>.tmp``,
+   or ``….tmp.SUFFIX`` from :func:`atomic_path` for writers that pick the format from the
+   suffix), flushed, ``fsync``-ed and renamed over ``NAME``; readers see the old file or the whole
+   new one.
 2. :meth:`KeptFiles.add` deletes a file it no longer keeps only after the new file is complete
    and in place and the pointer file (if any) names it: at every instant the pointer names a
    whole file.
@@ -23,13 +27,16 @@ import os
 import re
 import socket
 import tempfile
-from typing import BinaryIO, Callable, Iterable, List, Optional, Union
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterable, Iterator, List, Optional, Union
 
 Content = Union[bytes, str, Callable[[BinaryIO], None]]
 
 _HOST = re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())[:40] or 'host'
 #: ``.NAME.<host>-<pid>.<random>.tmp``: what :func:`write_atomically` names its temporaries
-_TEMPORARY = re.compile(r'^\..+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp$')
+_TEMPORARY = re.compile(r'^\..+\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp'
+                        r'(\.[A-Za-z0-9]+)?$')
 
 
 def current_umask() -> int:
@@ -89,6 +96,52 @@ def write_atomically(content: Content, path: Union[str, os.PathLike],
         raise
     _sync_directory(directory)
     return path
+
+
+def write_text_atomic(path: Union[str, os.PathLike], text: str) -> str:
+    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`write_atomically`)."""
+    return write_atomically(text, path)
+
+
+def write_bytes_atomic(path: Union[str, os.PathLike], data: bytes) -> str:
+    """Write ``data`` to ``path`` atomically (:func:`write_atomically`)."""
+    return write_atomically(bytes(data), path)
+
+
+@contextmanager
+def atomic_path(path: Union[str, os.PathLike]) -> Iterator[Path]:
+    """Yield a temporary path next to ``path`` for a writer that wants a path (pandas
+    ``to_hdf``/``to_csv``, ``scipy.io.savemat``); on normal exit the file written there is
+    synced and renamed over ``path``.
+
+    The temporary keeps the target's suffix (``.h5``, ``.csv``, ``.mat``) because some writers
+    choose the format from it, and does not exist when yielded (PyTables refuses to open a
+    non-HDF5 file). On an exception it is removed and the previous ``path`` is left untouched.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.{_HOST}-{os.getpid()}.',
+                                   suffix=f'.tmp{path.suffix}', dir=path.parent)
+    except OSError as err:
+        raise _path_error(err, str(path), 'creating') from err
+    os.close(fd)
+    os.remove(tmp)
+    try:
+        yield Path(tmp)
+        if not os.path.exists(tmp):
+            raise RuntimeError(f'the writer for {path} did not create its temporary file {tmp}')
+        os.chmod(tmp, 0o666 & ~current_umask())
+        with open(tmp, 'rb') as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        if isinstance(err, OSError) and str(path) not in str(err):
+            raise _path_error(err, str(path), 'writing') from err
+        raise
+    _sync_directory(str(path.parent))
 
 
 def _sync_directory(directory: str) -> None:
