@@ -98,16 +98,6 @@ def write_atomically(content: Content, path: Union[str, os.PathLike],
     return path
 
 
-def write_text_atomic(path: Union[str, os.PathLike], text: str) -> str:
-    """Write ``text`` (UTF-8) to ``path`` atomically (:func:`write_atomically`)."""
-    return write_atomically(text, path)
-
-
-def write_bytes_atomic(path: Union[str, os.PathLike], data: bytes) -> str:
-    """Write ``data`` to ``path`` atomically (:func:`write_atomically`)."""
-    return write_atomically(bytes(data), path)
-
-
 @contextmanager
 def atomic_path(path: Union[str, os.PathLike]) -> Iterator[Path]:
     """Yield a temporary path next to ``path`` for a writer that wants a path (pandas

@@ -40,7 +40,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import pandas as pd
 
-from posecfg.files import atomic_path, write_text_atomic
+from posecfg.files import atomic_path, write_atomically
 
 from .safe_pickle import dump_pickle, load_pickle
 
@@ -331,4 +331,4 @@ class LearningStats:
         return out.getvalue()
 
     def save(self) -> None:
-        write_text_atomic(self.path, self.text())
+        write_atomically(self.text(), self.path)

@@ -27,7 +27,7 @@ import random
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from posecfg.files import write_text_atomic
+from posecfg.files import write_atomically
 
 from . import pose_config_defaults as D
 from .project import DLCProject, read_project
@@ -239,8 +239,8 @@ def pose_config_text(pose_config: Mapping) -> str:
 
 
 def write_pose_config(pose_config: Mapping, path: Union[str, Path]) -> None:
-    write_text_atomic(path, pose_config_text(pose_config))
+    write_atomically(pose_config_text(pose_config), path)
 
 
 def write_plain_yaml(data: Mapping, path: Union[str, Path]) -> None:
-    write_text_atomic(path, dump_yaml(data))
+    write_atomically(dump_yaml(data), path)

@@ -21,7 +21,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from posecfg.files import write_bytes_atomic
+from posecfg.files import write_atomically
 
 #: (module, name) → object; both numpy 1.x (``numpy.core``) and 2.x (``numpy._core``) spellings
 _ALLOWED = {}
@@ -116,4 +116,4 @@ def dump_pickle(obj: Any, path: Union[str, Path]) -> None:
     """Write ``obj`` (plain containers and numpy only) atomically, protocol as DeepLabCut's
     (``pickle.HIGHEST_PROTOCOL``)."""
     _check_plain(obj, str(path))
-    write_bytes_atomic(path, pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+    write_atomically(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL), path)

@@ -27,7 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from posecfg.files import write_text_atomic
+from posecfg.files import write_atomically
 
 from .project import DLCProject, read_project
 from .safe_pickle import load_pickle
@@ -234,5 +234,5 @@ def write_trainset_metadata(project: ProjectLike, train_fraction: float, shuffle
         number = numbers.setdefault(split, len(numbers) + 1)
         body[e.name] = {'train_fraction': e.train_fraction, 'index': e.index,
                         'split': number, 'engine': e.engine}
-    write_text_atomic(path, METADATA_HEADER + dump_yaml({'shuffles': body}))
+    write_atomically(METADATA_HEADER + dump_yaml({'shuffles': body}), path)
     return path
