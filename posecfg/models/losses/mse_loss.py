@@ -47,6 +47,8 @@ class JointsMSELoss(nn.Module):
         loss_weight: factor on the final loss.
     """
 
+    example_args = dict(use_target_weight=True)
+
     def __init__(self, use_target_weight: bool = False, loss_weight: float = 1.):
         super().__init__()
         self.use_target_weight = use_target_weight
@@ -73,6 +75,8 @@ class JointsOHKMMSELoss(nn.Module):
         topk: number of hardest joints kept per sample; at most the number of joints.
         loss_weight: factor on the final loss.
     """
+
+    example_args = dict(use_target_weight=True, topk=2)
 
     def __init__(self, use_target_weight: bool = False, topk: int = 8, loss_weight: float = 1.):
         super().__init__()
@@ -112,6 +116,8 @@ class CombinedTargetMSELoss(nn.Module):
         use_target_weight: weight each joint's response map by ``target_weight``.
         loss_weight: factor on the final loss.
     """
+
+    example_args = dict(use_target_weight=True)
 
     def __init__(self, use_target_weight: bool = False, loss_weight: float = 1.):
         super().__init__()
