@@ -7,8 +7,8 @@ record of DESIGN.md, or whole images with ``data_mode='bottomup'``) come from
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 import os
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from .base import PoseDataset, build_pipeline  # noqa: F401  (build_pipeline: public here too)
 from .data_cfg import (COCO_STYLE_KEYS, TopDownDataConfig, build_ann_info, check_num_joints,

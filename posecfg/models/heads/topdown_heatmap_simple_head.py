@@ -99,7 +99,8 @@ class TopdownHeatmapSimpleHead(BaseHead):
 
     #: HRNet's use: the 1/4-resolution map of ``example_feature_shapes`` → (2, 3, 16, 12)
     example_args = dict(in_channels=8, out_channels=3, num_deconv_layers=0,
-                        extra=dict(final_conv_kernel=1))
+                        extra=dict(final_conv_kernel=1),
+                        loss_keypoint=dict(type='JointsMSELoss', use_target_weight=True))
 
     option_keys = {'test_cfg': HEATMAP_TEST_CFG_KEYS, 'extra': EXTRA_KEYS, 'train_cfg': ()}
 

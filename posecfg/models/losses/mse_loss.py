@@ -9,6 +9,7 @@ All losses take ``output`` and ``target`` of shape (N, C, H, W) and ``target_wei
 """
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from posecfg.registry import MODELS
@@ -118,6 +119,13 @@ class CombinedTargetMSELoss(nn.Module):
     """
 
     example_args = dict(use_target_weight=True)
+
+    @staticmethod
+    def example_inputs():
+        """(output, target, target_weight) of the example: 2 joints, 3 maps each."""
+        gen = torch.Generator().manual_seed(0)
+        return (torch.rand(2, 6, 8, 6, generator=gen), torch.rand(2, 6, 8, 6, generator=gen),
+                torch.ones(2, 2, 1))
 
     def __init__(self, use_target_weight: bool = False, loss_weight: float = 1.):
         super().__init__()

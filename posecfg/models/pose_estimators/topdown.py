@@ -54,9 +54,11 @@ class TopDown(BasePoseEstimator):
     """
 
     example_args = dict(
-        backbone=dict(type='ResNet', depth=18, stem_channels=8, base_channels=8, out_indices=(0,)),
+        backbone=dict(type='ResNet', depth=18, stem_channels=8, base_channels=8,
+                      num_stages=1, strides=(1,), dilations=(1,), out_indices=(0,)),
         keypoint_head=dict(type='TopdownHeatmapSimpleHead', in_channels=8, out_channels=3,
-                           num_deconv_layers=1, num_deconv_filters=(8,), num_deconv_kernels=(4,)),
+                           num_deconv_layers=1, num_deconv_filters=(8,), num_deconv_kernels=(4,),
+                           loss_keypoint=dict(type='JointsMSELoss', use_target_weight=True)),
         test_cfg=dict(flip_test=True))
 
     estimator_test_cfg_keys = ESTIMATOR_TEST_CFG_KEYS
