@@ -30,7 +30,6 @@ Kinds and what is checked (each check can fail):
 """
 import copy
 import functools
-import inspect
 import os
 import re
 import sys
@@ -187,7 +186,7 @@ def sample_records(coco_dataset):
 
 # ---------------------------------------------------------------------------- build
 @pytest.mark.parametrize('registry,name,obj', PARTS, ids=IDS)
-def test_builds_from_example_args(registry, name, obj, tmp_path):
+def test_builds_from_example_args(registry, name, obj):
     kind = kind_of(registry, obj)
     args = example(obj)
     if kind == 'dataset':
@@ -441,7 +440,8 @@ def head_batch(head, outputs, keypoints, visible, input_size):
     width, height = input_size
     batch = dict(img=torch.zeros(len(keypoints), 3, height, width), keypoints=keypoints,
                  keypoints_visible=visible,
-                 img_metas=[dict(image_file=f'{i}.jpg', image_id=i) for i in range(len(keypoints))])
+                 img_metas=[dict(image_file=f'{i}.jpg', image_id=i)
+                            for i in range(len(keypoints))])
     codec = getattr(head, 'codec', None)
     if codec is not None and torch.is_tensor(outputs):
         sized = codec.sized(input_size, outputs.shape[:1:-1])
@@ -529,7 +529,8 @@ def test_preprocessor_normalizes_a_batch(name, cls):
     img = torch.randint(0, 256, (2, 3, 8, 6), dtype=torch.uint8)
     mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
     out = pre(dict(img=img, img_metas=[dict(img_norm_cfg=dict(mean=mean, std=std))] * 2))
-    want = (img.float() / 255 - torch.tensor(mean)[:, None, None]) / torch.tensor(std)[:, None, None]
+    mean_, std_ = torch.tensor(mean)[:, None, None], torch.tensor(std)[:, None, None]
+    want = (img.float() / 255 - mean_) / std_
     assert torch.allclose(out['img'], want, atol=1e-5)
 
 
@@ -607,7 +608,7 @@ def test_dataset_records(name, cls):
 
 
 # ---------------------------------------------------------------------------- engine
-def test_hooks_and_loops_run_a_tiny_runner(tmp_path, coco_dataset):
+def test_hooks_and_loops_run_a_tiny_runner(tmp_path):
     """Every registered hook (built from its example_args) and loop (from its example_args,
     with the runner's dataloaders) in a real mmengine Runner: the TopDown example trained for
     one epoch on MMPose's COCO test crops, validated and tested. Each hook's own callbacks
