@@ -12,12 +12,15 @@ Kinds and what is checked (each check can fail):
   a real whole-image record of MMPose's COCO test image; it must accept at least one of them,
   keep that record's contract (keys, dtypes, shapes) and draw its randomness from ``np.random``
   (same seed, same output);
-- codec: encode three keypoints, decode the targets as a perfect head's outputs, get them back
-  within half a heatmap cell;
-- loss: a finite 0-dim value, minimal (0) for equal prediction and target, growing with error;
+- codec: encode three keypoints, decode the targets as a perfect head's outputs (the codec's
+  ``output_keys``), get them back within half a heatmap cell;
+- loss: a finite 0-dim value, minimal (0) for equal prediction and target, growing with error
+  (inputs: the class's ``example_inputs()`` → (prediction, target, *rest), by default heatmaps
+  (2, 3, 8, 6) twice and joint weights (2, 3, 1));
 - metric: process + compute on a tiny image-level set; perfect predictions give each value's
   best (1 or 100 for scores, 0 for errors), shifted predictions a different value;
-- backbone / head / estimator: output shapes; losses finite, every parameter gets a gradient,
+- backbone / head / estimator: output shapes (a head reads features of its
+  ``example_feature_shapes``, see ``BaseHead``); losses finite, every parameter gets a gradient,
   a few optimizer steps lower the loss; predictions (N, K, 2) pixels and (N, K) scores;
 - preprocessor: a uint8 batch becomes normalized float images;
 - collate function: samples of a batch stacked / listed;
@@ -314,8 +317,7 @@ def test_codec_round_trip(name, cls):
     visible = np.ones((1, 3), np.float32)
     targets = codec.encode(keypoints, visible)
     assert set(codec.target_keys) <= set(targets), 'encode must return its target_keys'
-    outputs = {k: torch.from_numpy(np.asarray(targets[k]))[None]
-               for k in getattr(codec, 'output_keys', ('heatmaps',))}
+    outputs = {k: torch.from_numpy(np.asarray(targets[k]))[None] for k in codec.output_keys}
     decoded, scores = codec.decode(outputs if len(outputs) > 1 else next(iter(outputs.values())))
     assert decoded.shape == (1, 1, 3, 2) and scores.shape == (1, 1, 3)
     error_cells = np.abs(decoded[0, 0] - keypoints[0]) / stride
