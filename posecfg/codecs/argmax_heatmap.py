@@ -36,6 +36,8 @@ class ArgmaxHeatmap(BaseKeypointCodec):
     at cell centres, scores (B, 1, K) = the maxima.
     """
 
+    example_args = dict(input_size=(48, 64), heatmap_size=(12, 16), sigma=2)
+
     target_keys = ('heatmaps', 'keypoint_weights')
 
     def __init__(self, input_size=None, heatmap_size=None, sigma: float = 2.0):

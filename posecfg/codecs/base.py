@@ -37,6 +37,9 @@ class BaseKeypointCodec:
 
     #: names of the arrays :meth:`encode` returns
     target_keys: Tuple[str, ...] = ()
+    #: the targets a perfect head outputs, batched, are :meth:`decode`'s input: one key → that
+    #: array (B, ...), several → a dict of them (the registry test decodes encoded targets)
+    output_keys: Tuple[str, ...] = ('heatmaps',)
 
     def __init__(self, input_size=None, heatmap_size=None):
         self.input_size = None if input_size is None else tuple(as_size(input_size, 'input_size'))

@@ -23,7 +23,7 @@ from .data_cfg import MPII_KEYS
 from .instance_table import InstanceTable, StringPool
 from .metainfo import DatasetInfoSpec, DatasetMeta
 from .metric_configs import PckProtocol
-from .topdown_base import TopDownBaseDataset
+from .topdown_base import TopDownBaseDataset, example_dataset_args
 
 #: MPII's evaluation (and MMPose's): head size = 0.6 × the head box diagonal.
 HEAD_SIZE_FACTOR = 0.6
@@ -60,6 +60,8 @@ class TopDownMpiiDataset(TopDownBaseDataset):
             bottom-right corner (x, y) of each entry's head box, 1-based pixels.
         others: see :class:`TopDownBaseDataset`.
     """
+
+    example_args = example_dataset_args('mmpose-tests/mpii/test_mpii.json', 16)
 
     default_dataset_info = 'mpii'
     #: MMPose's MPII configs say use_gt_bbox=True, bbox_file=None: MPII has no detections

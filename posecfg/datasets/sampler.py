@@ -77,6 +77,9 @@ class SeededSampler(DefaultSampler):
     ``set_epoch`` is called by mmengine's ``DistSamplerSeedHook`` before each epoch.
     """
 
+    #: built with ``dataset`` (default_args)
+    example_args = dict(shuffle=True, seed=0)
+
     def __iter__(self) -> Iterator[Tuple[int, int]]:
         for index in super().__iter__():
             yield int(index), sample_seed(self.seed, self.epoch, index)

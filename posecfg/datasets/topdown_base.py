@@ -7,6 +7,7 @@ record of DESIGN.md, or whole images with ``data_mode='bottomup'``) come from
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 from .base import PoseDataset, build_pipeline  # noqa: F401  (build_pipeline: public here too)
@@ -166,3 +167,15 @@ class TopDownBaseDataset(PoseDataset):
         unit = 'instances' if self.data_mode == 'topdown' else 'images'
         return (f'{type(self).__name__}({len(self)} {unit} of {self.meta.dataset_name!r} '
                 f'from {self.ann_file}, {mode} mode)')
+
+
+def example_dataset_args(ann_file: str, num_keypoints: int) -> dict:
+    """``example_args`` of a top-down dataset class: its annotation file among the sample data
+    (a path relative to the sample-data folder, ``POSECFG_SHARED_DATA``; the registry test joins
+    them), images next to it, a 48 × 64 input and an empty pipeline."""
+    return dict(ann_file=ann_file, img_prefix=os.path.dirname(ann_file) + '/',
+                data_cfg=dict(image_size=[48, 64], heatmap_size=[12, 16],
+                              num_output_channels=num_keypoints, num_joints=num_keypoints,
+                              dataset_channel=[list(range(num_keypoints))],
+                              inference_channel=list(range(num_keypoints))),
+                pipeline=[])

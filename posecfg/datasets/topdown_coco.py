@@ -17,7 +17,7 @@ from .coco_files import (CocoImages, check_category_keypoints, coco_images,
                          load_coco_instances, load_detections, read_json)
 from .instance_table import InstanceTable, StringPool
 from .metric_configs import PckProtocol, coco_keypoint_config
-from .topdown_base import TopDownBaseDataset
+from .topdown_base import TopDownBaseDataset, example_dataset_args
 
 
 DETECTIONS_HAVE_NO_GT = ('the samples are detections (data_cfg.use_gt_bbox=False) without '
@@ -41,6 +41,7 @@ class TopDownCocoDataset(TopDownBaseDataset):
 
     Args: see :class:`TopDownBaseDataset`.
     """
+    example_args = example_dataset_args('mmpose-tests/coco/test_coco.json', 17)
 
     default_dataset_info = 'coco'
     #: crop = box × this after fixing the aspect ratio
@@ -147,6 +148,7 @@ def _image_columns(images: CocoImages):
 @DATASETS.register_module()
 class TopDownCrowdPoseDataset(TopDownCocoDataset):
     """CrowdPose; its annotations have no ``area``, so COCO mAP uses the box area."""
+    example_args = example_dataset_args('mmpose-tests/crowdpose/test_crowdpose.json', 14)
     default_dataset_info = 'crowdpose'
     coco_use_area = False
     #: MMPose's CrowdPose configs say crowd_matching=False (crowdposetools' matching is not
@@ -158,24 +160,28 @@ class TopDownCrowdPoseDataset(TopDownCocoDataset):
 @DATASETS.register_module()
 class AnimalAP10KDataset(TopDownCocoDataset):
     """AP-10K (54 species; detections may be of any of its categories)."""
+    example_args = example_dataset_args('mmpose-tests/ap10k/test_ap10k.json', 17)
     default_dataset_info = 'ap10k'
 
 
 @DATASETS.register_module()
 class AnimalPoseDataset(TopDownCocoDataset):
     """Animal-Pose."""
+    example_args = example_dataset_args('mmpose-tests/animalpose/test_animalpose.json', 20)
     default_dataset_info = 'animalpose'
 
 
 @DATASETS.register_module()
 class AnimalMacaqueDataset(TopDownCocoDataset):
     """MacaquePose."""
+    example_args = example_dataset_args('mmpose-tests/macaque/test_macaque.json', 17)
     default_dataset_info = 'macaque'
 
 
 @DATASETS.register_module()
 class AnimalATRWDataset(TopDownCocoDataset):
     """ATRW tigers; MMPose 0.x crops the box without padding (its boxes are loose)."""
+    example_args = example_dataset_args('mmpose-tests/atrw/test_atrw.json', 15)
     default_dataset_info = 'atrw'
     bbox_padding = 1.0
 
@@ -183,6 +189,7 @@ class AnimalATRWDataset(TopDownCocoDataset):
 @DATASETS.register_module()
 class AnimalHorse10Dataset(TopDownCocoDataset):
     """Horse-10; PCK@0.3 of the Nose–Eye distance, as MMPose 0.x evaluated it."""
+    example_args = example_dataset_args('mmpose-tests/horse10/test_horse10.json', 22)
     default_dataset_info = 'horse10'
     pck_protocol = PckProtocol(thr=0.3, norm_item='keypoint_distance',
                                keypoint_names=('Nose', 'Eye'))
@@ -191,6 +198,7 @@ class AnimalHorse10Dataset(TopDownCocoDataset):
 @DATASETS.register_module()
 class AnimalFlyDataset(TopDownCocoDataset):
     """Vinegar fly: 192×192 images centred on one fly; MMPose 0.x crops 0.8 × the image."""
+    example_args = example_dataset_args('mmpose-tests/fly/test_fly.json', 32)
     default_dataset_info = 'fly'
     crop_whole_image = True
     bbox_padding = 0.8
@@ -199,6 +207,7 @@ class AnimalFlyDataset(TopDownCocoDataset):
 @DATASETS.register_module()
 class AnimalLocustDataset(TopDownCocoDataset):
     """Desert locust: 160×160 centred images; crop 0.8 × the image as MMPose 0.x."""
+    example_args = example_dataset_args('mmpose-tests/locust/test_locust.json', 35)
     default_dataset_info = 'locust'
     crop_whole_image = True
     bbox_padding = 0.8
@@ -207,6 +216,7 @@ class AnimalLocustDataset(TopDownCocoDataset):
 @DATASETS.register_module()
 class AnimalZebraDataset(TopDownCocoDataset):
     """Grévy's zebra: 160×160 centred images; crop 0.8 × the image as MMPose 0.x."""
+    example_args = example_dataset_args('mmpose-tests/zebra/test_zebra.json', 9)
     default_dataset_info = 'zebra'
     crop_whole_image = True
     bbox_padding = 0.8
@@ -215,5 +225,6 @@ class AnimalZebraDataset(TopDownCocoDataset):
 @DATASETS.register_module()
 class AnimalKingdomDataset(TopDownCocoDataset):
     """Animal Kingdom (MMPose 1.x name; 0.x had none); its benchmark reports PCK@0.05."""
+    example_args = example_dataset_args('mmpose-tests/ak/test_animalkingdom.json', 23)
     default_dataset_info = 'ak'
     pck_protocol = PckProtocol(thr=0.05)

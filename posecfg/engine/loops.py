@@ -47,6 +47,9 @@ class WorkflowTrainLoop(EpochBasedTrainLoop):
             CombinedLoader`).
     """
 
+    #: built with ``runner`` and ``dataloader`` (default_args)
+    example_args = dict(max_epochs=1, workflow=[('train', 1)])
+
     def __init__(self, runner, dataloader, max_epochs: int, workflow: Sequence = (('train', 1),),
                  val_loss_dataloader: Union[dict, None] = None,
                  extra_dataloaders: Union[dict, None] = None, **kwargs):
@@ -204,6 +207,9 @@ class PoseValLoop(ValLoop):
     """mmengine's ValLoop with evaluators checked by its dataset; ``fp16`` autocasts inference,
     ``fold_bn`` evaluates a BatchNorm-folded copy of the model."""
 
+    #: built with ``runner`` and ``dataloader`` (default_args)
+    example_args = dict(evaluator=dict(type='EPE'), fold_bn=True)
+
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False, fold_bn: bool = False,
                  compile_eval='auto'):
         if isinstance(dataloader, dict):
@@ -235,6 +241,9 @@ class PoseTestLoop(TestLoop):
     """mmengine's TestLoop, evaluators checked by the dataset; ``out`` writes every prediction
     to a JSON file (atomically, on rank 0): one record per instance with its image, box id,
     keypoints (x, y, score in original-image pixels) and score (:func:`prediction_records`)."""
+
+    #: built with ``runner`` and ``dataloader`` (default_args)
+    example_args = dict(evaluator=dict(type='EPE'), fold_bn=True)
 
     def __init__(self, runner, dataloader, evaluator, fp16: bool = False, fold_bn: bool = False,
                  compile_eval='auto', out: str = None):

@@ -17,6 +17,9 @@ class AutocastOptimWrapper(OptimWrapper):
         device_type: ``'cpu'`` (default) or ``'cuda'``.
     """
 
+    #: built with ``optimizer`` (default_args)
+    example_args = dict(dtype='bfloat16', device_type='cpu')
+
     def __init__(self, dtype: str = 'bfloat16', device_type: str = 'cpu', **kwargs):
         super().__init__(**kwargs)
         if dtype not in ('bfloat16', 'float16'):

@@ -29,3 +29,6 @@ class ExpWarmupParamScheduler(_ParamScheduler):
 @PARAM_SCHEDULERS.register_module()
 class ExpWarmupLR(LRSchedulerMixin, ExpWarmupParamScheduler):
     """:class:`ExpWarmupParamScheduler` on the learning rate."""
+
+    #: built with ``optimizer`` (default_args)
+    example_args = dict(warmup_ratio=0.1, begin=0, end=5, by_epoch=False)

@@ -69,6 +69,8 @@ class PoseDataPreprocessor(BaseDataPreprocessor):
         non_blocking: asynchronous host-to-device copies (with pinned memory).
     """
 
+    example_args = dict(channels_last=False)
+
     def __init__(self, channels_last: bool = False, non_blocking: bool = False):
         super().__init__(non_blocking=non_blocking)
         self.channels_last = channels_last

@@ -38,6 +38,8 @@ class TopDownAffine(BaseTransform):
     values, zero after a flip); with UDP all are.
     """
 
+    example_args = dict(use_udp=False)
+
     accepts_lazy_image = True  # warp_affine folds the mirror and a reduced decode in
 
     def __init__(self, use_udp: bool = False):

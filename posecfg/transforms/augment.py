@@ -29,6 +29,8 @@ class TopDownRandomFlip(BaseTransform):
     ``flipped``) to whether the sample is now mirrored.
     """
 
+    example_args = dict(flip_prob=1.0)  # always: the example shows the flip
+
     accepts_lazy_image = True  # reads only the shape and records the mirror
 
     def __init__(self, flip_prob: float = 0.5):
@@ -96,6 +98,8 @@ class TopDownHalfBodyTransform(BaseTransform):
     choice leave the sample unchanged. Sets ``center`` and ``scale``.
     """
 
+    example_args = dict(num_joints_half_body=3, prob_half_body=1.0)
+
     accepts_lazy_image = True  # reads no pixels
 
     def __init__(self, num_joints_half_body: int = 8, prob_half_body: float = 0.3):
@@ -139,6 +143,8 @@ class TopDownGetRandomScaleRotation(BaseTransform):
     ``rotation`` = clip(N(0, rot_factor), -2·rot_factor, 2·rot_factor) degrees with probability
     ``rot_prob``, else 0.
     """
+
+    example_args = dict(rot_factor=40, scale_factor=0.5, rot_prob=1.0)
 
     accepts_lazy_image = True  # reads no pixels
 

@@ -20,6 +20,8 @@ class TopDownGetBboxCenterScale(BaseTransform):
     them and only the padding is applied (with a warning).
     """
 
+    example_args = dict(padding=1.25)
+
     accepts_lazy_image = True  # reads no pixels
 
     def __init__(self, padding: float = 1.25):
@@ -46,6 +48,8 @@ class TopDownGetBboxCenterScale(BaseTransform):
 class TopDownRandomShiftBboxCenter(BaseTransform):
     """With probability ``prob``, move ``center`` by up to ±``shift_factor`` × the box size
     (scale · 200 px) along each axis, uniformly (MMPose 0.x)."""
+
+    example_args = dict(shift_factor=0.16, prob=1.0)
 
     accepts_lazy_image = True  # reads no pixels
 

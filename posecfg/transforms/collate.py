@@ -126,3 +126,9 @@ def pose_pad_collate(batch: Sequence[dict], size_divisor: int = 1, pad_value: fl
                                  pad_shape=tuple(padded.shape[-2:]))
                             for meta, img in zip(metas, images)]
     return out
+
+
+#: constructor-style example arguments (partial arguments of the collate function), as every
+#: registered part has (tests/test_registry.py)
+pose_collate.example_args = {}
+pose_pad_collate.example_args = dict(size_divisor=8)

@@ -34,6 +34,9 @@ class Compose(BaseTransform):
     ``accepts_lazy_image = True`` gets ``img`` as a decoded array (module docstring).
     """
 
+    example_args = dict(transforms=[dict(type='TopDownGetRandomScaleRotation'),
+                                    dict(type='TopDownAffine')])
+
     accepts_lazy_image = True  # a nested Compose hands its own steps what they accept
 
     def __init__(self, transforms: Sequence[Any]):

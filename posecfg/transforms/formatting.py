@@ -27,6 +27,8 @@ class ToTensor(BaseTransform):
     """``img`` (h, w, C) or (h, w) array → contiguous (C, h, w) tensor of the same dtype
     (uint8 unless the image was loaded ``to_float32``; values stay 0–255)."""
 
+    example_args: dict = {}  # no arguments
+
     def transform(self, results: dict) -> dict:
         require(results, self, 'img')
         img = np.asarray(results['img'])
@@ -59,6 +61,8 @@ def _check_stats(name: str, values: Any) -> Tuple[float, ...]:
 class NormalizeTensor(BaseTransform):
     """Record ``img_norm_cfg = dict(mean, std)`` (per channel, on the 0–1 scale, RGB) for the
     data preprocessor, which applies ``(img / 255 - mean) / std`` to the batch."""
+
+    example_args = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
 
     def __init__(self, mean: Sequence[float], std: Sequence[float]):
         self.mean = _check_stats('mean', mean)
@@ -103,6 +107,8 @@ class Collect(BaseTransform):
     record (evaluation ground truth in test mode) is kept. An entry may be a pair
     ``(source, target)`` to rename.
     """
+
+    example_args = dict(keys=['img'], meta_keys=['image_file', 'flip_pairs'])
 
     def __init__(self, keys: Sequence, meta_keys: Sequence = (), meta_name: str = 'img_metas'):
         if isinstance(keys, str) or isinstance(meta_keys, str):

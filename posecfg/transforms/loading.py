@@ -35,6 +35,8 @@ class LoadImageFromFile(BaseTransform):
     assumed BGR like OpenCV's), it is kept, converted to RGB for ``channel_order='rgb'``.
     """
 
+    example_args: dict = {}  # the defaults: RGB uint8, lazily decoded
+
     accepts_lazy_image = True  # makes the LazyImage
 
     def __init__(self, to_float32: bool = False, color_type: str = 'color',

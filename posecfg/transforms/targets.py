@@ -52,6 +52,9 @@ class GenerateTarget(BaseTransform):
         codec: a ``KEYPOINT_CODECS`` config with its sizes (``input_size``, ``heatmap_size``).
     """
 
+    example_args = dict(codec=dict(type='MSRAHeatmap', input_size=(48, 64),
+                                   heatmap_size=(12, 16), sigma=2))
+
     accepts_lazy_image = True  # reads no pixels
 
     def __init__(self, codec):
@@ -94,6 +97,8 @@ class TopDownGenerateTarget(BaseTransform):
     ``ann_info['joint_weights']`` multiplies the weights when
     ``ann_info['use_different_joint_weights']`` is true (for every encoding).
     """
+
+    example_args = dict(sigma=2)
 
     accepts_lazy_image = True  # reads no pixels
 

@@ -3,8 +3,9 @@ gives outputs of the documented shapes.
 
 Parametrized over the registry, so a new class under ``posecfg/models/backbones`` or
 ``posecfg/models/heads`` is tested by being registered: a backbone with its ``example_args``, a
-head with an entry in ``HEAD_EXAMPLES`` (small channels, the input it takes and the output it must
-give; ``test_every_head_has_an_example`` fails until the entry is added).
+head with its ``example_args`` on its ``example_feature_shapes`` (class attributes), plus the
+further shape cases of ``HEAD_EXAMPLES``. (tests/test_registry.py exercises every registered
+part of every registry the same way.)
 """
 import pytest
 import torch
@@ -25,16 +26,14 @@ N = 2
 #: (H, W) of the backbone input: not square, and divisible by every backbone's largest stride (32)
 SIZE = (64, 96)
 
-#: head name → [(constructor arguments, input feature shapes, output shape)], small channels
+#: head name → [(constructor arguments, input feature shapes, output shape)], small channels:
+#: shape cases beyond each head's own example (``example_args`` on ``example_feature_shapes``,
+#: see ``EXAMPLE_OUTPUTS``)
 HEAD_EXAMPLES = {
     'TopdownHeatmapSimpleHead': [
         # SimpleBaseline: three stride-2 deconvolutions, ×8
         (dict(in_channels=8, out_channels=3, num_deconv_filters=(4, 4, 4)),
          [(N, 8, 4, 3)], (N, 3, 32, 24)),
-        # HRNet: the 1/4-resolution branch is already heatmap-sized, a 1×1 conv only
-        (dict(in_channels=8, out_channels=5, num_deconv_layers=0,
-              extra=dict(final_conv_kernel=1)),
-         [(N, 8, 16, 12), (N, 16, 8, 6)], (N, 5, 16, 12)),
         # several backbone outputs resized to the first and concatenated
         (dict(in_channels=[4, 6], out_channels=2, in_index=[0, 1],
               input_transform='resize_concat', num_deconv_layers=1, num_deconv_filters=(4,),
@@ -42,15 +41,27 @@ HEAD_EXAMPLES = {
          [(N, 4, 8, 6), (N, 6, 4, 3)], (N, 2, 16, 12)),
     ],
     'HeatmapHead': [
-        # the last backbone output, one ×2 deconvolution
-        (dict(in_channels=6, out_channels=3, deconv_out_channels=(4,), deconv_kernel_sizes=(4,),
-              codec=dict(type='ArgmaxHeatmap')),
-         [(N, 4, 8, 6), (N, 6, 4, 3)], (N, 3, 8, 6)),
         # a 1×1 conv on the chosen map
         (dict(in_channels=4, out_channels=2, in_index=0, codec=dict(type='ArgmaxHeatmap')),
          [(N, 4, 8, 6), (N, 6, 4, 3)], (N, 2, 8, 6)),
     ],
 }
+
+
+#: head name → output shape of its example (``example_args`` on ``example_feature_shapes``)
+EXAMPLE_OUTPUTS = {
+    # HRNet: the 1/4-resolution branch is already heatmap-sized, a 1×1 conv only
+    'TopdownHeatmapSimpleHead': (2, 3, 16, 12),
+    # the last backbone output (1/8), one ×2 deconvolution
+    'HeatmapHead': (2, 3, 16, 12),
+}
+
+
+def head_cases(name):
+    """The head's own example first, then its HEAD_EXAMPLES."""
+    cls = MODELS.get(name)
+    own = [(cls.example_args, list(cls.example_feature_shapes), EXAMPLE_OUTPUTS.get(name))]
+    return own + HEAD_EXAMPLES.get(name, [])
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -69,8 +80,8 @@ def test_discovery_finds_backbones_and_heads():
 
 
 def test_every_head_has_an_example():
-    missing = sorted(set(HEADS) - set(HEAD_EXAMPLES))
-    assert not missing, f'add an entry to HEAD_EXAMPLES for {missing}'
+    missing = sorted(name for name in HEADS if not MODELS.get(name).__dict__.get('example_args'))
+    assert not missing, f'give {missing} example_args (and EXAMPLE_OUTPUTS their output shape)'
 
 
 @pytest.mark.parametrize('name', BACKBONES + HEADS)
@@ -103,9 +114,10 @@ def test_backbone_builds_from_its_example_args(name):
 
 
 @pytest.mark.parametrize('name,index', [(name, i) for name in HEADS
-                                        for i in range(len(HEAD_EXAMPLES.get(name, [])))])
+                                        for i in range(1 + len(HEAD_EXAMPLES.get(name, [])))])
 def test_head_output_shape(name, index):
-    kwargs, in_shapes, out_shape = HEAD_EXAMPLES[name][index]
+    kwargs, in_shapes, out_shape = head_cases(name)[index]
+    assert out_shape is not None, f'add the output shape of {name} example to EXAMPLE_OUTPUTS'
     torch.manual_seed(0)
     head = MODELS.build(dict(type=name, **kwargs))
     assert type(head) is MODELS.get(name)

@@ -29,6 +29,8 @@ from posecfg.files import KeptFiles, remove_stale_temporaries
 class CheckpointHook(MMEngineCheckpointHook):
     """mmengine's ``CheckpointHook`` (same arguments), writing before it deletes."""
 
+    example_args = dict(interval=1, max_keep_ckpts=1)
+
     def before_train(self, runner) -> None:
         super().before_train(runner)  # may delete checkpoints beyond a lowered max_keep_ckpts
         if not is_main_process():

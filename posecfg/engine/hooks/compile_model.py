@@ -43,6 +43,8 @@ class CompileModelHook(Hook):
         options: keyword arguments of ``torch.compile``.
     """
 
+    example_args = dict(mode='auto', min_iters=2000)  # a short run: compiling does not pay
+
     priority = 'VERY_HIGH'
 
     def __init__(self, mode: Union[bool, str] = 'auto', min_iters: int = 2000,

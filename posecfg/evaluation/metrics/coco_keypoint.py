@@ -73,6 +73,8 @@ class CocoKeypointMetric(BaseMetric):
     ``gt``, or the annotation file's only category.
     """
 
+    example_args = dict(use_area=True, nms_mode='oks_nms', nms_thr=0.9)
+
     default_prefix: Optional[str] = ''  # DESIGN.md: MMPose 0.x metric names, no prefix
 
     def __init__(self, ann_file: Optional[str] = None, use_area: bool = True,

@@ -85,6 +85,8 @@ class PCKAccuracy(_GroundTruthMetric):
     Instances whose size is 0 are left out, as MMPose 0.x does.
     """
 
+    example_args = dict(thr=0.2, norm_item='bbox')
+
     def __init__(self, thr: float = 0.2, norm_item: Union[str, Sequence[str]] = 'bbox',
                  keypoint_indices: Optional[Sequence[int]] = None, collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
@@ -176,6 +178,8 @@ class AUC(_GroundTruthMetric):
     """Area under the PCK curve, thresholds ``i / num_thrs`` (i < num_thrs) of ``norm_factor``
     pixels (MMPose 0.x's ``auc_nor``) -> key ``AUC``."""
 
+    example_args = dict(norm_factor=30, num_thrs=20)
+
     def __init__(self, norm_factor: float = 30, num_thrs: int = 20, collect_device: str = 'cpu',
                  prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -193,6 +197,8 @@ class AUC(_GroundTruthMetric):
 @METRICS.register_module()
 class EPE(_GroundTruthMetric):
     """Mean end-point error in original-image pixels over labelled keypoints -> key ``EPE``."""
+
+    example_args: dict = {}  # no arguments
 
     def __init__(self, collect_device: str = 'cpu', prefix: Optional[str] = None):
         super().__init__(collect_device=collect_device, prefix=prefix)

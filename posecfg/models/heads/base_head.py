@@ -47,6 +47,13 @@ class BaseHead(BaseModule):
     """
 
     option_keys: Dict[str, Tuple[str, ...]] = {'test_cfg': ()}
+    #: constructor arguments of a small head (class attribute of every registered head) that
+    #: takes features of ``example_feature_shapes`` and predicts 3 keypoints
+    example_args: dict = {}
+    #: (B, C, H, W) of each backbone output the example head reads: a 2-output backbone on a
+    #: (w, h) = ``example_input_size`` input, strides 4 and 8; a head needing others overrides it
+    example_feature_shapes: Tuple[Tuple[int, ...], ...] = ((2, 8, 16, 12), (2, 16, 8, 6))
+    example_input_size: Tuple[int, int] = (48, 64)
 
     def __init__(self, codec=None, test_cfg: Optional[Mapping] = None,
                  init_cfg: Optional[dict] = None):

@@ -48,6 +48,10 @@ class HeatmapHead(BaseHead):
     (nothing to find is something to learn).
     """
 
+    #: the last map of ``example_feature_shapes``, one ×2 deconvolution → (2, 3, 16, 12)
+    example_args = dict(in_channels=16, out_channels=3, deconv_out_channels=(4,),
+                        deconv_kernel_sizes=(4,), codec=dict(type='ArgmaxHeatmap'))
+
     option_keys = {'test_cfg': ()}
 
     def __init__(self, in_channels: int, out_channels: int, codec: dict,

@@ -97,6 +97,11 @@ class TopdownHeatmapSimpleHead(BaseHead):
     heatmaps (N, out_channels, H * 2^num_deconv_layers * max(upsample, 1), W * ...).
     """
 
+    #: HRNet's use: the 1/4-resolution map of ``example_feature_shapes`` → (2, 3, 16, 12)
+    example_args = dict(in_channels=8, out_channels=3, num_deconv_layers=0,
+                        extra=dict(final_conv_kernel=1),
+                        loss_keypoint=dict(type='JointsMSELoss', use_target_weight=True))
+
     option_keys = {'test_cfg': HEATMAP_TEST_CFG_KEYS, 'extra': EXTRA_KEYS, 'train_cfg': ()}
 
     def __init__(self, in_channels, out_channels: int, num_deconv_layers: int = 3,

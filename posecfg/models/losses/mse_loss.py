@@ -9,6 +9,7 @@ All losses take ``output`` and ``target`` of shape (N, C, H, W) and ``target_wei
 """
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from posecfg.registry import MODELS
@@ -47,6 +48,8 @@ class JointsMSELoss(nn.Module):
         loss_weight: factor on the final loss.
     """
 
+    example_args = dict(use_target_weight=True)
+
     def __init__(self, use_target_weight: bool = False, loss_weight: float = 1.):
         super().__init__()
         self.use_target_weight = use_target_weight
@@ -73,6 +76,8 @@ class JointsOHKMMSELoss(nn.Module):
         topk: number of hardest joints kept per sample; at most the number of joints.
         loss_weight: factor on the final loss.
     """
+
+    example_args = dict(use_target_weight=True, topk=2)
 
     def __init__(self, use_target_weight: bool = False, topk: int = 8, loss_weight: float = 1.):
         super().__init__()
@@ -112,6 +117,15 @@ class CombinedTargetMSELoss(nn.Module):
         use_target_weight: weight each joint's response map by ``target_weight``.
         loss_weight: factor on the final loss.
     """
+
+    example_args = dict(use_target_weight=True)
+
+    @staticmethod
+    def example_inputs():
+        """(output, target, target_weight) of the example: 2 joints, 3 maps each."""
+        gen = torch.Generator().manual_seed(0)
+        return (torch.rand(2, 6, 8, 6, generator=gen), torch.rand(2, 6, 8, 6, generator=gen),
+                torch.ones(2, 2, 1))
 
     def __init__(self, use_target_weight: bool = False, loss_weight: float = 1.):
         super().__init__()

@@ -36,6 +36,12 @@ class BottomUp(BasePoseEstimator):
     """Whole-image pose estimator with named heads (arguments: :class:`BasePoseEstimator`;
     ``heads`` is required and ``test_cfg.flip_test`` defaults to False)."""
 
+    example_args = dict(
+        backbone=dict(type='ResNet', depth=18, stem_channels=8, base_channels=8,
+                      num_stages=1, strides=(1,), dilations=(1,), out_indices=(0,)),
+        heads=dict(bodypart=dict(type='HeatmapHead', in_channels=8, out_channels=3,
+                                 codec=dict(type='ArgmaxHeatmap', sigma=2))))
+
     default_flip_test = False
 
     def pack(self, per_head: Dict[str, dict], meta: dict) -> dict:

@@ -53,6 +53,14 @@ class TopDown(BasePoseEstimator):
     crop, as MMPose 0.x's ``transform_preds``), or of ``warp_mat`` where the pipeline records it.
     """
 
+    example_args = dict(
+        backbone=dict(type='ResNet', depth=18, stem_channels=8, base_channels=8,
+                      num_stages=1, strides=(1,), dilations=(1,), out_indices=(0,)),
+        keypoint_head=dict(type='TopdownHeatmapSimpleHead', in_channels=8, out_channels=3,
+                           num_deconv_layers=1, num_deconv_filters=(8,), num_deconv_kernels=(4,),
+                           loss_keypoint=dict(type='JointsMSELoss', use_target_weight=True)),
+        test_cfg=dict(flip_test=True))
+
     estimator_test_cfg_keys = ESTIMATOR_TEST_CFG_KEYS
     default_flip_test = True  # MMPose 0.x's default
 
