@@ -78,6 +78,8 @@ class DLCProjectDataset(ProjectDataset):
         bbox_margin: pixels around the keypoints' extent (DeepLabCut's ``data.bbox_margin``).
         flip_pairs: ``[left, right]`` bodypart names that swap under a horizontal flip
             (DeepLabCut's ``hflip.symmetries``); none by default.
+        image_size, heatmap_size: ``[w, h]`` of the model input and heatmaps, for top-down
+            crops (``ann_info``, as MMPose's ``data_cfg`` keys).
         dataset_info: a full ``dataset_info`` dict for the bodyparts instead (colours, OKS
             sigmas); its names must be the project's bodyparts in order.
     """
@@ -95,7 +97,9 @@ class DLCProjectDataset(ProjectDataset):
                  train_indices: Optional[Sequence[int]] = None,
                  test_indices: Optional[Sequence[int]] = None,
                  bbox_margin: float = DLC_BBOX_MARGIN, flip_pairs: NamePairs = None,
-                 dataset_info: Optional[Mapping] = None):
+                 dataset_info: Optional[Mapping] = None,
+                 image_size: Optional[Sequence[int]] = None,
+                 heatmap_size: Optional[Sequence[int]] = None):
         owner = type(self).__name__
         self.split = check_choice(owner, 'split', split, SPLITS)
         if (train_indices is None) != (test_indices is None):
@@ -110,6 +114,7 @@ class DLCProjectDataset(ProjectDataset):
         self.bbox_margin = float(bbox_margin)
         self._given_split = (train_indices, test_indices)
         meta = dlc_project_meta(self.project, flip_pairs, dataset_info)
+        self.image_size, self.heatmap_size = image_size, heatmap_size
         super().__init__(pipeline, meta, test_mode, data_mode)
 
     # ------------------------------------------------------------------ loading

@@ -68,6 +68,8 @@ class LPProjectDataset(ProjectDataset):
         test_mode: samples carry ``gt`` (for evaluation).
         flip_pairs: ``[left, right]`` keypoint names that swap under a horizontal flip (none by
             default; Lightning Pose pairs ``_left``/``_right`` names under ``imgaug_hflip``).
+        image_size, heatmap_size: ``[w, h]`` of the model input and heatmaps, for top-down
+            crops (``ann_info``, as MMPose's ``data_cfg`` keys).
         dataset_info: a full ``dataset_info`` dict for the keypoints instead.
         dataset_name: the name in records and metainfo.
     """
@@ -84,7 +86,9 @@ class LPProjectDataset(ProjectDataset):
                  keypoint_names: Optional[Sequence[str]] = None, pipeline: Sequence[Any] = (),
                  data_mode: str = 'bottomup', test_mode: bool = False,
                  flip_pairs: NamePairs = None, dataset_info: Optional[Mapping] = None,
-                 dataset_name: str = 'lightning_pose'):
+                 dataset_name: str = 'lightning_pose',
+                 image_size: Optional[Sequence[int]] = None,
+                 heatmap_size: Optional[Sequence[int]] = None):
         owner = type(self).__name__
         self.split = check_choice(owner, 'split', split, tuple(SPLITS))
         self.data_dir = os.path.expanduser(str(data_dir))
@@ -96,6 +100,7 @@ class LPProjectDataset(ProjectDataset):
                                           train_frames, rng_seed_data_pt)
         meta = lp_labels_meta(self.labels, keypoint_names, flip_pairs, dataset_info,
                               dataset_name)
+        self.image_size, self.heatmap_size = image_size, heatmap_size
         super().__init__(pipeline, meta, test_mode, data_mode)
 
     @property

@@ -13,7 +13,7 @@ from typing import Any, Mapping, Optional, Sequence, Tuple
 import numpy as np
 
 from ..transforms.image_header import read_image_sizes
-from .base import PoseDataset
+from .base import PoseDataset, metainfo_ann_info
 from .boxes import boxes_from_keypoints
 from .instance_table import InstanceTable, StringPool
 from .metainfo import DatasetMeta, parse_dataset_info
@@ -150,12 +150,35 @@ class ProjectDataset(PoseDataset):
     #: what a record's box is (for the top-down refusal message)
     box_of = 'each instance'
 
+    #: model input [w, h] and heatmap [w, h] of top-down crops (``ann_info``), set by
+    #: subclasses from their ``image_size``/``heatmap_size`` arguments
+    image_size: Optional[Sequence[int]] = None
+    heatmap_size: Optional[Sequence[int]] = None
+
     def _prepare(self, pipeline: Sequence[Any]) -> None:
-        if self.data_mode == 'topdown' and not pipeline_sets_crop(pipeline):
+        owner = type(self).__name__
+        if self.data_mode != 'topdown':
+            return
+        if not pipeline_sets_crop(pipeline):
             raise ProjectDataError(
-                f"{type(self).__name__}: data_mode='topdown' gives the box of {self.box_of}, "
-                f'not a crop; put TopDownGetBboxCenterScale in the pipeline before the affine '
-                f"step (or use data_mode='bottomup' for the tool's whole-image models)")
+                f"{owner}: data_mode='topdown' gives the box of {self.box_of}, not a crop; put "
+                f'TopDownGetBboxCenterScale in the pipeline before the affine step (or use '
+                f"data_mode='bottomup' for the tool's whole-image models)")
+        if self.image_size is None:
+            raise ProjectDataError(
+                f"{owner}: data_mode='topdown' needs image_size=[w, h], the crop the model takes "
+                f'(and heatmap_size=[w, h] for heatmap targets)')
+
+    @property
+    def ann_info(self) -> dict:
+        if not hasattr(self, '_ann_info'):
+            info = metainfo_ann_info(self.meta)
+            for key in ('image_size', 'heatmap_size'):
+                value = getattr(self, key)
+                if value is not None:
+                    info[key] = np.asarray(value, dtype=np.int64)
+            self._ann_info = info
+        return self._ann_info
 
     def record(self, index: int) -> dict:
         record = super().record(index)
