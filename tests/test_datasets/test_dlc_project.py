@@ -258,3 +258,35 @@ def test_dlc_rmse_metric_on_dataset_ground_truth(openfield):
     out = metric.compute_metrics(metric.results)
     assert out['rmse'] == pytest.approx((5 * 3 + 15) / 4)
     assert out['rmse_pcutoff'] == pytest.approx(5.0)
+
+
+def test_dlc_rmse_metric_multi_animal_through_the_evaluator(synthetic_ma):
+    from mmengine.evaluator import Evaluator
+
+    ds = dataset(synthetic_ma / 'config.yaml', split='all', test_mode=True)
+    samples = [ds.record(i) for i in range(6)]
+    preds = []
+    for s in samples:
+        gt = s['gt']
+        order = np.arange(len(gt['keypoints']))[::-1]  # any order: OKS matching pairs them
+        preds.append(dict(keypoints=gt['keypoints'][order] + np.float32(3.0),
+                          keypoint_scores=np.full(gt['keypoints_visible'][order].shape, 0.9,
+                                                  np.float32),
+                          unique_keypoints=gt['unique_keypoints'] + np.float32(4.0),
+                          unique_keypoint_scores=np.full((1, 1), 0.3, np.float32),
+                          image_id=s['image_id']))
+    evaluator = Evaluator([DLCRMSEMetric(pcutoff=0.6, single_animal=False, with_map=True)])
+    evaluator.dataset_meta = ds.metainfo
+    evaluator.process(preds, dict(gt=[s['gt'] for s in samples]))
+    out = evaluator.evaluate(len(samples))
+    # every visible animal point is 3√2 px off, every unique point 4√2; unique points are
+    # pooled into rmse (DeepLabCut's compute_rmse) but score 0.3 < pcutoff
+    gts = [s['gt'] for s in samples]
+    n_animal = sum(int(g['keypoints_visible'].sum()) for g in gts)
+    n_unique = sum(int(g['unique_keypoints_visible'].sum()) for g in gts)
+    assert n_animal > 0 and n_unique > 0
+    expected = (3 * np.sqrt(2) * n_animal + 4 * np.sqrt(2) * n_unique) / (n_animal + n_unique)
+    assert out['rmse'] == pytest.approx(expected, rel=1e-5)
+    assert out['rmse_pcutoff'] == pytest.approx(3 * np.sqrt(2), rel=1e-5)
+    assert set(out) == {'rmse', 'rmse_pcutoff', 'mAP', 'mAR'}
+    assert 0 <= out['mAP'] <= 100
