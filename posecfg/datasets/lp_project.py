@@ -13,8 +13,10 @@ What it reads, as Lightning Pose 2.4.3 does:
   ``LoadImageFromFile`` (``color_type='color'``) gives the same array.
 
 One animal per frame (N = 1 in every record, also for a frame without labels, whose keypoints
-are all invisible); NaN → 0 with visibility 0, and with ``visible`` columns a 0 there is
-invisible too. Boxes are the labelled keypoints' extent (no margin), clipped to the frame.
+are all invisible); NaN → 0 with visibility 0. With ``visible`` columns only a 2 (visible) is
+visibility 1: Lightning Pose trains an occluded point (1) towards a uniform heatmap and an
+unlabelled one (0) not at all, whatever its coordinates (``data/datasets.py``, the flag "takes
+precedence"); those flags stay in ``dataset.labels.visibility`` for a target that needs them. Boxes are the labelled keypoints' extent (no margin), clipped to the frame.
 """
 from __future__ import annotations
 
@@ -122,7 +124,8 @@ class LPProjectDataset(ProjectDataset):
         sizes = image_sizes(paths, self.csv_file)
         keypoints, visible = nan_to_visible(labels.instance_keypoints[rows])
         if labels.visibility is not None:
-            visible *= (labels.visibility[rows] > 0)[:, None].astype(np.float32)
+            # 2 visible; 1 occluded and 0 unlabelled have no position target in Lightning Pose
+            visible *= (labels.visibility[rows] == 2)[:, None].astype(np.float32)
         if self.data_mode == 'topdown':
             keep = (visible > 0).any(axis=-1)  # a frame without labels has no box to crop
         else:

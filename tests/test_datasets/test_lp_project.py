@@ -166,3 +166,22 @@ def test_metric_configs_and_pixel_error(mirror_mouse):
     assert out['pixel_error'] == pytest.approx(np.nanmean(errors), rel=1e-5)
     name = ds.metainfo['keypoint_names'][0]
     assert out[f'pixel_error_{name}'] == pytest.approx(np.nanmean(errors[:, 0]), rel=1e-5)
+
+
+def test_visible_columns(tmp_path):
+    # Lightning Pose >= 2.1.2: visible 2 = visible, 1 = occluded (uniform heatmap target),
+    # 0 = not labelled; the flag takes precedence over coordinates (data/datasets.py)
+    from posecfg.datasets.examples import write_tiny_lp_project
+
+    root = write_tiny_lp_project(tmp_path / 'lp')
+    rows = ['scorer,ex,ex,ex,ex,ex,ex', 'bodyparts,nose,nose,nose,tail,tail,tail',
+            'coords,x,y,visible,x,y,visible']
+    flags = [(2, 2), (1, 2), (2, 0), (0, 0), (2, 2)]
+    for i, (a, b) in enumerate(flags):
+        rows.append(f'labeled-data/img{i:02d}.png,{3 + i},4,{a},{10 + i},12.5,{b}')
+    (root / 'CollectedData.csv').write_text('\n'.join(rows) + '\n')
+    ds = LPProjectDataset(str(root), split='all', train_prob=0.6, val_prob=0.2)
+    for i, (a, b) in enumerate(flags):
+        rec = ds.image_record(i)
+        assert rec['keypoints_visible'][0].tolist() == [float(a == 2), float(b == 2)]
+        assert rec['keypoints'][0].tolist() == [[3 + i, 4], [10 + i, 12.5]]
