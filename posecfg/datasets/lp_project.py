@@ -96,6 +96,10 @@ class LPProjectDataset(ProjectDataset):
         self.data_dir = os.path.expanduser(str(data_dir))
         if not os.path.isdir(self.data_dir):
             raise FileNotFoundError(f'{owner}: data_dir {self.data_dir} is not a folder')
+        if not isinstance(csv_file, (str, os.PathLike)):
+            raise ProjectDataError(
+                f'{owner}: csv_file must be one labels CSV, got {csv_file!r}; multi-view '
+                f'projects (one CSV per view) are not read by this dataset yet')
         self.csv_file = resolve_csv_path(csv_file, self.data_dir)
         self.labels = read_lp_labels(self.csv_file, key=f'{owner}.csv_file')
         self.lp_split: LPSplit = lp_split(self.labels.num_images, train_prob, val_prob,

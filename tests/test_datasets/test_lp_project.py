@@ -120,6 +120,8 @@ def test_arguments_checked(mirror_mouse, tmp_path):
     names = list(cfg['data']['keypoint_names'])
     with pytest.raises(ProjectDataError, match='differ from the keypoints'):
         build(data_dir, cfg, keypoint_names=names[::-1])
+    with pytest.raises(ProjectDataError, match='multi-view'):
+        build(data_dir, cfg, csv_file=['a.csv', 'b.csv'])
     with pytest.raises(ProjectDataError, match='split must be one of'):
         build(data_dir, cfg, split='validation')
     with pytest.raises(ProjectDataError, match='TopDownGetBboxCenterScale'):
