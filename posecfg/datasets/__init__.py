@@ -1,5 +1,7 @@
 """Keypoint datasets and dataset metainfo; importing the package registers the datasets."""
 from .base import PoseDataset
+from .dlc_project import DLCProjectDataset
+from .lp_project import LPProjectDataset
 from .metainfo import (DatasetInfoError, DatasetMeta, base_dataset_file, load_dataset_info,
                        parse_dataset_info, resolve_dataset_meta)
 from .mpii import TopDownMpiiDataset
@@ -17,5 +19,5 @@ __all__ = [
     'image_ground_truth', 'topdown_sample', 'TopDownBaseDataset', 'TopDownCocoDataset',
     'TopDownCrowdPoseDataset', 'AnimalAP10KDataset', 'AnimalPoseDataset', 'AnimalHorse10Dataset',
     'AnimalMacaqueDataset', 'AnimalFlyDataset', 'AnimalLocustDataset', 'AnimalZebraDataset',
-    'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset', 'SeededSampler',
+    'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset', 'SeededSampler', 'DLCProjectDataset', 'LPProjectDataset',
 ]

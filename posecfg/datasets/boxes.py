@@ -70,3 +70,41 @@ def jitter_centers(centers: np.ndarray, bboxes: np.ndarray) -> np.ndarray:
     moved = np.random.rand(num) < CENTER_JITTER_PROB
     offsets = 2 * CENTER_JITTER_RANGE * (np.random.rand(num, 2) - 0.5) * bboxes[:, 2:4]
     return (centers + offsets * moved[:, None]).astype(np.float32)
+
+
+def boxes_from_keypoints(keypoints: np.ndarray, visible: np.ndarray, image_sizes: np.ndarray,
+                         margin: float = 0.0, min_area: float = 0.0
+                         ) -> Tuple[np.ndarray, np.ndarray]:
+    """Instance boxes from the extent of their labelled keypoints, as DeepLabCut 3 makes them.
+
+    DeepLabCut 3.0.2 (``pose_estimation_pytorch/data/utils.py::bbox_from_keypoints`` and
+    ``data/base.py::_compute_bboxes``): over the keypoints with visibility > 0, ``x1, y1 = min -
+    margin``, ``x2, y2 = max + margin``; an instance without any such keypoint gets 0s; the
+    corners are clipped to ``[0, width]`` × ``[0, height]``; the box is ``(x1, y1, x2 - x1,
+    y2 - y1)`` and its area ``max(min_area, w · h)``.
+
+    Args:
+        keypoints: (N, K, 2) pixels (any value where not visible).
+        visible: (N, K) > 0 where the keypoint counts.
+        image_sizes: (N, 2) (height, width) of each instance's image.
+        margin: pixels added on every side.
+        min_area: the smallest area reported (DeepLabCut: 1).
+
+    Returns:
+        boxes (N, 4) float32 xywh pixels and areas (N,) float32 pixels².
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float64).reshape(len(visible), -1, 2)
+    shown = np.asarray(visible).reshape(len(keypoints), -1) > 0
+    boxes = np.zeros((len(keypoints), 4), dtype=np.float64)
+    any_shown = shown.any(axis=1)
+    if any_shown.any():
+        big = np.where(shown[..., None], keypoints, np.inf)
+        small = np.where(shown[..., None], keypoints, -np.inf)
+        boxes[any_shown, :2] = big[any_shown].min(axis=1) - margin
+        boxes[any_shown, 2:] = small[any_shown].max(axis=1) + margin
+    sizes = np.asarray(image_sizes, dtype=np.float64).reshape(-1, 2)
+    limits = np.stack([sizes[:, 1], sizes[:, 0], sizes[:, 1], sizes[:, 0]], axis=1)
+    boxes = np.clip(boxes, 0.0, limits)
+    boxes[:, 2:] -= boxes[:, :2]
+    areas = np.maximum(min_area, boxes[:, 2] * boxes[:, 3])
+    return boxes.astype(np.float32), areas.astype(np.float32)

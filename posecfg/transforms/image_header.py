@@ -6,7 +6,9 @@ Anything else returns None and the caller decodes the file to learn its shape.
 from __future__ import annotations
 
 import struct
-from typing import NamedTuple, Optional
+from typing import List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
 
 _PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 # Start-of-frame markers carry the size; C4 (DHT), C8 (JPG) and CC (DAC) share the range but
@@ -88,3 +90,47 @@ def _exif_orientation(tiff: bytes) -> int:
     except struct.error:
         pass  # truncated EXIF: OpenCV ignores it too
     return 1
+
+
+def read_image_sizes(paths: Sequence[str]) -> Tuple[np.ndarray, np.ndarray, List[int]]:
+    """Stored sizes of image files, from their headers (decoding only formats other than PNG and
+    JPEG, with PIL).
+
+    Args:
+        paths: (M,) image files.
+
+    Returns:
+        (M, 2) int64 (height, width) as stored (no EXIF rotation: what PIL's ``Image.size``
+        gives, as DeepLabCut and Lightning Pose read sizes), (M,) int64 channels stored in the
+        file (1 grey, 3 colour, 4 with alpha …), and the positions of the files that could not
+        be read (their rows are 0).
+    """
+    sizes = np.zeros((len(paths), 2), dtype=np.int64)
+    channels = np.zeros(len(paths), dtype=np.int64)
+    missing = []
+    for i, path in enumerate(paths):
+        try:
+            with open(path, 'rb') as f:
+                head = f.read(1 << 16)
+        except OSError:
+            missing.append(i)
+            continue
+        header = read_header(head)
+        if header is None:
+            try:
+                height, width, depth = _decoded_shape(path)
+            except OSError:
+                missing.append(i)
+                continue
+        else:
+            height, width, depth = header.height, header.width, header.channels
+        sizes[i], channels[i] = (height, width), depth
+    return sizes, channels, missing
+
+
+def _decoded_shape(path: str) -> Tuple[int, int, int]:
+    from PIL import Image
+
+    with Image.open(path) as image:
+        width, height = image.size
+        return height, width, len(image.getbands())

@@ -12,7 +12,7 @@ to gather results from all ranks.
 """
 from __future__ import annotations
 
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -128,3 +128,15 @@ def dataset_meta_value(metric: Any, key: str, hint: str) -> Any:
         raise KeyError(f"{name} needs dataset_meta[{key!r}] ({hint}); dataset_meta has "
                        f'{sorted(meta)}')
     return meta[key]
+
+
+def labelled_pairs(metric: Any, data_batch: Any, data_samples: Sequence[dict]):
+    """Per sample with ground truth: ``(index, prediction dict, gt dict, keypoints (N, K, 2),
+    keypoint_scores (N, K), gt instances)`` (see :func:`prediction_instances`,
+    :func:`gt_instances`); samples whose ``gt`` is None are skipped."""
+    gts = batch_gts(metric, data_batch, len(data_samples))
+    for i, (pred, gt) in enumerate(zip(data_samples, gts)):
+        if gt is None:
+            continue
+        keypoints, scores = prediction_instances(metric, pred, i)
+        yield i, pred, gt, keypoints, scores, gt_instances(metric, gt, i, keypoints.shape[1])

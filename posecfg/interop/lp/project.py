@@ -99,40 +99,18 @@ def frame_headers(data_dir: str, labels: LPLabels,
                   require: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     """(M, 2) (height, width) and (M,) channels of the labelled frames, from file headers
     (decoding only formats other than PNG/JPEG). Missing frames are an error listing them."""
-    from posecfg.transforms.image_header import read_header
+    from posecfg.transforms.image_header import read_image_sizes
 
-    sizes = np.zeros((labels.num_images, 2), dtype=np.int64)
-    channels = np.zeros(labels.num_images, dtype=np.int64)
-    missing = []
-    for i, name in enumerate(labels.image_names):
-        path = os.path.join(data_dir, name)
-        try:
-            with open(path, 'rb') as f:
-                head = f.read(1 << 16)
-        except OSError:
-            missing.append(name)
-            continue
-        # stored size: Lightning Pose's PIL reading applies no EXIF orientation
-        header = read_header(head)
-        if header is None:
-            height, width, depth = _decoded_shape(path)
-        else:
-            height, width, depth = header.height, header.width, header.channels
-        sizes[i], channels[i] = (height, width), depth
+    # stored size: Lightning Pose's PIL reading applies no EXIF orientation
+    paths = [os.path.join(data_dir, name) for name in labels.image_names]
+    sizes, channels, missing = read_image_sizes(paths)
     if missing and require:
-        shown = ', '.join(missing[:_SHOWN]) + (' …' if len(missing) > _SHOWN else '')
+        names = [labels.image_names[i] for i in missing]
+        shown = ', '.join(names[:_SHOWN]) + (' …' if len(names) > _SHOWN else '')
         raise LPProjectError(
             f'{labels.csv_file}: {len(missing)} of {labels.num_images} labelled frames are not '
             f'in data.data_dir ({data_dir}): {shown}')
     return sizes, channels
-
-
-def _decoded_shape(path: str) -> Tuple[int, int, int]:
-    from PIL import Image
-
-    with Image.open(path) as image:
-        width, height = image.size
-        return height, width, len(image.getbands())
 
 
 def fit_lp_pca(project: LPProject, kind: str, units: str = 'lightning_pose',
