@@ -53,7 +53,7 @@ class DLCRMSEMetric(BaseMetric):
     """
 
     default_prefix: Optional[str] = ''  # DESIGN.md: no prefix unless the config gives one
-    example_args = dict(pcutoff=0.6)
+    example_args = dict(pcutoff=0.6, single_animal=False)
 
     def __init__(self, pcutoff: Union[float, Sequence[float]] = 0.6, single_animal: bool = True,
                  with_map: bool = False, oks_sigma: float = 0.1, oks_margin: float = 0.0,
