@@ -50,7 +50,22 @@ HEAD_EXAMPLES = {
         (dict(in_channels=4, out_channels=2, in_index=0, codec=dict(type='ArgmaxHeatmap')),
          [(N, 4, 8, 6), (N, 6, 4, 3)], (N, 2, 8, 6)),
     ],
+    'DLCHeatmapHead': [
+        # DeepLabCut's default: one 3×3 stride-2 deconvolution without padding, 2H + 1
+        (MODELS.get('DLCHeatmapHead').example_args, [(N, 8, 4, 3)],
+         dict(heatmap=(N, 2, 9, 7), locref=(N, 4, 9, 7))),
+    ],
 }
+
+
+def shapes(out):
+    """A head's output shape, or name → shape for heads with several outputs."""
+    return {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else out.shape
+
+
+def mean(out):
+    return sum(v.float().mean() for v in out.values()) if isinstance(out, dict) \
+        else out.float().mean()
 
 
 @pytest.fixture(autouse=True, scope='module')
@@ -112,13 +127,13 @@ def test_head_output_shape(name, index):
     feats = tuple(torch.rand(*shape) for shape in in_shapes)
     head.train()
     out = head(feats)
-    assert out.shape == out_shape
-    out.float().mean().backward()
+    assert shapes(out) == out_shape
+    mean(out).backward()
     unused = [n for n, p in head.named_parameters() if p.requires_grad and p.grad is None]
     assert not unused, f'{name}: parameters unused by forward: {unused[:5]}'
     head.eval()
     with torch.no_grad():
-        assert head(feats).shape == out_shape
+        assert shapes(head(feats)) == out_shape
 
 
 @pytest.mark.parametrize('name', BACKBONES)
