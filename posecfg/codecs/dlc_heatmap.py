@@ -181,16 +181,19 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
         dx = px[..., None] - cx  # (B, C, M, W)
         dy = py[..., None] - cy  # (B, C, M, H)
         drawn = present & (flags > 0)  # (B, C, M)
-        dist_sq = dy[..., :, None] ** 2 + dx[..., None, :] ** 2  # (B, C, M, H, W)
+        # in place over the one (B, C, M, H, W) array: it dominates the time
+        dist_sq = np.square(dy)[..., :, None] + np.square(dx)[..., None, :]
         if not self.plateau:
             # DeepLabCut's Gaussian takes np.linalg.norm(...) ** 2: the square of the root
-            dist_sq = np.sqrt(dist_sq) ** 2
-        within = drawn[..., None, None] & (dist_sq <= self.dist_thresh ** 2)
+            np.square(np.sqrt(dist_sq, out=dist_sq), out=dist_sq)
+        within = dist_sq <= self.dist_thresh ** 2
+        within &= drawn[..., None, None]
         if self.plateau:
             heatmaps = within.any(axis=2)
         else:
-            gauss = np.exp(-dist_sq / (2 * self.std ** 2))
-            heatmaps = np.where(drawn[..., None, None], gauss, 0.0).max(axis=2)
+            gauss = np.exp(np.divide(dist_sq, -(2 * self.std ** 2), out=dist_sq), out=dist_sq)
+            gauss *= drawn[..., None, None]
+            heatmaps = gauss.max(axis=2)
         out = dict(heatmaps=heatmaps.astype(np.float32),
                    heatmap_weights=self._map_weights(flags, present)[..., None, None])
         if self.generate_locref:
@@ -212,24 +215,26 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
         whole map; plateau — per cell, the last drawn point whose disc covers it."""
         b, c, m, w = dx.shape
         h = dy.shape[-1]
+        # scaled per point (float64, then float32 as DeepLabCut's map), then spread over cells
+        sx = (dx * self.locref_scale).astype(np.float32)  # (B, C, M, W)
+        sy = (dy * self.locref_scale).astype(np.float32)  # (B, C, M, H)
+        maps = np.zeros((b, c, 2, h, w), np.float32)
+        covered = within.any(axis=2)  # (B, C, H, W)
         if self.plateau:
             last = _last_true(within, axis=2)[:, :, None]  # (B, C, 1, H, W)
-            ox = np.take_along_axis(np.broadcast_to(dx[..., None, :], (b, c, m, h, w)), last, 2)
-            oy = np.take_along_axis(np.broadcast_to(dy[..., :, None], (b, c, m, h, w)), last, 2)
-            valid = within.any(axis=2)
-            ox = np.where(valid, ox[:, :, 0], 0.0)
-            oy = np.where(valid, oy[:, :, 0], 0.0)
+            maps[:, :, 0] = np.take_along_axis(
+                np.broadcast_to(sx[..., None, :], (b, c, m, h, w)), last, 2)[:, :, 0]
+            maps[:, :, 1] = np.take_along_axis(
+                np.broadcast_to(sy[..., :, None], (b, c, m, h, w)), last, 2)[:, :, 0]
+            maps *= covered[:, :, None]
         else:
             last = _last_true(drawn, axis=2)[..., None, None]  # (B, C, 1, 1)
-            ox = np.take_along_axis(dx, last, 2)[:, :, 0, None, :]  # (B, C, 1, W)
-            oy = np.take_along_axis(dy, last, 2)[:, :, 0, :, None]  # (B, C, H, 1)
-            valid = drawn.any(axis=2)[..., None, None]
-            ox = np.where(valid, np.broadcast_to(ox, (b, c, h, w)), 0.0)
-            oy = np.where(valid, np.broadcast_to(oy, (b, c, h, w)), 0.0)
-        maps = np.stack([ox * self.locref_scale, oy * self.locref_scale], axis=2)
-        mask = np.repeat(within.any(axis=2)[:, :, None], 2, axis=2)
-        return dict(locref_maps=maps.reshape(b, 2 * c, h, w).astype(np.float32),
-                    locref_weights=mask.reshape(b, 2 * c, h, w).astype(np.float32))
+            valid = drawn.any(axis=2)[..., None]  # (B, C, 1)
+            maps[:, :, 0] = (np.take_along_axis(sx, last, 2)[:, :, 0] * valid)[:, :, None, :]
+            maps[:, :, 1] = (np.take_along_axis(sy, last, 2)[:, :, 0] * valid)[:, :, :, None]
+        mask = np.broadcast_to(covered[:, :, None], (b, c, 2, h, w)).astype(np.float32)
+        return dict(locref_maps=maps.reshape(b, 2 * c, h, w),
+                    locref_weights=mask.reshape(b, 2 * c, h, w))
 
 
 @KEYPOINT_CODECS.register_module()
