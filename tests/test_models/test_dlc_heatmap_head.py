@@ -165,3 +165,36 @@ def test_bottomup_with_a_tiny_resnet_trains_and_predicts():
             assert result['image_id'] == i and result['bboxes'].shape == (1, 4)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_a_config_with_deeplabcuts_keys_validates_and_typos_are_named():
+    from posecfg.config import Config
+    from posecfg.engine.validate import ConfigValidationError, validate_config
+    from posecfg.models.heads import DLC_TYPE_NAMES
+    from posecfg.registry import KEYPOINT_CODECS, accepts_key
+    for dlc, ours in DLC_TYPE_NAMES.items():
+        assert MODELS.get(ours) is not None or KEYPOINT_CODECS.get(ours) is not None, dlc
+    model = dict(type='BottomUp', backbone=dict(type='ResNet', depth=18),
+                 heads=dict(bodypart=head_cfg(channels=512)), test_cfg=dict(locref_std=7.28))
+    validate_config(Config.fromdict(dict(model=model)))
+    assert accepts_key('BottomUp', ('test_cfg', 'clip_scores'))
+    model['heads']['bodypart']['heatmap_config']['stride'] = [2]
+    model['heads']['bodypart']['criterion'] = dict(
+        heatmap=dict(type='WeightedMSECriterion', wieght=1.0), locref=CRITERION['locref'])
+    with pytest.raises(ConfigValidationError) as error:
+        validate_config(Config.fromdict(dict(model=model)))
+    assert 'heatmap_config.stride: DLCHeatmapHead does not read heatmap_config.stride; did ' \
+           'you mean strides?' in str(error.value)
+    assert "criterion.heatmap.wieght: WeightedMSECriterion does not take 'wieght'" in \
+        str(error.value)
+
+
+def test_model_test_cfg_reaches_the_predictor():
+    model = MODELS.build(dict(
+        type='BottomUp', backbone=dict(type='ResNet', depth=18, stem_channels=16,
+                                       base_channels=16, out_indices=(1,)),
+        heads=dict(bodypart=head_cfg(channels=32)),
+        test_cfg=dict(locref_std=3.0, clip_scores=False)))
+    assert model.bodypart.predictor.locref_std == 3.0
+    assert model.bodypart.predictor.clip_scores is False
+    assert model.bodypart.predictor.apply_sigmoid is False  # from the predictor config

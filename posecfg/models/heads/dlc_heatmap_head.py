@@ -37,6 +37,19 @@ from posecfg.registry import KEYPOINT_CODECS, MODELS
 from .base_head import BaseHead
 from .topdown_heatmap_simple_head import Features
 
+#: DeepLabCut 3 type names of a head's parts → the posecfg names they are registered under
+#: (``MODELS`` for the head and criteria, ``KEYPOINT_CODECS`` for generators and predictor);
+#: only the head is renamed, posecfg's ``HeatmapHead`` being another head
+DLC_TYPE_NAMES = {
+    'HeatmapHead': 'DLCHeatmapHead',
+    'HeatmapGaussianGenerator': 'HeatmapGaussianGenerator',
+    'HeatmapPlateauGenerator': 'HeatmapPlateauGenerator',
+    'HeatmapPredictor': 'HeatmapPredictor',
+    'WeightedMSECriterion': 'WeightedMSECriterion',
+    'WeightedHuberCriterion': 'WeightedHuberCriterion',
+    'WeightedBCECriterion': 'WeightedBCECriterion',
+    'WeightedLossAggregator': 'WeightedLossAggregator',
+}
 #: HeatmapPredictor options a head's test_cfg may override
 PREDICTOR_KEYS = ('apply_sigmoid', 'clip_scores', 'location_refinement', 'locref_std')
 #: keys of heatmap_config / locref_config (DeepLabCut's DeconvModule arguments)
