@@ -53,6 +53,11 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
             ``'keypoints_unique'`` (posecfg's ``unique_keypoints``).
         stride: model stride in input pixels per cell (set by the head when None).
         heatmap_size: (W, H) cells (set by the head from its outputs when None).
+        num_animals: posecfg's: DeepLabCut pads every image's labels to ``max_num_animals``
+            instances with flag 0 (``data/dataset.py:348``), which with ``gradient_masking``
+            gives every map of an image with fewer animals the background weight; give
+            ``max_num_animals`` (1 for single-animal projects) to do the same. None: only the
+            record's instances count (the same targets without ``gradient_masking``).
 
     ``encode(keypoints (N, K, 2) input pixels, keypoints_visible (N, K), identities (N,))`` →
     ``heatmaps`` (C, H, W) float32, ``heatmap_weights`` (C, 1, 1) float32 (one weight per map,
@@ -71,7 +76,7 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
                  gradient_masking: bool = False, background_weight: float = 0.1,
                  generate_locref: bool = True, locref_std: float = 7.2801,
                  label_keypoint_key: str = 'keypoints', stride: Optional[float] = None,
-                 heatmap_size=None):
+                 heatmap_size=None, num_animals: Optional[int] = None):
         super().__init__(None, heatmap_size)
         owner = type(self).__name__
         if isinstance(num_heatmaps, bool) or not isinstance(num_heatmaps, (int, np.integer)) \
@@ -96,6 +101,11 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
                              f'{", ".join(DLC_LABEL_KEYS)}, got {label_keypoint_key!r}')
         self.label_keypoint_key = label_keypoint_key
         self.stride = None if stride is None else _positive(stride, 'stride', owner)
+        if num_animals is not None and (isinstance(num_animals, bool) or not isinstance(
+                num_animals, (int, np.integer)) or num_animals < 1):
+            raise ValueError(f'{owner}: num_animals must be None or a positive integer, got '
+                             f'{num_animals!r}')
+        self.num_animals = num_animals
 
     @property
     def batch_key(self) -> str:
@@ -148,6 +158,11 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
             if k != self.num_heatmaps:
                 raise ValueError(f'{owner}: num_heatmaps is {self.num_heatmaps} but the labels '
                                  f'have {k} keypoints (KEYPOINT mode draws one map per keypoint)')
+            if self.num_animals is not None and n < self.num_animals:
+                # DeepLabCut's padding: absent animals are instances with every flag 0
+                pad = self.num_animals - n
+                keypoints = np.concatenate([keypoints, np.zeros((pad, k, 2))])
+                visible = np.concatenate([visible, np.zeros((pad, k), np.float32)])
             return keypoints.transpose(1, 0, 2), visible.T
         # INDIVIDUAL: DeepLabCut re-orders instances by individual id; ids never seen keep
         # coordinates and flags -1 (their maps get weight 0)

@@ -225,3 +225,18 @@ def test_encode_then_decode_recovers_sub_cell_positions():
              locref=torch.from_numpy(out['locref_maps'])[None]))
     np.testing.assert_allclose(decoded[0], keypoints, atol=1e-4)
     assert (scores > 0.88).all()  # at most 4√2 px from a cell centre: exp(-32 / (2 std²))
+
+
+def test_num_animals_pads_like_deeplabcut_for_gradient_masking():
+    # data/dataset.py:348 pads labels to max_num_animals with flag 0: with gradient masking an
+    # image with fewer animals gets the background weight on every map
+    gen = generator(num_heatmaps=2, gradient_masking=True, num_animals=2)
+    out = gen.encode(np.array([[[20.0, 30.0], [5.0, 5.0]]]), np.ones((1, 2)))
+    assert out['heatmap_weights'].ravel().tolist() == pytest.approx([0.1, 0.1])
+    assert out['heatmaps'][0, 3, 2] > 0.98  # still drawn
+    empty = generator(num_heatmaps=2, gradient_masking=True, num_animals=1).encode(
+        np.zeros((0, 2, 2)), np.zeros((0, 2)))
+    assert empty['heatmap_weights'].ravel().tolist() == pytest.approx([0.1, 0.1])
+    unpadded = generator(num_heatmaps=2, gradient_masking=True).encode(
+        np.zeros((0, 2, 2)), np.zeros((0, 2)))
+    assert unpadded['heatmap_weights'].ravel().tolist() == [1, 1]
