@@ -198,3 +198,33 @@ def test_model_test_cfg_reaches_the_predictor():
     assert model.bodypart.predictor.locref_std == 3.0
     assert model.bodypart.predictor.clip_scores is False
     assert model.bodypart.predictor.apply_sigmoid is False  # from the predictor config
+
+
+def test_unique_bodypart_and_identity_style_heads_read_their_labels():
+    # DeepLabCut's unique_bodypart head: label_keypoint_key 'keypoints_unique' = posecfg's
+    # unique_keypoints; its identity head: INDIVIDUAL plateau maps, BCE, no locref
+    # (config/base/head_identity.yaml)
+    unique = MODELS.build(head_cfg(k=2, target_generator=dict(
+        type='HeatmapGaussianGenerator', num_heatmaps=2, pos_dist_thresh=17,
+        label_keypoint_key='keypoints_unique')))
+    feats = (torch.zeros(1, 32, 4, 4),)
+    batch = dict(img=torch.zeros(1, 3, 64, 64), unique_keypoints=[np.full((1, 2, 2), 20.0)],
+                 unique_keypoints_visible=[np.ones((1, 2))])
+    assert torch.isfinite(unique.loss(feats, batch)['total_loss'])
+    with pytest.raises(ValueError, match="needs 'unique_keypoints'"):
+        unique.loss(feats, dict(batch, unique_keypoints=None))
+    identity = MODELS.build(head_cfg(
+        k=3, locref_config=None,
+        predictor=dict(type='HeatmapPredictor', location_refinement=False),
+        target_generator=dict(type='HeatmapPlateauGenerator', num_heatmaps=3,
+                              pos_dist_thresh=17, heatmap_mode='INDIVIDUAL',
+                              generate_locref=False),
+        criterion=dict(heatmap=dict(type='WeightedBCECriterion', weight=1.0))))
+    batch = dict(img=torch.zeros(1, 3, 64, 64), keypoints=[np.full((2, 4, 2), 20.0)],
+                 keypoints_visible=[np.ones((2, 4))], identities=[np.array([0, 2])])
+    losses = identity.loss(feats, batch)
+    assert set(losses) == {'total_loss', 'heatmap'}
+    # one criterion through the aggregator: mean of [1.0 · L] = L
+    torch.testing.assert_close(losses['total_loss'].detach(), losses['heatmap'])
+    with pytest.raises(ValueError, match="needs 'identities'"):
+        identity.loss(feats, dict(batch, identities=None))
