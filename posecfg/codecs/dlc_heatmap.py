@@ -324,7 +324,9 @@ class HeatmapPredictor(BaseKeypointCodec):
         if self.apply_sigmoid:
             heatmaps = torch.sigmoid(heatmaps)
         b, k, h, w = heatmaps.shape
-        scores, index = heatmaps.flatten(2).max(dim=-1)  # first maximum, as torch.argmax
+        flat = heatmaps.flatten(2)
+        index = flat.argmax(dim=-1)  # (B, K): the first maximum (torch.argmax's documented rule)
+        scores = flat.gather(2, index[..., None])[..., 0]
         row = torch.div(index, w, rounding_mode='floor')
         col = index % w
         x = col * self.stride + 0.5 * self.stride
