@@ -33,9 +33,8 @@ def test_dlc_heatmap_head_trains_validates_and_tests(tmp_path, tiny_run):
     cfg = Config.fromdict(cfg)
     runner = build_runner(cfg)
     runner.train()
-    scalars = (tmp_path / 'work').rglob('scalars.json')
-    logged = ''.join(p.read_text() for p in scalars)
-    assert '"total_loss"' in logged and '"heatmap"' in logged and '"locref"' in logged
+    logged = set(runner.message_hub.log_scalars)
+    assert {'train/total_loss', 'train/heatmap', 'train/locref'} <= logged
     metrics = runner.val_loop.run()
     assert {'AP', 'EPE'} <= set(metrics) and metrics['EPE'] > 0
     tester = build_runner(cfg, test=True, checkpoint=str(tmp_path / 'work' / 'epoch_1.pth'))
