@@ -121,7 +121,8 @@ def test_matches_deeplabcut_loops_on_random_labels(kind, masking):
             kind == 'HeatmapPlateauGenerator', gradient_masking=masking)
         np.testing.assert_allclose(out['heatmaps'][i], heat, rtol=1e-6, atol=1e-7)
         # DeepLabCut's weights array is float32 too
-        np.testing.assert_array_equal(out['heatmap_weights'][i, :, 0, 0], weights.astype(np.float32))
+        np.testing.assert_array_equal(out['heatmap_weights'][i, :, 0, 0],
+                                      weights.astype(np.float32))
         np.testing.assert_allclose(out['locref_maps'][i], locref, rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(out['locref_weights'][i], mask)
 
