@@ -1,6 +1,6 @@
 """Time of DeepLabCut heatmap target generation: posecfg's vectorised codecs against
 DeepLabCut 3.0.2's loop structure (one full-map numpy update per (sample, heatmap, point),
-target_generators/heatmap_targets.py:196-219 and :311-323, written out here since DeepLabCut is
+target_generators/heatmap_targets.py:181-203 and :277-300, written out here since DeepLabCut is
 not importable in posecfg's environment), on the same labels; checks that the maps agree.
 
     python benchmarks/dlc_heatmap_targets.py [--repeats 20]

@@ -54,7 +54,7 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
         stride: model stride in input pixels per cell (set by the head when None).
         heatmap_size: (W, H) cells (set by the head from its outputs when None).
         num_animals: posecfg's: DeepLabCut pads every image's labels to ``max_num_animals``
-            instances with flag 0 (``data/dataset.py:348``), which with ``gradient_masking``
+            instances with flag 0 (``data/dataset.py:347``), which with ``gradient_masking``
             gives every map of an image with fewer animals the background weight; give
             ``max_num_animals`` (1 for single-animal projects) to do the same. None: only the
             record's instances count (the same targets without ``gradient_masking``).

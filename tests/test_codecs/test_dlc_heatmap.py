@@ -1,16 +1,16 @@
 """DeepLabCut 3's heatmap targets and predictor, against DeepLabCut 3.0.2's formulas.
 
 Facts (deeplabcut/pose_estimation_pytorch/models/, DeepLabCut 3.0.1 = 3.0.2 for these files):
-- target_generators/heatmap_targets.py:92-96: ``dist_thresh = float(pos_dist_thresh)``,
+- target_generators/heatmap_targets.py:90-102: ``dist_thresh = float(pos_dist_thresh)``,
   ``std = 2 * dist_thresh / 3``, ``locref_scale = 1 / locref_std``;
-- :196-198: cell centres ``grid = np.mgrid[:H, :W]`` (int) with ``grid[..., 0] = i*s + s/2``
+- :181-183: cell centres ``grid = np.mgrid[:H, :W]`` (int) with ``grid[..., 0] = i*s + s/2``
   (y) and ``grid[..., 1] = j*s + s/2`` (x) written back into the int array (truncated);
-- :202-219: per (sample, heatmap, point): ``gradient_masking and v == 0`` → map weight
+- :187-203: per (sample, heatmap, point): ``gradient_masking and v == 0`` → map weight
   ``background_weight``; ``v == -1`` → 0; ``v > 0`` → drawn;
-- :311-323 (Gaussian): ``heatmap = max(heatmap, exp(-|grid - p|² / (2 std²)))``; locref over the
+- :277-300 (Gaussian): ``heatmap = max(heatmap, exp(-|grid - p|² / (2 std²)))``; locref over the
   whole map ``(p - grid) * locref_scale``; locref mask 1 where ``|grid - p|² <= dist_thresh²``;
-- :337-349 (plateau): heatmap 1 and locref values only where ``d² <= dist_thresh²``;
-- predictors/single_predictor.py:147-195: argmax over H·W (first maximum), score at it,
+- :307-329 (plateau): heatmap 1 and locref values only where ``d² <= dist_thresh²``;
+- predictors/single_predictor.py:50-163: argmax over H·W (first maximum), score at it,
   ``x = j*s + 0.5 s + locref_x * locref_std`` (locref channels (x, y) per keypoint).
 """
 import math
@@ -229,7 +229,7 @@ def test_encode_then_decode_recovers_sub_cell_positions():
 
 
 def test_num_animals_pads_like_deeplabcut_for_gradient_masking():
-    # data/dataset.py:348 pads labels to max_num_animals with flag 0: with gradient masking an
+    # data/dataset.py:347 pads labels to max_num_animals with flag 0: with gradient masking an
     # image with fewer animals gets the background weight on every map
     gen = generator(num_heatmaps=2, gradient_masking=True, num_animals=2)
     out = gen.encode(np.array([[[20.0, 30.0], [5.0, 5.0]]]), np.ones((1, 2)))

@@ -1,11 +1,11 @@
 """DeepLabCut 3's weighted criteria and loss aggregation, values by hand.
 
 Facts (DeepLabCut 3.0.2 deeplabcut/pose_estimation_pytorch/models/criterions/):
-- weighted.py:34-48: ``loss = criterion(output, target)`` elementwise (MSELoss / HuberLoss /
+- weighted.py:48-53: ``loss = criterion(output, target)`` elementwise (MSELoss / HuberLoss /
   BCEWithLogitsLoss, reduction none); ``sum(loss * weights) / n`` with n from
-  utils.py:17-44 ``count_nonzero_elems`` (elements whose broadcast weight != 0; ``numel`` for a
+  utils.py:16-46 ``count_nonzero_elems`` (elements whose broadcast weight != 0; ``numel`` for a
   non-zero float weight), and n = 1 when it is 0;
-- aggregators.py:21-23: ``mean(stack([w * losses[name] for name, w in weights.items()]))``.
+- aggregators.py:27-29: ``mean(stack([w * losses[name] for name, w in weights.items()]))``.
 """
 import math
 

@@ -1,11 +1,11 @@
 """DLCHeatmapHead: DeepLabCut 3's HeatmapHead (models/heads/simple_head.py of 3.0.2) in posecfg.
 
-Facts: simple_head.py:139-196 ``DeconvModule``: ``ConvTranspose2d(c_in, c_out, k, stride=s)``
+Facts: simple_head.py:129-210 ``DeconvModule``: ``ConvTranspose2d(c_in, c_out, k, stride=s)``
 (padding 0) and ``ReLU`` per layer, the last ReLU dropped (``layers[:-1]``), then ``final_conv``
 (``Conv2d(channels[-1], out_channels, kernel_size, stride=1)``) or Identity; head stride = product
-of strides; modules ``heatmap_head`` / ``locref_head`` (simple_head.py:94-95); weight_init.py:
+of strides; modules ``heatmap_head`` / ``locref_head`` (simple_head.py:88-96); weight_init.py:43-60
 ``Normal``: parameters named ``*bias*`` 0, others N(0, 0.001); model.py:262-267 model stride =
-backbone stride / head stride; model.py:185-194: a criterion dict without ``type`` → one
+backbone stride / head stride; model.py:183-194: a criterion dict without ``type`` → one
 criterion per output with its ``weight`` for the ``WeightedLossAggregator``.
 """
 import numpy as np
