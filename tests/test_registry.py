@@ -16,7 +16,10 @@ Kinds and what is checked (each check can fail):
   ``output_keys``), get them back within half a heatmap cell;
 - loss: a finite 0-dim value, minimal (0) for equal prediction and target, growing with error
   (inputs: the class's ``example_inputs()`` → (prediction, target, *rest), by default heatmaps
-  (2, 3, 8, 6) twice and joint weights (2, 3, 1));
+  (2, 3, 8, 6) twice and joint weights (2, 3, 1)); a class's ``example_perfect(target)`` moves
+  the minimum (BCE on logits), ``aggregates_losses`` checks an aggregator's formula instead;
+- codec: a codec that only encodes or only decodes (DeepLabCut's generators and predictor)
+  gives ``example_round_trip``, the other half;
 - metric: process + compute on a tiny image-level set; perfect predictions give each value's
   best (1 or 100 for scores, 0 for errors), shifted predictions a different value;
 - backbone / head / estimator: output shapes (a head reads features of its
@@ -313,15 +316,26 @@ CODEC_TOLERANCE_CELLS = 0.5
 @pytest.mark.parametrize('name,cls', parts_of('codec'))
 def test_codec_round_trip(name, cls):
     codec = R.KEYPOINT_CODECS.build(dict(type=name, **example(cls)))
-    width, height = codec.input_size
-    stride = np.asarray(codec.input_size, float) / np.asarray(codec.heatmap_size, float)
+    encoder = decoder = codec
+    input_size = codec.input_size
+    names = {k: k for k in codec.output_keys}  # head output name ← target name
+    # a codec that only encodes (or only decodes) names the other half of its round trip
+    trip = getattr(cls, 'example_round_trip', None)
+    if trip is not None:
+        encoder = R.KEYPOINT_CODECS.build(copy.deepcopy(trip['encoder']))
+        decoder = R.KEYPOINT_CODECS.build(copy.deepcopy(trip['decoder']))
+        assert type(codec) in (type(encoder), type(decoder))
+        input_size, names = trip['input_size'], trip['outputs']
+    width, height = input_size
+    stride = np.asarray(input_size, float) / np.asarray(encoder.heatmap_size, float)
     keypoints = np.array([[[10.3, 12.6], [30.8, 40.1], [24.0, 50.7]]], np.float32)
     assert (keypoints[..., 0] < width).all() and (keypoints[..., 1] < height).all()
     visible = np.ones((1, 3), np.float32)
-    targets = codec.encode(keypoints, visible)
-    assert set(codec.target_keys) <= set(targets), 'encode must return its target_keys'
-    outputs = {k: torch.from_numpy(np.asarray(targets[k]))[None] for k in codec.output_keys}
-    decoded, scores = codec.decode(outputs if len(outputs) > 1 else next(iter(outputs.values())))
+    targets = encoder.encode(keypoints, visible)
+    assert set(encoder.target_keys) <= set(targets), 'encode must return its target_keys'
+    outputs = {out: torch.from_numpy(np.asarray(targets[k]))[None] for out, k in names.items()}
+    decoded, scores = decoder.decode(outputs if len(outputs) > 1
+                                     else next(iter(outputs.values())))
     assert decoded.shape == (1, 1, 3, 2) and scores.shape == (1, 1, 3)
     error_cells = np.abs(decoded[0, 0] - keypoints[0]) / stride
     assert (error_cells <= CODEC_TOLERANCE_CELLS).all(), error_cells
@@ -341,13 +355,25 @@ def loss_inputs(cls):
 @pytest.mark.parametrize('name,cls', parts_of('loss'))
 def test_loss_is_minimal_at_the_target_and_grows_with_error(name, cls):
     loss = R.MODELS.build(dict(type=name, **example(cls)))
+    if getattr(cls, 'aggregates_losses', False):  # weights · named losses, averaged
+        weights = example(cls)['weights']
+        losses = {name: torch.tensor(float(i + 1)) for i, name in enumerate(weights)}
+        want = np.mean([w * float(losses[n]) for n, w in weights.items()])
+        assert float(loss(losses)) == pytest.approx(want)
+        first = next(iter(weights))
+        assert float(loss({**losses, first: losses[first] + 1})) > want
+        return
     pred, target, *rest = loss_inputs(cls)
+    # the least loss is at the target, or where the class says (BCE on logits: logit(target))
+    best = cls.example_perfect(target) if hasattr(cls, 'example_perfect') else target
     torch.manual_seed(1)
     direction = torch.randn_like(target)
-    values = [loss(target + scale * direction, target, *rest) for scale in (0.0, 0.1, 0.2)]
+    values = [loss(best + scale * direction, target, *rest) for scale in (0.0, 0.1, 0.2)]
     for value in values:
         assert value.dim() == 0 and torch.isfinite(value)
-    assert values[0].abs() < 1e-6 and values[0] < values[1] < values[2], values
+    assert values[0] < values[1] < values[2], values
+    if not hasattr(cls, 'example_perfect'):
+        assert values[0].abs() < 1e-6, values
     assert torch.isfinite(loss(pred, target, *rest))
 
 

@@ -11,12 +11,16 @@ Decoders: :func:`get_heatmap_maximum`, :func:`decode_heatmaps` (heatmap cells),
 
 Codec classes in ``posecfg.registry.KEYPOINT_CODECS``: :class:`MSRAHeatmap`,
 :class:`MegviiHeatmap`, :class:`UDPHeatmap` (top-down, MMPose 0.x numerics; chosen from 0.x keys
-in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg-max decoding).
+in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg-max decoding);
+DeepLabCut 3's :class:`HeatmapGaussianGenerator`, :class:`HeatmapPlateauGenerator` (targets)
+and :class:`HeatmapPredictor` (decoding) in :mod:`.dlc_heatmap`.
 """
 from .argmax_heatmap import ArgmaxHeatmap
 from .base import BaseKeypointCodec
 from .blur import blur_maps, modulate_heatmaps
 from .decode import decode_heatmaps, keypoints_from_heatmaps
+from .dlc_heatmap import (DLCHeatmapGenerator, HeatmapGaussianGenerator,
+                          HeatmapPlateauGenerator, HeatmapPredictor)
 from .flip import flip_back, flip_permutation
 from .geometry import PIXEL_STD, transform_preds
 from .heatmap_codecs import MegviiHeatmap, MSRAHeatmap, UDPHeatmap
@@ -28,7 +32,8 @@ from .refine import (decode_combined_target, refine_dark, refine_dark_udp,
 from .udp import udp_heatmap_target, udp_stride
 
 __all__ = [
-    'ArgmaxHeatmap', 'BaseKeypointCodec', 'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD',
+    'ArgmaxHeatmap', 'BaseKeypointCodec', 'DLCHeatmapGenerator', 'HeatmapGaussianGenerator',
+    'HeatmapPlateauGenerator', 'HeatmapPredictor', 'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD',
     'UDPHeatmap', 'blur_maps',
     'decode_combined_target', 'decode_heatmaps', 'flip_back', 'flip_permutation',
     'get_heatmap_maximum', 'keypoints_from_heatmaps', 'megvii_heatmap_target',

@@ -54,7 +54,19 @@ EXAMPLE_OUTPUTS = {
     'TopdownHeatmapSimpleHead': (2, 3, 16, 12),
     # the last backbone output (1/8), one ×2 deconvolution
     'HeatmapHead': (2, 3, 16, 12),
+    # DeepLabCut's default: one 3×3 stride-2 deconvolution without padding, 2H + 1
+    'DLCHeatmapHead': dict(heatmap=(N, 2, 9, 7), locref=(N, 4, 9, 7)),
 }
+
+
+def shapes(out):
+    """A head's output shape, or name → shape for heads with several outputs."""
+    return {k: tuple(v.shape) for k, v in out.items()} if isinstance(out, dict) else out.shape
+
+
+def mean(out):
+    return sum(v.float().mean() for v in out.values()) if isinstance(out, dict) \
+        else out.float().mean()
 
 
 def head_cases(name):
@@ -124,13 +136,13 @@ def test_head_output_shape(name, index):
     feats = tuple(torch.rand(*shape) for shape in in_shapes)
     head.train()
     out = head(feats)
-    assert out.shape == out_shape
-    out.float().mean().backward()
+    assert shapes(out) == out_shape
+    mean(out).backward()
     unused = [n for n, p in head.named_parameters() if p.requires_grad and p.grad is None]
     assert not unused, f'{name}: parameters unused by forward: {unused[:5]}'
     head.eval()
     with torch.no_grad():
-        assert head(feats).shape == out_shape
+        assert shapes(head(feats)) == out_shape
 
 
 @pytest.mark.parametrize('name', BACKBONES)
