@@ -11,7 +11,8 @@ Decoders: :func:`get_heatmap_maximum`, :func:`decode_heatmaps` (heatmap cells),
 
 Codec classes in ``posecfg.registry.KEYPOINT_CODECS``: :class:`MSRAHeatmap`,
 :class:`MegviiHeatmap`, :class:`UDPHeatmap` (top-down, MMPose 0.x numerics; chosen from 0.x keys
-in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg-max decoding).
+in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg-max decoding),
+:class:`LPHeatmap` (Lightning Pose's targets and soft-argmax decoding).
 """
 from .argmax_heatmap import ArgmaxHeatmap
 from .base import BaseKeypointCodec
@@ -19,6 +20,7 @@ from .blur import blur_maps, modulate_heatmaps
 from .decode import decode_heatmaps, keypoints_from_heatmaps
 from .flip import flip_back, flip_permutation
 from .geometry import PIXEL_STD, transform_preds
+from .lp_heatmap import LPHeatmap
 from .heatmap_codecs import MegviiHeatmap, MSRAHeatmap, UDPHeatmap
 from .maximum import get_heatmap_maximum
 from .megvii import megvii_heatmap_target
@@ -28,7 +30,7 @@ from .refine import (decode_combined_target, refine_dark, refine_dark_udp,
 from .udp import udp_heatmap_target, udp_stride
 
 __all__ = [
-    'ArgmaxHeatmap', 'BaseKeypointCodec', 'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD',
+    'ArgmaxHeatmap', 'BaseKeypointCodec', 'LPHeatmap', 'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD',
     'UDPHeatmap', 'blur_maps',
     'decode_combined_target', 'decode_heatmaps', 'flip_back', 'flip_permutation',
     'get_heatmap_maximum', 'keypoints_from_heatmaps', 'megvii_heatmap_target',
