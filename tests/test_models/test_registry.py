@@ -50,6 +50,10 @@ HEAD_EXAMPLES = {
         (dict(in_channels=4, out_channels=2, in_index=0, codec=dict(type='ArgmaxHeatmap')),
          [(N, 4, 8, 6), (N, 6, 4, 3)], (N, 2, 8, 6)),
     ],
+    # Lightning Pose: pixel shuffle ×2, then log2(32) - 2 - 1 = 2 transposed convolutions ×2
+    'LPHeatmapHead': [(dict(in_channels=16, out_channels=3, downsample_factor=2),
+                       [(N, 16, 2, 3)], (N, 3, 16, 24))],
+    'LPRegressionHead': [(dict(in_channels=16, out_channels=3), [(N, 16, 2, 3)], (N, 3, 2))],
 }
 
 

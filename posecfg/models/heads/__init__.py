@@ -1,8 +1,9 @@
 """Keypoint heads (the :class:`BaseHead` contract), registered in ``posecfg.registry.MODELS``."""
 from .base_head import BaseHead
 from .heatmap_head import HeatmapHead
+from .lp_heads import LPHeatmapHead, LPRegressionHead
 from .heatmap_test_cfg import HEATMAP_TEST_CFG_KEYS, HeatmapTestConfig, resolve_heatmap_test_cfg
 from .topdown_heatmap_simple_head import TopdownHeatmapSimpleHead
 
-__all__ = ['BaseHead', 'HEATMAP_TEST_CFG_KEYS', 'HeatmapHead', 'HeatmapTestConfig',
+__all__ = ['BaseHead', 'HEATMAP_TEST_CFG_KEYS', 'HeatmapHead', 'HeatmapTestConfig', 'LPHeatmapHead', 'LPRegressionHead',
            'TopdownHeatmapSimpleHead', 'resolve_heatmap_test_cfg']
