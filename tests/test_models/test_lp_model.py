@@ -159,3 +159,18 @@ def test_bottomup_trains_and_predicts(head):
             assert r['keypoints'].shape == (1, 3, 2) and r['keypoint_scores'].shape == (1, 3)
     finally:
         torch.set_num_threads(threads)
+
+
+def test_head_structure_init_and_test_cfg():
+    head = MODELS.build(dict(type='LPHeatmapHead', in_channels=512, out_channels=17,
+                             downsample_factor=3, test_cfg=dict(subpixel_offsets='exact')))
+    convs = [m for m in head.upsampling_layers if isinstance(m, torch.nn.ConvTranspose2d)]
+    # log2(32) - 3 - 1 = 1 layer: 512 / 4 → 17, kernel 3, stride 2; xavier(gain 0.01), bias 0
+    assert isinstance(head.upsampling_layers[0], torch.nn.PixelShuffle) and len(convs) == 1
+    assert (convs[0].in_channels, convs[0].out_channels) == (128, 17)
+    bound = 0.01 * math.sqrt(6 / (17 * 9 + 128 * 9))
+    assert convs[0].weight.abs().max() <= bound and (convs[0].bias == 0).all()
+    assert head.codec.offset == 3.5
+    with pytest.raises(KeyError, match='flip_tst'):
+        MODELS.build(dict(type='LPHeatmapHead', in_channels=16, out_channels=3,
+                          test_cfg=dict(flip_tst=True)))
