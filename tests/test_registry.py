@@ -17,7 +17,8 @@ Kinds and what is checked (each check can fail):
 - loss: a finite 0-dim value, minimal (0) for equal prediction and target, growing with error
   (inputs: the class's ``example_inputs()`` → (prediction, target, *rest), by default heatmaps
   (2, 3, 8, 6) twice and joint weights (2, 3, 1)); a class's ``example_perfect(target)`` moves
-  the minimum (BCE on logits), ``aggregates_losses`` checks an aggregator's formula instead;
+  the minimum (BCE on logits), ``example_move(prediction, step)`` keeps moved predictions valid
+  (distributions), ``aggregates_losses`` checks an aggregator's formula instead;
 - codec: a codec that only encodes or only decodes (DeepLabCut's generators and predictor)
   gives ``example_round_trip``, the other half;
 - metric: process + compute on a tiny image-level set; perfect predictions give each value's
@@ -368,7 +369,9 @@ def test_loss_is_minimal_at_the_target_and_grows_with_error(name, cls):
     best = cls.example_perfect(target) if hasattr(cls, 'example_perfect') else target
     torch.manual_seed(1)
     direction = torch.randn_like(target)
-    values = [loss(best + scale * direction, target, *rest) for scale in (0.0, 0.1, 0.2)]
+    # how a prediction moves off the best: added, or as the class says (distributions stay so)
+    move = getattr(cls, 'example_move', lambda prediction, step: prediction + step)
+    values = [loss(move(best, scale * direction), target, *rest) for scale in (0.0, 0.1, 0.2)]
     for value in values:
         assert value.dim() == 0 and torch.isfinite(value)
     assert values[0] < values[1] < values[2], values

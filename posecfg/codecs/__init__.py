@@ -11,9 +11,10 @@ Decoders: :func:`get_heatmap_maximum`, :func:`decode_heatmaps` (heatmap cells),
 
 Codec classes in ``posecfg.registry.KEYPOINT_CODECS``: :class:`MSRAHeatmap`,
 :class:`MegviiHeatmap`, :class:`UDPHeatmap` (top-down, MMPose 0.x numerics; chosen from 0.x keys
-in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg-max decoding);
-DeepLabCut 3's :class:`HeatmapGaussianGenerator`, :class:`HeatmapPlateauGenerator` (targets)
-and :class:`HeatmapPredictor` (decoding) in :mod:`.dlc_heatmap`.
+in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg-max decoding),
+:class:`LPHeatmap` (Lightning Pose's targets and soft-argmax decoding); DeepLabCut 3's
+:class:`HeatmapGaussianGenerator`, :class:`HeatmapPlateauGenerator` (targets) and
+:class:`HeatmapPredictor` (decoding) in :mod:`.dlc_heatmap`.
 """
 from .argmax_heatmap import ArgmaxHeatmap
 from .base import BaseKeypointCodec
@@ -23,6 +24,7 @@ from .dlc_heatmap import (DLCHeatmapGenerator, HeatmapGaussianGenerator,
                           HeatmapPlateauGenerator, HeatmapPredictor)
 from .flip import flip_back, flip_permutation
 from .geometry import PIXEL_STD, transform_preds
+from .lp_heatmap import LPHeatmap
 from .heatmap_codecs import MegviiHeatmap, MSRAHeatmap, UDPHeatmap
 from .maximum import get_heatmap_maximum
 from .megvii import megvii_heatmap_target
@@ -33,7 +35,8 @@ from .udp import udp_heatmap_target, udp_stride
 
 __all__ = [
     'ArgmaxHeatmap', 'BaseKeypointCodec', 'DLCHeatmapGenerator', 'HeatmapGaussianGenerator',
-    'HeatmapPlateauGenerator', 'HeatmapPredictor', 'MSRAHeatmap', 'MegviiHeatmap', 'PIXEL_STD',
+    'HeatmapPlateauGenerator', 'HeatmapPredictor', 'LPHeatmap', 'MSRAHeatmap', 'MegviiHeatmap',
+    'PIXEL_STD',
     'UDPHeatmap', 'blur_maps',
     'decode_combined_target', 'decode_heatmaps', 'flip_back', 'flip_permutation',
     'get_heatmap_maximum', 'keypoints_from_heatmaps', 'megvii_heatmap_target',

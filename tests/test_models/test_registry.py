@@ -56,6 +56,9 @@ EXAMPLE_OUTPUTS = {
     'HeatmapHead': (2, 3, 16, 12),
     # DeepLabCut's default: one 3×3 stride-2 deconvolution without padding, 2H + 1
     'DLCHeatmapHead': dict(heatmap=(N, 2, 9, 7), locref=(N, 4, 9, 7)),
+    # Lightning Pose: pixel shuffle ×2, then log2(32) - 2 - 1 = 2 transposed convolutions ×2
+    'LPHeatmapHead': (N, 3, 16, 24),
+    'LPRegressionHead': (N, 3, 2),
 }
 
 
