@@ -31,7 +31,7 @@ the number of workers; without sample seeds, from ``np.random``.
 """
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -86,10 +86,13 @@ def crop_offsets(rng: np.random.Generator, h: int, w: int, tgt_h: int, tgt_w: in
                  max_shift: int) -> Tuple[int, int]:
     """(x, y) offsets of the crop in the resized image, DLC's ranges (``image.py:147-155``)."""
     extra_x, extra_y = max(0, w - tgt_w), max(0, h - tgt_h)
-    off_x = rng.integers(max(-tgt_w // 2, -max(0, tgt_w - w) - max_shift),
-                         min(max_shift + extra_x, extra_x + (min(w, tgt_w) // 2)))
-    off_y = rng.integers(max(-tgt_h // 2, -max(0, tgt_h - h) - max_shift),
-                         min(max_shift + extra_y, extra_y + (min(h, tgt_h) // 2)))
+    ranges = ((max(-tgt_w // 2, -max(0, tgt_w - w) - max_shift),
+               min(max_shift + extra_x, extra_x + (min(w, tgt_w) // 2))),
+              (max(-tgt_h // 2, -max(0, tgt_h - h) - max_shift),
+               min(max_shift + extra_y, extra_y + (min(h, tgt_h) // 2))))
+    # an empty range (max_shift=0 and a side already the target's: DLC's randint raises)
+    # means the one offset low
+    off_x, off_y = (rng.integers(low, high) if high > low else low for low, high in ranges)
     return int(off_x), int(off_y)
 
 

@@ -166,8 +166,9 @@ class WarpedImage:
             back = affine_points(corners, invert_affine(to_out))
             if (back.min(axis=0) >= -0.5).all() and (back <= [cw - 0.5, ch - 0.5]).all():
                 continue  # covers the whole output
-            quad = affine_points(np.array([[-0.5, -0.5], [cw - 0.5, -0.5],
-                                           [cw - 0.5, ch - 0.5], [-0.5, ch - 0.5]]), to_out)
+            # centres of the canvas' corner pixels: cv2 fills the polygon's boundary too
+            quad = affine_points(np.array([[0, 0], [cw - 1, 0], [cw - 1, ch - 1], [0, ch - 1]],
+                                          np.float64), to_out)
             inside = np.zeros((h, w), np.uint8)
             cv2.fillConvexPoly(inside, np.round(quad * 16).astype(np.int32),
                                1, lineType=cv2.LINE_8, shift=4)
