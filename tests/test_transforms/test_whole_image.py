@@ -255,3 +255,37 @@ def test_real_frame_pipeline_one_warp(shared_path=None):
     vis = out['keypoints_visible'][0] > 0
     np.testing.assert_allclose(out['keypoints'][0][vis], (orig @ m[:, :2].T + m[:, 2])[vis],
                                atol=1e-3)
+
+
+def test_batch_of_different_sizes_end_to_end_and_back_to_original():
+    from functools import partial
+    from torch.utils.data import DataLoader
+
+    from posecfg.geometry import affine_points, invert_affine
+    pipeline = Compose([dict(type='HorizontalFlip', p=0.5, symmetries=[[0, 1]]),
+                        dict(type='RandomAffine', p=1.0, rotation=10, scaling=[0.8, 1.0],
+                             translation=2),
+                        dict(type='ToTensor'),
+                        dict(type='Collect', keys=['img', 'keypoints', 'keypoints_visible'],
+                             meta_keys=[])])
+    sizes = [(64, 48), (40, 80), (100, 30), (50, 50)]
+    records = [record(w=w, h=h, kpts=((w / 2, h / 2), (w / 2 + 3, h / 2), (w / 3, h / 3)))
+               for w, h in sizes]
+
+    def item(i):
+        np.random.seed(i)
+        return pipeline(dict(records[i]))
+
+    loader = DataLoader(list(range(4)), batch_size=4, collate_fn=lambda idx: partial(
+        FUNCTIONS.get('ResizeFromDataSizeCollate'), min_scale=0.5, max_scale=1.0,
+        min_short_side=16, max_short_side=64, multiple_of=8)([item(i) for i in idx]))
+    batch = next(iter(loader))
+    assert batch['img'].shape[0] == 4 and batch['img'].shape[2] % 8 == 0
+    for i, r in enumerate(records):
+        vis = batch['keypoints_visible'][i][0] > 0
+        back = affine_points(batch['keypoints'][i][0].astype(np.float64),
+                             invert_affine(batch['img_metas'][i]['warp_mat']))
+        orig = r['keypoints'][0]
+        # every visible point maps back onto an original keypoint (flip may swap 0 and 1)
+        for p in back[vis]:
+            assert np.min(np.abs(orig - p).max(axis=1)) < 1e-3
