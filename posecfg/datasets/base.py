@@ -261,6 +261,8 @@ class PoseDataset(Dataset):
             for name in ('image_file', 'image_id', 'bbox_id'):
                 if name in record:
                     metas.setdefault(name, record[name])
+            if seed is not None:  # lets a batch-level step (resizing collate) draw per (seed, epoch)
+                metas.setdefault('sample_seed', seed)
         return sample
 
     def _describe(self, record: dict) -> str:

@@ -12,9 +12,14 @@ That is an optimisation, never a surprise: ``Compose`` gives every step that doe
 ``accepts_lazy_image = True`` the decoded array, so any pixel step works at any position.
 Whole-image (``data_mode='bottomup'``) pipelines read and write the image record's keys
 (``keypoints`` (N, K, 2), ``keypoints_visible``, ``bboxes``, ...); ``GenerateTarget`` encodes
-them with a codec. Importing this package registers every step.
+them with a codec; the whole-image geometry steps (``whole_image``: DeepLabCut 3's resize, flip,
+affine, pad, keypoint-aware crop) compose into one warp per sample the same way
+(``warped_image``), with ``warp_mat`` recording original → input pixels; ``pixel_ops`` and the
+resizing collates (``resize_collate``) complete DeepLabCut's augmentation keys. Importing this
+package registers every step.
 """
-from . import affine, augment, bbox, collate, compose, formatting, loading, targets
+from . import (affine, augment, bbox, collate, compose, formatting, loading, pixel_ops,
+               resize_collate, targets, whole_image)
 from .affine import TopDownAffine, crop_matrix
 from .augment import (TopDownGetRandomScaleRotation, TopDownHalfBodyTransform,
                       TopDownRandomFlip)
@@ -24,7 +29,13 @@ from .compose import Compose
 from .formatting import Collect, NormalizeTensor, ToTensor
 from .lazy_image import LazyImage, warp_affine
 from .loading import LoadImageFromFile
+from .pixel_ops import (CoarseDropout, ElasticTransform, Equalize, GaussianNoise, Grayscale,
+                        MotionBlur, NormalizeImage, ScaleToUnitRange)
+from .resize_collate import ResizeFromDataSizeCollate, ResizeFromListCollate
 from .targets import GenerateTarget, TopDownGenerateTarget
+from .warped_image import WarpedImage
+from .whole_image import (HorizontalFlip, KeypointAwareCrop, LongestMaxSize, PadIfNeeded,
+                          RandomAffine, Resize)
 
 __all__ = [
     'affine', 'augment', 'bbox', 'collate', 'compose', 'formatting', 'loading', 'targets',
@@ -32,4 +43,9 @@ __all__ = [
     'TopDownAffine', 'TopDownGenerateTarget', 'TopDownGetBboxCenterScale', 'TopDownGetRandomScaleRotation',
     'TopDownHalfBodyTransform', 'TopDownRandomFlip', 'TopDownRandomShiftBboxCenter',
     'crop_matrix', 'pose_collate', 'pose_pad_collate', 'warp_affine',
+    'pixel_ops', 'resize_collate', 'whole_image', 'WarpedImage',
+    'CoarseDropout', 'ElasticTransform', 'Equalize', 'GaussianNoise', 'Grayscale', 'MotionBlur',
+    'NormalizeImage', 'ScaleToUnitRange', 'ResizeFromDataSizeCollate', 'ResizeFromListCollate',
+    'HorizontalFlip', 'KeypointAwareCrop', 'LongestMaxSize', 'PadIfNeeded', 'RandomAffine',
+    'Resize',
 ]

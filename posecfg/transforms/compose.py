@@ -5,7 +5,9 @@ The pipeline contract (DESIGN.md): ``img`` may be a lazily decoded
 makes the model input, but only steps that say so (class attribute ``accepts_lazy_image =
 True``: they read only its ``shape``, record a mirror, or warp through ``warp_affine``) ever see
 one. Any other step — a user's ``cv2.GaussianBlur``, a plugin's augmentation — gets the decoded
-``np.ndarray`` (the pending mirror applied), wherever it stands in the pipeline.
+``np.ndarray`` (the pending mirror applied), wherever it stands in the pipeline. The same holds
+for a :class:`~posecfg.transforms.warped_image.WarpedImage`, the pending warp of whole-image
+geometry steps.
 """
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from mmcv.transforms import BaseTransform
 
 from ..registry import TRANSFORMS, UnknownTypeError
 from .lazy_image import LazyImage
+from .warped_image import WarpedImage
+
+#: images whose pixels are not computed yet (decoded, warped) until a step needs them
+LAZY_IMAGE_TYPES = (LazyImage, WarpedImage)
 
 
 def _step_name(step: Callable) -> str:
@@ -64,7 +70,7 @@ class Compose(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         for index, step in enumerate(self.transforms):
-            if isinstance(results.get('img'), LazyImage) and \
+            if isinstance(results.get('img'), LAZY_IMAGE_TYPES) and \
                     not getattr(step, 'accepts_lazy_image', False):
                 results['img'] = np.asarray(results['img'])  # the step reads pixels
             out = step(results)
