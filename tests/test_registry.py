@@ -232,8 +232,8 @@ TOPDOWN_SPECS = dict(joints_3d=(np.float32, ('K', 3)), joints_3d_visible=(np.flo
 
 
 def check_image(img):
-    from posecfg.transforms import LazyImage
-    if isinstance(img, LazyImage):
+    from posecfg.transforms.compose import LAZY_IMAGE_TYPES
+    if isinstance(img, LAZY_IMAGE_TYPES):  # a pending load or warp, decoded on demand
         img = np.asarray(img)
     if torch.is_tensor(img):
         assert img.ndim == 3 and img.shape[0] == 3 and img.dtype in (torch.uint8, torch.float32)
@@ -574,6 +574,7 @@ def test_collate_function(name, fn):
     collate = functools.partial(R.FUNCTIONS.get(name), **example(fn))
     samples = [dict(img=torch.zeros(3, 16, 12, dtype=torch.uint8),
                     keypoints=np.zeros((n, 3, 2), np.float32),
+                    keypoints_visible=np.ones((n, 3), np.float32),
                     img_metas=dict(image_id=n)) for n in (1, 2)]
     batch = collate(samples)
     assert batch['img'].shape[:2] == (2, 3) and batch['img'].shape[2] >= 16
