@@ -1,0 +1,155 @@
+"""DeepLabCut 3's runner parts in a tiny real training run: snapshots (names, keeping rules,
+contents), ``learning_stats.csv``, the schedulers, and resuming from a snapshot.
+
+The rules the oracles below are written from (DeepLabCut 3.0.1):
+- deeplabcut/pose_estimation_pytorch/runners/snapshots.py:78-127 (best / regular / cleanup),
+- runners/train.py:139-153 (snapshot dict), 218-235 (step scheduler, evaluate, save),
+  302-317 (what goes to the CSV), runners/logger.py:437-505 (CSV layout),
+- runners/schedulers.py:19-59 (LRListScheduler), 62-99 (nested schedulers).
+"""
+import csv
+import math
+import os
+
+import pytest
+import torch
+
+from posecfg.config import Config
+from posecfg.datasets.synthetic import generate_dataset
+from posecfg.engine import build_runner
+from posecfg.engine.checkpoint import load_checkpoint_file
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp('dlcrun')
+    generate_dataset(root, num_train=4, num_val=2, image_size=(64, 64), seed=5)
+    return root
+
+
+def config(data, work_dir, tiny_run, epochs, hooks, scheduler=None, metric='EPE', lr=1e-3,
+           **extra):
+    settings, backbone, norm, info = tiny_run
+    data_cfg = dict(image_size=[64, 64], heatmap_size=[8, 8], num_output_channels=14,
+                    num_joints=14, dataset_channel=[list(range(14))],
+                    inference_channel=list(range(14)), use_gt_bbox=True, soft_nms=False,
+                    nms_thr=1.0, oks_thr=0.9, vis_thr=0.2, det_bbox_thr=0.0)
+    train_pipeline = [dict(type='LoadImageFromFile'), dict(type='TopDownAffine'),
+                      dict(type='ToTensor'), norm, dict(type='TopDownGenerateTarget', sigma=1),
+                      dict(type='Collect', keys=['img', 'target', 'target_weight'],
+                           meta_keys=['image_file', 'joints_3d', 'joints_3d_visible', 'center',
+                                      'scale', 'rotation', 'bbox_score', 'flip_pairs'])]
+    val_pipeline = [dict(type='LoadImageFromFile'), dict(type='TopDownAffine'),
+                    dict(type='ToTensor'), norm,
+                    dict(type='Collect', keys=['img'],
+                         meta_keys=['image_file', 'center', 'scale', 'rotation', 'bbox_score',
+                                    'flip_pairs'])]
+
+    def dataset(split, pipeline):
+        return dict(type='TopDownCocoDataset', ann_file=f'{data}/annotations/{split}.json',
+                    img_prefix=f'{data}/images/{split}/', data_cfg=data_cfg, dataset_info=info,
+                    pipeline=pipeline)
+
+    settings = settings(work_dir, lr=lr)
+    settings['total_epochs'] = epochs
+    cfg = dict(
+        model=dict(type='TopDown', pretrained=None, backbone=backbone,
+                   keypoint_head=dict(type='TopdownHeatmapSimpleHead', in_channels=32,
+                                      out_channels=14, num_deconv_layers=0, extra=dict(
+                                          final_conv_kernel=1),
+                                      loss_keypoint=dict(type='JointsMSELoss',
+                                                         use_target_weight=True)),
+                   train_cfg=dict(), test_cfg=dict(flip_test=False, post_process='default',
+                                                   shift_heatmap=False)),
+        data=dict(samples_per_gpu=2, workers_per_gpu=0, val_dataloader=dict(samples_per_gpu=4),
+                  train=dataset('train', train_pipeline), val=dataset('val', val_pipeline),
+                  test=dataset('val', val_pipeline)),
+        evaluation=dict(interval=1, metric=metric),
+        default_hooks=dict(checkpoint=None),
+        custom_hooks=hooks, **settings, **extra)
+    if scheduler is not None:
+        cfg['param_scheduler'] = scheduler
+    return Config.fromdict(cfg)
+
+
+def read_csv(path):
+    with open(path, newline='') as f:
+        return list(csv.reader(f))
+
+
+def dlc_keeping_oracle(metrics, asc, save_epochs, max_snapshots, epochs):
+    """DeepLabCut's TorchSnapshotManager.update (snapshots.py:90-127) on file names."""
+    files, best = set(), None
+    for epoch, value in enumerate(metrics, start=1):
+        if value is not None and not math.isnan(value) and (
+                best is None or (asc and best < value) or (not asc and best > value)):
+            best = value
+            old = [f for f in files if '-best-' in f]
+            files.add(f'snapshot-best-{epoch:03d}.pt')
+            for f in old:
+                files.discard(f)
+                old_epoch = int(f[-6:-3])
+                if old_epoch % save_epochs == 0:
+                    files.add(f'snapshot-{old_epoch:03d}.pt')
+        elif epoch == epochs or epoch % save_epochs == 0:
+            files.add(f'snapshot-{epoch:03d}.pt')
+        regular = sorted(f for f in files if '-best-' not in f)
+        for f in regular[:max(len(regular) - max_snapshots, 0)]:
+            files.discard(f)
+    return sorted(files)
+
+
+# EPE falls every epoch in this run: descending, the best moves each epoch (earlier bests renamed
+# at multiples of save_epochs, deleted otherwise); ascending, it stays at epoch 1
+@pytest.mark.parametrize('metric,key,asc', [('EPE', 'EPE', False), ('EPE', 'EPE', True)])
+def test_snapshots_follow_dlc_names_and_keeping_rules(data, tmp_path, tiny_run, metric, key, asc):
+    work = tmp_path / 'work'
+    hooks = [dict(type='DLCSnapshotHook', key_metric=key, key_metric_asc=asc, max_snapshots=2,
+                  save_epochs=2, metric_names={key: f'test.{key}'}),
+             dict(type='DLCLearningStatsHook', metric_names={key: f'test.{key}'})]
+    epochs = 5
+    cfg = config(data, work, tiny_run, epochs, hooks, metric=metric, lr=3e-3)
+    build_runner(cfg).train()
+
+    rows = read_csv(work / 'learning_stats.csv')
+    header = rows[0]
+    column = f'metrics/test.{key}'
+    assert header[0] == 'step' and header[1:] == sorted(header[1:])
+    assert 'losses/train.total_loss' in header and column in header
+    assert [r[0] for r in rows[1:]] == [str(e) for e in range(1, epochs + 1)]
+    values = [float(r[header.index(column)]) for r in rows[1:]]
+    expected = dlc_keeping_oracle(values, asc, save_epochs=2, max_snapshots=2, epochs=epochs)
+    assert sorted(n for n in os.listdir(work) if n.endswith('.pt')) == expected
+    assert expected == (['snapshot-002.pt', 'snapshot-004.pt', 'snapshot-best-005.pt'] if not asc
+                        else ['snapshot-004.pt', 'snapshot-005.pt', 'snapshot-best-001.pt'])
+    assert not [n for n in os.listdir(work) if n.endswith('.tmp')]
+
+    best = next(n for n in expected if '-best-' in n)
+    snapshot = torch.load(work / best, weights_only=True)  # as DeepLabCut loads it
+    assert set(snapshot) == {'metadata', 'model'}  # no optimizer: save_optimizer_state=False
+    assert set(snapshot['metadata']) == {'epoch', 'metrics', 'losses', 'posecfg'}
+    epoch = int(best[-6:-3])
+    assert snapshot['metadata']['epoch'] == epoch
+    chosen = (max if asc else min)(values)
+    assert snapshot['metadata']['metrics'][column] == chosen == values[epoch - 1]
+    assert values.index(chosen) == epoch - 1  # the first epoch reaching it (strict comparison)
+    assert snapshot['metadata']['losses']['train.total_loss'] == pytest.approx(
+        float(rows[epoch][header.index('losses/train.total_loss')]), rel=1e-12)
+
+
+def test_learning_stats_csv_is_dlc_layout(tmp_path):
+    from posecfg.engine.hooks.learning_stats import format_learning_stats, read_learning_stats
+    # what DeepLabCut's CSVLogger writes: csv.writer rows, \r\n, empty fields for gaps
+    text = format_learning_stats([1, 2], [{'losses/train.total_loss': 0.5},
+                                          {'losses/train.total_loss': 0.25,
+                                           'metrics/test.rmse': 3.125}])
+    assert text == ('step,losses/train.total_loss,metrics/test.rmse\r\n'
+                    '1,0.5,\r\n2,0.25,3.125\r\n')
+    path = tmp_path / 'learning_stats.csv'
+    path.write_text(text, newline='')
+    assert read_learning_stats(str(path)) == ([1, 2], [
+        {'losses/train.total_loss': 0.5, 'metrics/test.rmse': None},
+        {'losses/train.total_loss': 0.25, 'metrics/test.rmse': 3.125}])
+    path.write_text('epoch,loss\r\n1,0.5\r\n')
+    with pytest.raises(ValueError, match='no "step" column'):
+        read_learning_stats(str(path))
