@@ -41,6 +41,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import torch
 from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
+from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 
 from posecfg.registry import PARAM_SCHEDULERS
 
@@ -119,7 +120,7 @@ def build_torch_scheduler(cfg: Dict[str, Any], optimizer: torch.optim.Optimizer,
 
 
 @PARAM_SCHEDULERS.register_module()
-class TorchLRScheduler:
+class TorchLRScheduler(_ParamScheduler):
     """Any torch learning-rate scheduler (DeepLabCut's ``runner.scheduler``), stepped once after
     every training epoch by mmengine's ``ParamSchedulerHook``.
 
@@ -133,6 +134,9 @@ class TorchLRScheduler:
             saved one and the rates are left as they are, as DeepLabCut does.
         end, epoch_length: given by mmengine's runner to every scheduler; unused (the torch
             scheduler's own parameters say how it changes over the whole run).
+
+    A ``_ParamScheduler`` by type only (mmengine's resume accepts nothing else) whose every
+    method is the torch scheduler's; ``_ParamScheduler.__init__`` is not run.
     """
 
     example_args = dict(scheduler=dict(type='StepLR', params=dict(step_size=2, gamma=0.5)))
@@ -146,6 +150,7 @@ class TorchLRScheduler:
         if isinstance(optimizer, OptimWrapper):
             optimizer = optimizer.optimizer
         self.optimizer = optimizer
+        self.param_name = 'lr'
         self.load_scheduler_state_dict = bool(load_scheduler_state_dict)
         if scheduler is None:
             raise ValueError('TorchLRScheduler needs scheduler=dict(type=..., params=...)')
@@ -155,6 +160,11 @@ class TorchLRScheduler:
         self.scheduler.step()
 
     def get_last_lr(self) -> List[float]:
+        return self.scheduler.get_last_lr()
+
+    get_last_value = get_last_lr
+
+    def _get_value(self) -> List[float]:
         return self.scheduler.get_last_lr()
 
     @property

@@ -66,7 +66,8 @@ def config(data, work_dir, tiny_run, epochs, hooks, scheduler=None, metric='EPE'
                   test=dataset('val', val_pipeline)),
         evaluation=dict(interval=1, metric=metric),
         default_hooks=dict(checkpoint=None),
-        custom_hooks=hooks, **settings, **extra)
+        custom_hooks=hooks, experiment_name=f'{work_dir.name}_{os.getpid()}', **settings,
+        **extra)
     if scheduler is not None:
         cfg['param_scheduler'] = scheduler
     return Config.fromdict(cfg)
@@ -153,3 +154,132 @@ def test_learning_stats_csv_is_dlc_layout(tmp_path):
     path.write_text('epoch,loss\r\n1,0.5\r\n')
     with pytest.raises(ValueError, match='no "step" column'):
         read_learning_stats(str(path))
+
+
+# -- schedulers ---------------------------------------------------------------------------
+def lrs_per_epoch(scheduler, optimizer, epochs):
+    """The learning rate each epoch trains with, the scheduler stepped after every epoch
+    (train.py:221-223)."""
+    out = []
+    for _ in range(epochs):
+        out.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        scheduler.step()
+    return out
+
+
+def sgd(lr=1e-3):
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=lr)
+
+
+def test_lr_list_scheduler_by_hand():
+    from posecfg.engine.torch_schedulers import LRListScheduler
+    optimizer = sgd(1e-3)
+    scheduler = LRListScheduler(optimizer, milestones=[2, 4], lr_list=[[5e-4], [1e-4]])
+    # lr changes to lr_list[i] once the scheduler has been stepped milestones[i] times
+    assert lrs_per_epoch(scheduler, optimizer, 6) == [1e-3, 1e-3, 5e-4, 5e-4, 1e-4, 1e-4]
+    with pytest.raises(ValueError, match='one list of rates per milestone'):
+        LRListScheduler(sgd(), milestones=[2, 4], lr_list=[[5e-4]])
+    with pytest.raises(ValueError, match='1 parameter group'):
+        LRListScheduler(sgd(), milestones=[2], lr_list=[[5e-4, 1e-4]])
+
+
+@pytest.mark.parametrize('kind', ['SequentialLR', 'ChainedScheduler'])
+def test_nested_torch_schedulers_match_torch(kind):
+    from posecfg.engine.torch_schedulers import TorchLRScheduler
+    linear = dict(type='LinearLR', params=dict(start_factor=0.1, total_iters=3))
+    steps = dict(type='MultiStepLR', params=dict(milestones=[2, 5], gamma=0.5))
+    params = dict(schedulers=[linear, steps])
+    if kind == 'SequentialLR':
+        params['milestones'] = [3]
+    ours_optimizer = sgd(1e-2)
+    ours = TorchLRScheduler(ours_optimizer, scheduler=dict(type=kind, params=params))
+    theirs_optimizer = sgd(1e-2)
+    subs = [torch.optim.lr_scheduler.LinearLR(theirs_optimizer, start_factor=0.1, total_iters=3),
+            torch.optim.lr_scheduler.MultiStepLR(theirs_optimizer, milestones=[2, 5], gamma=0.5)]
+    theirs = torch.optim.lr_scheduler.SequentialLR(theirs_optimizer, subs, milestones=[3]) \
+        if kind == 'SequentialLR' else torch.optim.lr_scheduler.ChainedScheduler(subs)
+    expected = lrs_per_epoch(theirs, theirs_optimizer, 9)
+    assert lrs_per_epoch(ours, ours_optimizer, 9) == expected
+    assert len(set(expected)) > 3  # the schedule does change
+
+
+def test_scheduler_state_round_trip_and_dlc_fallbacks():
+    from posecfg.engine.torch_schedulers import TorchLRScheduler
+    cfg = dict(type='SequentialLR', params=dict(
+        schedulers=[dict(type='LinearLR', params=dict(start_factor=0.1, total_iters=3)),
+                    dict(type='MultiStepLR', params=dict(milestones=[2], gamma=0.5))],
+        milestones=[3]))
+    first = TorchLRScheduler(sgd(1e-2), scheduler=cfg)
+    lrs_per_epoch(first, first.optimizer, 5)
+    resumed = TorchLRScheduler(sgd(1e-2), scheduler=cfg)
+    resumed.load_state_dict(first.state_dict())
+    assert resumed.optimizer.param_groups[0]['lr'] == first.optimizer.param_groups[0]['lr']
+    assert lrs_per_epoch(resumed, resumed.optimizer, 4) == \
+        lrs_per_epoch(first, first.optimizer, 4)
+    # load_scheduler_state_dict=False, or a snapshot without a scheduler: DeepLabCut only sets
+    # last_epoch to the snapshot's epoch (train.py:340-342), the rate stays as it is
+    for state in (first.state_dict(), {'last_epoch': 9}):
+        kept = TorchLRScheduler(sgd(1e-2), scheduler=cfg, load_scheduler_state_dict=False)
+        lr = kept.optimizer.param_groups[0]['lr']
+        kept.load_state_dict(state)
+        assert kept.scheduler.last_epoch == 9 and kept.optimizer.param_groups[0]['lr'] == lr
+
+
+def test_scheduler_config_errors_name_the_key():
+    from posecfg.engine.torch_schedulers import TorchLRScheduler
+    with pytest.raises(ValueError, match=r"scheduler.params.schedulers.1.type='StepLr'"):
+        TorchLRScheduler(sgd(), scheduler=dict(type='SequentialLR', params=dict(
+            schedulers=[dict(type='LinearLR', params={}), dict(type='StepLr', params={})],
+            milestones=[2])))
+    with pytest.raises(ValueError, match='ReduceLROnPlateau needs a metric'):
+        TorchLRScheduler(sgd(), scheduler=dict(type='ReduceLROnPlateau', params={}))
+
+
+# -- a run with a DLC scheduler, resumed from a snapshot -------------------------------------
+def logged_lrs(work_dir):
+    """{epoch: set of lrs logged in it} from the run's scalars.json."""
+    import json
+    import re
+    runs = sorted(d for d in os.listdir(work_dir) if re.fullmatch(r'\w+_\d+', d))
+    out = {}
+    for line in open(os.path.join(work_dir, runs[-1], 'vis_data', 'scalars.json')):
+        record = json.loads(line)
+        if 'lr' in record:
+            out.setdefault(record['epoch'], set()).add(record['lr'])
+    return out
+
+
+def test_a_run_resumed_from_a_snapshot_repeats_the_uninterrupted_one(data, tmp_path, tiny_run):
+    import shutil
+    hooks = [dict(type='DLCSnapshotHook', max_snapshots=5, save_epochs=1,
+                  save_optimizer_state=True), dict(type='DLCLearningStatsHook')]
+    scheduler = [dict(type='LRListScheduler', milestones=[1, 3], lr_list=[[5e-4], [1e-4]])]
+    full = tmp_path / 'full'
+    build_runner(config(data, full, tiny_run, 4, hooks, scheduler), validate=False).train()
+    assert logged_lrs(str(full)) == {1: {1e-3}, 2: {5e-4}, 3: {5e-4}, 4: {1e-4}}
+    assert sorted(n for n in os.listdir(full) if n.endswith('.pt')) == \
+        [f'snapshot-00{e}.pt' for e in range(1, 5)]
+    snapshot = torch.load(full / 'snapshot-002.pt', weights_only=True)
+    assert set(snapshot) == {'metadata', 'model', 'optimizer', 'scheduler'}
+    assert snapshot['scheduler']['last_epoch'] == 2 and snapshot['metadata']['epoch'] == 2
+
+    # the train folder as a kill after epoch 2 left it (plus a stray row of the lost epoch 3)
+    part = tmp_path / 'part'
+    part.mkdir()
+    shutil.copy(full / 'snapshot-001.pt', part)
+    shutil.copy(full / 'snapshot-002.pt', part)
+    rows = read_csv(full / 'learning_stats.csv')
+    with open(part / 'learning_stats.csv', 'w', newline='') as f:
+        csv.writer(f).writerows(rows[:4])
+    cfg = config(data, part, tiny_run, 4, hooks, scheduler,
+                 resume_from=str(part / 'snapshot-002.pt'))
+    build_runner(cfg, validate=False).train()
+    assert logged_lrs(str(part)) == {3: {5e-4}, 4: {1e-4}}
+    for epoch in (3, 4):
+        ours = load_checkpoint_file(str(part / f'snapshot-00{epoch}.pt'))
+        theirs = load_checkpoint_file(str(full / f'snapshot-00{epoch}.pt'))
+        assert ours['scheduler'] == theirs['scheduler']
+        for key, tensor in theirs['model'].items():
+            assert torch.equal(ours['model'][key], tensor), key
+    assert read_csv(part / 'learning_stats.csv') == rows  # epoch 3 once, as uninterrupted
