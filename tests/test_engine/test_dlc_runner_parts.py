@@ -18,6 +18,7 @@ from posecfg.config import Config
 from posecfg.datasets.synthetic import generate_dataset
 from posecfg.engine import build_runner
 from posecfg.engine.checkpoint import load_checkpoint_file
+from tiny_training import logged_lrs
 
 
 @pytest.fixture(scope='module')
@@ -237,17 +238,9 @@ def test_scheduler_config_errors_name_the_key():
 
 
 # -- a run with a DLC scheduler, resumed from a snapshot -------------------------------------
-def logged_lrs(work_dir):
-    """{epoch: set of lrs logged in it} from the run's scalars.json."""
-    import json
-    import re
-    runs = sorted(d for d in os.listdir(work_dir) if re.fullmatch(r'\w+_\d+', d))
-    out = {}
-    for line in open(os.path.join(work_dir, runs[-1], 'vis_data', 'scalars.json')):
-        record = json.loads(line)
-        if 'lr' in record:
-            out.setdefault(record['epoch'], set()).add(record['lr'])
-    return out
+def logged_lr_sets(work_dir):
+    """{epoch: set of lrs logged in it}."""
+    return {epoch: set(lrs) for epoch, lrs in logged_lrs(work_dir).items()}
 
 
 def test_a_run_resumed_from_a_snapshot_repeats_the_uninterrupted_one(data, tmp_path, tiny_run):
@@ -257,7 +250,7 @@ def test_a_run_resumed_from_a_snapshot_repeats_the_uninterrupted_one(data, tmp_p
     scheduler = [dict(type='LRListScheduler', milestones=[1, 3], lr_list=[[5e-4], [1e-4]])]
     full = tmp_path / 'full'
     build_runner(config(data, full, tiny_run, 4, hooks, scheduler), validate=False).train()
-    assert logged_lrs(str(full)) == {1: {1e-3}, 2: {5e-4}, 3: {5e-4}, 4: {1e-4}}
+    assert logged_lr_sets(str(full)) == {1: {1e-3}, 2: {5e-4}, 3: {5e-4}, 4: {1e-4}}
     assert sorted(n for n in os.listdir(full) if n.endswith('.pt')) == \
         [f'snapshot-00{e}.pt' for e in range(1, 5)]
     snapshot = torch.load(full / 'snapshot-002.pt', weights_only=True)
@@ -275,7 +268,7 @@ def test_a_run_resumed_from_a_snapshot_repeats_the_uninterrupted_one(data, tmp_p
     cfg = config(data, part, tiny_run, 4, hooks, scheduler,
                  resume_from=str(part / 'snapshot-002.pt'))
     build_runner(cfg, validate=False).train()
-    assert logged_lrs(str(part)) == {3: {5e-4}, 4: {1e-4}}
+    assert logged_lr_sets(str(part)) == {3: {5e-4}, 4: {1e-4}}
     for epoch in (3, 4):
         ours = load_checkpoint_file(str(part / f'snapshot-00{epoch}.pt'))
         theirs = load_checkpoint_file(str(full / f'snapshot-00{epoch}.pt'))
