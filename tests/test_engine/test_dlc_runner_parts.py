@@ -276,3 +276,126 @@ def test_a_run_resumed_from_a_snapshot_repeats_the_uninterrupted_one(data, tmp_p
         for key, tensor in theirs['model'].items():
             assert torch.equal(ours['model'][key], tensor), key
     assert read_csv(part / 'learning_stats.csv') == rows  # epoch 3 once, as uninterrupted
+
+
+# -- the keeping rules and write safety, driven epoch by epoch -----------------------------
+class FakeLoop:
+    """The train loop's counters the hooks read."""
+
+    def __init__(self, epochs, val_interval):
+        self._epoch, self.max_epochs, self.val_begin, self.val_interval = 0, epochs, 1, \
+            val_interval
+
+
+class FakeRunner:
+    """What DLCSnapshotHook reads from mmengine's runner: a one-layer model, its optimizer, the
+    train loop's counters (evaluating every ``val_interval`` epochs and at the last)."""
+
+    def __init__(self, work_dir, epochs, val_interval=1):
+        import logging
+
+        from mmengine.runner import BaseLoop
+        self.work_dir, self.seed, self.cfg, self.iter = str(work_dir), 0, None, 0
+        self.model = torch.nn.Linear(2, 2)
+        self.optim_wrapper = torch.optim.SGD(self.model.parameters(), lr=0.1)
+        self.param_schedulers = None
+        self.logger = logging.getLogger('fake-runner')
+        loop = type('TrainLoop', (FakeLoop, BaseLoop), {'run': lambda self: None})
+        self._train_loop = self.train_loop = loop(epochs, val_interval)  # "training"
+        self.val_loop = object()
+
+
+def drive(hook, runner, metrics):
+    """Epochs 1..len(metrics): train, then (when the loop would) validate with
+    ``{'rmse': metrics[e - 1]}``, as mmengine's loop calls the hooks."""
+    hook.before_run(runner)
+    hook.before_train(runner)
+    for value in metrics:
+        loop = runner.train_loop
+        hook.after_train_epoch(runner)
+        loop._epoch += 1
+        epoch = loop._epoch
+        if epoch % loop.val_interval == 0 or epoch == loop.max_epochs:
+            hook.after_val_epoch(runner, {'rmse': value})
+
+
+def pt_files(folder):
+    return sorted(n for n in os.listdir(folder) if n.endswith('.pt'))
+
+
+@pytest.mark.parametrize('asc', [False, True])
+def test_keeping_rules_on_a_metric_sequence(tmp_path, asc):
+    from posecfg.engine.hooks import DLCSnapshotHook
+    # up and down, a NaN, a tie (strict comparison keeps the earlier best)
+    metrics = [5.0, 3.0, 4.0, float('nan'), 3.0, 1.0, 6.0, 2.0]
+    hook = DLCSnapshotHook(key_metric='rmse', key_metric_asc=asc, max_snapshots=2,
+                           save_epochs=3, metric_names={'rmse': 'test.rmse'})
+    drive(hook, FakeRunner(tmp_path, len(metrics)), metrics)
+    assert pt_files(tmp_path) == dlc_keeping_oracle(metrics, asc, 3, 2, len(metrics))
+    assert pt_files(tmp_path) == (['snapshot-003.pt', 'snapshot-008.pt', 'snapshot-best-006.pt']
+                                  if not asc else
+                                  ['snapshot-006.pt', 'snapshot-008.pt', 'snapshot-best-007.pt'])
+
+
+def test_eval_interval_snapshots_between_evaluations(tmp_path):
+    from posecfg.engine.hooks import DLCSnapshotHook
+    hook = DLCSnapshotHook(key_metric='rmse', key_metric_asc=False, max_snapshots=5,
+                           save_epochs=1)
+    runner = FakeRunner(tmp_path, 5, val_interval=2)
+    drive(hook, runner, [9.0, 4.0, 9.0, 2.0, 3.0])  # evaluated after epochs 2, 4 and 5
+    assert pt_files(tmp_path) == ['snapshot-001.pt', 'snapshot-002.pt', 'snapshot-003.pt',
+                                  'snapshot-005.pt', 'snapshot-best-004.pt']
+    metadata = torch.load(tmp_path / 'snapshot-003.pt', weights_only=True)['metadata']
+    assert metadata['metrics'] == {'metrics/rmse': 4.0}  # the last evaluation's, as DLC keeps
+
+
+def test_a_failing_write_keeps_the_previous_best_and_leaves_no_temporary(tmp_path, monkeypatch):
+    from posecfg.engine.hooks import DLCSnapshotHook
+    hook = DLCSnapshotHook(key_metric='rmse', key_metric_asc=False, max_snapshots=1,
+                           save_epochs=1)
+    runner = FakeRunner(tmp_path, 3)
+    drive(hook, runner, [5.0, 4.0])
+    assert pt_files(tmp_path) == ['snapshot-001.pt', 'snapshot-best-002.pt']
+    real_save = torch.save
+
+    def save_then_fail(obj, f, *args, **kwargs):
+        real_save(obj, f, *args, **kwargs)
+        raise OSError(28, 'No space left on device')
+
+    monkeypatch.setattr(torch, 'save', save_then_fail)
+    runner.train_loop.max_epochs = 3
+    hook.after_train_epoch(runner)
+    runner.train_loop._epoch += 1
+    with pytest.raises(OSError, match='snapshot-best-003.pt'):
+        hook.after_val_epoch(runner, {'rmse': 1.0})
+    assert pt_files(tmp_path) == ['snapshot-001.pt', 'snapshot-best-002.pt']
+    assert [n for n in os.listdir(tmp_path) if n.endswith('.tmp')] == []
+
+
+def test_a_dlc_snapshot_converts_for_resuming():
+    from posecfg.engine.hooks.dlc_snapshots import checkpoint_from_snapshot
+    weights = {'backbone.w': torch.zeros(1)}
+    # DeepLabCut's own: metadata, model, no optimizer (save_optimizer_state false), a scheduler
+    dlc = dict(metadata=dict(epoch=4, metrics={}, losses={}), model=weights,
+               scheduler=dict(last_epoch=4, _last_lr=[1e-4]))
+    converted = checkpoint_from_snapshot(dlc, iters_per_epoch=10)
+    assert converted['state_dict'] is weights
+    assert converted['meta'] == dict(epoch=4, iter=40)
+    assert converted['param_schedulers'] == [dlc['scheduler']] and 'optimizer' not in converted
+    assert set(converted['message_hub']) == {'log_scalars', 'runtime_info', 'resumed_keys'}
+    # without a scheduler: DeepLabCut's fallback, last_epoch = the snapshot's epoch
+    del dlc['scheduler']
+    assert checkpoint_from_snapshot(dlc, 10)['param_schedulers'] == [dict(last_epoch=4)]
+
+
+def test_a_resumed_run_keeps_the_best_value_of_the_best_snapshot(tmp_path):
+    from posecfg.engine.hooks import DLCSnapshotHook
+
+    def hook():
+        return DLCSnapshotHook(key_metric='rmse', key_metric_asc=False, save_epochs=1)
+
+    drive(hook(), FakeRunner(tmp_path, 2), [5.0, 3.0])
+    resumed = FakeRunner(tmp_path, 3)
+    resumed.train_loop._epoch = 2
+    drive(hook(), resumed, [4.0])  # worse than 3.0: DeepLabCut, starting from no best, took it
+    assert pt_files(tmp_path) == ['snapshot-001.pt', 'snapshot-003.pt', 'snapshot-best-002.pt']
