@@ -399,3 +399,10 @@ def test_a_resumed_run_keeps_the_best_value_of_the_best_snapshot(tmp_path):
     resumed.train_loop._epoch = 2
     drive(hook(), resumed, [4.0])  # worse than 3.0: DeepLabCut, starting from no best, took it
     assert pt_files(tmp_path) == ['snapshot-001.pt', 'snapshot-003.pt', 'snapshot-best-002.pt']
+
+
+def test_a_key_metric_the_evaluation_does_not_return_is_an_error(tmp_path):
+    from posecfg.engine.hooks import DLCSnapshotHook
+    hook = DLCSnapshotHook(key_metric='test.rmse')
+    with pytest.raises(KeyError, match=r"key_metric='test.rmse' is not among .*\(rmse\)"):
+        drive(hook, FakeRunner(tmp_path, 1), [1.0])

@@ -16,7 +16,10 @@ loop that calls it after every epoch, after the scheduler step and the evaluatio
    epoch) are deleted; the best does not count.
 
 Metrics are those of the last evaluation (DeepLabCut keeps them on epochs without one, which
-can never beat the best again, the comparison being strict).
+can never beat the best again, the comparison being strict). Evaluation runs when posecfg's train
+loop runs it: every ``evaluation.interval`` epochs (DeepLabCut's ``eval_interval``) and, unlike
+DeepLabCut, also after the last epoch. A ``key_metric`` the evaluation does not return is an
+error naming the metrics it does return (DeepLabCut silently saves no best snapshot).
 
 A snapshot holds DeepLabCut's dict (train.py:139-153): ``metadata`` = ``dict(epoch, metrics,
 losses)``, ``model`` (the model's state dict), ``optimizer`` (only with
@@ -226,6 +229,11 @@ class DLCSnapshotHook(Hook):
         if not isinstance(getattr(runner, '_train_loop', None), BaseLoop):
             return  # a validation outside training (runner.val())
         self._metrics = dlc_metrics(metrics, self.metric_names, self.metric_prefix)
+        if self._key is not None and self._key not in self._metrics:
+            # DeepLabCut silently never saves a best snapshot then (DeepLabCut#2900, #2663)
+            raise KeyError(f'DLCSnapshotHook: key_metric={self.key_metric!r} is not among the '
+                           f'metrics the evaluation returned ({", ".join(metrics or {})}); '
+                           f'use one of those names')
         self._update(runner, runner.train_loop._epoch, fresh=True)
 
     # -- DeepLabCut's update ---------------------------------------------------------------
