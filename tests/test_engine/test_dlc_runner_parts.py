@@ -404,5 +404,6 @@ def test_a_resumed_run_keeps_the_best_value_of_the_best_snapshot(tmp_path):
 def test_a_key_metric_the_evaluation_does_not_return_is_an_error(tmp_path):
     from posecfg.engine.hooks import DLCSnapshotHook
     hook = DLCSnapshotHook(key_metric='test.rmse')
-    with pytest.raises(KeyError, match=r"key_metric='test.rmse' is not among .*\(rmse\)"):
+    from posecfg.config import ConfigError
+    with pytest.raises(ConfigError, match=r"key_metric='test.rmse' is not among .*\(rmse\)"):
         drive(hook, FakeRunner(tmp_path, 1), [1.0])

@@ -66,6 +66,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop
 
+from posecfg.config import ConfigError
 from posecfg.files import KeptFiles, remove_stale_temporaries, write_atomically
 from posecfg.registry import HOOKS
 
@@ -231,7 +232,7 @@ class DLCSnapshotHook(Hook):
         self._metrics = dlc_metrics(metrics, self.metric_names, self.metric_prefix)
         if self._key is not None and self._key not in self._metrics:
             # DeepLabCut silently never saves a best snapshot then (DeepLabCut#2900, #2663)
-            raise KeyError(f'DLCSnapshotHook: key_metric={self.key_metric!r} is not among the '
+            raise ConfigError(f'DLCSnapshotHook: key_metric={self.key_metric!r} is not among the '
                            f'metrics the evaluation returned ({", ".join(metrics or {})}); '
                            f'use one of those names')
         self._update(runner, runner.train_loop._epoch, fresh=True)
