@@ -20,7 +20,9 @@ def trained(tmp_path_factory):
     """(config, checkpoint of one epoch: Adam lr 2e-3 with a 4-iteration linear warm-up)."""
     root = tmp_path_factory.mktemp('resume')
     config, _ = make_tiny(root)
-    runner = build_runner(Config.fromfile(config, ['total_epochs=1']), work_dir=str(root / 'w'),
+    # its own experiment name: a runner started in the same second would share its visualizer
+    runner = build_runner(Config.fromfile(config, ['total_epochs=1', 'experiment_name=trained']),
+                          work_dir=str(root / 'w'),
                           validate=False)
     runner.train()
     return config, str(root / 'w' / 'epoch_1.pth')
