@@ -10,6 +10,10 @@ The rules the oracles below are written from (DeepLabCut 3.0.1):
 import csv
 import math
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 import torch
@@ -407,3 +411,52 @@ def test_a_key_metric_the_evaluation_does_not_return_is_an_error(tmp_path):
     from posecfg.config import ConfigError
     with pytest.raises(ConfigError, match=r"key_metric='test.rmse' is not among .*\(rmse\)"):
         drive(hook, FakeRunner(tmp_path, 1), [1.0])
+
+
+# -- kill -9 while snapshots are written ---------------------------------------------------
+def test_kill_minus_nine_during_snapshot_writes_never_loses_the_newest(data, tmp_path,
+                                                                       tiny_run):
+    from posecfg.engine.hooks.dlc_snapshots import latest_snapshot
+    from tiny_training import REPO, TOOLS
+    work = tmp_path / 'train'
+    hooks = [dict(type='DLCSnapshotHook', key_metric='EPE', key_metric_asc=False,
+                  max_snapshots=1, save_epochs=2, save_optimizer_state=True),
+             dict(type='DLCLearningStatsHook')]
+    path = tmp_path / 'dlc_tiny.py'
+    path.write_text(config(data, work, tiny_run, 8, hooks, lr=3e-3).pretty_text)
+    train = [sys.executable, os.path.join(TOOLS, 'train.py'), str(path), '--work-dir', str(work)]
+
+    def temporaries():
+        return [n for n in os.listdir(work) if n.startswith('.snapshot') and
+                n.endswith('.tmp')] if work.exists() else []
+
+    resume, killed, epochs, left_behind = [], 0, [], []
+    for _ in range(2):
+        process = subprocess.Popen(train + resume, cwd=REPO, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None:
+            if temporaries() and latest_snapshot(str(work)):
+                process.send_signal(signal.SIGKILL)
+                killed += 1
+                break
+            time.sleep(0.0005)
+        process.wait()
+        left_behind.append(bool(temporaries()))
+        last = latest_snapshot(str(work))
+        assert last is not None, sorted(os.listdir(work))
+        snapshot = torch.load(last, weights_only=True)  # whole and readable
+        epochs.append(snapshot['metadata']['epoch'])
+        resume = ['--resume-from', last]
+    assert killed and epochs == sorted(epochs)
+    result = subprocess.run(train + resume, cwd=REPO, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not temporaries()
+    if left_behind[-1]:
+        assert 'temporary file(s) left by an interrupted run' in result.stdout + result.stderr
+    rows = read_csv(work / 'learning_stats.csv')
+    assert [r[0] for r in rows[1:]] == [str(e) for e in range(1, 9)]  # each epoch once
+    names = [n for n in os.listdir(work) if n.endswith('.pt')]
+    assert len([n for n in names if '-best-' in n]) == 1 and len(names) <= 2
+    assert torch.load(latest_snapshot(str(work)), weights_only=True)['metadata']['epoch'] == 8
