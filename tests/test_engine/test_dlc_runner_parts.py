@@ -280,6 +280,10 @@ def test_a_run_resumed_from_a_snapshot_repeats_the_uninterrupted_one(data, tmp_p
         for key, tensor in theirs['model'].items():
             assert torch.equal(ours['model'][key], tensor), key
     assert read_csv(part / 'learning_stats.csv') == rows  # epoch 3 once, as uninterrupted
+    # a run without the DLC hooks tests a snapshot as any checkpoint
+    tester = build_runner(config(data, tmp_path / 'test', tiny_run, 4, []), test=True,
+                          checkpoint=str(part / 'snapshot-004.pt'))
+    assert 'EPE' in tester.test()
 
 
 # -- the keeping rules and write safety, driven epoch by epoch -----------------------------

@@ -33,8 +33,8 @@ a file is deleted or renamed only after its replacement is complete (:mod:`posec
 ``kill -9`` never loses the newest snapshot; stale temporaries are removed when training starts;
 a resumed run reads the best value back from the ``-best-`` snapshot on disk (DeepLabCut starts
 again from none and replaces a better best with a worse one). Resuming from a snapshot
-(``resume_from=.../snapshot-005.pt``) goes through :func:`checkpoint_from_snapshot`, which this
-hook applies when the runner loads a checkpoint in DeepLabCut's layout.
+(``resume_from=.../snapshot-005.pt``) goes through :func:`checkpoint_from_snapshot`, which
+:class:`posecfg.engine.PoseRunner` applies to any checkpoint in DeepLabCut's layout.
 
 DeepLabCut key → argument:
 
@@ -48,7 +48,7 @@ DeepLabCut key → argument:
 ``runner.key_metric_asc``                         ``key_metric_asc``
 ``runner.eval_interval``                          not here: ``evaluation.interval`` (the train
                                                   loop's ``val_interval``)
-``resume_training_from``                          ``resume_from`` (read by this hook's loader)
+``resume_training_from``                          ``resume_from`` (any run reads snapshots)
 the train folder                                  ``out_dir`` (default: the work dir)
 ===============================================  =========================================
 """
@@ -192,18 +192,6 @@ class DLCSnapshotHook(Hook):
     # -- hook points -----------------------------------------------------------------------
     def before_run(self, runner) -> None:
         self.out_dir = self.out_dir or runner.work_dir
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Turn a snapshot in DeepLabCut's layout into mmengine's, in place."""
-        if not is_dlc_snapshot(checkpoint):
-            return
-        try:
-            iters = len(runner.train_dataloader)
-        except Exception:  # noqa: BLE001  (testing: no train loop; the iteration is unused)
-            iters = None
-        converted = checkpoint_from_snapshot(checkpoint, iters)
-        checkpoint.clear()
-        checkpoint.update(converted)
 
     def before_train(self, runner) -> None:
         if not is_main_process():
