@@ -280,6 +280,17 @@ def test_a_run_resumed_from_a_snapshot_repeats_the_uninterrupted_one(data, tmp_p
         for key, tensor in theirs['model'].items():
             assert torch.equal(ours['model'][key], tensor), key
     assert read_csv(part / 'learning_stats.csv') == rows  # epoch 3 once, as uninterrupted
+    # DeepLabCut's own snapshot: no optimizer state, no posecfg metadata; the scheduler state
+    # (train.py:150-151) puts the learning rate where it was
+    own = tmp_path / 'own'
+    own.mkdir()
+    snapshot['metadata'].pop('posecfg')
+    snapshot.pop('optimizer')
+    torch.save(snapshot, own / 'snapshot-002.pt')
+    build_runner(config(data, own, tiny_run, 4, hooks, scheduler,
+                        resume_from=str(own / 'snapshot-002.pt')), validate=False).train()
+    assert logged_lr_sets(str(own)) == {3: {5e-4}, 4: {1e-4}}
+    assert torch.load(own / 'snapshot-004.pt', weights_only=True)['metadata']['epoch'] == 4
     # a run without the DLC hooks tests a snapshot as any checkpoint
     tester = build_runner(config(data, tmp_path / 'test', tiny_run, 4, []), test=True,
                           checkpoint=str(part / 'snapshot-004.pt'))
