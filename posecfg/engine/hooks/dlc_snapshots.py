@@ -202,6 +202,15 @@ class DLCSnapshotHook(Hook):
                                f'run in {self.out_dir}')
         if runner.train_loop._epoch > 0 and self._key is not None:
             self._best = self._best_on_disk(runner)
+        older = [s.name for s in list_snapshots(self.out_dir, self.prefix)
+                 if s.epoch > runner.train_loop._epoch]
+        if older:
+            # DeepLabCut's rule keeps the highest epochs: these would outlive this run's own
+            runner.logger.warning(
+                f'{self.out_dir} holds snapshots of later epochs than this run starts from '
+                f'({", ".join(older[:5])}{" …" if len(older) > 5 else ""}); they count towards '
+                f'max_snapshots={self.max_snapshots} and are kept before this run\'s older '
+                f'epochs. Move them away to keep only this run\'s snapshots.')
 
     def before_train_epoch(self, runner) -> None:
         self._losses.reset()
