@@ -1,4 +1,5 @@
-"""``DLCSnapshotHook``: DeepLabCut 3's snapshots (names, contents, keeping rules) from a posecfg run.
+"""``DLCSnapshotHook``: DeepLabCut 3's snapshots (names, contents, keeping rules) from a posecfg
+run.
 
 The rules, from DeepLabCut's ``TorchSnapshotManager.update``
 (deeplabcut/pose_estimation_pytorch/runners/snapshots.py:78-127, DLC 3.0.1) and the training
