@@ -237,6 +237,14 @@ class KeptFiles:
         self.names = keep
         return [p for p in (self.path(n) for n in dropped) if _remove(p)]
 
+    def prune(self) -> List[str]:
+        """Delete the files beyond ``max_keep`` (the oldest of :attr:`names`), e.g. after a file
+        that does not join the rolling set (a new "best") was written; returns their paths."""
+        keep = self.names[-self.max_keep:] if self.max_keep > 0 else list(self.names)
+        dropped = [n for n in self.names if n not in keep]
+        self.names = keep
+        return [p for p in (self.path(n) for n in dropped) if _remove(p)]
+
     def retire(self, name: str, rename_to: Optional[str] = None) -> None:
         """Delete ``name`` (or rename it to ``rename_to``, which then joins the rolling set as its
         newest file): for a file that a newer, complete file has replaced."""

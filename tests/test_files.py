@@ -127,3 +127,13 @@ def test_deeplabcut_style_best_snapshot_is_renamed_or_deleted(tmp_path, events):
     assert regular.names == ['snapshot-003.pt', 'snapshot-004.pt']
     regular.retire('snapshot-best-004.pt')
     assert sorted(os.listdir(tmp_path)) == ['snapshot-003.pt', 'snapshot-004.pt']
+
+
+def test_prune_deletes_the_oldest_beyond_max_keep(tmp_path):
+    names = [f'snapshot-00{e}.pt' for e in range(1, 5)]
+    for name in names:
+        write_atomically(b'x', tmp_path / name)
+    kept = KeptFiles(tmp_path, max_keep=2, names=names)
+    assert kept.prune() == [str(tmp_path / n) for n in names[:2]]
+    assert sorted(os.listdir(tmp_path)) == names[2:] and kept.names == names[2:]
+    assert KeptFiles(tmp_path, max_keep=-1, names=names[2:]).prune() == []

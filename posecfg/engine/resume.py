@@ -28,7 +28,7 @@ from posecfg.config import ConfigError
 
 #: keys that differ between a run and its resumption by nature
 IGNORED = frozenset({'resume_from', 'load_from', 'load_partial', 'work_dir', 'gpu_ids', 'launcher',
-                     'resume'})
+                     'resume', 'experiment_name'})
 #: changes the resumed optimizer state cannot follow
 REFUSED = {
     'optimizer.type': 'the optimizer state in the checkpoint belongs to the old optimizer',

@@ -11,7 +11,9 @@ What it changes:
 - a checkpoint's weights must fit the model exactly (``weights.py``; ``load_partial=True`` lets
   ``load_from`` load what fits, for fine-tuning);
 - ``resume_from`` compares the config with the checkpoint's (``resume.py``): what cannot be
-  followed is refused, changed hyperparameters and schedules are applied and logged.
+  followed is refused, changed hyperparameters and schedules are applied and logged;
+- a DeepLabCut snapshot (``snapshot-NNN.pt``: ``metadata``/``model``/...) loads and resumes
+  like a checkpoint (``hooks/dlc_snapshots.py``, :func:`checkpoint_from_snapshot`).
 """
 from __future__ import annotations
 
@@ -27,13 +29,14 @@ from mmengine.dist import is_distributed
 from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.optim import OptimWrapper
-from mmengine.runner import Runner
+from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from posecfg.config import Config
 
 from . import checkpoint as _checkpoint  # noqa: F401  (installs the safe loader)
 from .checkpoint import write_atomically
+from .hooks.dlc_snapshots import checkpoint_from_snapshot, is_dlc_snapshot
 from .resume import describe, plan_resume
 from .weights import CheckpointMismatchError, load_model_weights
 
@@ -79,6 +82,8 @@ class PoseRunner(Runner):
         ``strict`` and ``revise_keys`` keep mmengine's signature and are not used: strictness
         is the config's (``load_partial``), and ``module.`` prefixes are always stripped."""
         checkpoint = _load_checkpoint(filename, map_location=map_location)
+        if is_dlc_snapshot(checkpoint):  # DeepLabCut's snapshot layout → mmengine's
+            checkpoint = checkpoint_from_snapshot(checkpoint, self._iters_per_epoch())
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
         purpose = 'resume_from' if self._resuming else self._checkpoint_purpose
@@ -100,6 +105,12 @@ class PoseRunner(Runner):
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+    def _iters_per_epoch(self) -> Optional[int]:
+        """Training iterations per epoch, when a training loop is set up (None otherwise)."""
+        if not isinstance(self._train_loop, BaseLoop):
+            return None
+        return len(self.train_dataloader)
 
     def resume(self, filename: str, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True, map_location='default') -> None:

@@ -1,7 +1,6 @@
 """Strict checkpoints and resuming with a changed config: a checkpoint of another model is an
 error listing its keys (or a summary with load_partial), a new learning rate is applied, an
 optimizer change is refused naming the key."""
-import json
 import os
 import re
 
@@ -13,7 +12,7 @@ from posecfg.engine import build_runner
 from posecfg.engine.checkpoint import load_checkpoint_file
 from posecfg.engine.resume import ResumeConfigError, parse_config_text, plan_resume
 from posecfg.engine.weights import CheckpointMismatchError
-from tiny_training import TOOLS, make_tiny, run_tool
+from tiny_training import TOOLS, logged_lrs, make_tiny, run_tool
 
 
 @pytest.fixture(scope='module')
@@ -21,21 +20,12 @@ def trained(tmp_path_factory):
     """(config, checkpoint of one epoch: Adam lr 2e-3 with a 4-iteration linear warm-up)."""
     root = tmp_path_factory.mktemp('resume')
     config, _ = make_tiny(root)
-    runner = build_runner(Config.fromfile(config, ['total_epochs=1']), work_dir=str(root / 'w'),
+    # its own experiment name: a runner started in the same second would share its visualizer
+    runner = build_runner(Config.fromfile(config, ['total_epochs=1', 'experiment_name=trained']),
+                          work_dir=str(root / 'w'),
                           validate=False)
     runner.train()
     return config, str(root / 'w' / 'epoch_1.pth')
-
-
-def logged_lrs(work_dir):
-    """{epoch: [lr of each logged iteration]} from the run's scalars.json."""
-    runs = sorted(d for d in os.listdir(work_dir) if re.fullmatch(r'\d{8}_\d{6}', d))
-    out = {}
-    for line in open(os.path.join(work_dir, runs[-1], 'vis_data', 'scalars.json')):
-        record = json.loads(line)
-        if 'lr' in record:
-            out.setdefault(record['epoch'], []).append(record['lr'])
-    return out
 
 
 def test_a_resumed_run_takes_the_new_learning_rate(trained, tmp_path):

@@ -75,6 +75,21 @@ def make_tiny(root):
     return str(path), data
 
 
+def logged_lrs(work_dir):
+    """{epoch: [lr of each logged iteration]} from the newest run's scalars.json in
+    ``work_dir`` (run folders are named after the timestamp or ``experiment_name``)."""
+    import json
+    runs = sorted((d for d in os.listdir(work_dir)
+                   if os.path.isfile(os.path.join(work_dir, d, 'vis_data', 'scalars.json'))),
+                  key=lambda d: os.path.getmtime(os.path.join(work_dir, d)))
+    out = {}
+    for line in open(os.path.join(work_dir, runs[-1], 'vis_data', 'scalars.json')):
+        record = json.loads(line)
+        if 'lr' in record:
+            out.setdefault(record['epoch'], []).append(record['lr'])
+    return out
+
+
 def run_tool(*args, env=None, timeout=600):
     result = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO,
                             timeout=timeout, env=env)
