@@ -164,7 +164,7 @@ class DLCSnapshotHook(Hook):
     """
 
     priority = 'VERY_LOW'  # after ParamSchedulerHook: the snapshot holds the stepped scheduler
-    example_args = dict(max_snapshots=2, save_epochs=1, key_metric='AP')
+    example_args = dict(max_snapshots=2, save_epochs=1, key_metric='EPE', key_metric_asc=False)
 
     def __init__(self, out_dir: Optional[str] = None, snapshot_prefix: str = 'snapshot',
                  key_metric: Optional[str] = None, key_metric_asc: bool = True,
