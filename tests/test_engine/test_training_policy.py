@@ -52,7 +52,7 @@ def policy_config(data, work_dir, tiny_run, total_epochs, custom_hooks, lr=1e-3,
         data=dict(samples_per_gpu=3, workers_per_gpu=0, train=dataset('train'),
                   val=dataset('val'), test=dataset('val')),
         workflow=[('train', 1), ('val', 1)], total_epochs=total_epochs,
-        checkpoint_config=dict(interval=1000), custom_hooks=custom_hooks, **extra)
+        custom_hooks=custom_hooks, **dict(dict(checkpoint_config=dict(interval=1000)), **extra))
     return Config.fromdict(cfg)
 
 
@@ -188,9 +188,15 @@ def test_early_stopping_waits_for_min_epochs(data, tmp_path, tiny_run):
     cfg = policy_config(data, tmp_path / 'work', tiny_run, total_epochs=10, custom_hooks=[
         dict(type='FeedValLoss', sequence=[float(i) for i in range(1, 11)]),
         dict(type='EarlyStoppingHook', monitor='val/loss', patience=1, min_epochs=4)])
+    # LP's other optimizer: training.optimizer=AdamW, optimizer_params.learning_rate → lr,
+    # torch's defaults otherwise (models/base.py:465-468): the schema's optimizer key covers it
+    cfg = Config.fromdict(dict(cfg.to_dict(), optimizer=dict(type='AdamW', lr=1e-3)))
     runner = build_runner(cfg, validate=False)
     runner.train()
     assert runner.epoch == 4
+    optimizer = runner.optim_wrapper.optimizer
+    assert type(optimizer) is torch.optim.AdamW and optimizer.param_groups[0]['weight_decay'] \
+        == 0.01
 
 
 def test_a_monitor_the_run_never_computes_is_refused(data, tmp_path, tiny_run):
@@ -204,3 +210,35 @@ def test_a_monitor_the_run_never_computes_is_refused(data, tmp_path, tiny_run):
         dict(type='ModelCheckpointHook', monitor='val/nonexistent')])
     with pytest.raises(KeyError, match="'val/nonexistent' is not among the validation values"):
         build_runner(cfg, validate=False).train()
+
+
+def test_a_resumed_run_continues_the_ramp_and_the_patience_count(data, tmp_path, tiny_run):
+    hooks = [dict(type='UnfreezeBackboneHook', unfreeze_epoch=1),
+             dict(type='RecordLrAndWeights'),
+             dict(type='FeedValLoss', sequence=[3.0, 2.0, 2.5, 2.6, 2.7, 2.8]),
+             dict(type='EarlyStoppingHook', monitor='val/loss', patience=2)]
+    whole = policy_config(data, tmp_path / 'whole', tiny_run, total_epochs=6,
+                          custom_hooks=hooks)
+    runner = build_runner(whole, validate=False)
+    runner.train()
+    assert runner.epoch == 4  # best after 2; 2.5, 2.6 wait → stop after epoch 4
+    uninterrupted = RecordLrAndWeights.records['lrs']
+
+    first = policy_config(data, tmp_path / 'part', tiny_run, total_epochs=6, custom_hooks=hooks,
+                          checkpoint_config=dict(interval=1))
+    runner = build_runner(Config.fromdict(dict(first.to_dict(), total_epochs=3)),
+                          validate=False)
+    runner.train()
+    resumed = build_runner(Config.fromdict(dict(
+        first.to_dict(), resume_from=str(tmp_path / 'part' / 'epoch_3.pth'))), validate=False)
+    resumed.train()
+    # epoch_3.pth is written at the end of train epoch 3, before that epoch's val-loss phase
+    # (as mmcv's workflow did), so the resumed run never sees 2.5: it comes back with best 2.0
+    # and count 0 (after epoch 2), then 2.6, 2.7 wait → stop after epoch 5. A lost count
+    # (best None) would train to the end (6).
+    assert resumed.epoch == 5
+    # epoch index 3: the ramp continued from the remembered lr0 (0.1 · 1e-3 · 1.5²)
+    assert [r for r in RecordLrAndWeights.records['lrs'] if r[0] == 3] == \
+        [r for r in uninterrupted if r[0] == 3]
+    groups = resumed.optim_wrapper.optimizer.param_groups
+    assert [g.get('name') for g in groups] == ['backbone', None]

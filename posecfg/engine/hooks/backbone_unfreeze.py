@@ -142,6 +142,10 @@ class UnfreezeBackboneHook(Hook):
 
     # -- setup ------------------------------------------------------------------------------
     def before_run(self, runner) -> None:
+        # a fresh ramp: state left in the hub by an earlier run of this process goes (a
+        # resumed checkpoint brings its own back after this)
+        for key in (INITIAL_LR_KEY, DONE_KEY):
+            runner.message_hub.pop_info(key)
         if not hasattr(runner, 'optim_wrapper') or not hasattr(runner.optim_wrapper,
                                                                'optimizer'):
             return  # not a training run (mmengine builds the optimizer only in train())

@@ -80,6 +80,11 @@ class MonitorHook(Hook):
     def from_val_loss(self) -> bool:
         return self.monitor is not None and self.monitor.startswith('val/')
 
+    def before_run(self, runner) -> None:
+        # fresh state: what an earlier run of this process left in the message hub goes (a
+        # resumed checkpoint brings its own back after this, in load_or_resume)
+        runner.message_hub.pop_info(self._key)
+
     def check_source(self, runner) -> None:
         """Refuse a run in which ``monitor`` is never computed."""
         loop = runner.train_loop
