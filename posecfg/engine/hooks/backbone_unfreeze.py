@@ -61,6 +61,13 @@ DONE_KEY = 'unfreeze_backbone.done'
 PER_GROUP_LISTS = ('base_values', '_last_value', 'min_values')
 
 
+def optimizer_steps(runner) -> int:
+    """Optimizer steps done (Lightning's ``global_step``): iterations ÷ the optimizer
+    wrapper's gradient accumulation (``optimizer_config.cumulative_iters``)."""
+    counts = getattr(getattr(runner, 'optim_wrapper', None), '_accumulative_counts', 1)
+    return runner.iter // max(int(counts or 1), 1)
+
+
 def split_param_groups(optimizer, inside: set, name: str = 'backbone') -> List[int]:
     """Move the parameters whose ``id`` is in ``inside`` out of every group of ``optimizer``
     that mixes them with others, into a copy of that group placed just before it and named
@@ -206,8 +213,7 @@ class UnfreezeBackboneHook(Hook):
         if self.unfreeze_step is None:
             now = runner.epoch
         else:  # Lightning's global_step counts optimizer steps
-            now = runner.iter // max(int(getattr(runner.optim_wrapper, '_accumulative_counts',
-                                                 1)), 1)
+            now = optimizer_steps(runner)
         head_lr = optimizer.param_groups[self.head_group]['lr']
         initial = hub.get_info(INITIAL_LR_KEY, None) or [None] * len(self.backbone_groups)
         done = True

@@ -19,7 +19,7 @@ val set, computed every ``check_val_every_n_epoch`` epochs — posecfg's ``val/l
 |---|---|
 | ``training.early_stopping`` | an ``EarlyStoppingHook(monitor='val/loss', rule='less', min_delta=0)`` in ``custom_hooks`` |
 | ``training.early_stop_patience`` | ``EarlyStoppingHook.patience`` |
-| ``training.min_epochs`` / ``min_steps`` | ``EarlyStoppingHook.min_epochs`` / ``min_iters`` (Lightning only stops once they are met) |
+| ``training.min_epochs`` / ``min_steps`` | ``EarlyStoppingHook.min_epochs`` / ``min_steps`` (Lightning only stops once they are met) |
 | ``training.max_epochs`` | ``total_epochs`` (schema) |
 | (always) best checkpoint | ``ModelCheckpointHook(monitor='val/loss', rule='less', filename='epoch={epoch_index}-step={step}-best.ckpt')`` |
 | ``training.ckpt_every_n_epochs`` | ``ModelCheckpointHook(monitor=None, every_n_epochs=n, save_top_k=-1, filename='epoch={epoch_index}-step={step}.ckpt')`` |
@@ -28,7 +28,7 @@ val set, computed every ``check_val_every_n_epoch`` epochs — posecfg's ``val/l
 Lightning's rules kept (lightning 2.x ``callbacks/early_stopping.py``, ``model_checkpoint.py``):
 an improvement is *strictly* better than the best by more than ``min_delta``; ``patience``
 validations without one set a stop flag that stays set, and training stops at the end of the
-first epoch where it is set and ``min_epochs`` (``min_iters``) are done; a non-finite value stops
+first epoch where it is set and ``min_epochs`` (``min_steps``) are done; a non-finite value stops
 at once (``check_finite``); a best checkpoint replaces the previous one only when strictly
 better (NaN counts as the worst value); ``every_n_epochs=n`` saves after epochs n, 2n, ...
 Their state (best value, patience count, kept files) lives in the message hub, so it survives
@@ -46,6 +46,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop
 
 from posecfg.engine.checkpoint import ATOMIC_BACKEND
+from posecfg.engine.hooks.backbone_unfreeze import optimizer_steps
 from posecfg.files import KeptFiles, remove_stale_temporaries
 from posecfg.registry import HOOKS
 
@@ -124,14 +125,15 @@ class EarlyStoppingHook(MonitorHook, MMEngineEarlyStoppingHook):
     """Stop training when ``monitor`` has not improved for ``patience`` validations, as
     Lightning's ``EarlyStopping`` (module docstring). mmengine's arguments, with Lightning's
     defaults and rules (``min_delta=0``, strict improvement, an error when the value is
-    missing), plus ``min_epochs``/``min_iters``.
+    missing), plus ``min_epochs``/``min_steps``.
 
     Args:
         monitor: ``'val/loss'`` (the workflow's validation loss) or a metric name.
         rule: ``'less'`` or ``'greater'`` is better.
         min_delta: how much better than the best counts as an improvement.
         patience: validations without improvement before stopping.
-        min_epochs, min_iters: training never stops before these are done.
+        min_epochs, min_steps: training never stops before these epochs / optimizer steps
+            (iterations ÷ gradient accumulation, Lightning's ``global_step``) are done.
         check_finite: stop at once when the value is NaN or infinite.
         stopping_threshold: stop once the value is better than this.
     """
@@ -140,7 +142,7 @@ class EarlyStoppingHook(MonitorHook, MMEngineEarlyStoppingHook):
     example_args = dict(monitor='val/loss', patience=3)
 
     def __init__(self, monitor: str = 'val/loss', rule: str = 'less', min_delta: float = 0.0,
-                 patience: int = 3, min_epochs: int = 0, min_iters: int = 0,
+                 patience: int = 3, min_epochs: int = 0, min_steps: int = 0,
                  check_finite: bool = True, stopping_threshold: Optional[float] = None,
                  strict: bool = True):
         MonitorHook.__init__(self, monitor, rule)
@@ -154,7 +156,7 @@ class EarlyStoppingHook(MonitorHook, MMEngineEarlyStoppingHook):
                              'the monitored value) is not supported: a missing value is an '
                              'error')
         self.min_delta, self.patience = float(min_delta), patience
-        self.min_epochs, self.min_iters = int(min_epochs or 0), int(min_iters or 0)
+        self.min_epochs, self.min_steps = int(min_epochs or 0), int(min_steps or 0)
         self.check_finite, self.stopping_threshold = check_finite, stopping_threshold
         self.strict = True
         self._key = f'early_stopping.{monitor}'
@@ -195,7 +197,7 @@ class EarlyStoppingHook(MonitorHook, MMEngineEarlyStoppingHook):
         if not state['stop']:
             return
         epochs = runner.epoch if epochs_done is None else epochs_done
-        if epochs >= self.min_epochs and runner.iter >= self.min_iters:
+        if epochs >= self.min_epochs and optimizer_steps(runner) >= self.min_steps:
             runner.train_loop.stop_training = True
 
 
@@ -212,7 +214,7 @@ class ModelCheckpointHook(MonitorHook):
         rule: ``'less'`` or ``'greater'`` is better.
         filename: a ``str.format`` template with ``{epoch}`` (epochs done, mmengine's count),
             ``{epoch_index}`` (0-based index of the last epoch, Lightning's ``{epoch}``),
-            ``{step}`` (iterations done), ``{monitor}`` (the value) and ``{monitor_name}``
+            ``{step}`` (optimizer steps done: Lightning's ``global_step``), ``{monitor}`` (the value) and ``{monitor_name}``
             (the monitored key, ``/`` replaced by ``_``).
         every_n_epochs: periodic checkpoints after epochs n, 2n, ... (monitor None).
         save_top_k: periodic checkpoints kept (-1 all); 1 for the best checkpoint.
@@ -274,7 +276,7 @@ class ModelCheckpointHook(MonitorHook):
             value = math.inf if self.rule == 'less' else -math.inf
         if state['file'] is not None and not is_better(self.rule, value, state['best']):
             return
-        name = self.name_for(runner.epoch, runner.iter, value)
+        name = self.name_for(runner.epoch, optimizer_steps(runner), value)
         self._save(runner, name, runner.epoch)  # complete and in place before the previous best goes
         previous = state['file']
         state.update(best=value, file=name)
@@ -291,7 +293,7 @@ class ModelCheckpointHook(MonitorHook):
         if epochs_done % self.every_n_epochs:
             return
         names = list(runner.message_hub.get_info(self._key, None) or [])
-        name = self.name_for(epochs_done, runner.iter, None)
+        name = self.name_for(epochs_done, optimizer_steps(runner), None)
         kept = KeptFiles(self.out_dir, self.save_top_k, names=names)
         self._save(runner, name, epochs_done)
         if is_main_process():
