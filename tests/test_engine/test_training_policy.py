@@ -33,7 +33,8 @@ def policy_config(data, work_dir, tiny_run, total_epochs, custom_hooks, lr=1e-3,
     pipeline = [dict(type='LoadImageFromFile'), dict(type='TopDownAffine'),
                 dict(type='ToTensor'), norm, dict(type='TopDownGenerateTarget', sigma=1),
                 dict(type='Collect', keys=['img', 'target', 'target_weight'],
-                     meta_keys=['image_file'])]
+                     meta_keys=['image_file', 'center', 'scale', 'rotation', 'bbox_score',
+                                'flip_pairs'])]
 
     def dataset(split):
         return dict(type='TopDownCocoDataset', ann_file=f'{data}/annotations/{split}.json',
@@ -51,8 +52,9 @@ def policy_config(data, work_dir, tiny_run, total_epochs, custom_hooks, lr=1e-3,
                    test_cfg=dict(flip_test=False)),
         data=dict(samples_per_gpu=3, workers_per_gpu=0, train=dataset('train'),
                   val=dataset('val'), test=dataset('val')),
-        workflow=[('train', 1), ('val', 1)], total_epochs=total_epochs,
-        custom_hooks=custom_hooks, **dict(dict(checkpoint_config=dict(interval=1000)), **extra))
+        total_epochs=total_epochs,
+        custom_hooks=custom_hooks, **dict(dict(checkpoint_config=dict(interval=1000),
+                                              workflow=[('train', 1), ('val', 1)]), **extra))
     return Config.fromdict(cfg)
 
 
@@ -242,3 +244,32 @@ def test_a_resumed_run_continues_the_ramp_and_the_patience_count(data, tmp_path,
         [r for r in uninterrupted if r[0] == 3]
     groups = resumed.optim_wrapper.optimizer.param_groups
     assert [g.get('name') for g in groups] == ['backbone', None]
+
+
+@HOOKS.register_module(force=True)
+class FeedMetric(Hook):
+    """Test probe: replaces the evaluator's ``EPE`` by the values of ``sequence``."""
+
+    priority = 'HIGHEST'
+    example_args = dict(sequence=[1.0])
+
+    def __init__(self, sequence):
+        self.sequence = list(sequence)
+
+    def after_val_epoch(self, runner, metrics=None):
+        assert math.isfinite(metrics['EPE'])
+        metrics['EPE'] = self.sequence[runner.epoch - 1]
+
+
+def test_a_metric_of_the_evaluator_can_be_monitored(data, tmp_path, tiny_run):
+    work = tmp_path / 'work'
+    # best 1.0 after epoch 4, then 1.5, 1.6 wait → stop after epoch 6 of 8
+    cfg = policy_config(data, work, tiny_run, total_epochs=8, custom_hooks=[
+        dict(type='FeedMetric', sequence=[3.0, 2.0, 2.0, 1.0, 1.5, 1.6, 0.5, 0.5]),
+        dict(type='EarlyStoppingHook', monitor='EPE', patience=2),
+        dict(type='ModelCheckpointHook', monitor='EPE', filename='best_{epoch}.pth')],
+        evaluation=dict(interval=1, metric='EPE'), workflow=[('train', 1)])
+    runner = build_runner(cfg)
+    runner.train()
+    assert runner.epoch == 6
+    assert sorted(n for n in os.listdir(work) if n.startswith('best_')) == ['best_4.pth']
