@@ -5,8 +5,8 @@
   pipeline, so targets exist, without gradients), and repeats until ``total_epochs`` train
   epochs are done (a val phase after the last train epoch still runs, as in mmcv). Each
   validation-loss epoch calls the hooks' ``after_val_loss_epoch(metrics={'val/loss': ...,
-  'val/<term>': ...})`` (``posecfg.engine.hooks.monitored``). Metric evaluation (``evaluation.interval``) comes after train epochs, as
-  mmengine does.
+  'val/<term>': ...})`` (``posecfg.engine.hooks.monitored``). Metric evaluation
+  (``evaluation.interval``) comes after train epochs, as mmengine does.
 - :class:`PoseValLoop` / :class:`PoseTestLoop` build their evaluators from metric configs (the
   expansion of ``evaluation.metric`` by ``runner_config``, which asks the dataset class: it knows
   its sigmas, PCK normalisation and NMS settings), checked against the loaded dataset. With

@@ -86,7 +86,9 @@ class RecordLrAndWeights(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         groups = runner.optim_wrapper.optimizer.param_groups
-        self.records['lrs'].append((runner.epoch, groups[0]['lr'], groups[1]['lr']))
+        names = [g.get('name') for g in groups]
+        b, h = groups[names.index('backbone')], groups[1 - names.index('backbone')]
+        self.records['lrs'].append((runner.epoch, b['lr'], h['lr']))
 
     def after_train_epoch(self, runner):
         self.records['params'].append(self.snapshot(runner))
@@ -101,9 +103,15 @@ def test_backbone_frozen_until_the_unfreezing_epoch_then_ramped_as_lightning_pos
     runner = build_runner(cfg, validate=False)
     runner.train()
     groups = runner.optim_wrapper.optimizer.param_groups
-    assert len(groups) == 2 and groups[0]['name'] == 'backbone'  # LP's [backbone, head]
-    assert {id(p) for p in groups[0]['params']} == {id(p) for p in
+    # LP's two groups (its order is [backbone, head]; posecfg keeps the head's lr as group 0,
+    # the one mmengine logs as train/lr)
+    assert len(groups) == 2 and groups[1]['name'] == 'backbone'
+    assert {id(p) for p in groups[1]['params']} == {id(p) for p in
                                                     runner.model.backbone.parameters()}
+    assert {id(p) for p in groups[0]['params']} == {
+        id(p) for p in runner.model.parameters()} - {id(p) for p in groups[1]['params']}
+    logged = runner.message_hub.get_scalar('train/backbone_lr').data[0]
+    assert logged[-1] == pytest.approx(2.5e-4) and logged[0] == 0.0
     # by hand: head lr h_e = 1e-3 · 0.5^(milestones ≤ e), milestones 3 and 6;
     # backbone: e=0: 0; e=1: lr0 = 0.1·1e-3; e=2: 1.5·lr0; e=3: 2.25·lr0 (h=5e-4);
     # e=4: 3.375·lr0; e=5: min(5.0625·lr0, 5e-4) = 5e-4 → the ramp is done; e=6: the
@@ -243,7 +251,7 @@ def test_a_resumed_run_continues_the_ramp_and_the_patience_count(data, tmp_path,
     assert [r for r in RecordLrAndWeights.records['lrs'] if r[0] == 3] == \
         [r for r in uninterrupted if r[0] == 3]
     groups = resumed.optim_wrapper.optimizer.param_groups
-    assert [g.get('name') for g in groups] == ['backbone', None]
+    assert [g.get('name') for g in groups] == [None, 'backbone']
 
 
 @HOOKS.register_module(force=True)

@@ -26,8 +26,9 @@ What Lightning Pose does (``lightning_pose/callbacks.py:79-196``, ``models/heatm
 posecfg's optimizer (``optimizer=dict(type='Adam', lr=...)``) puts every parameter in one group;
 before the run (after the optimizer and schedulers are built, before a checkpoint is resumed)
 this hook moves the parameters of ``module`` (default the estimator's ``backbone``) out of
-every group that mixes them with others into a group of their own, placed first and named
-``name`` (Lightning Pose's ``[backbone, head]`` order), copying the group's settings and
+every group that mixes them with others into a group of their own named ``name``, placed
+*after* the rest (``[head, backbone]``: mmengine logs group 0's lr as ``train/lr``, which
+so stays the head's; this hook logs ``train/backbone_lr``), copying the group's settings and
 extending each parameter scheduler's per-group lists, so the schedule applies to both groups
 as before. Groups that already hold only backbone parameters (``paramwise_cfg`` makes one group
 per parameter) are used as they are. The "head" lr ``h`` is the current lr of the first group
@@ -36,11 +37,14 @@ initial lr differs from that group's (an ``lr_mult``) ramps towards ``h`` times 
 
 Lightning Pose ``config.yaml`` → this hook:
 
-| LP key | argument |
-|---|---|
-| ``training.unfreezing_epoch`` | ``unfreeze_epoch`` |
-| ``training.unfreezing_step`` (step mode) | ``unfreeze_step`` (optimizer steps: iterations ÷ ``accumulate_grad_batches``, as Lightning's ``global_step``) |
-| (fixed in LP: 0.1, 1.5) | ``initial_ratio``, ``warm_up_ratio`` |
+- ``training.unfreezing_epoch`` → ``unfreeze_epoch``;
+- ``training.unfreezing_step`` (step mode) → ``unfreeze_step`` (optimizer steps: iterations ÷
+  ``accumulate_grad_batches``, as Lightning's ``global_step``);
+- (fixed in LP: 0.1, 1.5) → ``initial_ratio``, ``warm_up_ratio``;
+- the optimizer and schedule need nothing new: ``training.optimizer`` Adam/AdamW and
+  ``optimizer_params.learning_rate`` → ``optimizer=dict(type='Adam', lr=...)`` (torch's defaults
+  otherwise, as LP: ``models/base.py:465-468``), ``lr_scheduler_params.multisteplr.{milestones,
+  gamma}`` → ``lr_config=dict(policy='step', step=[...], gamma=...)`` (MultiStepLR per epoch).
 
 The ramp's state (``lr0``, done) is kept in the message hub, so a resumed run continues it
 (Lightning Pose itself fails with an ``AttributeError`` when resumed past the unfreeze epoch).
@@ -70,7 +74,7 @@ def optimizer_steps(runner) -> int:
 
 def split_param_groups(optimizer, inside: set, name: str = 'backbone') -> List[int]:
     """Move the parameters whose ``id`` is in ``inside`` out of every group of ``optimizer``
-    that mixes them with others, into a copy of that group placed just before it and named
+    that mixes them with others, into a copy of that group placed just after it and named
     ``name``. Returns, for each new group, the index of the group it was copied from in the
     old list (for extending per-group lists); groups are otherwise unchanged."""
     groups, origin = [], []
@@ -78,8 +82,8 @@ def split_param_groups(optimizer, inside: set, name: str = 'backbone') -> List[i
         ins = [p for p in group['params'] if id(p) in inside]
         outs = [p for p in group['params'] if id(p) not in inside]
         if ins and outs:
-            groups.append(dict(group, params=ins, name=name))
             groups.append(dict(group, params=outs))
+            groups.append(dict(group, params=ins, name=name))
             origin += [index, index]
         else:
             if ins:
@@ -132,8 +136,9 @@ class UnfreezeBackboneHook(Hook):
                              f'unfreeze_step, got {unfreeze_epoch!r} and {unfreeze_step!r}')
         at = unfreeze_epoch if unfreeze_step is None else unfreeze_step
         if not isinstance(at, int) or isinstance(at, bool) or at < 0:
-            raise ValueError(f'UnfreezeBackboneHook unfreeze_{"epoch" if unfreeze_step is None else "step"} '
-                             f'must be an integer >= 0, got {at!r}')
+            unit = 'epoch' if unfreeze_step is None else 'step'
+            raise ValueError(f'UnfreezeBackboneHook unfreeze_{unit} must be an integer >= 0, '
+                             f'got {at!r}')
         if not 0 < initial_ratio <= 1:
             raise ValueError(f'UnfreezeBackboneHook initial_ratio must be in (0, 1], got '
                              f'{initial_ratio!r}')
@@ -207,9 +212,13 @@ class UnfreezeBackboneHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         hub = runner.message_hub
-        if hub.get_info(DONE_KEY, False) or not self.backbone_groups:
+        if not self.backbone_groups:
             return
         optimizer = runner.optim_wrapper.optimizer
+        if hub.get_info(DONE_KEY, False):
+            hub.update_scalar('train/backbone_lr',
+                              optimizer.param_groups[self.backbone_groups[0]]['lr'])
+            return
         if self.unfreeze_step is None:
             now = runner.epoch
         else:  # Lightning's global_step counts optimizer steps
@@ -221,6 +230,8 @@ class UnfreezeBackboneHook(Hook):
             lr, initial[k], finished = self.backbone_lr(now, head_lr * ratio, initial[k])
             optimizer.param_groups[group]['lr'] = lr
             done = done and finished
+        hub.update_scalar('train/backbone_lr',
+                          optimizer.param_groups[self.backbone_groups[0]]['lr'])
         if initial[0] is not None:
             hub.update_info(INITIAL_LR_KEY, list(initial))
         if done:

@@ -15,15 +15,15 @@ Lightning Pose ``config.yaml`` → these hooks (``lightning_pose/callbacks.py:66
 ``train.py:385-428``; LP monitors ``val_supervised_loss``, the weighted supervised loss of the
 val set, computed every ``check_val_every_n_epoch`` epochs — posecfg's ``val/loss``):
 
-| LP key | part, argument |
-|---|---|
-| ``training.early_stopping`` | an ``EarlyStoppingHook(monitor='val/loss', rule='less', min_delta=0)`` in ``custom_hooks`` |
-| ``training.early_stop_patience`` | ``EarlyStoppingHook.patience`` |
-| ``training.min_epochs`` / ``min_steps`` | ``EarlyStoppingHook.min_epochs`` / ``min_steps`` (Lightning only stops once they are met) |
-| ``training.max_epochs`` | ``total_epochs`` (schema) |
-| (always) best checkpoint | ``ModelCheckpointHook(monitor='val/loss', rule='less', filename='epoch={epoch_index}-step={step}-best.ckpt')`` |
-| ``training.ckpt_every_n_epochs`` | ``ModelCheckpointHook(monitor=None, every_n_epochs=n, save_top_k=-1, filename='epoch={epoch_index}-step={step}.ckpt')`` |
-| ``training.check_val_every_n_epoch`` | ``workflow=[('train', n), ('val', 1)]`` |
+- ``training.early_stopping`` → an ``EarlyStoppingHook(monitor='val/loss', rule='less',
+  min_delta=0)`` in ``custom_hooks``; ``training.early_stop_patience`` → its ``patience``;
+- ``training.min_epochs`` / ``min_steps`` → its ``min_epochs`` / ``min_steps`` (Lightning only
+  stops once they are met); ``training.max_epochs`` → ``total_epochs`` (schema);
+- (always) the best checkpoint → ``ModelCheckpointHook(monitor='val/loss', rule='less',
+  filename='epoch={epoch_index}-step={step}-best.ckpt')``;
+- ``training.ckpt_every_n_epochs`` → ``ModelCheckpointHook(monitor=None, every_n_epochs=n,
+  save_top_k=-1, filename='epoch={epoch_index}-step={step}.ckpt')``;
+- ``training.check_val_every_n_epoch`` → ``workflow=[('train', n), ('val', 1)]``.
 
 Lightning's rules kept (lightning 2.x ``callbacks/early_stopping.py``, ``model_checkpoint.py``):
 an improvement is *strictly* better than the best by more than ``min_delta``; ``patience``
@@ -214,7 +214,8 @@ class ModelCheckpointHook(MonitorHook):
         rule: ``'less'`` or ``'greater'`` is better.
         filename: a ``str.format`` template with ``{epoch}`` (epochs done, mmengine's count),
             ``{epoch_index}`` (0-based index of the last epoch, Lightning's ``{epoch}``),
-            ``{step}`` (optimizer steps done: Lightning's ``global_step``), ``{monitor}`` (the value) and ``{monitor_name}``
+            ``{step}`` (optimizer steps done: Lightning's ``global_step``), ``{monitor}``
+            (the value) and ``{monitor_name}``
             (the monitored key, ``/`` replaced by ``_``).
         every_n_epochs: periodic checkpoints after epochs n, 2n, ... (monitor None).
         save_top_k: periodic checkpoints kept (-1 all); 1 for the best checkpoint.
@@ -277,7 +278,8 @@ class ModelCheckpointHook(MonitorHook):
         if state['file'] is not None and not is_better(self.rule, value, state['best']):
             return
         name = self.name_for(runner.epoch, optimizer_steps(runner), value)
-        self._save(runner, name, runner.epoch)  # complete and in place before the previous best goes
+        # complete and in place before the previous best goes
+        self._save(runner, name, runner.epoch)
         previous = state['file']
         state.update(best=value, file=name)
         runner.message_hub.update_info(self._key, state)
