@@ -281,3 +281,21 @@ def test_a_metric_of_the_evaluator_can_be_monitored(data, tmp_path, tiny_run):
     runner.train()
     assert runner.epoch == 6
     assert sorted(n for n in os.listdir(work) if n.startswith('best_')) == ['best_4.pth']
+
+
+def test_monitor_hook_arguments():
+    # rule inferred as evaluation.save_best does: losses and errors are better smaller
+    assert HOOKS.build(dict(type='EarlyStoppingHook', monitor='val/loss')).rule == 'less'
+    assert HOOKS.build(dict(type='EarlyStoppingHook', monitor='EPE')).rule == 'less'
+    assert HOOKS.build(dict(type='ModelCheckpointHook', monitor='AP')).rule == 'greater'
+    with pytest.raises(ValueError, match='strict=False'):
+        HOOKS.build(dict(type='EarlyStoppingHook', strict=False))
+    with pytest.raises(ValueError, match='patience must be an integer >= 1'):
+        HOOKS.build(dict(type='EarlyStoppingHook', patience=0))
+    with pytest.raises(ValueError, match='keeps the one best checkpoint'):
+        HOOKS.build(dict(type='ModelCheckpointHook', monitor='val/loss', save_top_k=-1))
+    with pytest.raises(ValueError, match="filename 'e{epochs}.pth'"):
+        HOOKS.build(dict(type='ModelCheckpointHook', filename='e{epochs}.pth'))
+    hook = HOOKS.build(dict(type='ModelCheckpointHook', monitor=None, every_n_epochs=2,
+                            save_top_k=-1, filename='epoch={epoch_index}-step={step}.ckpt'))
+    assert hook.name_for(epoch=4, step=40, value=None) == 'epoch=3-step=40.ckpt'

@@ -46,6 +46,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import BaseLoop
 
 from posecfg.engine.checkpoint import ATOMIC_BACKEND
+from posecfg.engine.runner_config import LESS_IS_BETTER
 from posecfg.engine.hooks.backbone_unfreeze import optimizer_steps
 from posecfg.files import KeptFiles, remove_stale_temporaries
 from posecfg.registry import HOOKS
@@ -68,10 +69,12 @@ class MonitorHook(Hook):
     """Base: routes validation results to :meth:`observe` for the ``monitor`` key (module
     docstring)."""
 
-    def __init__(self, monitor: str, rule: str = 'less'):
+    def __init__(self, monitor: str, rule: Optional[str] = None):
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f'{type(self).__name__} monitor must name a logged value, e.g. '
                              f"'val/loss' or 'AP', got {monitor!r}")
+        if rule is None:  # as save_best: losses and errors are better smaller
+            rule = 'less' if any(k in monitor for k in LESS_IS_BETTER) else 'greater'
         if rule not in RULES:
             raise ValueError(f"{type(self).__name__} rule must be 'less' or 'greater', got "
                              f'{rule!r}')
@@ -129,7 +132,8 @@ class EarlyStoppingHook(MonitorHook, MMEngineEarlyStoppingHook):
 
     Args:
         monitor: ``'val/loss'`` (the workflow's validation loss) or a metric name.
-        rule: ``'less'`` or ``'greater'`` is better.
+        rule: ``'less'`` or ``'greater'`` is better; None: ``'less'`` for names containing
+            ``loss``, ``EPE`` or ``NME``, else ``'greater'`` (as ``evaluation.save_best``).
         min_delta: how much better than the best counts as an improvement.
         patience: validations without improvement before stopping.
         min_epochs, min_steps: training never stops before these epochs / optimizer steps
@@ -141,8 +145,8 @@ class EarlyStoppingHook(MonitorHook, MMEngineEarlyStoppingHook):
     priority = 'LOWEST'
     example_args = dict(monitor='val/loss', patience=3)
 
-    def __init__(self, monitor: str = 'val/loss', rule: str = 'less', min_delta: float = 0.0,
-                 patience: int = 3, min_epochs: int = 0, min_steps: int = 0,
+    def __init__(self, monitor: str = 'val/loss', rule: Optional[str] = None,
+                 min_delta: float = 0.0, patience: int = 5, min_epochs: int = 0, min_steps: int = 0,
                  check_finite: bool = True, stopping_threshold: Optional[float] = None,
                  strict: bool = True):
         MonitorHook.__init__(self, monitor, rule)
@@ -211,7 +215,7 @@ class ModelCheckpointHook(MonitorHook):
 
     Args:
         monitor: ``'val/loss'``, a metric name, or None for periodic checkpoints.
-        rule: ``'less'`` or ``'greater'`` is better.
+        rule: as :class:`EarlyStoppingHook`'s.
         filename: a ``str.format`` template with ``{epoch}`` (epochs done, mmengine's count),
             ``{epoch_index}`` (0-based index of the last epoch, Lightning's ``{epoch}``),
             ``{step}`` (optimizer steps done: Lightning's ``global_step``), ``{monitor}``
@@ -226,7 +230,7 @@ class ModelCheckpointHook(MonitorHook):
     priority = 'VERY_LOW'
     example_args = dict(monitor='val/loss')
 
-    def __init__(self, monitor: Optional[str] = 'val/loss', rule: str = 'less',
+    def __init__(self, monitor: Optional[str] = 'val/loss', rule: Optional[str] = None,
                  filename: Optional[str] = None, every_n_epochs: int = 1, save_top_k: int = 1,
                  out_dir: Optional[str] = None, save_optimizer: bool = True):
         if monitor is not None:
@@ -235,7 +239,7 @@ class ModelCheckpointHook(MonitorHook):
                 raise ValueError(f'ModelCheckpointHook with a monitor keeps the one best '
                                  f'checkpoint (save_top_k=1), got save_top_k={save_top_k!r}')
         else:
-            self.monitor, self.rule = None, rule
+            self.monitor, self.rule = None, None
         if not isinstance(every_n_epochs, int) or every_n_epochs < 1:
             raise ValueError(f'ModelCheckpointHook every_n_epochs must be an integer >= 1, got '
                              f'{every_n_epochs!r}')
