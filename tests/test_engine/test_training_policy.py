@@ -299,3 +299,41 @@ def test_monitor_hook_arguments():
     hook = HOOKS.build(dict(type='ModelCheckpointHook', monitor=None, every_n_epochs=2,
                             save_top_k=-1, filename='epoch={epoch_index}-step={step}.ckpt'))
     assert hook.name_for(epoch=4, step=40, value=None) == 'epoch=3-step=40.ckpt'
+
+
+@HOOKS.register_module(force=True)
+class RecordGroupLrs(Hook):
+    """Test probe: per training iteration, the set of lrs of the backbone's groups and of the
+    others."""
+
+    priority = 'LOWEST'
+    example_args = {}
+    records = []
+
+    def before_train(self, runner):
+        RecordGroupLrs.records = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        inside = {id(p) for p in runner.model.backbone.parameters()}
+        groups = runner.optim_wrapper.optimizer.param_groups
+        backbone = {g['lr'] for g in groups if id(g['params'][0]) in inside}
+        others = {g['lr'] for g in groups if id(g['params'][0]) not in inside}
+        self.records.append((runner.epoch, len(groups), backbone, others))
+
+
+def test_per_parameter_groups_ramp_towards_their_share_of_the_head_lr(data, tmp_path,
+                                                                      tiny_run):
+    # paramwise_cfg gives one group per parameter (mmengine); the backbone's groups, at half
+    # the lr (lr_mult 0.5), are used as they are and ramp towards 0.5 · head lr
+    cfg = policy_config(data, tmp_path / 'work', tiny_run, total_epochs=2, custom_hooks=[
+        dict(type='UnfreezeBackboneHook', unfreeze_epoch=1), dict(type='RecordGroupLrs')],
+        optimizer=dict(type='Adam', lr=1e-3,
+                       paramwise_cfg=dict(custom_keys={'backbone': dict(lr_mult=0.5)})))
+    runner = build_runner(cfg, validate=False)
+    runner.train()
+    count = len(list(runner.model.parameters()))
+    for epoch, groups, backbone, others in RecordGroupLrs.records:
+        assert groups == count  # nothing split
+        assert others == {1e-3}
+        assert len(backbone) == 1
+        assert backbone.pop() == (0.0 if epoch == 0 else pytest.approx(0.1 * 0.5 * 1e-3))
