@@ -3,8 +3,10 @@
 - :class:`WorkflowTrainLoop` runs MMPose 0.x's ``workflow``: ``[('train', 2), ('val', 1)]``
   trains two epochs, then runs one validation-loss epoch (the val dataset through the *train*
   pipeline, so targets exist, without gradients), and repeats until ``total_epochs`` train
-  epochs are done. Metric evaluation (``evaluation.interval``) comes after train epochs, as
-  mmengine does.
+  epochs are done (a val phase after the last train epoch still runs, as in mmcv). Each
+  validation-loss epoch calls the hooks' ``after_val_loss_epoch(metrics={'val/loss': ...,
+  'val/<term>': ...})`` (``posecfg.engine.hooks.monitored``). Metric evaluation
+  (``evaluation.interval``) comes after train epochs, as mmengine does.
 - :class:`PoseValLoop` / :class:`PoseTestLoop` build their evaluators from metric configs (the
   expansion of ``evaluation.metric`` by ``runner_config``, which asks the dataset class: it knows
   its sigmas, PCK normalisation and NMS settings), checked against the loaded dataset. With
@@ -70,7 +72,10 @@ class WorkflowTrainLoop(EpochBasedTrainLoop):
         while self._epoch < self._max_epochs and not self.stop_training:
             for phase, epochs in self.workflow:
                 for _ in range(epochs):
-                    if self._epoch >= self._max_epochs or self.stop_training:
+                    # as mmcv's EpochBasedRunner: only training stops at max_epochs, so the
+                    # validation-loss phase after the last train epoch still runs
+                    if self.stop_training or (phase == 'train'
+                                              and self._epoch >= self._max_epochs):
                         break
                     if phase == 'train':
                         self._train_epoch_and_maybe_validate()
@@ -111,6 +116,8 @@ class WorkflowTrainLoop(EpochBasedTrainLoop):
         summary = '  '.join(f'{k}: {v:.6f}' for k, v in means.items())
         print_log(f'Epoch(val-loss) [{self._epoch}/{self._max_epochs}] {summary}',
                   logger='current')
+        # hooks that monitor the validation loss (EarlyStoppingHook, ModelCheckpointHook)
+        self.runner.call_hook('after_val_loss_epoch', metrics=means)
         return means
 
 
