@@ -37,10 +37,8 @@ Kinds and what is checked (each check can fail):
 """
 import copy
 import functools
-import os
 import re
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -49,17 +47,7 @@ import torch
 import posecfg.engine.registration  # noqa: F401  (registers every part)
 from posecfg import registry as R
 from posecfg.datasets.records import check_image_record
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get('POSECFG_SHARED_DATA', REPO.parent / 'shared' / 'data'))
-
-
-def shared_path(*parts) -> Path:
-    """A path of the sample data (tests/conftest.py's rule); skips when it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f'shared test data not found: {path}')
-    return path
+from tests.conftest import REPO_ROOT as REPO, shared_path  # skips when the data is absent
 
 
 # ---------------------------------------------------------------------------- discovery
