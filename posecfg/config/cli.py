@@ -33,9 +33,16 @@ def prefer_passive_openmp():
 
 
 def add_config_arguments(parser: argparse.ArgumentParser):
-    parser.add_argument('config', help='config file (.py, .json or .yaml)')
+    parser.add_argument('config', help='config file (.py, .json or .yaml); or a DeepLabCut '
+                        "shuffle's pytorch_config.yaml, a DeepLabCut project config.yaml (with "
+                        '--shuffle) or a Lightning Pose config.yaml')
     parser.add_argument('--cfg-options', '--options', dest='cfg_options', nargs='+',
-                        action='extend', default=[], metavar='KEY=VALUE', help=OPTIONS_HELP)
+                        action='extend', default=[], metavar='KEY=VALUE', help=OPTIONS_HELP +
+                        " For a DeepLabCut or Lightning Pose file, KEY is in that tool's names.")
+    parser.add_argument('--shuffle', type=int, default=None,
+                        help='with a DeepLabCut project config.yaml: the shuffle to use')
+    parser.add_argument('--trainset-index', type=int, default=0,
+                        help='with a DeepLabCut project config.yaml: the TrainingFraction index')
 
 
 def add_launcher_arguments(parser: argparse.ArgumentParser):
@@ -52,6 +59,15 @@ def load_config(args: argparse.Namespace, extra: Sequence[Override] = ()) -> Con
     overrides (made from a tool's own flags, such as ``--work-dir``)."""
     if getattr(args, 'local_rank', None) is not None:
         os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    from posecfg.interop.dialects import detect_dialect, load_dialect_config
+    dialect = detect_dialect(args.config)
+    if dialect is not None:  # a DeepLabCut or Lightning Pose file, translated in memory
+        return load_dialect_config(dialect, args.config, args.cfg_options, extra,
+                                   shuffle=getattr(args, 'shuffle', None),
+                                   trainset_index=getattr(args, 'trainset_index', 0))
+    if getattr(args, 'shuffle', None) is not None:
+        raise ConfigError(f'--shuffle is for a DeepLabCut project config.yaml; {args.config} is '
+                          f'a posecfg config')
     overrides = parse_options(args.cfg_options) + list(extra)
     return Config.fromfile(args.config, overrides)
 

@@ -49,7 +49,8 @@ def main():
     if args.engine:
         from posecfg.engine.runner_config import expanded_config  # imports torch
         cfg = expanded_config(cfg)
-    text, notes = cfg.format(args.format)
+    from posecfg.interop.dialects import detect_dialect, format_config
+    text, notes = format_config(cfg, args.format, detect_dialect(args.config), args.config)
     sys.stdout.write(text)
     for note in notes:
         print(f'note: {note}', file=sys.stderr)
