@@ -157,3 +157,34 @@ def test_hook_without_a_project_warns_and_writes_nothing(tmp_path):
     hook.before_test(Runner)
     hook.after_test_epoch(Runner, {})
     assert 'not a DeepLabCut project' in Runner.warnings[0] and hook.written == []
+
+
+def _run_test_tool(monkeypatch, capsys, argv):
+    import sys
+    from posecfg.tools import test as tool
+    monkeypatch.setattr(sys, 'argv', ['test.py'] + argv)
+    with pytest.raises(SystemExit) as stop:
+        tool.main()
+    return stop.value.code, capsys.readouterr().err
+
+
+def test_test_tool_uses_load_from_when_no_checkpoint_is_given(trained, tmp_path, monkeypatch,
+                                                              capsys):
+    """tools/test.py CONFIG (no CHECKPOINT) tests the config's load_from — what the DeepLabCut
+    translator sets to the snapshot evaluate_network would pick — and says so when unset."""
+    project, cfg, checkpoint = trained
+    cfg = cfg.to_dict()
+    cfg['custom_hooks'] = [dict(type='DLCEvaluationHook', evaluate_train=False)]
+    without = tmp_path / 'without.py'
+    without.write_text(Config.fromdict(cfg).pretty_text)
+    code, err = _run_test_tool(monkeypatch, capsys, [str(without)])
+    assert code == 2 and 'no CHECKPOINT given' in err and 'load_from' in err
+
+    cfg['load_from'] = str(checkpoint)
+    with_load = tmp_path / 'with_load.py'
+    with_load.write_text(Config.fromdict(cfg).pretty_text)
+    code, err = _run_test_tool(monkeypatch, capsys, [str(with_load)])
+    assert code == 0, err
+    folder = (project / 'evaluation-results-pytorch' / 'iteration-0' /
+              'tinyDec1-trainset80shuffle1')
+    assert (folder / 'DLC_Resnet50_tinyDec1shuffle1_snapshot_1-results.csv').is_file()

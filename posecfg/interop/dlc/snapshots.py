@@ -175,3 +175,22 @@ def evaluation_snapshot(train_folder: Union[str, Path], snapshotindex: Union[int
         raise ValueError(f"snapshotindex 'all' names every snapshot of {train_folder}; give an "
                          f"index or 'best' to pick one")
     return select_snapshots(train_folder, snapshotindex, prefix)[0]
+
+
+def shuffle_snapshot(config, shuffle: int = 1, trainset_index: int = 0,
+                     snapshotindex: Union[int, str, None] = None) -> Path:
+    """The snapshot of a project's shuffle that DeepLabCut evaluates (what the DeepLabCut
+    translator sets ``load_from`` to): :func:`evaluation_snapshot` of
+    ``dlc-models-pytorch/iteration-N/<Task><date>-trainset<pct>shuffle<k>/train`` with
+    ``snapshotindex`` (None: the project's ``snapshotindex``; its ``'all'``, the template's
+    default, evaluates every snapshot in DeepLabCut, and means the last one, -1, here, which
+    is the best when there is one)."""
+    from .project import read_project
+    from .training_dataset import model_folder
+    project = read_project(config)
+    if snapshotindex is None:
+        snapshotindex = project.cfg.get('snapshotindex', -1)
+    if isinstance(snapshotindex, str) and snapshotindex.strip().lower() == 'all':
+        snapshotindex = -1
+    fraction = project.training_fraction(trainset_index)
+    return evaluation_snapshot(model_folder(project, fraction, shuffle) / 'train', snapshotindex)
