@@ -51,15 +51,19 @@ def tiny_dlc_config(project, work_dir, tiny_run, hook):
 
 @pytest.fixture
 def trained(tmp_path, tiny_run):
-    """A tiny project, shuffle 1 (train rows 0-3, test row 4), trained one epoch."""
+    """A tiny project, shuffle 1 (train rows 0-3, test row 4), trained one epoch; the snapshot
+    DLCSnapshotHook wrote in the shuffle's train folder."""
     project = tmp_path / 'tiny-ex-2026-12-01'
     project.mkdir()
     write_tiny_dlc_project(project)
     create_training_dataset(project / 'config.yaml', shuffle=1, net_type='resnet_50',
                             train_indices=[0, 1, 2, 3], test_indices=[4])
-    cfg = tiny_dlc_config(project, tmp_path / 'work', tiny_run, dict(type='DLCEvaluationHook'))
+    train = (project / 'dlc-models-pytorch' / 'iteration-0' / 'tinyDec1-trainset80shuffle1' /
+             'train')
+    cfg = tiny_dlc_config(project, tmp_path / 'work', tiny_run,
+                          dict(type='DLCSnapshotHook', out_dir=str(train), save_epochs=1))
     build_runner(cfg).train()
-    return project, cfg, tmp_path / 'work' / 'epoch_1.pth'
+    return project, cfg, train / 'snapshot-001.pt'
 
 
 def _mean_distance(pred, labels):
@@ -70,6 +74,9 @@ def _mean_distance(pred, labels):
 
 def test_hook_writes_deeplabcut_evaluation_files(trained, tiny_run, tmp_path):
     project, cfg, checkpoint = trained
+    import torch
+    keys = list(torch.load(checkpoint, weights_only=True)['model'])  # DeepLabCut's PoseModel
+    assert all(k.startswith(('backbone.model.', 'heads.bodypart.')) for k in keys)
     cfg = cfg.to_dict()
     cfg['custom_hooks'] = [dict(type='DLCEvaluationHook', per_keypoint=True, plot=True)]
     runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
