@@ -54,7 +54,13 @@ class EvaluationRun:
         self.shuffle, self.trainset_index = int(shuffle), int(trainset_index)
         self.fraction = self.project.training_fraction(self.trainset_index)
         self.epoch, self.best = int(epoch), bool(best)
+        self.pose_config = self._pose_config()
         self.net_type = net_type or self._net_type()
+        # DeepLabCut's columns and matching use the shuffle's metadata.individuals
+        # (data/dlcloader.py:172); one individual means single animal (apis/evaluation.py:202)
+        metadata = self.pose_config.get('metadata') or {}
+        self.individuals = list(metadata.get('individuals') or self.project.individuals)
+        self.single_animal = len(self.individuals) == 1
         self.pcutoff = self.project.pcutoff if pcutoff is None else pcutoff
         if isinstance(self.pcutoff, (list, tuple)):
             self.pcutoff = [float(v) for v in self.pcutoff]
@@ -66,11 +72,16 @@ class EvaluationRun:
         self.predictions: Dict[Tuple[str, ...], Tuple[np.ndarray, np.ndarray]] = {}
         self.row_order: Optional[List[Tuple[str, ...]]] = None
 
-    def _net_type(self) -> str:
-        path = pose_config_path(self.project, self.fraction, self.shuffle)
+    def _pose_config(self) -> dict:
+        """The shuffle's ``train/pytorch_config.yaml`` ({} when there is none)."""
         from .yaml_io import load_yaml
-        net_type = load_yaml(path).get('net_type') if path.is_file() else None
+        path = pose_config_path(self.project, self.fraction, self.shuffle)
+        return load_yaml(path) if path.is_file() else {}
+
+    def _net_type(self) -> str:
+        net_type = self.pose_config.get('net_type')
         if not net_type:
+            path = pose_config_path(self.project, self.fraction, self.shuffle)
             raise ValueError(f'{path}: no net_type to name the evaluation scorer with (create '
                              f'the shuffle first, or give net_type)')
         return str(net_type)
@@ -82,7 +93,7 @@ class EvaluationRun:
         from posecfg.evaluation.metrics.dlc_rmse import DLCRMSEMetric
         if split not in ('train', 'test'):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        metric = DLCRMSEMetric(pcutoff=self.pcutoff, single_animal=not self.project.multi_animal,
+        metric = DLCRMSEMetric(pcutoff=self.pcutoff, single_animal=self.single_animal,
                                with_map=True, per_keypoint=True)
         metric.dataset_meta = {}  # per-bodypart keys stay rmse_keypoint_<k>; named below
         for data_batch, outputs in batches:
@@ -106,7 +117,7 @@ class EvaluationRun:
             raise KeyError(f"{split} split: a prediction has no 'image_file' (collect it with "
                            f"meta_keys=['image_file', ...]); DeepLabCut's rows are named by it")
         keypoints, scores = prediction_instances(self, pred, 0)
-        n_ind = len(self.project.individuals)
+        n_ind = len(self.individuals)
         k = len(self.project.bodyparts)
         poses = np.full((n_ind, k, 3), np.nan)
         n = min(n_ind, len(keypoints))  # DeepLabCut keeps max_individuals predictions
@@ -137,7 +148,7 @@ class EvaluationRun:
         poses = np.stack([p for p, _ in self.predictions.values()])
         unique = np.stack([u for _, u in self.predictions.values()])
         df = predictions_frame(poses, self.scorer, self.project.bodyparts,
-                               individuals=self.project.individuals,
+                               individuals=self.individuals,
                                unique_predictions=unique,
                                unique_bodyparts=self.project.unique_bodyparts, index=index)
         if self.row_order is not None:
