@@ -120,10 +120,13 @@ class DLCEvaluationHook(Hook):
         self._batches = []
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        self._batches.append((data_batch, outputs))
+        self._batches.append(_kept(data_batch, outputs))
 
     def after_test_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
-        batches, self._batches = self._batches, []
+        batches, self._batches = _gathered(self._batches), []
+        train = None
+        if self.evaluate_train and self._context(runner, quiet=True) is not None:
+            train = _gathered(self._predict(runner, self._train_loader(runner)))  # every rank
         if not is_main_process():
             return
         context = self._context(runner)
@@ -132,21 +135,23 @@ class DLCEvaluationHook(Hook):
         from posecfg.interop.dlc.evaluation import EvaluationRun
         run = EvaluationRun(**context)
         run.add_split('test', runner.test_dataloader.dataset, batches)
-        if self.evaluate_train:
-            loader = self._train_loader(runner)
-            run.add_split('train', loader.dataset, self._predict(runner, loader))
+        if train is not None:
+            run.add_split('train', runner.test_dataloader.dataset, train)
         self.written = run.write(per_keypoint=self.per_keypoint, plot=self.plot,
                                  predictions_csv=self.predictions_csv)
         runner.logger.info('DeepLabCut evaluation: ' + run.summary() + '\n  ' +
                            '\n  '.join(str(p) for p in self.written))
 
     # -- helpers ---------------------------------------------------------------------------
-    def _context(self, runner) -> Optional[dict]:
-        """The project, shuffle and snapshot of this evaluation (None: not a DLC project)."""
+    def _context(self, runner, quiet: bool = False) -> Optional[dict]:
+        """The project, shuffle and snapshot of this evaluation (None: not a DLC project,
+        with a warning unless ``quiet``)."""
         dataset = runner.test_dataloader.dataset
         meta = getattr(dataset, 'metainfo', None) or {}
         project = self.project_path or meta.get('project_path')
         if project is None or not hasattr(dataset, 'labels'):
+            if quiet:
+                return None
             runner.logger.warning(
                 'DLCEvaluationHook: the test dataset is not a DeepLabCut project '
                 f'({type(dataset).__name__}); no DeepLabCut evaluation files are written. Test '
@@ -190,6 +195,7 @@ class DLCEvaluationHook(Hook):
 
     @staticmethod
     def _predict(runner, loader) -> List[tuple]:
+        """``(gt, outputs)`` of the model's test steps over ``loader`` (this rank's share)."""
         model = runner.model
         was_training = model.training
         model.eval()
@@ -197,7 +203,24 @@ class DLCEvaluationHook(Hook):
         try:
             with torch.no_grad():
                 for batch in loader:
-                    out.append((batch, model.test_step(batch)))
+                    out.append(_kept(batch, model.test_step(batch)))
         finally:
             model.train(was_training)
         return out
+
+
+def _kept(data_batch, outputs) -> tuple:
+    """What the evaluation needs of a test step: the batch's ``gt`` (not its images) and the
+    per-sample prediction dicts."""
+    gt = data_batch.get('gt') if isinstance(data_batch, dict) else None
+    return {'gt': gt}, list(outputs or [])
+
+
+def _gathered(batches: List[tuple]) -> List[tuple]:
+    """Every rank's batches (the same list on each; a single process returns its own).
+    Samples a distributed sampler repeated to even out the ranks come back twice: the
+    evaluation keeps one prediction per image."""
+    from mmengine.dist import all_gather_object, get_world_size
+    if get_world_size() == 1:
+        return batches
+    return [b for part in all_gather_object(batches) for b in part]

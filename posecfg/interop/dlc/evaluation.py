@@ -96,10 +96,17 @@ class EvaluationRun:
         metric = DLCRMSEMetric(pcutoff=self.pcutoff, single_animal=self.single_animal,
                                with_map=True, per_keypoint=True)
         metric.dataset_meta = {}  # per-bodypart keys stay rmse_keypoint_<k>; named below
+        seen = set()
         for data_batch, outputs in batches:
-            metric.process(data_batch, outputs)
-            for pred in outputs:
-                self._keep_prediction(pred, split)
+            # one entry per image: a distributed sampler repeats samples to even out ranks
+            keep = [i for i, pred in enumerate(outputs)
+                    if self._image_key(pred, split) not in seen]
+            seen.update(self._image_key(outputs[i], split) for i in keep)
+            gts = data_batch.get('gt') if isinstance(data_batch, dict) else None
+            metric.process({'gt': None if gts is None else [gts[i] for i in keep]},
+                           [outputs[i] for i in keep])
+            for i in keep:
+                self._keep_prediction(outputs[i], split)
         if not metric.results:
             raise ValueError(f'the {split} split had no labelled image to evaluate')
         values = metric.compute_metrics(metric.results)
@@ -110,12 +117,17 @@ class EvaluationRun:
             self.row_order = [label_index(p, f'{type(dataset).__name__}: ')
                               for p in labels.image_paths]
 
-    def _keep_prediction(self, pred: dict, split: str) -> None:
-        from posecfg.evaluation.metrics._records import _to_numpy, prediction_instances
+    @staticmethod
+    def _image_key(pred: dict, split: str) -> Tuple[str, ...]:
+        """The DeepLabCut row of a prediction, from its ``image_file``."""
         image = pred.get('image_file') if isinstance(pred, dict) else None
         if image is None:
             raise KeyError(f"{split} split: a prediction has no 'image_file' (collect it with "
                            f"meta_keys=['image_file', ...]); DeepLabCut's rows are named by it")
+        return label_index(image, f'{split} split: ')
+
+    def _keep_prediction(self, pred: dict, split: str) -> None:
+        from posecfg.evaluation.metrics._records import _to_numpy, prediction_instances
         keypoints, scores = prediction_instances(self, pred, 0)
         n_ind = len(self.individuals)
         k = len(self.project.bodyparts)
@@ -128,7 +140,7 @@ class EvaluationRun:
             s = pred.get('unique_keypoint_scores')
             unique[:, :2] = xy
             unique[:, 2] = 1.0 if s is None else _to_numpy(s).reshape(-1)
-        self.predictions[label_index(image, f'{split} split: ')] = (poses, unique)
+        self.predictions[self._image_key(pred, split)] = (poses, unique)
 
     def _bodypart_errors(self, values: Dict[str, float]) -> Dict[str, float]:
         """``rmse_keypoint_<k>`` → bodypart names (DeepLabCut's ``_extract_rmse_per_bodypart``,

@@ -40,7 +40,9 @@ def test_multi_animal_files_and_pooled_errors(synthetic_ma):
     run = EvaluationRun(synthetic_ma / 'config.yaml', shuffle=1, epoch=5, net_type='resnet_50',
                         pcutoff=0.6)
     samples = [dataset[i] for i in range(len(dataset))]
-    run.add_split('test', dataset, _batches(samples, (3.0, 4.0), (6.0, 8.0), 0.9))
+    batches = _batches(samples, (3.0, 4.0), (6.0, 8.0), 0.9)
+    # a distributed sampler repeats samples to even out the ranks: counted once
+    run.add_split('test', dataset, batches + batches[:1])
     n_points = sum(int((np.asarray(s['gt']['keypoints_visible']) > 0).sum()) for s in samples)
     n_unique = sum(int((np.asarray(s['gt']['unique_keypoints_visible']) > 0).sum())
                    for s in samples)
@@ -49,6 +51,11 @@ def test_multi_animal_files_and_pooled_errors(synthetic_ma):
     assert run.results['test']['rmse_pcutoff'] == pytest.approx(expected)
     assert run.per_bodypart['test']['unique_a'] == pytest.approx(10.0)
     assert run.per_bodypart['test']['a'] == pytest.approx(5.0)
+
+    worse = _batches(samples[:1], (30.0, 40.0), (6.0, 8.0), 0.9)
+    once = EvaluationRun(synthetic_ma / 'config.yaml', shuffle=1, epoch=5, net_type='resnet_50')
+    once.add_split('test', dataset, batches + worse)  # the first one seen is kept
+    assert once.results['test']['rmse'] == pytest.approx(expected)
 
     written = run.write(per_keypoint=True)
     scorer = 'DLC_Resnet50_syntheticNov11shuffle1_snapshot_5'
