@@ -141,9 +141,10 @@ def test_snapshot_name_gives_the_scorer_and_train_split_is_optional(trained, tin
     runner.test()
     folder = (project / 'evaluation-results-pytorch' / 'iteration-0' /
               'tinyDec1-trainset80shuffle1')
-    # the epoch is the loaded checkpoint's; best-/the uid from the snapshot name
-    scorer = 'DLC_Resnet50_tinyDec1shuffle1_snapshot_best-1'
+    # uid and epochs from the snapshot's name, as DeepLabCut (data/snapshots.py:35-44)
+    scorer = 'DLC_Resnet50_tinyDec1shuffle1_snapshot_best-7'
     results = pd.read_csv(folder / f'{scorer}-results.csv', index_col=[0, 1, 2, 3, 4])
+    assert results.index[0][2] == 7
     assert np.isnan(results.iloc[0]['train rmse']) and np.isfinite(results.iloc[0]['test rmse'])
     df = pd.read_hdf(folder / f'{scorer}.h5', key='df_with_missing')
     assert df.isna().all(axis=1).tolist() == [True] * 4 + [False]  # only the test row

@@ -33,9 +33,10 @@ DeepLabCut reports train and test errors.
 
 The scorer is ``DLC_<NetType>_<Task><date>shuffle<k>_snapshot_<uid>``
 (:func:`~posecfg.interop.dlc.outputs.scorer_name`): ``<uid>`` is ``best-<epoch>`` for a
-``snapshot-best-NNN.pt``, else the epoch; the epoch is the loaded checkpoint's
-(``metadata.epoch`` of a DeepLabCut snapshot, ``meta.epoch`` of an mmengine checkpoint), or the
-runner's when nothing was loaded.
+``snapshot-best-NNN.pt``, else the epoch. The epoch is read from the snapshot's name as
+DeepLabCut does (``snapshot_path``, else the file the runner loaded); for another name (an
+mmengine ``epoch_N.pth``) it is the loaded checkpoint's ``meta.epoch``, or the runner's epoch
+when nothing was loaded.
 
 Every file is written to a temporary name in its folder and renamed into place.
 """
@@ -69,8 +70,9 @@ class DLCEvaluationHook(Hook):
         shuffle: the shuffle index; None: the test dataset's.
         trainset_index: which ``TrainingFraction`` the shuffle was made for (used when
             ``shuffle`` is given here; else the test dataset's).
-        snapshot_path: the snapshot evaluated, naming the scorer (``snapshot-best-050.pt`` →
-            ``..._snapshot_best-50``); None: the checkpoint the runner loaded.
+        snapshot_path: the snapshot evaluated, naming the scorer and the epochs
+            (``snapshot-best-050.pt`` → ``..._snapshot_best-50``, 50 training epochs); None:
+            the checkpoint the runner loaded.
         per_keypoint: also write ``<scorer>-keypoint-results.csv`` (DeepLabCut's
             ``per_keypoint_evaluation``).
         plot: also draw the predictions on the evaluated images (``LabeledImages_<scorer>/``;
@@ -168,9 +170,8 @@ class DLCEvaluationHook(Hook):
         epoch, best = self._loaded_epoch, False
         name = os.path.basename(str(snapshot)) if snapshot else ''
         parsed = re.match(r'^snapshot(-best)?-(\d+)\.pt$', name)
-        if parsed:
-            best = bool(parsed[1])
-            epoch = int(parsed[2]) if epoch is None else epoch
+        if parsed:  # DeepLabCut takes the epochs from the name (data/snapshots.py:35-44)
+            best, epoch = bool(parsed[1]), int(parsed[2])
         if epoch is None:
             epoch = int(runner.epoch)
         return dict(project=project, shuffle=int(shuffle), trainset_index=int(trainset_index),
