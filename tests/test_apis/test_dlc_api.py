@@ -117,3 +117,36 @@ def test_options_render_in_posecfg_grammar():
     assert dlc._option('a.b', [1, 2.5]) == 'a.b=[1, 2.5]'
     assert dlc._option('a', 'text with spaces') == "a='text with spaces'"
     assert dlc._option('a', Path('/x/y')) == "a='/x/y'"
+
+
+def test_init_model_loads_a_deeplabcut_snapshot(project, tmp_path):
+    """A snapshot in DeepLabCut's layout (runners/train.py:139-153: metadata + PoseModel keys)
+    loads through posecfg.apis.init_model with every tensor in place."""
+    import torch
+
+    from posecfg.apis import init_model
+    from posecfg.config import Config
+    from posecfg.models.dlc_keys import to_dlc_state_dict
+    tiny_dlc_config, tiny_run = _engine_helpers()
+    cfg = tiny_dlc_config(project, tmp_path / 'work', tiny_run, dict(type='DLCEvaluationHook'))
+    cfg = cfg.to_dict()
+    # init_model reads keypoint names from the test set's dataset_info (a project dataset's
+    # come from the project: given here as DLCProjectDataset's dataset_info argument)
+    cfg['data']['test']['dataset_info'] = dict(
+        dataset_name='tiny', skeleton_info={}, joint_weights=[1.0] * 3, sigmas=[0.1] * 3,
+        keypoint_info={i: dict(name=n, id=i, color=[255, 0, 0], type='', swap='')
+                       for i, n in enumerate(['nose', 'body', 'tail'])})
+    path = tmp_path / 'config.py'
+    path.write_text(Config.fromdict(cfg).pretty_text)
+    source = init_model(str(path), device='cpu')
+    torch.manual_seed(1)
+    for tensor in source.state_dict().values():
+        if tensor.is_floating_point():
+            tensor.copy_(torch.randn_like(tensor))
+    snapshot = tmp_path / 'snapshot-best-003.pt'
+    torch.save(dict(metadata=dict(epoch=3, metrics={}, losses={}),
+                    model=to_dlc_state_dict(source.state_dict(), source)), snapshot)
+    assert any(k.startswith('heads.bodypart.') for k in torch.load(snapshot)['model'])
+    loaded = init_model(str(path), str(snapshot), device='cpu').state_dict()
+    for key, tensor in source.state_dict().items():
+        assert torch.equal(loaded[key], tensor), key
