@@ -196,3 +196,17 @@ def test_test_tool_uses_load_from_when_no_checkpoint_is_given(trained, tmp_path,
     folder = (project / 'evaluation-results-pytorch' / 'iteration-0' /
               'tinyDec1-trainset80shuffle1')
     assert (folder / 'DLC_Resnet50_tinyDec1shuffle1_snapshot_1-results.csv').is_file()
+
+
+def test_hook_refuses_per_instance_samples():
+    from posecfg.config import ConfigError
+    from posecfg.engine.hooks import DLCEvaluationHook
+
+    class Dataset:
+        metainfo = {'project_path': '/p', 'shuffle': 1}
+        labels = None
+        data_mode = 'topdown'
+
+    runner = type('Runner', (), {'test_dataloader': type('L', (), {'dataset': Dataset()})()})
+    with pytest.raises(ConfigError, match="data_mode='topdown'"):
+        DLCEvaluationHook()._context(runner)

@@ -159,6 +159,11 @@ class DLCEvaluationHook(Hook):
                 f'({type(dataset).__name__}); no DeepLabCut evaluation files are written. Test '
                 'on a DLCProjectDataset (or give project_path) to get them.')
             return None
+        if getattr(dataset, 'data_mode', 'bottomup') != 'bottomup':
+            raise ConfigError(f"DLCEvaluationHook: the test dataset has data_mode="
+                              f"{dataset.data_mode!r}; DeepLabCut's evaluation files hold one "
+                              f"prediction row per image, from a whole-image (data_mode="
+                              f"'bottomup') model")
         shuffle = self.shuffle if self.shuffle is not None else meta.get('shuffle')
         trainset_index = (self.trainset_index if self.shuffle is not None
                           else meta.get('trainset_index', self.trainset_index))
