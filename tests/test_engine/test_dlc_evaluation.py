@@ -210,3 +210,16 @@ def test_hook_refuses_per_instance_samples():
     runner = type('Runner', (), {'test_dataloader': type('L', (), {'dataset': Dataset()})()})
     with pytest.raises(ConfigError, match="data_mode='topdown'"):
         DLCEvaluationHook()._context(runner)
+
+
+def test_hook_refuses_another_shuffle_than_the_test_set():
+    from posecfg.config import ConfigError
+    from posecfg.engine.hooks import DLCEvaluationHook
+
+    class Dataset:
+        metainfo = {'project_path': '/p', 'shuffle': 1, 'trainset_index': 0}
+        labels = None
+
+    runner = type('Runner', (), {'test_dataloader': type('L', (), {'dataset': Dataset()})()})
+    with pytest.raises(ConfigError, match='the test dataset is shuffle 1'):
+        DLCEvaluationHook(shuffle=2)._context(runner)

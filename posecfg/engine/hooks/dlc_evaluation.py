@@ -44,16 +44,15 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
-import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from posecfg.config import ConfigError
+from posecfg.interop.dlc.snapshots import parse_snapshot
 from posecfg.registry import HOOKS
 
 SPLITS = ('train', 'test')
@@ -170,13 +169,19 @@ class DLCEvaluationHook(Hook):
         if shuffle is None:
             raise ConfigError('DLCEvaluationHook: give shuffle (the test dataset does not say '
                               'which shuffle it is)')
+        tested = (meta.get('shuffle'), meta.get('trainset_index'))
+        if self.shuffle is not None and tested[0] is not None and \
+                tested != (shuffle, trainset_index):
+            raise ConfigError(f'DLCEvaluationHook: shuffle={shuffle}, trainset_index='
+                              f'{trainset_index} but the test dataset is shuffle {tested[0]}, '
+                              f'trainset_index {tested[1]}; the results would be filed under '
+                              f'another shuffle')
         snapshot = self.snapshot_path or getattr(runner, '_load_from', None) or \
             runner.cfg.get('load_from')
         epoch, best = self._loaded_epoch, False
-        name = os.path.basename(str(snapshot)) if snapshot else ''
-        parsed = re.match(r'^snapshot(-best)?-(\d+)\.pt$', name)
-        if parsed:  # DeepLabCut takes the epochs from the name (data/snapshots.py:35-44)
-            best, epoch = bool(parsed[1]), int(parsed[2])
+        parsed = parse_snapshot(str(snapshot)) if snapshot else None
+        if parsed is not None:  # DeepLabCut reads epochs from the name (data/snapshots.py:35)
+            best, epoch = parsed.best, parsed.epoch
         if epoch is None:
             epoch = int(runner.epoch)
         return dict(project=project, shuffle=int(shuffle), trainset_index=int(trainset_index),

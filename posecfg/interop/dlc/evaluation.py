@@ -64,6 +64,10 @@ class EvaluationRun:
         self.pcutoff = self.project.pcutoff if pcutoff is None else pcutoff
         if isinstance(self.pcutoff, (list, tuple)):
             self.pcutoff = [float(v) for v in self.pcutoff]
+            count = len(self.project.bodyparts) + len(self.project.unique_bodyparts)
+            if len(self.pcutoff) != count:  # DeepLabCut's _validate_pcutoff (evaluation.py:894)
+                raise ValueError(f'pcutoff has {len(self.pcutoff)} values; a list needs one per '
+                                 f'bodypart then unique bodypart ({count})')
         self.scorer = scorer_name(self.project.task, self.project.date, self.shuffle,
                                   self.net_type, self.epoch, self.best)
         self.folder = evaluation_folder(self.project, self.fraction, self.shuffle)
