@@ -128,7 +128,8 @@ def test_hook_writes_deeplabcut_evaluation_files(trained, tiny_run, tmp_path):
                                rtol=1e-6)
     assert (folder / f'{scorer}.csv').is_file()
     plots = sorted((folder / f'LabeledImages_{scorer}').iterdir())
-    assert [p.name for p in plots] == [f'vid_img{i:04d}.png' for i in range(5)]
+    assert [p.name for p in plots] == ['Test-vid-img0004.png'] + [  # DeepLabCut's names
+        f'Training-vid-img{i:04d}.png' for i in range(4)]
     assert not [p for p in folder.rglob('*.tmp*')]
 
 
