@@ -224,3 +224,19 @@ def test_hook_refuses_another_shuffle_than_the_test_set():
     runner = type('Runner', (), {'test_dataloader': type('L', (), {'dataset': Dataset()})()})
     with pytest.raises(ConfigError, match='the test dataset is shuffle 1'):
         DLCEvaluationHook(shuffle=2)._context(runner)
+
+
+def test_training_resumes_from_a_snapshot_in_deeplabcuts_key_layout(trained):
+    """DLCSnapshotHook's snapshot (PoseModel keys) resumes a run: the weights come back under
+    posecfg's names and training continues to epoch 2."""
+    import torch
+    project, cfg, snapshot = trained
+    cfg = cfg.to_dict()
+    cfg['total_epochs'] = 2
+    cfg['resume_from'] = str(snapshot)
+    runner = build_runner(Config.fromdict(cfg))
+    runner.train()
+    assert runner.epoch == 2
+    saved = torch.load(snapshot.with_name('snapshot-002.pt'), weights_only=True)
+    assert saved['metadata']['epoch'] == 2
+    assert 'heads.bodypart.heatmap_head.deconv_layers.0.weight' in saved['model']
