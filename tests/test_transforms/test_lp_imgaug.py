@@ -58,7 +58,9 @@ def as_imgaug(step):
         # rotation only: no scale, translation, shear (imgaug Affine defaults)
         assert step.scale_range == (1.0, 1.0) and step.translate_range == (0.0, 0.0)
         assert step.shear_range == (0.0, 0.0)
-        return 'Affine', step.p, dict(rotate=pair(step.rot_range))
+        # RandomAffine rotates by -U(rotation) (albumentations' sign), imgaug by +U(rotate)
+        return 'Affine', step.p, dict(rotate=(-float(step.rot_range[1]),
+                                              -float(step.rot_range[0])))
     if name == 'ImgaugMotionBlur':
         assert pair(step.direction) == IMGAUG_DEFAULTS['motion_blur_direction']
         return 'MotionBlur', step.p, dict(k=step.k, angle=pair(step.angle))
@@ -439,3 +441,56 @@ def test_elastic_moves_keypoints_with_the_content():
             assert math.hypot(*(read - p0)) < 0.75, (seed, p0, (x, y), read)
             shifts.append(math.hypot(x - p0[0], y - p0[1]))
     assert np.mean(shifts) > 1  # the field really moved them
+
+
+# ------------------------------------------------------------------ custom mappings
+def test_custom_mapping_of_lightning_pose_docstring():
+    # augmentations.py:48-59: the YAML form of a custom pipeline (lists become tuples, 94-104)
+    params = {'Affine': {'p': 0.5, 'kwargs': {'rotate': [-10, 10]}},
+              'MotionBlur': {'p': 0.25, 'kwargs': {'k': 5, 'angle': [-90, 90]}}}
+    steps = Compose(lp_imgaug_pipeline(params, (64, 96))).transforms
+    assert [as_imgaug(s) for s in steps[:-1]] == [
+        ('Affine', 0.5, dict(rotate=(-10.0, 10.0))),
+        ('MotionBlur', 0.25, dict(k=5, angle=(-90.0, 90.0)))]
+    assert (steps[-1].height, steps[-1].width) == (64, 96)
+
+
+def test_custom_rot90_lists_follow_lightning_pose_rewrite():
+    # augmentations.py:64-78: k [[0, 1, 2, 3]] is a choice; a 2-list [0, 2] becomes a tuple,
+    # imgaug's range 0..2
+    choice = lp_imgaug_pipeline({'Rot90': {'p': 1.0, 'kwargs': {'k': [[0, 1, 2, 3]]}}}, (8, 8))
+    assert choice[0] == dict(type='Rot90', k=[0, 1, 2, 3], keep_size=True, p=1.0)
+    span = lp_imgaug_pipeline({'Rot90': {'p': 1.0, 'kwargs': {'k': [0, 2]}}}, (8, 8))
+    assert span[0]['k'] == [0, 1, 2]
+
+
+def test_custom_affine_rotates_clockwise_like_imgaug():
+    # imgaug 0.4.0 geometric.py:2644-2660: skimage AffineTransform(rotation=radians(rotate))
+    # about (w/2 - 0.5, h/2 - 0.5): (x, y) → centre + R·(p - centre), R = [[cos, -sin], [sin,
+    # cos]]; with y pointing down, +90° takes a point right of the centre below it.
+    pipe = Compose(lp_imgaug_pipeline({'Affine': {'p': 1.0, 'kwargs': {'rotate': 90}}}, (41, 41)))
+    img = np.zeros((41, 41, 3), np.uint8)
+    img[20, 30] = 255
+    out = pipe(dict(img=img, keypoints=np.array([[[30.0, 20.0]]], np.float32),
+                    keypoints_visible=np.ones((1, 1), np.float32)))
+    np.testing.assert_allclose(out['keypoints'][0, 0], [20.0, 30.0], atol=1e-4)
+    assert np.asarray(out['img'])[30, 20].max() == 255
+
+
+def test_custom_mapping_p_zero_drops_and_fliplr_does_not_swap():
+    steps = lp_imgaug_pipeline({'Emboss': {'p': 0.0}, 'Fliplr': {'p': 0.5, 'kwargs': {'p': 0.5}},
+                                'AllChannelsHistogramEqualization': {}}, (8, 8))
+    assert steps[:2] == [dict(type='HorizontalFlip', symmetries=[], p=0.25),  # Sometimes·p
+                         dict(type='Equalize', p=0.5)]                       # default p 0.5
+
+
+@pytest.mark.parametrize('params, key', [
+    ({'Superpixels': {'p': 0.5}}, 'training.imgaug.Superpixels'),
+    ({'Affine': {'p': 0.5, 'kwargs': {'shear': [-5, 5]}}}, 'training.imgaug.Affine.kwargs'),
+    ({'CoarseDropout': {'kwargs': {'p': [0.02, 0.1], 'size_percent': 0.3}}},
+     'training.imgaug.CoarseDropout.p'),
+    ({'Emboss': {'p': 2}}, 'training.imgaug.Emboss.p'),
+])
+def test_custom_mapping_refuses_what_it_cannot_do(params, key):
+    with pytest.raises(ValueError, match=key.replace('.', r'\.')):
+        lp_imgaug_pipeline(params, (8, 8))
