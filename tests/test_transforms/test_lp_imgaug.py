@@ -494,3 +494,33 @@ def test_custom_mapping_p_zero_drops_and_fliplr_does_not_swap():
 def test_custom_mapping_refuses_what_it_cannot_do(params, key):
     with pytest.raises(ValueError, match=key.replace('.', r'\.')):
         lp_imgaug_pipeline(params, (8, 8))
+
+
+# ------------------------------------------------------------------ a Lightning Pose project
+def test_lp_project_dataset_runs_the_preset_pipeline():
+    from posecfg.datasets.lp_project import LPProjectDataset
+    from posecfg.datasets.records import check_image_record
+    root = shared_path('lp-mirror-mouse')
+
+    def dataset(preset):
+        steps = [dict(type='LoadImageFromFile'), *lp_imgaug_pipeline(preset, (128, 160))]
+        return LPProjectDataset(data_dir=str(root), split='train', pipeline=steps)
+
+    plain, augmented = dataset('default'), dataset('dlc-top-down')
+    record = plain.image_record(0)
+    sample = plain[(0, 11)]
+    check_image_record(sample, 'default preset', num_keypoints=17)
+    assert np.asarray(sample['img']).shape == (128, 160, 3)
+    # resize only: x → (x + 0.5)·160/396 - 0.5, y → (y + 0.5)·128/406 - 0.5 (frames 396 × 406)
+    vis = record['keypoints_visible'] > 0
+    want = (record['keypoints'] + 0.5) * np.array([160 / 396, 128 / 406], np.float32) - 0.5
+    np.testing.assert_allclose(sample['keypoints'][vis], want[vis], atol=1e-3)
+    assert (sample['keypoints_visible'] == record['keypoints_visible']).all()
+    for seed in (11, 12, 13):
+        a, b = augmented[(0, seed)], augmented[(0, seed)]
+        check_image_record(a, 'dlc-top-down preset', num_keypoints=17)
+        assert np.asarray(a['img']).shape == (128, 160, 3)
+        np.testing.assert_array_equal(np.asarray(a['img']), np.asarray(b['img']))
+        np.testing.assert_array_equal(a['keypoints'], b['keypoints'])
+        inside = a['keypoints'][a['keypoints_visible'] > 0]
+        assert ((inside >= 0) & (inside <= [160, 128])).all()
