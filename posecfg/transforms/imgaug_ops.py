@@ -23,8 +23,8 @@ per_channel)``
 ``Emboss(alpha, strength)``             :class:`Emboss`
 ======================================  ===============================================
 
-imgaug's ``Sometimes(p, op)`` is every step's ``p``: ``np.random.rand() < p`` is drawn first,
-then the step's own parameters. Randomness comes from ``np.random`` (the dataset seeds it per
+imgaug's ``Sometimes(p, op)`` is every step's ``p`` (default 1: always, as the bare imgaug
+augmenter): ``np.random.rand() < p`` is drawn first, then the step's own parameters. Randomness comes from ``np.random`` (the dataset seeds it per
 sample); the streams are not imgaug's, the distributions are.
 
 Keypoints: imgaug moves them with the geometry and never drops them; Lightning Pose marks a
@@ -38,7 +38,7 @@ in imgaug (unlike DeepLabCut's ``CoarseDropout``, which unlabels covered keypoin
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -188,7 +188,7 @@ class ImgaugMotionBlur(_RandomPixelOp):
 
     example_args = dict(k=5, angle=[-90, 90], p=0.5)
 
-    def __init__(self, k=5, angle=(-90, 90), direction=(-1.0, 1.0), p: float = 0.5):
+    def __init__(self, k=5, angle=(-90, 90), direction=(-1.0, 1.0), p: float = 1.0):
         super().__init__(p)
         sizes = _interval(k, 'k', 'ImgaugMotionBlur')
         if any(v != int(v) or v < 1 for v in sizes):
@@ -235,7 +235,7 @@ class Emboss(_RandomPixelOp):
 
     example_args = dict(alpha=[0.0, 0.5], strength=[0.5, 1.5], p=0.5)
 
-    def __init__(self, alpha=(0.0, 1.0), strength=(0.25, 1.0), p: float = 0.1):
+    def __init__(self, alpha=(0.0, 1.0), strength=(0.25, 1.0), p: float = 1.0):
         super().__init__(p)
         self.alpha = _interval(alpha, 'alpha', 'Emboss')
         if not 0 <= self.alpha[0] <= self.alpha[1] <= 1:
@@ -271,7 +271,7 @@ class AllChannelsCLAHE(_RandomPixelOp):
     example_args = dict(p=0.5)
 
     def __init__(self, clip_limit=(0.1, 8.0), tile_grid_size_px=(3, 12),
-                 tile_grid_size_px_min: int = 3, p: float = 0.1):
+                 tile_grid_size_px_min: int = 3, p: float = 1.0):
         super().__init__(p)
         self.clip_limit = _interval(clip_limit, 'clip_limit', 'AllChannelsCLAHE')
         if self.clip_limit[0] <= 0:
@@ -321,7 +321,7 @@ class _CoarseOp(_RandomPixelOp):
     high]), ``per_channel`` (probability of drawing the mask per channel), ``min_size``."""
 
     def __init__(self, fraction: float, size_percent, per_channel: float = 0.0,
-                 min_size: int = 3, p: float = 0.5):
+                 min_size: int = 3, p: float = 1.0):
         super().__init__(p)
         owner = type(self).__name__
         self.fraction = _fraction(fraction, 'fraction', owner)
@@ -358,7 +358,7 @@ class ImgaugCoarseDropout(_CoarseOp):
     example_args = dict(fraction=0.02, size_percent=0.3, per_channel=0.5, p=0.5)
 
     def __init__(self, fraction: float = 0.02, size_percent=0.3, per_channel: float = 0.5,
-                 min_size: int = 3, p: float = 0.5):
+                 min_size: int = 3, p: float = 1.0):
         super().__init__(fraction, size_percent, per_channel, min_size, p)
 
     def apply(self, results, img):
@@ -381,7 +381,7 @@ class _CoarseReplace(_CoarseOp):
     sign = 0
 
     def __init__(self, fraction: float = 0.01, size_percent=(0.05, 0.1),
-                 per_channel: float = 0.0, min_size: int = 3, p: float = 0.5):
+                 per_channel: float = 0.0, min_size: int = 3, p: float = 1.0):
         super().__init__(fraction, size_percent, per_channel, min_size, p)
 
     def apply(self, results, img):
@@ -452,7 +452,7 @@ class ImgaugElasticTransformation(_RandomPixelOp):
 
     example_args = dict(alpha=[0.0, 10.0], sigma=5.0, p=0.5)
 
-    def __init__(self, alpha=(0.0, 10.0), sigma=5.0, order: int = 3, p: float = 0.5):
+    def __init__(self, alpha=(0.0, 10.0), sigma=5.0, order: int = 3, p: float = 1.0):
         super().__init__(p)
         self.alpha = _interval(alpha, 'alpha', 'ImgaugElasticTransformation')
         self.sigma = _interval(sigma, 'sigma', 'ImgaugElasticTransformation')
