@@ -497,6 +497,8 @@ class ImgaugElasticTransformation(_RandomPixelOp):
         height, width = dx.shape
         flat, flat_vis = points.reshape(-1, 2), visible.reshape(-1)
         labelled = flat_vis > 0
+        if not labelled.any():
+            return  # unlabelled points stay (0, 0), visibility 0
         target = flat[labelled].reshape(1, -1, 2)
         moved = target.copy()
         for _ in range(iterations):

@@ -298,6 +298,19 @@ def test_keypoints_leaving_the_image_become_unlabelled():
     assert out['keypoints'][0, 0].tolist() == [0.0, 0.0]
 
 
+def test_unlabelled_keypoints_stay_unlabelled_through_every_preset():
+    # a frame whose keypoints are all unlabelled (LP: NaN) goes through; they stay 0 / vis 0
+    img = np.random.RandomState(2).randint(0, 255, (60, 80, 3)).astype(np.uint8)
+    for preset in ('dlc', 'dlc-lr', 'dlc-top-down', 'dlc-mv'):
+        steps = [dict(s, p=1.0) if 'p' in s else s
+                 for s in lp_imgaug_pipeline(preset, (32, 48), ['a_left', 'a_right'], True)]
+        np.random.seed(0)
+        out = Compose(steps)(dict(img=img.copy(), keypoints=np.zeros((1, 2, 2), np.float32),
+                                  keypoints_visible=np.zeros((1, 2), np.float32)))
+        assert np.asarray(out['img']).shape == (32, 48, 3)
+        assert not out['keypoints'].any() and not out['keypoints_visible'].any()
+
+
 # ------------------------------------------------------------------ pixel ops vs imgaug facts
 def test_coarse_salt_and_pepper_values_and_coverage():
     # imgaug 0.4.0 arithmetic.py:4045-4052 salt 255·(0.5 + |Beta(.5,.5) - .5|) ∈ [127.5, 255];
