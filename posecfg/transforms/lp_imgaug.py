@@ -16,8 +16,8 @@ in ``iaa.Sometimes(p, ...)`` when p < 1, lines 106-117), the final ``iaa.Resize`
 (``training.imgaug_hflip``), a mirror with probability 0.5 that swaps every ``*_left`` keypoint
 with its ``*_right`` partner (``data/datasets.py:203-246, 275-292``). Put them after
 ``LoadImageFromFile`` in a whole-image (``data_mode='bottomup'``) pipeline; validation and test
-get ``lp_imgaug_pipeline('default', dims)`` (resize only, no flip: ``data/datasets.py``'s data
-module resets both, ``data/datamodules.py:159-184``).
+get ``lp_imgaug_pipeline('default', dims)`` (resize only, no flip: Lightning Pose's data module
+resets both for them, ``data/datamodules.py:159-184``).
 
 Presets (``IMGAUG_PRESETS``; anything else is a ValueError listing them):
 
@@ -37,8 +37,8 @@ same steps with the given arguments (:func:`custom_imgaug_steps`; imgaug's defau
 kwarg is absent; ``Fliplr`` mirrors without swapping names, as imgaug does); an augmenter or
 argument form without a posecfg equivalent is a ValueError naming its key.
 
-Coordinates: posecfg keeps pixel centres at whole numbers, so the resize maps x to (x + 0.5)·s
-- 0.5 and the mirror x to W - 1 - x, the pixels' own mappings; imgaug's resize scales x·s and
+Coordinates: posecfg keeps pixel centres at whole numbers, so the resize maps x to
+(x + 0.5)·s - 0.5 and the mirror x to W - 1 - x, the pixels' own mappings; imgaug's resize scales x·s and
 Lightning Pose's mirror writes W - x (``data/datasets.py:291``), up to 1 px off the pixels they
 label. The resize interpolates bilinearly (imgaug's default is bicubic).
 """
