@@ -19,6 +19,9 @@ Kinds and what is checked (each check can fail):
   (2, 3, 8, 6) twice and joint weights (2, 3, 1)); a class's ``example_perfect(target)`` moves
   the minimum (BCE on logits), ``example_move(prediction, step)`` keeps moved predictions valid
   (distributions), ``aggregates_losses`` checks an aggregator's formula instead;
+  ``unsupervised_loss`` losses (Lightning Pose's PCA and temporal losses) take no target: they
+  are called ``loss(prediction, *rest)`` and the example's "target" is their zero-loss point
+  (a pose on the fitted subspace, a still sequence);
 - codec: a codec that only encodes or only decodes (DeepLabCut's generators and predictor)
   gives ``example_round_trip``, the other half;
 - metric: process + compute on a tiny image-level set; perfect predictions give each value's
@@ -359,13 +362,18 @@ def test_loss_is_minimal_at_the_target_and_grows_with_error(name, cls):
     direction = torch.randn_like(target)
     # how a prediction moves off the best: added, or as the class says (distributions stay so)
     move = getattr(cls, 'example_move', lambda prediction, step: prediction + step)
-    values = [loss(move(best, scale * direction), target, *rest) for scale in (0.0, 0.1, 0.2)]
+    if getattr(cls, 'unsupervised_loss', False):  # no target argument; target = zero-loss point
+        def call(prediction, _target, *args):
+            return loss(prediction, *args)
+    else:
+        call = loss
+    values = [call(move(best, scale * direction), target, *rest) for scale in (0.0, 0.1, 0.2)]
     for value in values:
         assert value.dim() == 0 and torch.isfinite(value)
     assert values[0] < values[1] < values[2], values
     if not hasattr(cls, 'example_perfect'):
         assert values[0].abs() < 1e-6, values
-    assert torch.isfinite(loss(pred, target, *rest))
+    assert torch.isfinite(call(pred, target, *rest))
 
 
 # ---------------------------------------------------------------------------- metrics
