@@ -131,16 +131,14 @@ def warp_matrix(angle_deg: float, scale: Sequence[float], centre: Sequence[float
 
 def undo_warp(keypoints, warp_mat):
     """Keypoints (..., K, 2) in augmented pixels → the un-augmented (resized) frame, with
-    ``warp_mat`` (2, 3) or one per leading item (..., 2, 3); torch or numpy."""
-    if torch.is_tensor(keypoints):
-        warp = torch.as_tensor(warp_mat, dtype=keypoints.dtype, device=keypoints.device)
-        linear, shift = warp[..., :2], warp[..., 2]
-        return torch.linalg.solve(linear[..., None, :, :],
-                                  (keypoints - shift[..., None, :])[..., None])[..., 0]
-    warp = np.asarray(warp_mat, np.float64)
+    ``warp_mat`` (2, 3) or one per leading item (..., 2, 3); torch (differentiable) or numpy."""
+    if not torch.is_tensor(keypoints):
+        return undo_warp(torch.from_numpy(np.asarray(keypoints, np.float64)),
+                         torch.from_numpy(np.asarray(warp_mat, np.float64))).numpy()
+    warp = torch.as_tensor(warp_mat, dtype=keypoints.dtype, device=keypoints.device)
     linear, shift = warp[..., :2], warp[..., 2]
-    return np.linalg.solve(linear[..., None, :, :],
-                           (np.asarray(keypoints) - shift[..., None, :])[..., None])[..., 0]
+    return torch.linalg.solve(linear[..., None, :, :],
+                              (keypoints - shift[..., None, :])[..., None])[..., 0]
 
 
 @DATASETS.register_module()
