@@ -114,8 +114,9 @@ def dlc_video_augmentation(frames: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         cv2.warpAffine(frame, matrix, (width, height), dst=out[i], flags=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     values = brightness * (128.0 + contrast * (out.astype(np.float32) - 128.0))
-    np.clip(values, 0, 255, out=values)
-    if factor > 0:
+    # DALI's brightness_contrast keeps the input type: uint8 values, then the shot noise
+    np.rint(np.clip(values, 0, 255, out=values), out=values)
+    if factor > 0:  # the Poisson draws are ~90% of a sequence's cost (benchmarks/)
         values = np.random.poisson(values / factor).astype(np.float32) * factor
     return np.clip(np.rint(values), 0, 255).astype(np.uint8), matrix
 

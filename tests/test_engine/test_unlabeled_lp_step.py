@@ -96,3 +96,67 @@ def test_one_step_on_labelled_and_unlabeled_batches(one_thread):
     model.total_unsupervised_importance = 0.0
     losses = model(**model.data_preprocessor(batch, True), mode='loss')
     assert float(losses['unlabeled_temporal_loss'].detach()) == 0.0
+
+
+class _Recorder:
+    """Records each step's unlabeled losses and the annealed weight (a LOW-priority hook)."""
+
+    def __init__(self):
+        from mmengine.hooks import Hook
+
+        steps = self.steps = []
+
+        class Hooked(Hook):
+            def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+                model = runner.model
+                steps.append((runner.epoch, model.total_unsupervised_importance,
+                              {k: float(v) for k, v in outputs.items()
+                               if k.startswith('unlabeled_')}))
+        self.hook = Hooked()
+
+
+def test_a_py_config_trains_with_the_unlabeled_stream_and_annealing(tmp_path, tiny_run):
+    """The parts from a plain config: data.unlabeled = UnlabeledVideoDataset (the tiny generated
+    videos: 5 sequences of 4 frames) with unlabeled_sequence_collate, the LP head's temporal
+    loss, AnnealWeightHook (0 in epoch 0, 0.5 in epoch 1)."""
+    from posecfg.config import Config
+    from posecfg.engine import build_runner
+    settings, _, norm, _ = tiny_run
+    project = shared_path('lp-mirror-mouse')
+    videos = UnlabeledVideoDataset.example_args['video_dir']
+    pipeline = [dict(type='LoadImageFromFile'), dict(type='Resize', height=64, width=64,
+                                                     keep_ratio=False),
+                dict(type='ToTensor'), norm,
+                dict(type='Collect', keys=['img', 'keypoints', 'keypoints_visible'],
+                     meta_keys=['image_file', 'image_id', 'warp_mat'])]
+    cfg = settings(tmp_path / 'work', lr=1e-3)
+    cfg.update(
+        total_epochs=2,
+        model=dict(type='BottomUp',
+                   backbone=dict(type='ResNet', depth=18, stem_channels=8, base_channels=8,
+                                 out_indices=(3,)),
+                   heads=dict(bodypart=dict(
+                       type='LPHeatmapHead', in_channels=64, out_channels=17,
+                       unsupervised_losses=dict(temporal=dict(type='LPTemporalLoss',
+                                                              epsilon=0.0))))),
+        data=dict(samples_per_gpu=2, workers_per_gpu=0,
+                  train=dict(type='LPProjectDataset', data_dir=str(project), train_frames=4,
+                             data_mode='bottomup', pipeline=pipeline),
+                  unlabeled=dict(type='UnlabeledVideoDataset', video_dir=videos,
+                                 sequence_length=4, image_resize_dims=(64, 64), imgaug='dlc'),
+                  unlabeled_dataloader=dict(samples_per_gpu=1, collate_fn=dict(
+                      type='unlabeled_sequence_collate'))),
+        custom_hooks=[dict(type='AnnealWeightHook', attr_name='total_unsupervised_importance',
+                           init_val=0.0, increase_factor=0.5, final_val=1.0,
+                           freeze_until_epoch=0)])
+    runner = build_runner(Config.fromdict(cfg), validate=False)
+    recorder = _Recorder()
+    runner.register_hook(recorder.hook, 'LOW')
+    runner.train()
+    steps = recorder.steps
+    assert len(steps) == 2 * 5  # an epoch: the longer (unlabeled) stream's 5 batches
+    assert [w for _, w, _ in steps] == [0.0] * 5 + [0.5] * 5
+    assert all(set(losses) == {'unlabeled_temporal_loss'} for _, _, losses in steps)
+    assert all(losses['unlabeled_temporal_loss'] == 0.0 for e, _, losses in steps if e == 0)
+    assert all(np.isfinite(losses['unlabeled_temporal_loss']) for _, _, losses in steps)
+    assert any(losses['unlabeled_temporal_loss'] > 0 for e, _, losses in steps if e == 1)
