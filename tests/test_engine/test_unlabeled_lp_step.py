@@ -92,6 +92,11 @@ def test_one_step_on_labelled_and_unlabeled_batches(one_thread):
     assert torch.isfinite(log['loss'])
     assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters()))
 
+    # sequences collated as images (the default collate) are refused by name
+    with pytest.raises(KeyError, match='unlabeled_sequence_collate'):
+        head.loss_unlabeled(model.extract_feat(data['unlabeled']['img']),
+                            dict(img=data['unlabeled']['img']))
+
     # the annealed weight (AnnealWeightHook) scales the unlabeled losses
     model.total_unsupervised_importance = 0.0
     losses = model(**model.data_preprocessor(batch, True), mode='loss')

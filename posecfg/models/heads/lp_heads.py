@@ -166,6 +166,11 @@ class LPHeatmapHead(BaseHead):
             raise ValueError('LPHeatmapHead: the batch has an unlabeled stream but the head has '
                              'no unsupervised_losses (e.g. dict(temporal=dict(type='
                              "'LPTemporalLoss', ...)))")
+        if 'sequence_length' not in batch or 'warp_mat' not in batch:
+            raise KeyError("LPHeatmapHead.loss_unlabeled needs batches of sequences "
+                           "(UnlabeledVideoDataset) collated by unlabeled_sequence_collate: set "
+                           "data.unlabeled_dataloader.collate_fn=dict(type="
+                           "'unlabeled_sequence_collate')")
         outputs = self.forward(feats)
         input_size = (int(batch['img'].shape[-1]), int(batch['img'].shape[-2]))
         codec = self.codec.sized(input_size, outputs.shape[:1:-1])
