@@ -1,4 +1,5 @@
 """posecfg's hooks (registered in ``posecfg.registry.HOOKS``)."""
+from .anneal_weight import AnnealWeightHook
 from .backbone_unfreeze import UnfreezeBackboneHook
 from .checkpoint import CheckpointHook
 from .compile_model import CompileModelHook, compile_networks
@@ -7,6 +8,6 @@ from .dlc_snapshots import DLCSnapshotHook
 from .learning_stats import DLCLearningStatsHook
 from .monitored import EarlyStoppingHook, ModelCheckpointHook
 
-__all__ = ['CheckpointHook', 'CompileModelHook', 'DLCEvaluationHook', 'DLCLearningStatsHook',
-           'DLCSnapshotHook',
+__all__ = ['AnnealWeightHook', 'CheckpointHook', 'CompileModelHook', 'DLCEvaluationHook',
+           'DLCLearningStatsHook', 'DLCSnapshotHook',
            'EarlyStoppingHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']
