@@ -64,7 +64,8 @@ the train folder                           ``work_dir`` (snapshots, ``learning_s
 Evaluation is ``DLCRMSEMetric`` (``evaluation.metric=['RMSE', 'mAP']``) with the project's
 ``pcutoff``; its numbers are logged as DeepLabCut's ``metrics/test.<name>``
 (``DLCLearningStatsHook``). Accepted with their default value only (anything else is an error
-saying posecfg does not honour it yet): ``device`` (``auto``), ``runner.type``
+saying posecfg does not honour it yet): ``device`` (``auto``, or the device posecfg picks
+anyway: ``cuda`` when there is a GPU, else ``cpu``), ``runner.type``
 (``PoseTrainingRunner``), ``runner.gpus`` (one GPU at most: several run with
 ``tools/dist_train.sh``), ``runner.load_weights_only`` (posecfg always loads snapshots as
 weights only), ``train_settings.weight_init``, ``data.gen_sampling``, ``data.loader``,
@@ -374,9 +375,16 @@ class Translator:
                 expected = None
             if value != expected:
                 raise self.fail(path, f'{why}; remove the key or set it to {expected!r}')
-        if self.get('device') != 'auto':
-            raise self.fail(('device',), f'{self.get("device")!r}: posecfg picks the device '
-                                         f'itself (a GPU when there is one); only auto is honoured')
+        device = str(self.get('device'))
+        if device != 'auto':
+            import torch
+            # posecfg trains on the GPU when there is one, else on the CPU: a device naming
+            # what it would pick anyway is honoured, another is not
+            picked = 'cuda' if torch.cuda.is_available() else 'cpu'
+            if device.split(':')[0] != picked:
+                raise self.fail(('device',), f'{device!r}: posecfg picks the device itself '
+                                             f'({picked} here); only auto or {picked} is '
+                                             f'honoured')
         if self.get('runner', 'type') != 'PoseTrainingRunner':
             raise self.fail(('runner', 'type'), 'only PoseTrainingRunner (pose models) is '
                                                 'supported by posecfg')

@@ -160,6 +160,12 @@ def test_keys_become_posecfg_parts(project, pose_config):
     assert metrics[0]['type'] == 'DLCRMSEMetric' and metrics[0]['pcutoff'] == 0.4
 
 
+def test_resume_training_from(pose_config):
+    cfg = load_as_config(pose_config, ['resume_training_from=/x/snapshot-010.pt', 'device=cpu'])
+    assert cfg.resume_from == '/x/snapshot-010.pt'
+    assert 'init_cfg' not in cfg.model.backbone  # no ImageNet weights when resuming
+
+
 def test_project_config_with_shuffle_is_the_same_config(project, pose_config):
     via_project = load_as_config(project / 'config.yaml', shuffle=1)
     assert via_project.to_dict() == load_as_config(pose_config).to_dict()
@@ -225,7 +231,7 @@ def test_yaml_typos_name_the_file_line_and_close_matches(project, tmp_path):
     ('+train_settings.weight_init={snapshot_path:x.pt}', 'not supported by posecfg yet'),
     ('runner.gpus=[0,1]', 'dist_train'),
     ('data.colormode=BGR', 'RGB'),
-    ('device=cuda', 'only auto'),
+    ('device=mps', 'only auto'),
     ('with_center_keypoints=true', 'not supported'),
 ])
 def test_keys_posecfg_cannot_honour_are_errors(pose_config, option, message):
