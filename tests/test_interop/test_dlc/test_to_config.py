@@ -253,13 +253,26 @@ def test_explain_names_the_yaml_line_or_option(pose_config):
     assert f'pytorch_config.yaml:{line_of(pose_config, r"  seed:")}' in run.stdout
 
 
-def test_printed_py_loads_back_to_the_same_config(pose_config, tmp_path):
-    cfg = load_as_config(pose_config, ['train_settings.epochs=3'])
+@pytest.mark.parametrize('options,inherited', [
+    (['train_settings.epochs=3'], True),
+    (['runner.snapshots.max_snapshots=2', 'runner.optimizer={_delete_:True,type:SGD,'
+      'params:{momentum:0.9}}'], False),
+])
+def test_printed_py_inherits_the_dlc_base_and_loads_back(pose_config, tmp_path, options,
+                                                         inherited):
+    cfg = load_as_config(pose_config, options)
     text, notes = format_config(cfg, 'py')
     assert not notes
+    assert "configs/_base_/dlc/pytorch_config.py']" in text
+    # the base holds DeepLabCut's runtime: the default hooks are inherited, not repeated
+    assert ('custom_hooks = ' not in text) == inherited
+    assert 'evaluation = ' not in text and 'default_hooks = ' not in text
     path = tmp_path / 'openfield_shuffle1.py'
     path.write_text(text)
-    assert Config.fromfile(str(path)).to_dict() == cfg.to_dict()
+    loaded = Config.fromfile(str(path))
+    assert loaded.to_dict() == cfg.to_dict()
+    if not inherited:  # SGD without lr: the base's AdamW dict is replaced, not merged
+        assert dict(loaded.optimizer) == dict(type='SGD', momentum=0.9)
 
 
 @pytest.mark.parametrize('net_type,shuffle,channels', [('hrnet_w32', 2, 32),
