@@ -1,0 +1,201 @@
+"""One DeepLabCut evaluation (a snapshot of a shuffle on its train and test splits) → its files.
+
+:class:`EvaluationRun` gathers, per split, the model's per-sample prediction dicts and the
+batches they came from (``data_batch['gt']``), computes DeepLabCut's numbers with
+:class:`~posecfg.evaluation.metrics.DLCRMSEMetric` and writes the files of
+:mod:`.outputs` where DeepLabCut's ``evaluate_snapshot`` puts them (the file list and the facts
+are in :mod:`posecfg.engine.hooks.dlc_evaluation`). It knows nothing of the runner: the hook
+hands it what the test loop produced.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pandas as pd
+
+from posecfg.files import atomic_path
+
+from .outputs import (evaluation_scores, predictions_frame, scorer_name,
+                      write_evaluation_results, write_keypoint_results, write_predictions)
+from .project import read_project
+from .training_dataset import evaluation_folder, pose_config_path
+
+METRIC_ORDER = ('rmse', 'rmse_pcutoff', 'mAP', 'mAR')  # evaluation.py's results order
+
+
+def label_index(image_path: Union[str, Path], where: str = '') -> Tuple[str, str, str]:
+    """``('labeled-data', <video>, <image>)`` of an image path (DeepLabCut's
+    ``image_to_dlc_df_index``, apis/evaluation.py:817-831)."""
+    parts = Path(str(image_path).replace('\\', '/')).parts
+    if len(parts) < 3 or parts[-3] != 'labeled-data':
+        raise ValueError(f'{where}image {image_path} is not in <project>/labeled-data/<video>/ '
+                         f'(DeepLabCut names evaluation rows by that path)')
+    return tuple(parts[-3:])
+
+
+class EvaluationRun:
+    """The evaluation of one snapshot of one shuffle.
+
+    Args:
+        project: the project's ``config.yaml`` (or folder, or a read project).
+        shuffle, trainset_index: the shuffle evaluated.
+        epoch: the snapshot's epoch; ``best``: it is a ``snapshot-best-NNN.pt``.
+        net_type: DeepLabCut net type for the scorer (None: the shuffle's pytorch_config.yaml).
+        pcutoff: None for the project's ``pcutoff``.
+    """
+
+    def __init__(self, project, shuffle: int, trainset_index: int = 0, epoch: int = 0,
+                 best: bool = False, net_type: Optional[str] = None,
+                 pcutoff: Optional[Union[float, Sequence[float]]] = None):
+        self.project = read_project(project)
+        self.shuffle, self.trainset_index = int(shuffle), int(trainset_index)
+        self.fraction = self.project.training_fraction(self.trainset_index)
+        self.epoch, self.best = int(epoch), bool(best)
+        self.net_type = net_type or self._net_type()
+        self.pcutoff = self.project.pcutoff if pcutoff is None else pcutoff
+        if isinstance(self.pcutoff, (list, tuple)):
+            self.pcutoff = [float(v) for v in self.pcutoff]
+        self.scorer = scorer_name(self.project.task, self.project.date, self.shuffle,
+                                  self.net_type, self.epoch, self.best)
+        self.folder = evaluation_folder(self.project, self.fraction, self.shuffle)
+        self.results: Dict[str, Dict[str, float]] = {}
+        self.per_bodypart: Dict[str, Dict[str, float]] = {}
+        self.predictions: Dict[Tuple[str, ...], Tuple[np.ndarray, np.ndarray]] = {}
+        self.row_order: Optional[List[Tuple[str, ...]]] = None
+
+    def _net_type(self) -> str:
+        path = pose_config_path(self.project, self.fraction, self.shuffle)
+        from .yaml_io import load_yaml
+        net_type = load_yaml(path).get('net_type') if path.is_file() else None
+        if not net_type:
+            raise ValueError(f'{path}: no net_type to name the evaluation scorer with (create '
+                             f'the shuffle first, or give net_type)')
+        return str(net_type)
+
+    # -- gathering -------------------------------------------------------------------------
+    def add_split(self, split: str, dataset: Any, batches: Sequence[Tuple[Any, Sequence]]):
+        """Score one split: ``batches`` = ``(data_batch, outputs)`` pairs of the model's test
+        steps over ``dataset`` (a DLCProjectDataset in test mode)."""
+        from posecfg.evaluation.metrics.dlc_rmse import DLCRMSEMetric
+        if split not in ('train', 'test'):
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        metric = DLCRMSEMetric(pcutoff=self.pcutoff, single_animal=not self.project.multi_animal,
+                               with_map=True, per_keypoint=True)
+        metric.dataset_meta = {}  # per-bodypart keys stay rmse_keypoint_<k>; named below
+        for data_batch, outputs in batches:
+            metric.process(data_batch, outputs)
+            for pred in outputs:
+                self._keep_prediction(pred, split)
+        if not metric.results:
+            raise ValueError(f'the {split} split had no labelled image to evaluate')
+        values = metric.compute_metrics(metric.results)
+        self.results[split] = {k: values.get(k, math.nan) for k in METRIC_ORDER}
+        self.per_bodypart[split] = self._bodypart_errors(values)
+        labels = getattr(dataset, 'labels', None)
+        if labels is not None and self.row_order is None:
+            self.row_order = [label_index(p, f'{type(dataset).__name__}: ')
+                              for p in labels.image_paths]
+
+    def _keep_prediction(self, pred: dict, split: str) -> None:
+        from posecfg.evaluation.metrics._records import _to_numpy, prediction_instances
+        image = pred.get('image_file') if isinstance(pred, dict) else None
+        if image is None:
+            raise KeyError(f"{split} split: a prediction has no 'image_file' (collect it with "
+                           f"meta_keys=['image_file', ...]); DeepLabCut's rows are named by it")
+        keypoints, scores = prediction_instances(self, pred, 0)
+        n_ind = len(self.project.individuals)
+        k = len(self.project.bodyparts)
+        poses = np.full((n_ind, k, 3), np.nan)
+        n = min(n_ind, len(keypoints))  # DeepLabCut keeps max_individuals predictions
+        poses[:n, :, :2], poses[:n, :, 2] = keypoints[:n], scores[:n]
+        unique = np.full((len(self.project.unique_bodyparts), 3), np.nan)
+        if unique.size and pred.get('unique_keypoints') is not None:
+            xy = _to_numpy(pred['unique_keypoints']).reshape(-1, 2)
+            s = pred.get('unique_keypoint_scores')
+            unique[:, :2] = xy
+            unique[:, 2] = 1.0 if s is None else _to_numpy(s).reshape(-1)
+        self.predictions[label_index(image, f'{split} split: ')] = (poses, unique)
+
+    def _bodypart_errors(self, values: Dict[str, float]) -> Dict[str, float]:
+        """``rmse_keypoint_<k>`` → bodypart names (DeepLabCut's ``_extract_rmse_per_bodypart``,
+        evaluation.py:962-990: bodyparts then unique bodyparts)."""
+        out = {}
+        for prefix, names in (('rmse_keypoint', self.project.bodyparts),
+                              ('rmse_unique_keypoint', self.project.unique_bodyparts)):
+            for i, name in enumerate(names):
+                if f'{prefix}_{i}' in values:
+                    out[name] = values[f'{prefix}_{i}']
+        return out
+
+    # -- writing ---------------------------------------------------------------------------
+    def predictions_table(self) -> pd.DataFrame:
+        """Every evaluated image's predictions, reindexed to the merged labels' rows."""
+        index = list(self.predictions)
+        poses = np.stack([p for p, _ in self.predictions.values()])
+        unique = np.stack([u for _, u in self.predictions.values()])
+        df = predictions_frame(poses, self.scorer, self.project.bodyparts,
+                               individuals=self.project.individuals,
+                               unique_predictions=unique,
+                               unique_bodyparts=self.project.unique_bodyparts, index=index)
+        if self.row_order is not None:
+            df = df.reindex(pd.MultiIndex.from_tuples(self.row_order))
+        return df
+
+    def write(self, per_keypoint: bool = False, plot: bool = False,
+              predictions_csv: bool = True) -> List[Path]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        results = {split: self.results.get(split, {k: math.nan for k in METRIC_ORDER})
+                   for split in ('train', 'test')}
+        scores = evaluation_scores(self.fraction, self.shuffle, self.epoch, self.pcutoff,
+                                   results)
+        written = write_predictions(self.predictions_table(), self.folder / f'{self.scorer}.h5',
+                                    csv=predictions_csv, table_format=False)
+        written += list(write_evaluation_results(self.folder, self.scorer, scores))
+        if per_keypoint:
+            written.append(write_keypoint_results(
+                self.folder, self.scorer,
+                {split: self.per_bodypart[split] for split in ('train', 'test')
+                 if split in self.per_bodypart}))
+        if plot:
+            written += self.plot()
+        return written
+
+    def plot(self) -> List[Path]:
+        """The evaluated images with their predictions (score >= pcutoff) drawn, in
+        ``LabeledImages_<scorer>/``."""
+        import cv2
+        from posecfg.apis.visualize import draw_pose
+        out_dir = self.folder / f'LabeledImages_{self.scorer}'
+        out_dir.mkdir(parents=True, exist_ok=True)
+        cutoff = self.pcutoff if np.ndim(self.pcutoff) == 0 else np.asarray(self.pcutoff)
+        written = []
+        for index, (poses, unique) in self.predictions.items():
+            image = cv2.imread(str(self.project.root.joinpath(*index)))
+            if image is None:
+                raise FileNotFoundError(f'{self.project.root.joinpath(*index)}: cannot read the '
+                                        f'image to plot the predictions on')
+            points = np.concatenate([poses.reshape(-1, 3), unique.reshape(-1, 3)])
+            valid = ~np.isnan(points).any(axis=1)
+            cut = cutoff if np.ndim(cutoff) == 0 else np.concatenate(
+                [np.tile(cutoff[:poses.shape[1]], len(poses)), cutoff[poses.shape[1]:]])
+            shown = valid & (np.nan_to_num(points[:, 2], nan=-1) >= cut)
+            xy = np.where(valid[:, None], points[:, :2], 0)
+            canvas = draw_pose(image, xy, shown.astype(float), score_thr=0.5)
+            path = out_dir / f'{index[1]}_{Path(index[2]).stem}.png'
+            with atomic_path(path) as tmp:
+                if not cv2.imwrite(str(tmp), canvas):
+                    raise OSError(f'could not write {path}')
+            written.append(path)
+        return written
+
+    def summary(self) -> str:
+        parts = []
+        for split in ('train', 'test'):
+            if split in self.results:
+                r = self.results[split]
+                parts.append(f"{split} rmse {r['rmse']:.2f} px, rmse_pcutoff "
+                             f"{r['rmse_pcutoff']:.2f} px, mAP {r['mAP']:.2f}, mAR {r['mAR']:.2f}")
+        return f'{self.scorer}: ' + '; '.join(parts)
