@@ -41,4 +41,6 @@ custom_hooks = [
         metric_names=dict(rmse='test.rmse', rmse_pcutoff='test.rmse_pcutoff', mAP='test.mAP',
                           mAR='test.mAR'),
     ),
+    # tools/test.py: evaluation-results-pytorch/ files; net_type names the scorer
+    dict(type='DLCEvaluationHook', net_type='resnet_50'),
 ]

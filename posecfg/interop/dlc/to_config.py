@@ -63,7 +63,9 @@ the train folder                           ``work_dir`` (snapshots, ``learning_s
 
 Evaluation is ``DLCRMSEMetric`` (``evaluation.metric=['RMSE', 'mAP']``) with the project's
 ``pcutoff``; its numbers are logged as DeepLabCut's ``metrics/test.<name>``
-(``DLCLearningStatsHook``). Accepted with their default value only (anything else is an error
+(``DLCLearningStatsHook``); a test run writes DeepLabCut's evaluation-results files
+(``DLCEvaluationHook``, ``net_type`` from the file) and, without a CHECKPOINT, tests the snapshot
+DeepLabCut would (:func:`evaluation_checkpoint`). Accepted with their default value only (anything else is an error
 saying posecfg does not honour it yet): ``device`` (``auto``, or the device posecfg picks
 anyway: ``cuda`` when there is a GPU, else ``cpu``), ``runner.type``
 (``PoseTrainingRunner``), ``runner.gpus`` (one GPU at most: several run with
@@ -711,7 +713,11 @@ class Translator:
         self.link(('custom_hooks', 0, 'key_metric_asc'), ('runner', 'key_metric_asc'))
         for k in ('max_snapshots', 'save_epochs', 'save_optimizer_state'):
             self.link(('custom_hooks', 0, k), ('runner', 'snapshots', k))
-        return [snapshot, dict(type='DLCLearningStatsHook', metric_names=metric_names)]
+        # tools/test.py: DeepLabCut's evaluation-results files (the hook acts on test runs only)
+        evaluation = dict(type='DLCEvaluationHook', net_type=self.get('net_type'))
+        self.link(('custom_hooks', 2, 'net_type'), ('net_type',))
+        return [snapshot, dict(type='DLCLearningStatsHook', metric_names=metric_names),
+                evaluation]
 
 
 def _schema_defaults(schema: D.Schema) -> dict:
@@ -795,6 +801,20 @@ def load_as_config(path, cfg_options: Sequence = (), extra: Sequence[Override] =
     for o in extra:
         _apply_extra(data, prov, o)
     return Config(data, str(dlc.path), prov=prov, options=(), resolved=False)
+
+
+def evaluation_checkpoint(cfg: Config) -> str:
+    """The snapshot DeepLabCut's ``evaluate_network`` would load for a translated config (the
+    project's ``snapshotindex``: the best snapshot, else the latest;
+    :func:`~.snapshots.shuffle_snapshot`): what ``tools/test.py`` tests when no CHECKPOINT is
+    given. (Not ``load_from``, which would also initialise a training run from it.)"""
+    from .snapshots import shuffle_snapshot
+    test = cfg['data']['test']
+    try:
+        return str(shuffle_snapshot(test['project_config'], test['shuffle'],
+                                    test['trainset_index']))
+    except (OSError, ValueError, IndexError) as err:
+        raise DLCConfigError(f'{cfg.filename}: no snapshot to test: {err}') from None
 
 
 def _apply_extra(data: dict, prov: Provenance, o: Override) -> None:

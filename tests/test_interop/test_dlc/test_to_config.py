@@ -113,6 +113,17 @@ def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_conf
             'metrics/test.mAP', 'metrics/test.mAR'} <= set(header)
     assert [r[0] for r in rows[1:]] == ['1', '2']
 
+    # tools/test.py without CHECKPOINT: the snapshot DeepLabCut evaluates (the best), and
+    # DeepLabCut's evaluation files (DLCEvaluationHook)
+    run = run_tool(REPO / 'tools' / 'test.py', pose_config, '--cfg-options', *SMALL)
+    assert run.returncode == 0, run.stderr[-3000:]
+    best = next(n for n in snapshots if '-best-' in n)
+    epoch = int(best[-6:-3])
+    results = project / 'evaluation-results-pytorch' / 'iteration-0' / train.parent.name
+    scorer = f'DLC_Resnet50_openfieldOct30shuffle1_snapshot_best-{epoch}'
+    assert (results / f'{scorer}-results.csv').is_file()
+    assert (results / f'{scorer}.h5').is_file()
+
 
 def test_keys_become_posecfg_parts(project, pose_config):
     dlc = load_yaml(pose_config)
