@@ -239,8 +239,33 @@ def _check_node(dlc: DLCFile, value: dict, schema: D.Schema, path: KeyPath, fill
             dlc.defaulted.add(here)
         if isinstance(default, D.Schema):
             _check_node(dlc, value[key], default, here, fill)
-        elif isinstance(default, D.OPTIONAL) and value[key] is not None:
-            _check_node(dlc, value[key], default.schema, here, fill)
+        elif isinstance(default, D.OPTIONAL):
+            if value[key] is not None:
+                _check_node(dlc, value[key], default.schema, here, fill)
+        else:
+            _check_kind(dlc, value[key], default, here)
+
+
+#: (kind of a default, what a value must then be, the check); a None default takes anything
+_KINDS = ((bool, 'true or false', lambda v: isinstance(v, bool)),
+          (int, 'an integer', lambda v: isinstance(v, int) and not isinstance(v, bool)),
+          (float, 'a number', lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+          (str, 'a string', lambda v: isinstance(v, str)),
+          (list, 'a list', lambda v: isinstance(v, list)),
+          (dict, 'a mapping', lambda v: isinstance(v, dict)))
+
+
+def _check_kind(dlc: DLCFile, value: Any, default: Any, path: KeyPath) -> None:
+    """A value of the kind of DeepLabCut's default (pydantic would refuse another; None is
+    accepted where DeepLabCut's field is optional, which posecfg's translation then checks)."""
+    if value is None or default is None:
+        return
+    for kind, what, ok in _KINDS:
+        if isinstance(default, kind):
+            if not ok(value):
+                raise dlc.error(path, f'must be {what} (DeepLabCut\'s default is {default!r}), '
+                                      f'found {value!r}')
+            return
 
 
 # ============================================================================ --cfg-options

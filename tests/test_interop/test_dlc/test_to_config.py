@@ -207,6 +207,8 @@ def test_collate_and_scheduler_keys(pose_config):
     (['runner.key_metric=test.rmze'], r'did you mean test\.rmse'),
     (['+runner.snapshot.max_snapshots=2'], r'runner.snapshot.*did you mean runner\.snapshots'),
     (['+model.heads.bodypart.predictor.locref_stdd=7'], r'did you mean .*locref_std'),
+    (['train_settings.epochs=many'], r'train_settings\.epochs: must be an integer'),
+    (['runner.key_metric_asc=1'], r'key_metric_asc: must be true or false'),
 ])
 def test_option_typos_name_close_matches(pose_config, options, message):
     with pytest.raises(ConfigError, match=message) as err:
