@@ -65,9 +65,9 @@ Evaluation is ``DLCRMSEMetric`` (``evaluation.metric=['RMSE', 'mAP']``) with the
 ``pcutoff``; its numbers are logged as DeepLabCut's ``metrics/test.<name>``
 (``DLCLearningStatsHook``); a test run writes DeepLabCut's evaluation-results files
 (``DLCEvaluationHook``, ``net_type`` from the file) and, without a CHECKPOINT, tests the snapshot
-DeepLabCut would (:func:`evaluation_checkpoint`). Accepted with their default value only (anything else is an error
-saying posecfg does not honour it yet): ``device`` (``auto``, or the device posecfg picks
-anyway: ``cuda`` when there is a GPU, else ``cpu``), ``runner.type``
+DeepLabCut would (:func:`evaluation_checkpoint`). Accepted with their default value only
+(anything else is an error saying posecfg does not honour it yet): ``device`` (``auto``, or
+the device posecfg picks anyway: ``cuda`` when there is a GPU, else ``cpu``), ``runner.type``
 (``PoseTrainingRunner``), ``runner.gpus`` (one GPU at most: several run with
 ``tools/dist_train.sh``), ``runner.load_weights_only`` (posecfg always loads snapshots as
 weights only), ``train_settings.weight_init``, ``data.gen_sampling``, ``data.loader``,
@@ -227,8 +227,9 @@ def _check_node(dlc: DLCFile, value: dict, schema: D.Schema, path: KeyPath, fill
         raise dlc.error(path, f'must be a mapping of keys to values, found {value!r}')
     for key in value:
         if key not in schema:
-            raise dlc.error(path + (key,), f'unknown key (DeepLabCut 3 writes '
-                                           f'{", ".join(map(str, schema))}){_close(key, schema, path)}')
+            known = ', '.join(map(str, schema))
+            raise dlc.error(path + (key,), f'unknown key (DeepLabCut 3 writes {known})'
+                                           f'{_close(key, schema, path)}')
     for key, default in schema.items():
         here = path + (key,)
         if key not in value:
