@@ -648,13 +648,17 @@ class Translator:
             add('normalize_images', dict(type='NormalizeImage'))
         if aug.get('scale_to_unit_range'):
             add('scale_to_unit_range', dict(type='ScaleToUnitRange'))
-        ours = ('data', 'train' if train else 'val', 'pipeline')
         out = []
+        renamed = {'min_height': 'height', 'min_width': 'width'}  # crop_sampling's padding
         for i, (step, key) in enumerate(steps, start=1):  # 0 is LoadImageFromFile
             out.append(step)
-            self.link(ours + (i,), where + (key,))
-            if not train:
-                self.link(('data', 'test', 'pipeline', i), where + (key,))
+            section = aug.get(key)
+            for split in ('train',) if train else ('val', 'test'):
+                self.link(('data', split, 'pipeline', i), where + (key,))
+                for arg in step if isinstance(section, dict) else ():
+                    if renamed.get(arg, arg) in section:
+                        self.link(('data', split, 'pipeline', i, arg),
+                                  where + (key, renamed.get(arg, arg)))
         out.append(dict(type='ToTensor'))
         if not aug.get('normalize_images') and not aug.get('scale_to_unit_range'):
             # DeepLabCut then feeds the 0-255 pixels

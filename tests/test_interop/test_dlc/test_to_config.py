@@ -258,8 +258,12 @@ def test_explain_names_the_yaml_line_or_option(pose_config):
     epochs = line_of(pose_config, r'  epochs:')
     assert f'pytorch_config.yaml:{epochs}' in cfg.explain('total_epochs')
     assert '--cfg-options runner.eval_interval=3' in cfg.explain('evaluation.interval')
+    width = line_of(pose_config, r'data:', r'  train:', r'    crop_sampling:', r'      width:')
+    assert f'pytorch_config.yaml:{width}' in cfg.explain('data.train.pipeline.3.width')
+    assert f'pytorch_config.yaml:{width}' in cfg.explain('data.train.pipeline.2.min_width')
     crop = line_of(pose_config, r'data:', r'  train:', r'    crop_sampling:')
-    assert f'pytorch_config.yaml:{crop}' in cfg.explain('data.train.pipeline.3.width')
+    # a value DeepLabCut's build_transforms fixes (the padding's position) → the section's line
+    assert f'pytorch_config.yaml:{crop}' in cfg.explain('data.train.pipeline.2.position')
     assert cfg.work_dir == '/tmp/elsewhere' and '--work-dir' in cfg.explain('work_dir')
     run = run_tool(REPO / 'tools' / 'print_config.py', pose_config, '--explain', 'seed')
     assert run.returncode == 0, run.stderr
