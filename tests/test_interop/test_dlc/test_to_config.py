@@ -10,6 +10,7 @@ bodypart head / optimizer / scheduler / augmentation values of the file, and the
 data/transforms.py ``build_transforms`` (lines 26-153).
 """
 import csv
+import importlib
 import os
 import re
 import shutil
@@ -32,6 +33,7 @@ REPO = Path(__file__).resolve().parents[3]
 SHUFFLE = 'dlc-models-pytorch/iteration-0/openfieldOct30-trainset95shuffle{}/train'
 #: DLC keys shrinking the model for CPU tests: timm resnet18 (512 channels), no pretrained file
 SMALL = ['model.backbone.model_name=resnet18', '+model.backbone.pretrained=false',
+         'model.backbone.output_stride=32',
          'model.backbone_output_channels=512',
          'model.heads.bodypart.heatmap_config.channels=[512,4]',
          'model.heads.bodypart.locref_config.channels=[512,8]']
@@ -42,6 +44,21 @@ def run_tool(*args, timeout=300):
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True,
                           cwd=REPO, env=env, timeout=timeout)
+
+
+def run_main(tool, *args):
+    """``tools/<tool>.py ARGS`` in this process (the script runs ``posecfg.tools.<tool>.main``;
+    in-process saves a torch import per run); returns the exit status."""
+    module = importlib.import_module(f'posecfg.tools.{tool}')
+    argv = sys.argv
+    sys.argv = [f'tools/{tool}.py', *map(str, args)]
+    try:
+        module.main()
+    except SystemExit as done:
+        return done.code
+    finally:
+        sys.argv = argv
+    raise AssertionError(f'tools/{tool}.py did not exit')
 
 
 @pytest.fixture(scope='module')
@@ -91,11 +108,9 @@ def line_of(path, *patterns):
 def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_config):
     train = pose_config.parent
     before = pose_config.read_text()
-    run = run_tool(REPO / 'tools' / 'train.py', pose_config, '--cfg-options',
-                   'train_settings.epochs=2', 'runner.eval_interval=1',
-                   'data.train.crop_sampling.width=256', 'data.train.crop_sampling.height=256',
-                   *SMALL)
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run_main('train', pose_config, '--cfg-options', 'train_settings.epochs=2',
+                    'runner.eval_interval=1', 'data.train.crop_sampling.width=256',
+                    'data.train.crop_sampling.height=256', *SMALL) == 0
     assert pose_config.read_text() == before  # DeepLabCut's file is kept; posecfg's is beside it
     assert Config.fromfile(str(train / 'pytorch_config.py')).total_epochs == 2
     snapshots = sorted(n for n in os.listdir(train) if n.endswith('.pt'))
@@ -115,8 +130,7 @@ def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_conf
 
     # tools/test.py without CHECKPOINT: the snapshot DeepLabCut evaluates (the best), and
     # DeepLabCut's evaluation files (DLCEvaluationHook)
-    run = run_tool(REPO / 'tools' / 'test.py', pose_config, '--cfg-options', *SMALL)
-    assert run.returncode == 0, run.stderr[-3000:]
+    assert run_main('test', pose_config, '--cfg-options', *SMALL) == 0
     best = next(n for n in snapshots if '-best-' in n)
     epoch = int(best[-6:-3])
     results = project / 'evaluation-results-pytorch' / 'iteration-0' / train.parent.name
