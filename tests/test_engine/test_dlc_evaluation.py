@@ -51,15 +51,19 @@ def tiny_dlc_config(project, work_dir, tiny_run, hook):
 
 @pytest.fixture
 def trained(tmp_path, tiny_run):
-    """A tiny project, shuffle 1 (train rows 0-3, test row 4), trained one epoch."""
+    """A tiny project, shuffle 1 (train rows 0-3, test row 4), trained one epoch; the snapshot
+    DLCSnapshotHook wrote in the shuffle's train folder."""
     project = tmp_path / 'tiny-ex-2026-12-01'
     project.mkdir()
     write_tiny_dlc_project(project)
     create_training_dataset(project / 'config.yaml', shuffle=1, net_type='resnet_50',
                             train_indices=[0, 1, 2, 3], test_indices=[4])
-    cfg = tiny_dlc_config(project, tmp_path / 'work', tiny_run, dict(type='DLCEvaluationHook'))
+    train = (project / 'dlc-models-pytorch' / 'iteration-0' / 'tinyDec1-trainset80shuffle1' /
+             'train')
+    cfg = tiny_dlc_config(project, tmp_path / 'work', tiny_run,
+                          dict(type='DLCSnapshotHook', out_dir=str(train), save_epochs=1))
     build_runner(cfg).train()
-    return project, cfg, tmp_path / 'work' / 'epoch_1.pth'
+    return project, cfg, train / 'snapshot-001.pt'
 
 
 def _mean_distance(pred, labels):
@@ -70,6 +74,9 @@ def _mean_distance(pred, labels):
 
 def test_hook_writes_deeplabcut_evaluation_files(trained, tiny_run, tmp_path):
     project, cfg, checkpoint = trained
+    import torch
+    keys = list(torch.load(checkpoint, weights_only=True)['model'])  # DeepLabCut's PoseModel
+    assert all(k.startswith(('backbone.model.', 'heads.bodypart.')) for k in keys)
     cfg = cfg.to_dict()
     cfg['custom_hooks'] = [dict(type='DLCEvaluationHook', per_keypoint=True, plot=True)]
     runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
@@ -134,9 +141,10 @@ def test_snapshot_name_gives_the_scorer_and_train_split_is_optional(trained, tin
     runner.test()
     folder = (project / 'evaluation-results-pytorch' / 'iteration-0' /
               'tinyDec1-trainset80shuffle1')
-    # the epoch is the loaded checkpoint's; best-/the uid from the snapshot name
-    scorer = 'DLC_Resnet50_tinyDec1shuffle1_snapshot_best-1'
+    # uid and epochs from the snapshot's name, as DeepLabCut (data/snapshots.py:35-44)
+    scorer = 'DLC_Resnet50_tinyDec1shuffle1_snapshot_best-7'
     results = pd.read_csv(folder / f'{scorer}-results.csv', index_col=[0, 1, 2, 3, 4])
+    assert results.index[0][2] == 7
     assert np.isnan(results.iloc[0]['train rmse']) and np.isfinite(results.iloc[0]['test rmse'])
     df = pd.read_hdf(folder / f'{scorer}.h5', key='df_with_missing')
     assert df.isna().all(axis=1).tolist() == [True] * 4 + [False]  # only the test row
@@ -188,3 +196,30 @@ def test_test_tool_uses_load_from_when_no_checkpoint_is_given(trained, tmp_path,
     folder = (project / 'evaluation-results-pytorch' / 'iteration-0' /
               'tinyDec1-trainset80shuffle1')
     assert (folder / 'DLC_Resnet50_tinyDec1shuffle1_snapshot_1-results.csv').is_file()
+
+
+def test_hook_refuses_per_instance_samples():
+    from posecfg.config import ConfigError
+    from posecfg.engine.hooks import DLCEvaluationHook
+
+    class Dataset:
+        metainfo = {'project_path': '/p', 'shuffle': 1}
+        labels = None
+        data_mode = 'topdown'
+
+    runner = type('Runner', (), {'test_dataloader': type('L', (), {'dataset': Dataset()})()})
+    with pytest.raises(ConfigError, match="data_mode='topdown'"):
+        DLCEvaluationHook()._context(runner)
+
+
+def test_hook_refuses_another_shuffle_than_the_test_set():
+    from posecfg.config import ConfigError
+    from posecfg.engine.hooks import DLCEvaluationHook
+
+    class Dataset:
+        metainfo = {'project_path': '/p', 'shuffle': 1, 'trainset_index': 0}
+        labels = None
+
+    runner = type('Runner', (), {'test_dataloader': type('L', (), {'dataset': Dataset()})()})
+    with pytest.raises(ConfigError, match='the test dataset is shuffle 1'):
+        DLCEvaluationHook(shuffle=2)._context(runner)

@@ -33,9 +33,10 @@ DeepLabCut reports train and test errors.
 
 The scorer is ``DLC_<NetType>_<Task><date>shuffle<k>_snapshot_<uid>``
 (:func:`~posecfg.interop.dlc.outputs.scorer_name`): ``<uid>`` is ``best-<epoch>`` for a
-``snapshot-best-NNN.pt``, else the epoch; the epoch is the loaded checkpoint's
-(``metadata.epoch`` of a DeepLabCut snapshot, ``meta.epoch`` of an mmengine checkpoint), or the
-runner's when nothing was loaded.
+``snapshot-best-NNN.pt``, else the epoch. The epoch is read from the snapshot's name as
+DeepLabCut does (``snapshot_path``, else the file the runner loaded); for another name (an
+mmengine ``epoch_N.pth``) it is the loaded checkpoint's ``meta.epoch``, or the runner's epoch
+when nothing was loaded.
 
 Every file is written to a temporary name in its folder and renamed into place.
 """
@@ -43,16 +44,15 @@ from __future__ import annotations
 
 import copy
 import os
-import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
-import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
 from posecfg.config import ConfigError
+from posecfg.interop.dlc.snapshots import parse_snapshot
 from posecfg.registry import HOOKS
 
 SPLITS = ('train', 'test')
@@ -69,8 +69,9 @@ class DLCEvaluationHook(Hook):
         shuffle: the shuffle index; None: the test dataset's.
         trainset_index: which ``TrainingFraction`` the shuffle was made for (used when
             ``shuffle`` is given here; else the test dataset's).
-        snapshot_path: the snapshot evaluated, naming the scorer (``snapshot-best-050.pt`` →
-            ``..._snapshot_best-50``); None: the checkpoint the runner loaded.
+        snapshot_path: the snapshot evaluated, naming the scorer and the epochs
+            (``snapshot-best-050.pt`` → ``..._snapshot_best-50``, 50 training epochs); None:
+            the checkpoint the runner loaded.
         per_keypoint: also write ``<scorer>-keypoint-results.csv`` (DeepLabCut's
             ``per_keypoint_evaluation``).
         plot: also draw the predictions on the evaluated images (``LabeledImages_<scorer>/``;
@@ -120,10 +121,13 @@ class DLCEvaluationHook(Hook):
         self._batches = []
 
     def after_test_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        self._batches.append((data_batch, outputs))
+        self._batches.append(_kept(data_batch, outputs))
 
     def after_test_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
-        batches, self._batches = self._batches, []
+        batches, self._batches = _gathered(self._batches), []
+        train = None
+        if self.evaluate_train and self._context(runner, quiet=True) is not None:
+            train = _gathered(self._predict(runner, self._train_loader(runner)))  # every rank
         if not is_main_process():
             return
         context = self._context(runner)
@@ -132,40 +136,52 @@ class DLCEvaluationHook(Hook):
         from posecfg.interop.dlc.evaluation import EvaluationRun
         run = EvaluationRun(**context)
         run.add_split('test', runner.test_dataloader.dataset, batches)
-        if self.evaluate_train:
-            loader = self._train_loader(runner)
-            run.add_split('train', loader.dataset, self._predict(runner, loader))
+        if train is not None:
+            run.add_split('train', runner.test_dataloader.dataset, train)
         self.written = run.write(per_keypoint=self.per_keypoint, plot=self.plot,
                                  predictions_csv=self.predictions_csv)
         runner.logger.info('DeepLabCut evaluation: ' + run.summary() + '\n  ' +
                            '\n  '.join(str(p) for p in self.written))
 
     # -- helpers ---------------------------------------------------------------------------
-    def _context(self, runner) -> Optional[dict]:
-        """The project, shuffle and snapshot of this evaluation (None: not a DLC project)."""
+    def _context(self, runner, quiet: bool = False) -> Optional[dict]:
+        """The project, shuffle and snapshot of this evaluation (None: not a DLC project,
+        with a warning unless ``quiet``)."""
         dataset = runner.test_dataloader.dataset
         meta = getattr(dataset, 'metainfo', None) or {}
         project = self.project_path or meta.get('project_path')
         if project is None or not hasattr(dataset, 'labels'):
+            if quiet:
+                return None
             runner.logger.warning(
                 'DLCEvaluationHook: the test dataset is not a DeepLabCut project '
                 f'({type(dataset).__name__}); no DeepLabCut evaluation files are written. Test '
                 'on a DLCProjectDataset (or give project_path) to get them.')
             return None
+        if getattr(dataset, 'data_mode', 'bottomup') != 'bottomup':
+            raise ConfigError(f"DLCEvaluationHook: the test dataset has data_mode="
+                              f"{dataset.data_mode!r}; DeepLabCut's evaluation files hold one "
+                              f"prediction row per image, from a whole-image (data_mode="
+                              f"'bottomup') model")
         shuffle = self.shuffle if self.shuffle is not None else meta.get('shuffle')
         trainset_index = (self.trainset_index if self.shuffle is not None
                           else meta.get('trainset_index', self.trainset_index))
         if shuffle is None:
             raise ConfigError('DLCEvaluationHook: give shuffle (the test dataset does not say '
                               'which shuffle it is)')
+        tested = (meta.get('shuffle'), meta.get('trainset_index'))
+        if self.shuffle is not None and tested[0] is not None and \
+                tested != (shuffle, trainset_index):
+            raise ConfigError(f'DLCEvaluationHook: shuffle={shuffle}, trainset_index='
+                              f'{trainset_index} but the test dataset is shuffle {tested[0]}, '
+                              f'trainset_index {tested[1]}; the results would be filed under '
+                              f'another shuffle')
         snapshot = self.snapshot_path or getattr(runner, '_load_from', None) or \
             runner.cfg.get('load_from')
         epoch, best = self._loaded_epoch, False
-        name = os.path.basename(str(snapshot)) if snapshot else ''
-        parsed = re.match(r'^snapshot(-best)?-(\d+)\.pt$', name)
-        if parsed:
-            best = bool(parsed[1])
-            epoch = int(parsed[2]) if epoch is None else epoch
+        parsed = parse_snapshot(str(snapshot)) if snapshot else None
+        if parsed is not None:  # DeepLabCut reads epochs from the name (data/snapshots.py:35)
+            best, epoch = parsed.best, parsed.epoch
         if epoch is None:
             epoch = int(runner.epoch)
         return dict(project=project, shuffle=int(shuffle), trainset_index=int(trainset_index),
@@ -190,6 +206,7 @@ class DLCEvaluationHook(Hook):
 
     @staticmethod
     def _predict(runner, loader) -> List[tuple]:
+        """``(gt, outputs)`` of the model's test steps over ``loader`` (this rank's share)."""
         model = runner.model
         was_training = model.training
         model.eval()
@@ -197,7 +214,24 @@ class DLCEvaluationHook(Hook):
         try:
             with torch.no_grad():
                 for batch in loader:
-                    out.append((batch, model.test_step(batch)))
+                    out.append(_kept(batch, model.test_step(batch)))
         finally:
             model.train(was_training)
         return out
+
+
+def _kept(data_batch, outputs) -> tuple:
+    """What the evaluation needs of a test step: the batch's ``gt`` (not its images) and the
+    per-sample prediction dicts."""
+    gt = data_batch.get('gt') if isinstance(data_batch, dict) else None
+    return {'gt': gt}, list(outputs or [])
+
+
+def _gathered(batches: List[tuple]) -> List[tuple]:
+    """Every rank's batches (the same list on each; a single process returns its own).
+    Samples a distributed sampler repeated to even out the ranks come back twice: the
+    evaluation keeps one prediction per image."""
+    from mmengine.dist import all_gather_object, get_world_size
+    if get_world_size() == 1:
+        return batches
+    return [b for part in all_gather_object(batches) for b in part]

@@ -54,10 +54,20 @@ class EvaluationRun:
         self.shuffle, self.trainset_index = int(shuffle), int(trainset_index)
         self.fraction = self.project.training_fraction(self.trainset_index)
         self.epoch, self.best = int(epoch), bool(best)
+        self.pose_config = self._pose_config()
         self.net_type = net_type or self._net_type()
+        # DeepLabCut's columns and matching use the shuffle's metadata.individuals
+        # (data/dlcloader.py:172); one individual means single animal (apis/evaluation.py:202)
+        metadata = self.pose_config.get('metadata') or {}
+        self.individuals = list(metadata.get('individuals') or self.project.individuals)
+        self.single_animal = len(self.individuals) == 1
         self.pcutoff = self.project.pcutoff if pcutoff is None else pcutoff
         if isinstance(self.pcutoff, (list, tuple)):
             self.pcutoff = [float(v) for v in self.pcutoff]
+            count = len(self.project.bodyparts) + len(self.project.unique_bodyparts)
+            if len(self.pcutoff) != count:  # DeepLabCut's _validate_pcutoff (evaluation.py:894)
+                raise ValueError(f'pcutoff has {len(self.pcutoff)} values; a list needs one per '
+                                 f'bodypart then unique bodypart ({count})')
         self.scorer = scorer_name(self.project.task, self.project.date, self.shuffle,
                                   self.net_type, self.epoch, self.best)
         self.folder = evaluation_folder(self.project, self.fraction, self.shuffle)
@@ -66,11 +76,16 @@ class EvaluationRun:
         self.predictions: Dict[Tuple[str, ...], Tuple[np.ndarray, np.ndarray]] = {}
         self.row_order: Optional[List[Tuple[str, ...]]] = None
 
-    def _net_type(self) -> str:
-        path = pose_config_path(self.project, self.fraction, self.shuffle)
+    def _pose_config(self) -> dict:
+        """The shuffle's ``train/pytorch_config.yaml`` ({} when there is none)."""
         from .yaml_io import load_yaml
-        net_type = load_yaml(path).get('net_type') if path.is_file() else None
+        path = pose_config_path(self.project, self.fraction, self.shuffle)
+        return load_yaml(path) if path.is_file() else {}
+
+    def _net_type(self) -> str:
+        net_type = self.pose_config.get('net_type')
         if not net_type:
+            path = pose_config_path(self.project, self.fraction, self.shuffle)
             raise ValueError(f'{path}: no net_type to name the evaluation scorer with (create '
                              f'the shuffle first, or give net_type)')
         return str(net_type)
@@ -82,13 +97,20 @@ class EvaluationRun:
         from posecfg.evaluation.metrics.dlc_rmse import DLCRMSEMetric
         if split not in ('train', 'test'):
             raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        metric = DLCRMSEMetric(pcutoff=self.pcutoff, single_animal=not self.project.multi_animal,
+        metric = DLCRMSEMetric(pcutoff=self.pcutoff, single_animal=self.single_animal,
                                with_map=True, per_keypoint=True)
         metric.dataset_meta = {}  # per-bodypart keys stay rmse_keypoint_<k>; named below
+        seen = set()
         for data_batch, outputs in batches:
-            metric.process(data_batch, outputs)
-            for pred in outputs:
-                self._keep_prediction(pred, split)
+            # one entry per image: a distributed sampler repeats samples to even out ranks
+            keep = [i for i, pred in enumerate(outputs)
+                    if self._image_key(pred, split) not in seen]
+            seen.update(self._image_key(outputs[i], split) for i in keep)
+            gts = data_batch.get('gt') if isinstance(data_batch, dict) else None
+            metric.process({'gt': None if gts is None else [gts[i] for i in keep]},
+                           [outputs[i] for i in keep])
+            for i in keep:
+                self._keep_prediction(outputs[i], split)
         if not metric.results:
             raise ValueError(f'the {split} split had no labelled image to evaluate')
         values = metric.compute_metrics(metric.results)
@@ -99,14 +121,19 @@ class EvaluationRun:
             self.row_order = [label_index(p, f'{type(dataset).__name__}: ')
                               for p in labels.image_paths]
 
-    def _keep_prediction(self, pred: dict, split: str) -> None:
-        from posecfg.evaluation.metrics._records import _to_numpy, prediction_instances
+    @staticmethod
+    def _image_key(pred: dict, split: str) -> Tuple[str, ...]:
+        """The DeepLabCut row of a prediction, from its ``image_file``."""
         image = pred.get('image_file') if isinstance(pred, dict) else None
         if image is None:
             raise KeyError(f"{split} split: a prediction has no 'image_file' (collect it with "
                            f"meta_keys=['image_file', ...]); DeepLabCut's rows are named by it")
+        return label_index(image, f'{split} split: ')
+
+    def _keep_prediction(self, pred: dict, split: str) -> None:
+        from posecfg.evaluation.metrics._records import _to_numpy, prediction_instances
         keypoints, scores = prediction_instances(self, pred, 0)
-        n_ind = len(self.project.individuals)
+        n_ind = len(self.individuals)
         k = len(self.project.bodyparts)
         poses = np.full((n_ind, k, 3), np.nan)
         n = min(n_ind, len(keypoints))  # DeepLabCut keeps max_individuals predictions
@@ -117,7 +144,7 @@ class EvaluationRun:
             s = pred.get('unique_keypoint_scores')
             unique[:, :2] = xy
             unique[:, 2] = 1.0 if s is None else _to_numpy(s).reshape(-1)
-        self.predictions[label_index(image, f'{split} split: ')] = (poses, unique)
+        self.predictions[self._image_key(pred, split)] = (poses, unique)
 
     def _bodypart_errors(self, values: Dict[str, float]) -> Dict[str, float]:
         """``rmse_keypoint_<k>`` → bodypart names (DeepLabCut's ``_extract_rmse_per_bodypart``,
@@ -137,7 +164,7 @@ class EvaluationRun:
         poses = np.stack([p for p, _ in self.predictions.values()])
         unique = np.stack([u for _, u in self.predictions.values()])
         df = predictions_frame(poses, self.scorer, self.project.bodyparts,
-                               individuals=self.project.individuals,
+                               individuals=self.individuals,
                                unique_predictions=unique,
                                unique_bodyparts=self.project.unique_bodyparts, index=index)
         if self.row_order is not None:
