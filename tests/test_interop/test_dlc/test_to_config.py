@@ -119,7 +119,9 @@ def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_conf
     assert snapshots in (['snapshot-002.pt', 'snapshot-best-001.pt'], ['snapshot-best-002.pt'])
     state = torch.load(train / snapshots[-1], weights_only=True)  # as DeepLabCut reads it
     assert set(state) >= {'metadata', 'model'} and 'optimizer' not in state
-    assert any(k.startswith('bodypart.heatmap_head.') for k in state['model'])
+    # DeepLabCut's PoseModel keys (models/model.py; timm ResNet under backbone.model.)
+    assert {'backbone.model.conv1.weight', 'heads.bodypart.heatmap_head.deconv_layers.0.weight',
+            'heads.bodypart.locref_head.deconv_layers.0.weight'} <= set(state['model'])
     with open(train / 'learning_stats.csv', newline='') as f:
         rows = list(csv.reader(f))
     header = rows[0]
