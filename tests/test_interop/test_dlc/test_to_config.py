@@ -336,3 +336,13 @@ def test_multi_animal_heads_are_refused_until_built(synthetic_ma):
     with pytest.raises(ConfigError, match=rf'pytorch_config.yaml:{line}: model\.heads\.bodypart: '
                                           rf'a DLCRNetHead head is not supported by posecfg yet'):
         load_as_config(path)
+
+
+def test_dlc_python_api_goes_through_this_translator(project):
+    from posecfg.apis.dlc import load_shuffle_config
+    cfg = load_shuffle_config(project / 'config.yaml', shuffle=1, epochs=3,
+                              max_snapshots_to_keep=2,
+                              pytorch_cfg_updates={'runner.optimizer.params.lr': 1e-4})
+    assert cfg.total_epochs == 3 and cfg.optimizer.lr == 1e-4
+    assert cfg.custom_hooks[0].max_snapshots == 2
+    assert '--cfg-options train_settings.epochs=3' in cfg.explain('total_epochs')
