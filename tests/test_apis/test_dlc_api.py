@@ -13,7 +13,6 @@ keys (pose_estimation_pytorch/apis/training.py:305-327: ``train_settings.epochs`
 ``train_settings.batch_size``, ``runner.snapshots.save_epochs``, ``runner.snapshots.
 max_snapshots``); evaluate_network's snapshot choice (apis/utils.py:165-224).
 """
-import importlib.util
 import sys
 import types
 from pathlib import Path
@@ -30,15 +29,10 @@ ENGINE_TESTS = Path(__file__).resolve().parents[1] / 'test_engine'
 
 
 def _engine_helpers():
-    """tiny_dlc_config (test_dlc_evaluation) and the tiny_run tuple (test_engine/conftest)."""
+    """tiny_dlc_config and the tiny_run tuple of tests/test_engine/test_dlc_evaluation.py."""
     sys.path.insert(0, str(ENGINE_TESTS))
-    from test_dlc_evaluation import tiny_dlc_config
-    spec = importlib.util.spec_from_file_location('engine_conftest', ENGINE_TESTS / 'conftest.py')
-    conftest = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conftest)
-    tiny_run = (conftest.one_epoch_settings, conftest.TINY_BACKBONE, conftest.NORMALIZE,
-                conftest.SYNTHETIC_INFO)
-    return tiny_dlc_config, tiny_run
+    from test_dlc_evaluation import load_tiny_run, tiny_dlc_config
+    return tiny_dlc_config, load_tiny_run()
 
 
 @pytest.fixture

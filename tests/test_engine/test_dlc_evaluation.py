@@ -11,6 +11,10 @@ columns (:597-604) and ``<split> <metric>`` columns rounded to 2 decimals (:585-
 ``Train error (px)``/``Test error (px)`` (:877-891). Single-animal "rmse" is the mean Euclidean
 distance over labelled points (core/metrics/distance_metrics.py).
 """
+import importlib.util
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -49,21 +53,55 @@ def tiny_dlc_config(project, work_dir, tiny_run, hook):
     return Config.fromdict(cfg)
 
 
-@pytest.fixture
-def trained(tmp_path, tiny_run):
-    """A tiny project, shuffle 1 (train rows 0-3, test row 4), trained one epoch; the snapshot
-    DLCSnapshotHook wrote in the shuffle's train folder."""
-    project = tmp_path / 'tiny-ex-2026-12-01'
+def _train_folder(project):
+    return (project / 'dlc-models-pytorch' / 'iteration-0' / 'tinyDec1-trainset80shuffle1' /
+            'train')
+
+
+def _snapshot_hook(project):
+    return dict(type='DLCSnapshotHook', out_dir=str(_train_folder(project)), save_epochs=1)
+
+
+def load_tiny_run():
+    """test_engine/conftest.py's tiny_run tuple (for module-scoped fixtures and other test
+    folders, which cannot ask for the function-scoped fixture)."""
+    spec = importlib.util.spec_from_file_location('engine_conftest',
+                                                  Path(__file__).with_name('conftest.py'))
+    conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conftest)
+    return (conftest.one_epoch_settings, conftest.TINY_BACKBONE, conftest.NORMALIZE,
+            conftest.SYNTHETIC_INFO)
+
+
+@pytest.fixture(scope='module')
+def tiny_run_module():
+    return load_tiny_run()
+
+
+@pytest.fixture(scope='module')
+def trained_once(tmp_path_factory, tiny_run_module):
+    """A tiny project, shuffle 1 (train rows 0-3, test row 4), trained one epoch (once)."""
+    base = tmp_path_factory.mktemp('trained')
+    project = base / 'tiny-ex-2026-12-01'
     project.mkdir()
     write_tiny_dlc_project(project)
     create_training_dataset(project / 'config.yaml', shuffle=1, net_type='resnet_50',
                             train_indices=[0, 1, 2, 3], test_indices=[4])
-    train = (project / 'dlc-models-pytorch' / 'iteration-0' / 'tinyDec1-trainset80shuffle1' /
-             'train')
-    cfg = tiny_dlc_config(project, tmp_path / 'work', tiny_run,
-                          dict(type='DLCSnapshotHook', out_dir=str(train), save_epochs=1))
+    cfg = tiny_dlc_config(project, base / 'work', tiny_run_module, _snapshot_hook(project))
     build_runner(cfg).train()
-    return project, cfg, train / 'snapshot-001.pt'
+    return project
+
+
+@pytest.fixture
+def trained(trained_once, tmp_path, tiny_run_module):
+    """A copy of the trained project (paths in its YAML files moved along), its config and
+    the snapshot DLCSnapshotHook wrote in the shuffle's train folder."""
+    project = tmp_path / trained_once.name
+    shutil.copytree(trained_once, project)
+    for path in project.rglob('*.yaml'):
+        path.write_text(path.read_text().replace(str(trained_once), str(project)))
+    cfg = tiny_dlc_config(project, tmp_path / 'work', tiny_run_module, _snapshot_hook(project))
+    return project, cfg, _train_folder(project) / 'snapshot-001.pt'
 
 
 def _mean_distance(pred, labels):
@@ -72,7 +110,7 @@ def _mean_distance(pred, labels):
     return float(np.nanmean(d))
 
 
-def test_hook_writes_deeplabcut_evaluation_files(trained, tiny_run, tmp_path):
+def test_hook_writes_deeplabcut_evaluation_files(trained):
     project, cfg, checkpoint = trained
     import torch
     keys = list(torch.load(checkpoint, weights_only=True)['model'])  # DeepLabCut's PoseModel
@@ -128,11 +166,12 @@ def test_hook_writes_deeplabcut_evaluation_files(trained, tiny_run, tmp_path):
                                rtol=1e-6)
     assert (folder / f'{scorer}.csv').is_file()
     plots = sorted((folder / f'LabeledImages_{scorer}').iterdir())
-    assert [p.name for p in plots] == [f'vid_img{i:04d}.png' for i in range(5)]
+    assert [p.name for p in plots] == ['Test-vid-img0004.png'] + [  # DeepLabCut's names
+        f'Training-vid-img{i:04d}.png' for i in range(4)]
     assert not [p for p in folder.rglob('*.tmp*')]
 
 
-def test_snapshot_name_gives_the_scorer_and_train_split_is_optional(trained, tiny_run):
+def test_snapshot_name_gives_the_scorer_and_train_split_is_optional(trained):
     project, cfg, checkpoint = trained
     cfg = cfg.to_dict()
     cfg['custom_hooks'] = [dict(type='DLCEvaluationHook', snapshot_path='x/snapshot-best-007.pt',
@@ -223,3 +262,19 @@ def test_hook_refuses_another_shuffle_than_the_test_set():
     runner = type('Runner', (), {'test_dataloader': type('L', (), {'dataset': Dataset()})()})
     with pytest.raises(ConfigError, match='the test dataset is shuffle 1'):
         DLCEvaluationHook(shuffle=2)._context(runner)
+
+
+def test_training_resumes_from_a_snapshot_in_deeplabcuts_key_layout(trained):
+    """DLCSnapshotHook's snapshot (PoseModel keys) resumes a run: the weights come back under
+    posecfg's names and training continues to epoch 2."""
+    import torch
+    project, cfg, snapshot = trained
+    cfg = cfg.to_dict()
+    cfg['total_epochs'] = 2
+    cfg['resume_from'] = str(snapshot)
+    runner = build_runner(Config.fromdict(cfg))
+    runner.train()
+    assert runner.epoch == 2
+    saved = torch.load(snapshot.with_name('snapshot-002.pt'), weights_only=True)
+    assert saved['metadata']['epoch'] == 2
+    assert 'heads.bodypart.heatmap_head.deconv_layers.0.weight' in saved['model']

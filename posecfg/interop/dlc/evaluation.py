@@ -74,6 +74,7 @@ class EvaluationRun:
         self.results: Dict[str, Dict[str, float]] = {}
         self.per_bodypart: Dict[str, Dict[str, float]] = {}
         self.predictions: Dict[Tuple[str, ...], Tuple[np.ndarray, np.ndarray]] = {}
+        self.split_of: Dict[Tuple[str, ...], str] = {}
         self.row_order: Optional[List[Tuple[str, ...]]] = None
 
     def _pose_config(self) -> dict:
@@ -144,7 +145,9 @@ class EvaluationRun:
             s = pred.get('unique_keypoint_scores')
             unique[:, :2] = xy
             unique[:, 2] = 1.0 if s is None else _to_numpy(s).reshape(-1)
-        self.predictions[self._image_key(pred, split)] = (poses, unique)
+        key = self._image_key(pred, split)
+        self.predictions[key] = (poses, unique)
+        self.split_of[key] = split
 
     def _bodypart_errors(self, values: Dict[str, float]) -> Dict[str, float]:
         """``rmse_keypoint_<k>`` → bodypart names (DeepLabCut's ``_extract_rmse_per_bodypart``,
@@ -192,7 +195,8 @@ class EvaluationRun:
 
     def plot(self) -> List[Path]:
         """The evaluated images with their predictions (score >= pcutoff) drawn, in
-        ``LabeledImages_<scorer>/``."""
+        ``LabeledImages_<scorer>/Training-<video>-<image>`` or ``Test-<video>-<image>``
+        (DeepLabCut's names, utils/visualization.py:258-270; its figures also mark the labels)."""
         import cv2
         from posecfg.apis.visualize import draw_pose
         out_dir = self.folder / f'LabeledImages_{self.scorer}'
@@ -211,7 +215,8 @@ class EvaluationRun:
             shown = valid & (np.nan_to_num(points[:, 2], nan=-1) >= cut)
             xy = np.where(valid[:, None], points[:, :2], 0)
             canvas = draw_pose(image, xy, shown.astype(float), score_thr=0.5)
-            path = out_dir / f'{index[1]}_{Path(index[2]).stem}.png'
+            kind = 'Training' if self.split_of[index] == 'train' else 'Test'
+            path = out_dir / '-'.join((kind, index[1], index[2]))
             with atomic_path(path) as tmp:
                 if not cv2.imwrite(str(tmp), canvas):
                     raise OSError(f'could not write {path}')
