@@ -164,8 +164,10 @@ class PoseRunner(Runner):
     def dump_config(self) -> None:
         if self.rank != 0:
             return
-        name = os.path.basename(self.cfg.filename) if self.cfg.filename else \
-            f'{self.timestamp}.py'
+        # the text is a .py config whatever the file it came from (a DeepLabCut or Lightning
+        # Pose .yaml in the work dir must not be overwritten by it)
+        name = os.path.splitext(os.path.basename(self.cfg.filename))[0] + '.py' \
+            if self.cfg.filename else f'{self.timestamp}.py'
         write_atomically(self.cfg.pretty_text, os.path.join(self.work_dir, name))
 
 

@@ -417,6 +417,8 @@ def _apply_native_keys(kwargs: dict, c: dict):
         phase = key[:-len('_evaluator')] if key.endswith('_evaluator') else None
         if phase and f'{phase}_dataloader' not in kwargs:
             continue  # that phase does not run (--no-validate, testing): mmengine refuses it
+        if key in ('optim_wrapper', 'param_scheduler') and 'train_dataloader' not in kwargs:
+            continue  # a test run: mmengine refuses a schedule without an optimizer
         if key in c and c[key] is not None:
             kwargs[key] = c[key]
     if c.get('default_scope'):

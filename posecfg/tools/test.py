@@ -4,9 +4,9 @@
                          [--work-dir DIR] [--cfg-options KEY=VALUE ...]
                          [--launcher none|pytorch|slurm]
 
-CHECKPOINT defaults to the config's ``load_from`` (a DeepLabCut shuffle's translated config sets
-it to the snapshot DeepLabCut's ``evaluate_network`` would use:
-:func:`posecfg.interop.dlc.snapshots.evaluation_snapshot`).
+CHECKPOINT defaults to the config's ``load_from``; for a DeepLabCut shuffle's pytorch_config.yaml
+(or project config.yaml with --shuffle), to the snapshot DeepLabCut's ``evaluate_network`` would
+use (:func:`posecfg.interop.dlc.to_config.evaluation_checkpoint`).
 ``--eval`` picks metrics by the names of the config's ``evaluation.metric`` (default: those);
 ``--out`` writes every prediction to a JSON file. ``tools/dist_test.sh`` runs it on N processes.
 
@@ -42,6 +42,15 @@ def parse_args(argv=None):
     return args
 
 
+def _dialect_checkpoint(config, cfg):
+    """A DeepLabCut shuffle's snapshot that DeepLabCut would evaluate; None for others."""
+    from posecfg.interop.dialects import detect_dialect
+    if detect_dialect(config) in ('dlc', 'dlc_project'):
+        from posecfg.interop.dlc.to_config import evaluation_checkpoint
+        return evaluation_checkpoint(cfg)
+    return None
+
+
 @cli_main
 def main():
     args = parse_args()
@@ -52,7 +61,7 @@ def main():
         overrides.append(flag_override('--work-dir', 'work_dir', args.work_dir))
     cfg = load_config(args, overrides)
     if args.checkpoint is None:
-        args.checkpoint = cfg.get('load_from')
+        args.checkpoint = cfg.get('load_from') or _dialect_checkpoint(args.config, cfg)
         if not args.checkpoint:
             print(f'error: no CHECKPOINT given and {args.config} sets no load_from: name the '
                   f'checkpoint to test (tools/test.py CONFIG CHECKPOINT)', file=sys.stderr)
