@@ -179,8 +179,10 @@ def evaluation_snapshot(train_folder: Union[str, Path], snapshotindex: Union[int
 
 def shuffle_snapshot(config, shuffle: int = 1, trainset_index: int = 0,
                      snapshotindex: Union[int, str, None] = None) -> Path:
-    """The snapshot of a project's shuffle that DeepLabCut evaluates (what the DeepLabCut
-    translator sets ``load_from`` to): :func:`evaluation_snapshot` of
+    """The snapshot of a project's shuffle that DeepLabCut evaluates (what ``tools/test.py``
+    tests when no CHECKPOINT is given, through ``to_config.evaluation_checkpoint``; the
+    translator does not set ``load_from``, which would also start training from it):
+    :func:`evaluation_snapshot` of
     ``dlc-models-pytorch/iteration-N/<Task><date>-trainset<pct>shuffle<k>/train`` with
     ``snapshotindex`` (None: the project's ``snapshotindex``; its ``'all'``, the template's
     default, evaluates every snapshot in DeepLabCut, and means the last one, -1, here, which
