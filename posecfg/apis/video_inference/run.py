@@ -21,13 +21,15 @@ import json
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..video import DecodeReport, LabeledVideoWriter, VideoReader, run_video
+from ..video import (DecodeReport, LabeledVideoWriter, VideoDecodeWarning, VideoReader,
+                     run_video)
 from .model import VideoModel
 from .outputs import OutputPaths, dlc_scorer, existing, output_paths, write_outputs
 from .predictors import BottomUpFramePredictor, TopDownFramePredictor
@@ -64,8 +66,9 @@ def default_format(vm: VideoModel, config_path=None) -> str:
 
 
 def collect_videos(items) -> List[Path]:
-    """Video files named, and those in named folders (by extension, sorted); a missing path is
-    an error naming it."""
+    """Video files named, and those in named folders (by extension, sorted). A named file that
+    does not exist is kept: opening it raises :class:`~posecfg.apis.video.VideoOpenError`
+    naming it, and the other videos are still analysed."""
     videos = []
     for item in items:
         path = Path(item)
@@ -77,10 +80,8 @@ def collect_videos(items) -> List[Path]:
                 raise FileNotFoundError(f'{path}: no video files ({", ".join(VIDEO_EXTENSIONS)})'
                                         ' in this folder')
             videos.extend(found)
-        elif path.exists():
-            videos.append(path)
         else:
-            raise FileNotFoundError(f'{path}: no such video file or folder')
+            videos.append(path)
     return videos
 
 
@@ -174,8 +175,10 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
 
     start = time.time()
     try:
-        result = run_video(reader, predictor, on_batch_result=draw if writer else None,
-                           progress=progress)
+        with warnings.catch_warnings():  # the message is printed below, with what it means
+            warnings.simplefilter('ignore', VideoDecodeWarning)
+            result = run_video(reader, predictor, on_batch_result=draw if writer else None,
+                               progress=progress)
     except BaseException:
         if writer is not None:
             writer.abort()
@@ -189,6 +192,7 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
                             batch_size=batch_size, boxes=boxes, start=start) + written
     message = result.report.message()
     if result.report.lost:
-        print(f'warning: {message}; their rows are NaN', file=log)
+        print(f'warning: {message}; predictions were made for the {result.report.decoded} '
+              f'decoded frames, the rows of the lost ones are NaN', file=log)
     return VideoResult(video, paths, written=written, message=message, report=result.report,
                        values=result.values, frames_per_second=result.frames_per_second)
