@@ -41,8 +41,7 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None, device: str
     import_custom_modules(cfg)
     model = MODELS.build(cfg.to_dict()['model'])
     if checkpoint:
-        state = load_checkpoint_file(checkpoint)
-        state = state.get('state_dict', state)
+        state = checkpoint_state_dict(load_checkpoint_file(checkpoint))
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise ValueError(f'{checkpoint} does not fit the model of {cfg.filename}: '
@@ -51,6 +50,15 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None, device: str
     model.cfg = cfg
     model.dataset_meta = _test_dataset_meta(cfg)
     return model.to(device).eval()
+
+
+def checkpoint_state_dict(checkpoint: dict) -> dict:
+    """The model weights of a loaded checkpoint: posecfg/mmengine's ``state_dict``, a
+    DeepLabCut snapshot's ``model`` (``{'metadata', 'model'}``), or a bare state dict."""
+    from posecfg.engine.hooks.dlc_snapshots import is_dlc_snapshot
+    if is_dlc_snapshot(checkpoint):
+        return checkpoint['model']
+    return checkpoint.get('state_dict', checkpoint)
 
 
 def _test_dataset_meta(cfg: Config):

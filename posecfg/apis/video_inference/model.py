@@ -122,7 +122,8 @@ def load_video_model(config, checkpoint: Optional[str], device: str = 'cpu',
     meta = {}
     if checkpoint:
         saved = load_checkpoint_file(checkpoint)
-        meta = dict(saved.get('meta') or {}) if isinstance(saved, dict) else {}
+        if isinstance(saved, dict):  # posecfg's 'meta', or a DeepLabCut snapshot's 'metadata'
+            meta = dict(saved.get('meta') or saved.get('metadata') or {})
     return VideoModel(model=model.eval(), cfg=cfg, checkpoint=checkpoint,
                       autocast=resolved.autocast, channels_last=resolved.channels_last,
                       fold_bn=resolved.fold_bn, checkpoint_meta=meta)
