@@ -35,7 +35,9 @@ prefer_passive_openmp()
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     add_config_arguments(parser)
-    parser.add_argument('checkpoint', help='the trained weights (.pth)')
+    parser.add_argument('checkpoint', help="the trained weights (.pth, a DeepLabCut .pt "
+                        "snapshot), or a train folder / 'auto' (the config's work_dir): its "
+                        'best snapshot, as DeepLabCut picks it')
     parser.add_argument('videos', nargs='+', help='video files or folders of videos')
     parser.add_argument('--out-dir', default=None, help='output folder (default: each '
                         "video's folder)")
@@ -85,6 +87,24 @@ def detections_for(spec, video, several):
     return load_detections(spec)
 
 
+def resolve_checkpoint(spec, cfg):
+    """A checkpoint file, or the one :func:`find_checkpoint` picks in a folder (``auto``: the
+    config's ``work_dir``)."""
+    from posecfg.apis.video_inference.snapshots import find_checkpoint
+    from posecfg.config import ConfigError
+    folder = cfg.get('work_dir') if spec == 'auto' else spec
+    if folder and os.path.isdir(folder):
+        found = find_checkpoint(folder)
+        if found is None:
+            raise ConfigError(f'{folder}: no checkpoint in this folder (snapshot-best-NNN.pt, '
+                              'snapshot-NNN.pt, best_*.pth, latest.pth, epoch_N.pth)')
+        print(f'using checkpoint {found}')
+        return found
+    if spec == 'auto':
+        raise ConfigError(f"checkpoint 'auto': the config has no work_dir folder ({folder!r})")
+    return spec
+
+
 def main(argv=None):
     args = parse_args(argv)
     from posecfg.apis.video import VideoDecodeError, VideoOpenError
@@ -93,7 +113,7 @@ def main(argv=None):
     if args.batch_size < 1:
         raise SystemExit('error: --batch-size must be >= 1')
     cfg = load_config(args)
-    vm = load_video_model(cfg, args.checkpoint, device=args.device)
+    vm = load_video_model(cfg, resolve_checkpoint(args.checkpoint, cfg), device=args.device)
     fmt = args.format or default_format(vm, args.config)
     if fmt == 'lp' and vm.kind == 'topdown':
         raise SystemExit('error: --format lp is for whole-image models (Lightning Pose has no '
