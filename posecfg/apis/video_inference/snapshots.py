@@ -4,7 +4,9 @@ DeepLabCut's rule for the default snapshot index -1 (the last of the snapshots s
 with the best one placed last when it exists: ``deeplabcut/pose_estimation_pytorch/apis/
 utils.py:174-177`` ``get_model_snapshots``, ``runners/snapshots.py:153-164``): the
 ``snapshot-best-NNN.pt`` if the folder has one, else the ``snapshot-NNN.pt`` of the highest
-epoch. posecfg's own runs: ``best_*.pth`` (the
+epoch. Lightning Pose (and posecfg's ``ModelCheckpointHook`` in LP runs): the newest
+``epoch=E-step=S-best.ckpt`` in the folder or below it (LP keeps them in
+``tb_logs/<name>/version_N/checkpoints/``). posecfg's own runs: ``best_*.pth`` (the
 checkpoint hook's best, the newest if several), else ``latest.pth``, else the highest
 ``epoch_N.pth``.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Optional
 
 __all__ = ['find_checkpoint']
@@ -34,5 +37,8 @@ def find_checkpoint(folder) -> Optional[str]:
         return os.path.join(folder, best[-1])
     if 'latest.pth' in names:
         return os.path.join(folder, 'latest.pth')
+    lp_best = sorted(Path(folder).rglob('*-best.ckpt'), key=lambda p: p.stat().st_mtime)
+    if lp_best:
+        return str(lp_best[-1])
     epochs = [(int(m[1]), n) for n in names for m in [re.match(r'^epoch_(\d+)\.pth$', n)] if m]
     return os.path.join(folder, max(epochs)[1]) if epochs else None
