@@ -386,3 +386,27 @@ def test_lightning_pose_eval_settings_and_translator_error(tmp_path, shared_path
             predict_eval_videos(config, tmp_path / 'model')
     else:
         pytest.skip('the Lightning Pose translator is here: covered by its own tests')
+
+
+def test_a_failure_mid_video_leaves_earlier_outputs_and_no_temporary_files(tmp_path):
+    config, checkpoint = tiny_model(tmp_path)
+    video = noise_video(tmp_path / 'v.avi', n=12)
+    vm = load_video_model(str(config), str(checkpoint))
+    out = tmp_path / 'out'
+    first = infer_video(vm, video, fmt='dlc', out_dir=out, save_csv=True, save_video=True,
+                        batch_size=4, progress=False, log=io.StringIO())
+    before = {p: p.read_bytes() for p in first.written}
+    calls = []
+    predict = vm.predict
+
+    def failing(batch):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError('out of memory (simulated)')
+        return predict(batch)
+    vm.predict = failing
+    with pytest.raises(RuntimeError, match='simulated'):
+        infer_video(vm, video, fmt='dlc', out_dir=out, save_csv=True, save_video=True,
+                    batch_size=4, overwrite=True, progress=False, log=io.StringIO())
+    assert {p: p.read_bytes() for p in first.written} == before
+    assert sorted(out.iterdir()) == sorted(before)  # no temporary file left

@@ -162,12 +162,16 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
     info = reader.info
     writer = None
     if save_video:
-        fps = info.fps if info.fps and info.fps > 0 else 30.0
-        writer = LabeledVideoWriter(paths['labeled'], fps=fps,
-                                    frame_size=(info.width, info.height),
-                                    num_keypoints=len(vm.keypoint_names), colormap=colormap,
-                                    pcutoff=pcutoff, dotsize=dotsize, skeleton=vm.skeleton,
-                                    overwrite=overwrite)
+        fps = info.fps if info.fps and info.fps > 0 else 30.0  # a container without a rate
+        try:
+            writer = LabeledVideoWriter(paths['labeled'], fps=fps,
+                                        frame_size=(info.width, info.height),
+                                        num_keypoints=len(vm.keypoint_names),
+                                        colormap=colormap, pcutoff=pcutoff, dotsize=dotsize,
+                                        skeleton=vm.skeleton, overwrite=overwrite)
+        except BaseException:
+            reader.close()
+            raise
 
     def draw(batch, rows):
         for frame, row in zip(batch.centre_frames, rows):
@@ -179,17 +183,19 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
             warnings.simplefilter('ignore', VideoDecodeWarning)
             result = run_video(reader, predictor, on_batch_result=draw if writer else None,
                                progress=progress)
+        boxes = None
+        if vm.kind == 'topdown':
+            size = (info.width, info.height)
+            boxes = {int(t): predictor.boxes(int(t), size)
+                     for t in np.flatnonzero(result.decoded)}
+        written = write_outputs(fmt, paths, result.values, vm, result, scorer=scorer,
+                                batch_size=batch_size, boxes=boxes, start=start)
     except BaseException:
-        if writer is not None:
+        if writer is not None:  # no labeled video without its predictions
             writer.abort()
         raise
-    written = [Path(writer.close())] if writer is not None else []
-    boxes = None
-    if vm.kind == 'topdown':
-        size = (info.width, info.height)
-        boxes = {int(t): predictor.boxes(int(t), size) for t in np.flatnonzero(result.decoded)}
-    written = write_outputs(fmt, paths, result.values, vm, result, scorer=scorer,
-                            batch_size=batch_size, boxes=boxes, start=start) + written
+    if writer is not None:
+        written.append(Path(writer.close()))
     message = result.report.message()
     if result.report.lost:
         print(f'warning: {message}; predictions were made for the {result.report.decoded} '
