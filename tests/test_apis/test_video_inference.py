@@ -410,3 +410,19 @@ def test_a_failure_mid_video_leaves_earlier_outputs_and_no_temporary_files(tmp_p
                     batch_size=4, overwrite=True, progress=False, log=io.StringIO())
     assert {p: p.read_bytes() for p in first.written} == before
     assert sorted(out.iterdir()) == sorted(before)  # no temporary file left
+
+
+def test_several_instances_give_deeplabcuts_multi_animal_columns(tmp_path):
+    config, checkpoint = tiny_model(tmp_path)
+    video = noise_video(tmp_path / 'pair.avi', n=3)
+    vm = load_video_model(str(config), str(checkpoint), cfg_options=[
+        "+individuals=['mus1','mus2']"])
+    result = infer_video(vm, video, fmt='dlc', out_dir=tmp_path, max_instances=2,
+                         progress=False, log=io.StringIO())
+    df = pd.read_hdf(result.written[0], key='df_with_missing')
+    # videos.py:739-743: multi-animal inserts the individuals level after the scorer
+    assert df.columns.names == ['scorer', 'individuals', 'bodyparts', 'coords']
+    assert list(df.columns.get_level_values('individuals').unique()) == ['mus1', 'mus2']
+    # the single-instance BottomUp head finds one animal: the second individual's columns NaN
+    assert np.isfinite(df.xs('mus1', level='individuals', axis=1).to_numpy()).all()
+    assert np.isnan(df.xs('mus2', level='individuals', axis=1).to_numpy()).all()

@@ -104,7 +104,7 @@ def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
         return _write_dlc(paths, values, names, scorer, vm, result, batch_size, start)
     if fmt == 'lp':
         from posecfg.interop.lp.outputs import write_predictions
-        model_type = str(vm.cfg.get('lp_model_type', 'heatmap'))
+        model_type = lp_model_type(vm)
         first = values[:, 0]
         write_predictions(str(paths.predictions), first[..., :2], first[..., 2], names,
                           model_type)
@@ -138,7 +138,22 @@ def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start):
     return [*written, paths['meta']]
 
 
+def lp_model_type(vm) -> str:
+    """Lightning Pose's ``model.model_type`` (the CSV scorer is ``<model_type>_tracker``): the
+    config's ``lp_model_type`` when a translated LP config carries it, else ``regression`` for a
+    model whose first head is an ``LPRegressionHead`` and ``heatmap`` otherwise."""
+    given = vm.cfg.get('lp_model_type')
+    if given:
+        return str(given)
+    heads = getattr(vm.model, 'heads', {})
+    first = next(iter(heads.values()), None)
+    return 'regression' if type(first).__name__ == 'LPRegressionHead' else 'heatmap'
+
+
 def _individuals(vm, n: int):
+    """DeepLabCut ``individuals`` names for N instances: the config's top-level
+    ``individuals`` list (a translated multi-animal DLC config carries it), else
+    ``individual0``, ``individual1``, ..."""
     given = list(vm.cfg.get('individuals') or [])
     if len(given) >= n:
         return given[:n]
