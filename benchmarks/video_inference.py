@@ -33,6 +33,10 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from video_decode import DEFAULT_VIDEOS, cpu_model  # noqa: E402
 
+from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
+
+prefer_passive_openmp()  # before torch loads, as the tools do (idle OpenMP threads sleep)
+
 CONFIG = '''
 model = dict(type='BottomUp',
              backbone=dict(type='ResNet', depth=18, out_indices=(3,)),
