@@ -6,6 +6,7 @@
     dlc.create_training_dataset('/project/config.yaml', num_shuffles=1, net_type='resnet_50')
     dlc.train_network('/project/config.yaml', shuffle=1, epochs=5)
     dlc.evaluate_network('/project/config.yaml', Shuffles=[1], per_keypoint_evaluation=True)
+    dlc.analyze_videos('/project/config.yaml', ['/project/videos/a.mp4'], shuffle=1)
 
 The signatures follow DeepLabCut 3.0.1's (``deeplabcut/generate_training_dataset/
 trainingsetmanipulation.py:788`` ``create_training_dataset``, ``deeplabcut/pose_estimation_pytorch/
@@ -221,3 +222,7 @@ def _option(key: str, value: Any) -> str:
     if parse_value(text) != (str(value) if isinstance(value, Path) else value):
         raise ValueError(f'{key}: {value!r} cannot be given as a config option')
     return f'{key}={text}'
+
+
+# DeepLabCut's video functions live with the video inference code; one namespace for users
+from posecfg.apis.dlc_video import analyze_videos, create_labeled_video  # noqa: E402,F401

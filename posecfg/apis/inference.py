@@ -57,10 +57,15 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None, device: str
 
 
 def _test_dataset_meta(cfg: Config):
+    """The test dataset's keypoint facts: from its ``dataset_info`` (or its class's default
+    file) when it has one; project datasets (DeepLabCut, Lightning Pose) take theirs from the
+    project, so the dataset is built to read them."""
     test = cfg.to_dict()['data']['test']
     dataset_cls = DATASETS.get(test['type'])
-    return resolve_dataset_meta(test.get('dataset_info'),
-                                getattr(dataset_cls, 'default_dataset_info', None))
+    default = getattr(dataset_cls, 'default_dataset_info', None)
+    if test.get('dataset_info') is None and default is None:
+        return DATASETS.build(test).meta
+    return resolve_dataset_meta(test.get('dataset_info'), default)
 
 
 def _image_size(path: str):
@@ -79,6 +84,40 @@ def _image_size(path: str):
     return image.shape[:2]
 
 
+def topdown_pipeline(model: torch.nn.Module, from_array: bool):
+    """The config's test pipeline and a function making a top-down sample record for it.
+
+    Returns ``(pipeline, make_record)``: ``make_record(image, box, bbox_id, image_id)`` → the
+    MMPose 0.x top-down record of ``box`` (x, y, w, h pixels) in ``image`` (a path, or an RGB
+    uint8 (H, W, 3) array when ``from_array``: the pipeline's ``LoadImageFromFile`` is left out).
+    """
+    from posecfg.transforms import Compose
+    test = model.cfg.to_dict()['data']['test']
+    data_cfg = parse_data_cfg(test['data_cfg'], owner='inference_topdown')
+    ann_info = build_ann_info(data_cfg, model.dataset_meta)
+    steps = list(test['pipeline'])
+    if from_array:
+        steps = [s for s in steps if s.get('type') != 'LoadImageFromFile']
+    padding = getattr(DATASETS.get(test['type']), 'bbox_padding', 1.25)
+    num_joints = ann_info['num_joints']
+    dataset_name = model.dataset_meta.dataset_name
+
+    def make_record(image, box, bbox_id: int, image_id: int, bbox_score: float = 1.0) -> dict:
+        box = np.asarray(box, dtype=np.float32)
+        center, scale = bbox_xywh2cs(box, aspect_ratio=data_cfg.aspect_ratio, padding=padding)
+        record = dict(image_file=image if isinstance(image, str) else '<array>',
+                      image_id=image_id, bbox=box, center=center, scale=scale, rotation=0.0,
+                      bbox_score=float(bbox_score), bbox_id=bbox_id,
+                      joints_3d=np.zeros((num_joints, 3), np.float32),
+                      joints_3d_visible=np.zeros((num_joints, 3), np.float32),
+                      dataset=dataset_name, ann_info=dict(ann_info))
+        if not isinstance(image, str):
+            record['img'] = image
+        return record
+
+    return Compose(steps), make_record
+
+
 def inference_topdown(model: torch.nn.Module, image: Union[str, np.ndarray],
                       bboxes: Optional[Sequence[Sequence[float]]] = None) -> List[dict]:
     """Pose of each box in ``image`` (a path, or an RGB uint8 array (H, W, 3)).
@@ -90,32 +129,16 @@ def inference_topdown(model: torch.nn.Module, image: Union[str, np.ndarray],
         one dict per box: ``keypoints`` (K, 2) float32 pixels, ``keypoint_scores`` (K,),
         ``bbox`` (4,) xywh.
     """
-    from posecfg.transforms import Compose
     from posecfg.transforms.collate import pose_collate
-    test = model.cfg.to_dict()['data']['test']
-    data_cfg = parse_data_cfg(test['data_cfg'], owner='inference_topdown')
-    ann_info = build_ann_info(data_cfg, model.dataset_meta)
-    steps = list(test['pipeline'])
     if isinstance(image, np.ndarray):
-        steps = [s for s in steps if s.get('type') != 'LoadImageFromFile']
         height, width = image.shape[:2]
     elif bboxes is None or len(bboxes) == 0:
         height, width = _image_size(image)
     if bboxes is None or len(bboxes) == 0:
         bboxes = [[0, 0, width, height]]
-    padding = getattr(DATASETS.get(test['type']), 'bbox_padding', 1.25)
-    pipeline = Compose(steps)
-    samples = []
-    for index, box in enumerate(np.asarray(bboxes, dtype=np.float32).reshape(-1, 4)):
-        center, scale = bbox_xywh2cs(box, aspect_ratio=data_cfg.aspect_ratio, padding=padding)
-        record = dict(image_file=image if isinstance(image, str) else '<array>', image_id=0,
-                      bbox=box, center=center, scale=scale, rotation=0.0, bbox_score=1.0,
-                      bbox_id=index, joints_3d=np.zeros((ann_info['num_joints'], 3), np.float32),
-                      joints_3d_visible=np.zeros((ann_info['num_joints'], 3), np.float32),
-                      dataset=model.dataset_meta.dataset_name, ann_info=dict(ann_info))
-        if isinstance(image, np.ndarray):
-            record['img'] = image
-        samples.append(pipeline(record))
+    pipeline, make_record = topdown_pipeline(model, from_array=isinstance(image, np.ndarray))
+    samples = [pipeline(make_record(image, box, index, image_id=0))
+               for index, box in enumerate(np.asarray(bboxes, np.float32).reshape(-1, 4))]
     with torch.no_grad():
         outputs = model.test_step(pose_collate(samples))
     return [dict(keypoints=np.asarray(o['preds'])[:, :2].astype(np.float32),

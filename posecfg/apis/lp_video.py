@@ -1,0 +1,90 @@
+"""Lightning Pose's post-training video predictions, driven by its config's ``eval`` section.
+
+    from posecfg.apis.lp_video import predict_eval_videos
+    predict_eval_videos('config.yaml', model_dir='outputs/2024-01-01/12-00-00')
+
+Lightning Pose (``scripts/train_hydra.py`` / ``train.py``, after training) predicts every video
+of ``eval.test_videos_directory`` when ``eval.predict_vids_after_training`` is true, writing
+``<model_dir>/video_preds/<video stem>.csv``, and with ``eval.save_vids_after_training`` a
+labeled video ``video_preds/labeled_videos/<video stem>_labeled.mp4`` drawn in
+``eval.colormap`` hiding points at or below ``eval.confidence_thresh_for_vid`` (seed 001 and the
+sample ``config_default.yaml``: defaults true, ``${data.video_dir}``, false, ``cool``, 0.90).
+
+The config goes through :func:`posecfg.interop.dialects.load_dialect_config` (a clear error
+until posecfg has the Lightning Pose translator); the weights are ``checkpoint=`` or the best
+checkpoint under ``model_dir`` (:func:`~posecfg.apis.video_inference.snapshots.find_checkpoint`).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, List, Optional, Sequence
+
+from posecfg.config.errors import ConfigError
+
+__all__ = ['predict_eval_videos', 'eval_settings']
+
+EVAL_DEFAULTS = dict(predict_vids_after_training=True, test_videos_directory=None,
+                     save_vids_after_training=False, colormap='cool',
+                     confidence_thresh_for_vid=0.9)
+
+
+def _resolve(value: Any, tree: dict, path) -> Any:
+    """``${a.b}`` references of a string (OmegaConf's plain interpolation) from ``tree``."""
+    if not isinstance(value, str):
+        return value
+
+    def lookup(match):
+        node = tree
+        for key in match[1].split('.'):
+            if not isinstance(node, dict) or key not in node:
+                raise ConfigError(f'{path}: eval.test_videos_directory refers to ${{{match[1]}}}, '
+                                  'which the config does not have')
+            node = node[key]
+        return str(node)
+    return re.sub(r'\$\{([A-Za-z0-9_.]+)\}', lookup, value)
+
+
+def eval_settings(config) -> dict:
+    """The ``eval`` keys of a Lightning Pose ``config.yaml`` with Lightning Pose's defaults,
+    ``test_videos_directory`` resolved."""
+    import yaml
+    with open(config, encoding='utf-8') as f:
+        tree = yaml.safe_load(f) or {}
+    settings = dict(EVAL_DEFAULTS, **(tree.get('eval') or {}))
+    settings['test_videos_directory'] = _resolve(settings['test_videos_directory'], tree, config)
+    return settings
+
+
+def predict_eval_videos(config, model_dir, checkpoint: Optional[str] = None,
+                        cfg_options: Sequence[str] = (), overwrite: bool = False,
+                        batch_size: int = 8, progress: bool = True) -> List[Path]:
+    """Predict the ``eval.test_videos_directory`` videos into ``model_dir/video_preds`` (see
+    the module docstring); returns the files written (nothing when
+    ``eval.predict_vids_after_training`` is false)."""
+    from .dlc_video import load_config_and_checkpoint
+    from .video_inference import collect_videos, infer_video, load_video_model
+    from .video_inference.snapshots import find_checkpoint
+    settings = eval_settings(config)
+    if not settings['predict_vids_after_training']:
+        return []
+    directory = settings['test_videos_directory']
+    if not directory or not Path(directory).is_dir():
+        raise ConfigError(f'{config}: eval.test_videos_directory {directory!r} is not a folder '
+                          '(set it, or eval.predict_vids_after_training=false)')
+    checkpoint = checkpoint or find_checkpoint(model_dir)
+    if checkpoint is None:
+        raise ConfigError(f'{model_dir}: no checkpoint found (epoch=E-step=S-best.ckpt); pass '
+                          'checkpoint=')
+    cfg, checkpoint = load_config_and_checkpoint(config, checkpoint=checkpoint,
+                                                 cfg_options=cfg_options)
+    vm = load_video_model(cfg, checkpoint)
+    written = []
+    for video in collect_videos([directory]):
+        result = infer_video(vm, video, fmt='lp', out_dir=model_dir, batch_size=batch_size,
+                             save_video=bool(settings['save_vids_after_training']),
+                             pcutoff=float(settings['confidence_thresh_for_vid']),
+                             colormap=str(settings['colormap']), dotsize=4,
+                             overwrite=overwrite, progress=progress)
+        written.extend(result.written)
+    return written

@@ -1,0 +1,187 @@
+"""The files video inference writes, in each tool's own layout, all written atomically.
+
+``values``: (T, N, K, 3) float32 x, y (original video pixels), score per video frame; rows of
+frames that did not decode (and instances a frame does not have) are NaN.
+
+- ``dlc``: DeepLabCut 3's ``<video stem><scorer>.h5`` (key ``df_with_missing``, table format,
+  rows ``0..T-1``, columns ``scorer/bodyparts/coords`` for one instance or
+  ``scorer/individuals/bodyparts/coords`` for several; ``.csv`` beside it on request) and
+  ``<video stem><scorer>_meta.pickle`` (plain values only), as
+  ``deeplabcut/pose_estimation_pytorch/apis/videos.py`` ``analyze_videos`` (l. 550, 595) and
+  ``create_df_from_prediction`` (l. 712-762) write them; see
+  :mod:`posecfg.interop.dlc.outputs`. Labeled video: ``<video stem><scorer>_p<100·pcutoff>
+  _labeled.mp4`` (``deeplabcut/utils/make_labeled_video.py`` l. 792, single-animal).
+- ``lp``: Lightning Pose's ``video_preds/<video stem>.csv`` (:mod:`posecfg.interop.lp.outputs`;
+  the first instance) and ``video_preds/labeled_videos/<video stem>_labeled.mp4``.
+- ``coco``: ``<video stem>_keypoints.json``, a COCO keypoint results list: one record per
+  instance of each decoded frame, ``image_id`` = frame index, ``category_id`` 1,
+  ``keypoints`` [x, y, score] × K, ``score`` = box score × mean keypoint score, ``bbox``
+  xywh (the detection box, or the keypoints' extent). Labeled video
+  ``<video stem>_keypoints_labeled.mp4``.
+
+DeepLabCut scorer names (``DLC_<Net>_<Task><date>shuffle<k>_snapshot_<epoch>``,
+:func:`posecfg.interop.dlc.outputs.scorer_name`): a config translated from a DeepLabCut shuffle
+carries its scorer as the top-level key ``dlc_scorer``; any other config gets posecfg's default
+``DLC_<backbone type>_<config stem>posecfgshuffle1_snapshot_<checkpoint epoch>`` (the epoch from
+the checkpoint's ``meta``, 0 if it has none), e.g. ``DLC_Resnet_mymodelposecfgshuffle1_snapshot_
+20``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from posecfg.files import write_atomically
+
+__all__ = ['FORMATS', 'OutputPaths', 'output_paths', 'dlc_scorer', 'write_outputs']
+
+FORMATS = ('dlc', 'lp', 'coco')
+
+
+class OutputPaths(dict):
+    """``predictions`` (the file whose presence means "analysed"), ``csv``, ``meta``,
+    ``labeled`` → Path (only those of the format)."""
+
+    @property
+    def predictions(self) -> Path:
+        return self['predictions']
+
+
+def dlc_scorer(cfg, checkpoint_meta: Optional[dict] = None, config_path=None) -> str:
+    """The DeepLabCut scorer name of a model (see the module docstring)."""
+    from posecfg.interop.dlc.outputs import scorer_name
+    given = cfg.get('dlc_scorer')
+    if given:
+        return str(given)
+    backbone = str(cfg.to_dict()['model'].get('backbone', {}).get('type', 'posecfg'))
+    stem = Path(config_path or getattr(cfg, 'filename', None) or 'config').stem
+    task = re.sub(r'[^A-Za-z0-9]', '', stem) or 'config'
+    epoch = int((checkpoint_meta or {}).get('epoch', 0) or 0)
+    return scorer_name(task=task, date='posecfg', shuffle=1, net_type=backbone.lower(),
+                       epoch=epoch)
+
+
+def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float = 0.6,
+                 save_csv: bool = False) -> OutputPaths:
+    """Where ``fmt``'s files of ``video`` go (``out_dir`` default: the video's folder)."""
+    video = Path(video)
+    folder = Path(out_dir) if out_dir is not None else video.parent
+    stem = video.stem
+    if fmt == 'dlc':
+        prefix = f'{stem}{scorer}'
+        paths = OutputPaths(predictions=folder / f'{prefix}.h5',
+                            meta=folder / f'{prefix}_meta.pickle',
+                            labeled=folder / f'{prefix}_p{int(100 * pcutoff)}_labeled.mp4')
+        if save_csv:
+            paths['csv'] = folder / f'{prefix}.csv'
+        return paths
+    if fmt == 'lp':
+        preds = folder / 'video_preds'
+        return OutputPaths(predictions=preds / f'{stem}.csv',
+                           labeled=preds / 'labeled_videos' / f'{stem}_labeled.mp4')
+    if fmt == 'coco':
+        return OutputPaths(predictions=folder / f'{stem}_keypoints.json',
+                           labeled=folder / f'{stem}_keypoints_labeled.mp4')
+    raise ValueError(f'output format must be one of {", ".join(FORMATS)}, got {fmt!r}')
+
+
+def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
+                  scorer: str = '', batch_size: int = 1, boxes: Optional[Dict] = None,
+                  start: Optional[float] = None) -> List[Path]:
+    """Write ``values`` (T, N, K, 3) in ``fmt`` to ``paths``; returns the files written.
+
+    ``result``: the :class:`~posecfg.apis.video.VideoPredictions` (frame count, video info,
+    decoded frames); ``boxes``: frame → (N, 5) boxes of a top-down model (COCO ``bbox``).
+    """
+    names = vm.keypoint_names
+    if fmt == 'dlc':
+        return _write_dlc(paths, values, names, scorer, vm, result, batch_size, start)
+    if fmt == 'lp':
+        from posecfg.interop.lp.outputs import write_predictions
+        model_type = lp_model_type(vm)
+        first = values[:, 0]
+        write_predictions(str(paths.predictions), first[..., :2], first[..., 2], names,
+                          model_type)
+        return [paths.predictions]
+    if fmt == 'coco':
+        records = coco_records(values, result.decoded, boxes)
+        write_atomically(json.dumps(records), paths.predictions)
+        return [paths.predictions]
+    raise ValueError(f'output format must be one of {", ".join(FORMATS)}, got {fmt!r}')
+
+
+def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start):
+    from posecfg.interop.dlc.outputs import (predictions_frame, write_predictions,
+                                             write_video_metadata)
+    n = values.shape[1]
+    individuals = None if n == 1 else list(_individuals(vm, n))
+    df = predictions_frame(values, scorer, names, individuals=individuals)
+    written = write_predictions(df, paths.predictions, csv='csv' in paths)
+    info = result.info
+    pose_config = dict(vm.cfg.get('dlc_pose_config') or {})
+    pose_config.setdefault('metadata', dict(bodyparts=list(names),
+                                            individuals=individuals or ['animal'],
+                                            unique_bodyparts=[]))
+    stop = time.time()
+    write_video_metadata(paths['meta'], scorer=scorer, pose_config=pose_config, fps=info.fps,
+                         batch_size=batch_size, frame_dimensions=(info.width, info.height),
+                         nframes=len(values), iteration=int(vm.cfg.get('dlc_iteration', 0)),
+                         train_fraction=float(vm.cfg.get('dlc_train_fraction', 0.0) or 0.0),
+                         start=start if start is not None else stop - result.seconds,
+                         stop=stop)
+    return [*written, paths['meta']]
+
+
+def lp_model_type(vm) -> str:
+    """Lightning Pose's ``model.model_type`` (the CSV scorer is ``<model_type>_tracker``): the
+    config's ``lp_model_type`` when a translated LP config carries it, else ``regression`` for a
+    model whose first head is an ``LPRegressionHead`` and ``heatmap`` otherwise."""
+    given = vm.cfg.get('lp_model_type')
+    if given:
+        return str(given)
+    heads = getattr(vm.model, 'heads', {})
+    first = next(iter(heads.values()), None)
+    return 'regression' if type(first).__name__ == 'LPRegressionHead' else 'heatmap'
+
+
+def _individuals(vm, n: int):
+    """DeepLabCut ``individuals`` names for N instances: the config's top-level
+    ``individuals`` list (a translated multi-animal DLC config carries it), else
+    ``individual0``, ``individual1``, ..."""
+    given = list(vm.cfg.get('individuals') or [])
+    if len(given) >= n:
+        return given[:n]
+    return [f'individual{i}' for i in range(n)]
+
+
+def coco_records(values: np.ndarray, decoded: np.ndarray, boxes: Optional[Dict] = None
+                 ) -> List[dict]:
+    """COCO keypoint results (see the module docstring); NaN instances are left out."""
+    records = []
+    for t in np.flatnonzero(decoded):
+        for j, inst in enumerate(values[t]):
+            if np.isnan(inst).all():
+                continue
+            scores = inst[:, 2]
+            if boxes is not None and int(t) in boxes and j < len(boxes[int(t)]):
+                bbox, box_score = boxes[int(t)][j][:4], float(boxes[int(t)][j][4])
+            else:
+                low, high = np.nanmin(inst[:, :2], 0), np.nanmax(inst[:, :2], 0)
+                bbox, box_score = [*low, *(high - low)], 1.0
+            records.append(dict(image_id=int(t), category_id=1,
+                                keypoints=[round(float(v), 3) for v in inst.reshape(-1)],
+                                score=float(box_score * np.nanmean(scores)),
+                                bbox=[round(float(v), 3) for v in bbox]))
+    return records
+
+
+def existing(paths: OutputPaths, include_labeled: bool) -> List[Path]:
+    """The outputs of ``paths`` that exist already."""
+    keys = [k for k in paths if k != 'labeled' or include_labeled]
+    return [paths[k] for k in keys if os.path.exists(paths[k])]

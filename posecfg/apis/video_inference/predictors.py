@@ -1,0 +1,119 @@
+"""Batch prediction functions for :func:`posecfg.apis.video.run_video`: a
+:class:`~posecfg.apis.video.FrameBatch` of whole video frames → (B, N, K, 3) rows of x, y
+(original video pixels), score; N instances per frame, NaN rows where a frame has fewer.
+
+The frames go through the config's own test pipeline (without ``LoadImageFromFile``: the frame
+is the image), so resizing, normalisation and flip test are what ``tools/test.py`` evaluates;
+the pipeline records its resize/crop in each sample's ``warp_mat`` (or the box's centre and
+scale for top-down crops) and the estimator maps predictions back through its inverse, so the
+coordinates are in the video's own pixels whatever the model's input size.
+"""
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import numpy as np
+
+from .model import VideoModel
+
+__all__ = ['BottomUpFramePredictor', 'TopDownFramePredictor', 'pad_instances']
+
+
+def pad_instances(keypoints: np.ndarray, scores: np.ndarray, num: int) -> np.ndarray:
+    """(M, K, 2) keypoints and (M, K) scores → (num, K, 3) rows: the ``num`` instances of
+    highest mean score (in that order), NaN rows after the last instance."""
+    keypoints = np.asarray(keypoints, np.float32).reshape(-1, *np.shape(keypoints)[-2:])
+    scores = np.asarray(scores, np.float32).reshape(len(keypoints), -1)
+    rows = np.full((num, scores.shape[1], 3), np.nan, np.float32)
+    if len(keypoints):
+        order = np.argsort(-np.nan_to_num(scores.mean(axis=1), nan=-np.inf), kind='stable')
+        order = order[:num]
+        rows[:len(order), :, :2] = keypoints[order]
+        rows[:len(order), :, 2] = scores[order]
+    return rows
+
+
+class BottomUpFramePredictor:
+    """Whole frames through a :class:`BottomUp` model.
+
+    Args:
+        vm: the model.
+        max_instances: N, instances kept per frame (by mean score); 1 for single-animal
+            models.
+        video: the video's path (``image_file`` of the samples).
+    """
+
+    def __init__(self, vm: VideoModel, max_instances: int = 1, video: str = ''):
+        from posecfg.datasets.base import metainfo_ann_info
+        from posecfg.transforms import Compose
+        self.vm = vm
+        self.num = int(max_instances)
+        test = vm.cfg.to_dict()['data']['test']
+        steps = [s for s in test['pipeline'] if not (isinstance(s, dict) and
+                                                     s.get('type') == 'LoadImageFromFile')]
+        self.pipeline = Compose(steps)
+        self.ann_info = metainfo_ann_info(vm.meta)
+        self.video = video
+
+    def record(self, frame: np.ndarray, index: int) -> dict:
+        """The image record (CONTRACTS.md) of a video frame: no instances."""
+        k = len(self.vm.keypoint_names)
+        return dict(img=frame, image_file=self.video, image_id=int(index),
+                    img_shape=frame.shape[:2], keypoints=np.zeros((0, k, 2), np.float32),
+                    keypoints_visible=np.zeros((0, k), np.float32),
+                    bboxes=np.zeros((0, 4), np.float32), bbox_scores=np.zeros(0, np.float32),
+                    instance_ids=np.zeros(0, np.int64), category_ids=np.zeros(0, np.int64),
+                    areas=np.zeros(0, np.float32), dataset=self.vm.meta.dataset_name,
+                    ann_info=dict(self.ann_info))
+
+    def __call__(self, batch) -> np.ndarray:
+        from posecfg.transforms.collate import pose_collate
+        samples = [self.pipeline(self.record(frame, t))
+                   for frame, t in zip(batch.centre_frames, batch.indices)]
+        outputs = self.vm.predict(pose_collate(samples))
+        return np.stack([pad_instances(o['keypoints'], o['keypoint_scores'], self.num)
+                         for o in outputs])
+
+
+class TopDownFramePredictor:
+    """Boxes of each frame (or the whole frame) through a :class:`TopDown` model.
+
+    Args:
+        vm: the model.
+        detections: frame index → (M, 5) boxes x, y, w, h (pixels), score; None: one box, the
+            whole frame. A frame without detections gets NaN rows.
+        max_instances: N (default: the most boxes any frame has, 1 without detections).
+    """
+
+    def __init__(self, vm: VideoModel, detections: Optional[Dict[int, np.ndarray]] = None,
+                 max_instances: Optional[int] = None):
+        from posecfg.apis.inference import topdown_pipeline
+        self.vm = vm
+        self.detections = detections
+        most = max((len(v) for v in detections.values()), default=1) if detections else 1
+        self.num = int(max_instances or most)
+        self.pipeline, self.make_record = topdown_pipeline(vm.model, from_array=True)
+
+    def boxes(self, index: int, frame_size) -> np.ndarray:
+        """(M, 5) boxes of frame ``index`` (frames of ``frame_size`` = (w, h) pixels): the
+        detections kept (highest scores first), or the whole frame."""
+        if self.detections is None:
+            return np.array([[0, 0, frame_size[0], frame_size[1], 1.0]], np.float32)
+        boxes = np.asarray(self.detections.get(int(index), np.zeros((0, 5))), np.float32)
+        order = np.argsort(-boxes[:, 4], kind='stable')[:self.num]
+        return boxes[order]
+
+    def __call__(self, batch) -> np.ndarray:
+        from posecfg.transforms.collate import pose_collate
+        k = len(self.vm.keypoint_names)
+        rows = np.full((len(batch), self.num, k, 3), np.nan, np.float32)
+        samples, where = [], []
+        for i, (frame, t) in enumerate(zip(batch.centre_frames, batch.indices)):
+            for j, box in enumerate(self.boxes(t, (frame.shape[1], frame.shape[0]))):
+                samples.append(self.pipeline(self.make_record(
+                    frame, box[:4], bbox_id=j, image_id=int(t), bbox_score=box[4])))
+                where.append((i, j))
+        if samples:
+            for (i, j), out in zip(where, self.vm.predict(pose_collate(samples))):
+                rows[i, j] = np.asarray(out['preds'], np.float32)
+        return rows
