@@ -351,22 +351,8 @@ def test_dlc_style_api_with_a_py_config(tmp_path):
                                 cfg_options=[f'+work_dir={work}']) == [None]  # kept
 
 
-def test_dlc_style_api_project_config_needs_its_translator(tmp_path, shared_path):
-    from posecfg.apis.dlc_video import analyze_videos
-    from posecfg.config.errors import ConfigError
-    project = shared_path('dlc-openfield-Pranav-2018-10-30', 'config.yaml')
-    try:
-        import posecfg.interop.dlc.to_config  # noqa: F401
-    except ModuleNotFoundError:
-        with pytest.raises(ConfigError, match='not supported by this version of posecfg yet'):
-            analyze_videos(project, [tmp_path], shuffle=1)
-    else:
-        pytest.skip('the DeepLabCut translator is here: covered by its own tests')
-
-
-def test_lightning_pose_eval_settings_and_translator_error(tmp_path, shared_path):
-    from posecfg.apis.lp_video import eval_settings, predict_eval_videos
-    from posecfg.config.errors import ConfigError
+def test_lightning_pose_eval_settings(shared_path):
+    from posecfg.apis.lp_video import eval_settings
     source = shared_path('lp-configs', 'config_default.yaml')
     settings = eval_settings(source)
     # config_default.yaml: test_videos_directory: ${data.video_dir}, colormap cool, 0.90
@@ -374,18 +360,6 @@ def test_lightning_pose_eval_settings_and_translator_error(tmp_path, shared_path
     tree = yaml.safe_load(source.read_text())
     assert settings['test_videos_directory'] == str(tree['data']['video_dir'])
     assert (settings['colormap'], settings['confidence_thresh_for_vid']) == ('cool', 0.9)
-    config = tmp_path / 'config.yaml'
-    tree['data']['video_dir'] = str(tmp_path)
-    config.write_text(yaml.safe_dump(tree))
-    (tmp_path / 'model').mkdir()
-    (tmp_path / 'model' / 'epoch=3-step=40-best.ckpt').write_bytes(b'')
-    try:
-        import posecfg.interop.lp.to_config  # noqa: F401
-    except ModuleNotFoundError:
-        with pytest.raises(ConfigError, match='Lightning Pose config.yaml is not supported'):
-            predict_eval_videos(config, tmp_path / 'model')
-    else:
-        pytest.skip('the Lightning Pose translator is here: covered by its own tests')
 
 
 def test_a_failure_mid_video_leaves_earlier_outputs_and_no_temporary_files(tmp_path):

@@ -140,6 +140,27 @@ def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_conf
     assert (results / f'{scorer}-results.csv').is_file()
     assert (results / f'{scorer}.h5').is_file()
 
+    # DeepLabCut's analyze_videos on the project: the same snapshot, DeepLabCut's video files
+    import cv2
+    import pandas as pd
+    from posecfg.apis import dlc
+    source = cv2.VideoCapture(str(shared_path('dlc-openfield-Pranav-2018-10-30', 'videos',
+                                              'm3v1mp4.mp4')))
+    frames = [source.read()[1] for _ in range(4)]
+    source.release()
+    video = project / 'videos' / 'clip.avi'
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 30,
+                             frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    assert dlc.analyze_videos(project / 'config.yaml', [video], shuffle=1, save_as_csv=True,
+                              cfg_options=list(SMALL), progress=False) == scorer
+    table = pd.read_hdf(project / 'videos' / f'clip{scorer}.h5')
+    assert table.shape == (4, 3 * 4)  # 4 frames; 4 bodyparts × (x, y, likelihood)
+    assert list(table.columns.names) == ['scorer', 'bodyparts', 'coords']
+    assert (project / 'videos' / f'clip{scorer}.csv').is_file()
+
 
 def test_keys_become_posecfg_parts(project, pose_config):
     dlc = load_yaml(pose_config)
