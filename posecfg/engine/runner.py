@@ -166,6 +166,9 @@ class PoseRunner(Runner):
             return
         name = os.path.basename(self.cfg.filename) if self.cfg.filename else \
             f'{self.timestamp}.py'
+        # the text is Python: a translated DeepLabCut / Lightning Pose file (config.yaml) keeps
+        # its stem, so the tool's own file in the same folder is never overwritten
+        name = os.path.splitext(name)[0] + '.py'
         write_atomically(self.cfg.pretty_text, os.path.join(self.work_dir, name))
 
 

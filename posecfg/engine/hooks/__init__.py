@@ -4,7 +4,8 @@ from .checkpoint import CheckpointHook
 from .compile_model import CompileModelHook, compile_networks
 from .dlc_snapshots import DLCSnapshotHook
 from .learning_stats import DLCLearningStatsHook
+from .lp_predictions import LPPredictionsHook
 from .monitored import EarlyStoppingHook, ModelCheckpointHook
 
 __all__ = ['CheckpointHook', 'CompileModelHook', 'DLCLearningStatsHook', 'DLCSnapshotHook',
-           'EarlyStoppingHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']
+           'EarlyStoppingHook', 'LPPredictionsHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']
