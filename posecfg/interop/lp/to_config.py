@@ -56,8 +56,7 @@ Refused with an error saying why (never dropped silently): semi-supervised model
 ``model.losses_to_use``, ``heatmap_mhcrnn``; setting ``dali.*``, ``callbacks.*``, ``losses.*``
 or the PCA ``data`` keys on the command line: issue 13), multi-view projects, step-based
 training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
-``training.limit_train_batches``, ``training.val_check_interval``, optimizer settings other than
-``learning_rate``, augmentation presets without ``posecfg.transforms.lp_imgaug``. Keys that only
+``training.limit_train_batches``, ``training.val_check_interval``, augmentation presets without ``posecfg.transforms.lp_imgaug``. Keys that only
 act in Lightning Pose's semi-supervised or video steps (``dali``, ``callbacks``, ``losses``,
 ``eval``) are accepted from the file and have no effect on a supervised run (as in Lightning
 Pose); ``eval.predict_vids_after_training`` / ``save_vids_after_training`` true gives a warning:
@@ -264,13 +263,6 @@ class Translator:
             if self.get(key, None) is not None:
                 raise self.fail(key, f'{why} is not supported by posecfg yet; remove the key or '
                                      f'set it to null')
-        params = self.get('training.optimizer_params') or {}
-        other = sorted(set(params) - {'learning_rate'})
-        if other:
-            raise self.fail('training.optimizer_params',
-                            f'{other}: Lightning Pose 2.4.3 reads only learning_rate '
-                            f'(models/base.py:465-468); posecfg refuses keys that would do '
-                            f'nothing')
         for key in ('eval.predict_vids_after_training', 'eval.save_vids_after_training'):
             if self.get(key, False):
                 warnings.warn(f'{lp.where(key)}: {key} is true, but posecfg does not predict '
