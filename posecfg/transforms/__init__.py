@@ -15,11 +15,12 @@ Whole-image (``data_mode='bottomup'``) pipelines read and write the image record
 them with a codec; the whole-image geometry steps (``whole_image``: DeepLabCut 3's resize, flip,
 affine, pad, keypoint-aware crop) compose into one warp per sample the same way
 (``warped_image``), with ``warp_mat`` recording original → input pixels; ``pixel_ops`` and the
-resizing collates (``resize_collate``) complete DeepLabCut's augmentation keys. Importing this
+resizing collates (``resize_collate``) complete DeepLabCut's augmentation keys; ``imgaug_ops``
+holds imgaug's augmenters and ``lp_imgaug`` turns Lightning Pose's presets into steps. Importing this
 package registers every step.
 """
-from . import (affine, augment, bbox, collate, compose, formatting, loading, pixel_ops,
-               resize_collate, targets, whole_image)
+from . import (affine, augment, bbox, collate, compose, formatting, imgaug_ops, loading,
+               lp_imgaug, pixel_ops, resize_collate, targets, whole_image)
 from .affine import TopDownAffine, crop_matrix
 from .augment import (TopDownGetRandomScaleRotation, TopDownHalfBodyTransform,
                       TopDownRandomFlip)
@@ -27,7 +28,11 @@ from .bbox import TopDownGetBboxCenterScale, TopDownRandomShiftBboxCenter
 from .collate import pose_collate, pose_pad_collate
 from .compose import Compose
 from .formatting import Collect, NormalizeTensor, ToTensor
+from .imgaug_ops import (AllChannelsCLAHE, CoarsePepper, CoarseSalt, CropAndPad, Emboss,
+                         ImgaugCoarseDropout, ImgaugElasticTransformation, ImgaugMotionBlur,
+                         Rot90)
 from .lazy_image import LazyImage, warp_affine
+from .lp_imgaug import lp_imgaug_pipeline
 from .loading import LoadImageFromFile
 from .pixel_ops import (CoarseDropout, ElasticTransform, Equalize, GaussianNoise, Grayscale,
                         MotionBlur, NormalizeImage, ScaleToUnitRange)
@@ -47,5 +52,7 @@ __all__ = [
     'CoarseDropout', 'ElasticTransform', 'Equalize', 'GaussianNoise', 'Grayscale', 'MotionBlur',
     'NormalizeImage', 'ScaleToUnitRange', 'ResizeFromDataSizeCollate', 'ResizeFromListCollate',
     'HorizontalFlip', 'KeypointAwareCrop', 'LongestMaxSize', 'PadIfNeeded', 'RandomAffine',
-    'Resize',
+    'Resize', 'imgaug_ops', 'lp_imgaug', 'lp_imgaug_pipeline', 'AllChannelsCLAHE',
+    'CoarsePepper', 'CoarseSalt', 'CropAndPad', 'Emboss', 'ImgaugCoarseDropout',
+    'ImgaugElasticTransformation', 'ImgaugMotionBlur', 'Rot90',
 ]

@@ -46,6 +46,15 @@ def _unlabel(results: dict, key: str, vis_key: str, drop: np.ndarray) -> None:
     results[key], results[vis_key] = points, visible
 
 
+def each_channel(fn, img: np.ndarray) -> np.ndarray:
+    """``fn`` (a single-channel uint8 → uint8 function, e.g. ``cv2.equalizeHist``) applied to
+    each channel of an (h, w[, c]) image."""
+    if img.ndim == 2:
+        return fn(img)
+    return np.stack([fn(np.ascontiguousarray(img[..., c])) for c in range(img.shape[2])],
+                    axis=-1)
+
+
 class _RandomPixelOp(BaseTransform):
     """A pixel step applied with probability ``p``."""
 
@@ -131,11 +140,7 @@ class Equalize(_RandomPixelOp):
         super().__init__(p)
 
     def apply(self, results, img):
-        if img.ndim == 2:
-            results['img'] = cv2.equalizeHist(img)
-        else:
-            results['img'] = np.stack([cv2.equalizeHist(np.ascontiguousarray(img[..., c]))
-                                       for c in range(img.shape[2])], axis=-1)
+        results['img'] = each_channel(cv2.equalizeHist, img)
         return results
 
 
