@@ -15,9 +15,9 @@ Lightning Pose key                             posecfg
 ``val_prob``, ``train_frames``,                (test mode, left out when the split leaves no
 ``rng_seed_data_pt``                           test frame)
 ``data.image_resize_dims``                     ``Resize(height, width, keep_ratio=False)``
-``training.imgaug``, ``imgaug_hflip``          ``default``/``none``: the resize alone; other
-                                               presets through
-                                               ``posecfg.transforms.lp_imgaug`` when present
+``training.imgaug``, ``imgaug_hflip``          the train pipeline of ``lp_imgaug_pipeline``
+                                               (presets default/none/dlc/dlc-lr/dlc-top-down/
+                                               dlc-mv; val/test: the resize alone)
 ``model.model_type`` heatmap / regression      ``BottomUp`` + ``LPHeatmapHead`` /
                                                ``LPRegressionHead`` (``heads.bodypart``)
 ``model.backbone``, ``backbone_pretrained``    ``lp_backbone_cfg`` (named.py)
@@ -56,8 +56,9 @@ Refused with an error saying why (never dropped silently): semi-supervised model
 ``model.losses_to_use``, ``heatmap_mhcrnn``; setting ``dali.*``, ``callbacks.*``, ``losses.*``
 or the PCA ``data`` keys on the command line: issue 13), multi-view projects, step-based
 training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
-``training.limit_train_batches``, ``training.val_check_interval``, augmentation presets without ``posecfg.transforms.lp_imgaug``. Keys that only
-act in Lightning Pose's semi-supervised or video steps (``dali``, ``callbacks``, ``losses``,
+``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
+``data.camera_params_file``, ``training.imgaug`` as a mapping of imgaug transforms (presets
+only: ``lp_imgaug_pipeline`` refuses it). Keys that only act in Lightning Pose's semi-supervised or video steps (``dali``, ``callbacks``, ``losses``,
 ``eval``) are accepted from the file and have no effect on a supervised run (as in Lightning
 Pose); ``eval.predict_vids_after_training`` / ``save_vids_after_training`` true gives a warning:
 video prediction after training is not wired here.
@@ -321,26 +322,16 @@ class Translator:
         return train, test
 
     def augmentation(self, height: int, width: int) -> list:
-        """``training.imgaug`` (+ ``imgaug_hflip``) as transform configs ending in the resize."""
-        preset = self.get('training.imgaug')
-        hflip = bool(self.get('training.imgaug_hflip'))
+        """``training.imgaug`` (+ ``imgaug_hflip``) as transform configs ending in the resize
+        (and the flip), :func:`posecfg.transforms.lp_imgaug.lp_imgaug_pipeline`."""
+        from posecfg.transforms.lp_imgaug import lp_imgaug_pipeline
         try:
-            from posecfg.transforms.lp_imgaug import lp_imgaug_pipeline
-        except ImportError:
-            lp_imgaug_pipeline = None
-        if lp_imgaug_pipeline is not None:
-            try:
-                return list(lp_imgaug_pipeline(preset, dict(height=height, width=width),
-                                               imgaug_hflip=hflip))
-            except ValueError as err:
-                raise self.fail('training.imgaug', str(err)) from None
-        if preset in ('default', 'none') and not hflip:
-            return [dict(type='Resize', height=height, width=width, keep_ratio=False)]
-        key = 'training.imgaug_hflip' if preset in ('default', 'none') else 'training.imgaug'
-        raise self.fail(key, f'{self.get(key)!r}: Lightning Pose\'s augmentations are not in '
-                             f'this posecfg yet (posecfg.transforms.lp_imgaug); use '
-                             f'training.imgaug=default (resize only) and '
-                             f'training.imgaug_hflip=false')
+            return list(lp_imgaug_pipeline(self.get('training.imgaug'),
+                                           dict(height=height, width=width),
+                                           keypoint_names=list(self.project.keypoint_names),
+                                           hflip=bool(self.get('training.imgaug_hflip'))))
+        except ValueError as err:
+            raise self.fail('training.imgaug', str(err)) from None
 
     def datasets(self) -> dict:
         train_pipeline, test_pipeline = self.pipelines()

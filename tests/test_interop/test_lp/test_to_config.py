@@ -31,7 +31,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 MIRROR = 'config_mirror-mouse-example.yaml'
 #: a supervised run small enough for a test: 10 train frames of 128 × 128, 2 epochs
-FAST = ['model.losses_to_use=[]', 'training.imgaug=default', 'model.backbone=resnet18',
+FAST = ['model.losses_to_use=[]', 'model.backbone=resnet18',
         'model.backbone_pretrained=False', 'data.image_resize_dims.height=128',
         'data.image_resize_dims.width=128', 'training.train_frames=10',
         'training.train_batch_size=5', 'training.val_batch_size=9',
@@ -200,17 +200,25 @@ def test_semi_supervised_example_as_written_is_refused(project):
         load_as_config(str(config), paths(data))
 
 
-def test_augmentation_presets_need_lp_imgaug(project):
-    try:
-        import posecfg.transforms.lp_imgaug  # noqa: F401
-    except ImportError:
-        with pytest.raises(ConfigError, match=r"training\.imgaug: 'dlc'.*imgaug=default"):
-            load(project, 'training.imgaug=dlc')
-        with pytest.raises(ConfigError, match='training.imgaug_hflip'):
-            load(project, 'training.imgaug_hflip=true')
-    else:
-        train = load(project, 'training.imgaug=dlc')['data']['train']['pipeline']
-        assert len(train) > 5
+def test_augmentation_presets(project):
+    def types(cfg, split):
+        return [step['type'] for step in cfg['data'][split]['pipeline']]
+
+    resize_only = ['LoadImageFromFile', 'Resize', 'ToTensor', 'NormalizeTensor', 'Collect']
+    cfg = load(project, 'training.imgaug=dlc')
+    assert types(cfg, 'val') == types(cfg, 'test') == resize_only  # no augmentation
+    train = types(cfg, 'train')
+    assert 'RandomAffine' in train and 'CropAndPad' in train
+    assert train.index('Resize') == train.index('ToTensor') - 1  # LP resizes last
+    assert 'Rot90' in types(load(project, 'training.imgaug=dlc-top-down'), 'train')
+    assert types(load(project, 'training.imgaug=none'), 'train') == resize_only
+    with pytest.raises(ConfigError, match=r'training\.imgaug.*dlc-lr'):
+        load(project, 'training.imgaug=dlc_lr')
+    # the flip comes after the resize; the mirror-mouse names have no _left/_right pairs
+    flipped = load(project, 'training.imgaug=default', 'training.imgaug_hflip=true')
+    steps = flipped['data']['train']['pipeline']
+    assert [s['type'] for s in steps[1:3]] == ['Resize', 'HorizontalFlip']
+    assert steps[2]['p'] == 0.5 and not steps[2]['symmetries']
 
 
 def test_video_keys_warn(project):
@@ -234,8 +242,7 @@ def test_print_config_tool(project):
     config, data = project
     out = subprocess.run(
         [sys.executable, os.path.join(REPO, 'tools', 'print_config.py'), str(config),
-         '--cfg-options', *paths(data), 'model.losses_to_use=[]', 'training.imgaug=default',
-         'training.max_epoch=3'], capture_output=True, text=True, cwd=REPO)
+         '--cfg-options', *paths(data), 'model.losses_to_use=[]', 'training.max_epoch=3'], capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 2
     assert 'did you mean training.max_epochs' in out.stderr
 
