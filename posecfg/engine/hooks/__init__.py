@@ -5,7 +5,8 @@ from .compile_model import CompileModelHook, compile_networks
 from .dlc_snapshots import DLCSnapshotHook
 from .learning_stats import DLCLearningStatsHook
 from .lp_predictions import LPPredictionsHook
+from .lp_run_folder import LPRunFolderHook
 from .monitored import EarlyStoppingHook, ModelCheckpointHook
 
 __all__ = ['CheckpointHook', 'CompileModelHook', 'DLCLearningStatsHook', 'DLCSnapshotHook',
-           'EarlyStoppingHook', 'LPPredictionsHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']
+           'EarlyStoppingHook', 'LPPredictionsHook', 'LPRunFolderHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']

@@ -46,6 +46,9 @@ Lightning Pose key                             posecfg
 ``training.accumulate_grad_batches``           ``optimizer_config.cumulative_iters``
 ``model.model_name``                           checkpoints in ``tb_logs/<model_name>/
                                                version_<n>/checkpoints/``
+(the file itself)                              ``LPRunFolderHook``: the run folder's
+                                               ``config.yaml``, labels CSV copy,
+                                               ``hparams.yaml``, ``train_status.json``
 (after training)                               ``LPPredictionsHook``: ``predictions.csv``,
                                                ``predictions_pixel_error.csv``, test pixel error
 (the run folder)                               ``work_dir = outputs/<YYYY-MM-DD>/<HH-MM-SS>``
@@ -415,6 +418,11 @@ class Translator:
                           batch_size=int(self.get('training.test_batch_size')),
                           best_from='val/loss'))
         self.link(('custom_hooks', len(hooks) - 1), 'model.model_type')
+        from .run_folder import lp_hparams
+        labels = self.project.labels
+        hooks.append(dict(type='LPRunFolderHook', lp_config=copy.deepcopy(self.lp.raw),
+                          csv_files=[labels.csv_file],
+                          hparams=lp_hparams(self.lp, num_targets=2 * labels.num_keypoints)))
         return hooks
 
     def data_args(self) -> dict:
@@ -440,6 +448,8 @@ class Translator:
         for hook in data['custom_hooks']:
             if hook['type'] == 'ModelCheckpointHook' and hook.get('out_dir') is None:
                 hook['out_dir'] = folder
+            if hook['type'] == 'LPRunFolderHook' and hook.get('version_dir') is None:
+                hook['version_dir'] = os.path.dirname(folder)
 
 
 # ------------------------------------------------------------------------------- printing

@@ -303,7 +303,25 @@ def test_trains_with_tools_train_into_lightning_pose_files(project, tmp_path):
     assert printed and float(printed.group(1)) == pytest.approx(test_error, abs=1e-4)
     ckpts = os.listdir(run / 'tb_logs' / 'my_base_toy_model' / 'version_0' / 'checkpoints')
     assert len(ckpts) == 1 and re.fullmatch(r'epoch=[01]-step=[24]-best\.ckpt', ckpts[0])
-    assert not (run / 'config.yaml').exists() or 'data:' in (run / 'config.yaml').read_text()
+    # Lightning Pose's small files (train.py:295-371, callbacks.py:535-633)
+    import json
+    import yaml
+    saved = yaml.safe_load((run / 'config.yaml').read_text())
+    original = yaml.safe_load(open(config).read())
+    assert saved['data']['data_dir'] == str(data)  # the override, as Lightning Pose saves it
+    assert saved['eval']['test_videos_directory'] == '${data.video_dir}'  # interpolation kept
+    assert saved['losses'] == original['losses']
+    assert saved['training']['max_epochs'] == 2 and 'creation_datetime' in saved
+    assert list(saved['model'])[-1] == 'lightning_pose_version'
+    assert (run / 'CollectedData.csv').read_bytes() == (data / 'CollectedData.csv').read_bytes()
+    hparams = yaml.safe_load((run / 'tb_logs' / 'my_base_toy_model' / 'version_0' /
+                              'hparams.yaml').read_text())
+    assert (hparams['num_keypoints'], hparams['num_targets'], hparams['backbone'],
+            hparams['torch_seed']) == (17, 34, 'resnet18', 44)
+    status = json.loads((run / 'train_status.json').read_text())
+    assert status['status'] == 'COMPLETED' and status['progress']['completed'] == 2
+    assert status['progress']['total'] == 2
+    assert (run / 'config.py').is_file()  # posecfg's resolved config, beside LP's
 
 
 def test_regression_model_trains_and_writes_predictions(project, tmp_path):
