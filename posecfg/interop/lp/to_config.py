@@ -100,8 +100,6 @@ FEATURE_CHANNELS = {
 }
 #: command-line keys of the semi-supervised work (issue 13), refused in supervised runs
 SEMI_PREFIXES = ('dali', 'callbacks', 'losses')
-#: the posecfg base config holding the parts every translated config shares
-BASE_CONFIG = 'configs/_base_/lp/supervised_runtime.py'
 
 
 class LPDialectError(ConfigError):
@@ -441,7 +439,8 @@ class Translator:
 
     def place_checkpoints(self, data: dict) -> None:
         """Checkpoint hooks write into ``<work_dir>/tb_logs/<model_name>/version_<n>/
-        checkpoints`` (Lightning Pose's place), once the work dir is final."""
+        checkpoints`` and ``hparams.yaml`` goes to ``version_<n>`` (Lightning Pose's places),
+        once the work dir is final."""
         from .run_folder import CHECKPOINTS, tb_version_dir
         folder = os.path.join(tb_version_dir(data['work_dir'], self.get('model.model_name')),
                               CHECKPOINTS)
