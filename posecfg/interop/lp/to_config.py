@@ -35,7 +35,9 @@ Lightning Pose key                             posecfg
 ``training.ckpt_every_n_epochs``               a periodic ``ModelCheckpointHook``
 ``training.max_epochs``                        ``total_epochs``
 ``training.check_val_every_n_epoch``           ``workflow=[('train', n), ('val', 1)]`` (the
-                                               validation loss Lightning Pose monitors) and
+                                               validation loss Lightning Pose monitors, on
+                                               resized val frames: ``train_cfg.
+                                               val_loss_dataloader``) and
                                                ``evaluation.interval`` (pixel error)
 ``training.train/val/test_batch_size``,        ``data.samples_per_gpu`` /
 ``num_gpus``                                   ``val_dataloader`` / ``test_dataloader``
@@ -220,6 +222,11 @@ class Translator:
             default_hooks=dict(checkpoint=None),  # ModelCheckpointHook writes LP's files
             custom_hooks=self.hooks(),
             work_dir=self.run_dir(),
+            # Lightning Pose's validation loss sees the val frames resized, not augmented
+            # (data/datamodules.py:159-184); the workflow's val phase would use the train
+            # pipeline
+            train_cfg=dict(val_loss_dataloader=dict(dataset=dict(
+                pipeline=self.pipelines(targets=True)[1]))),
         )
         accumulate = int(self.get('training.accumulate_grad_batches'))
         if accumulate > 1:
@@ -309,7 +316,9 @@ class Translator:
                     test_cfg=dict(flip_test=False))
 
     # -- data ------------------------------------------------------------------------------
-    def pipelines(self) -> Tuple[list, list]:
+    def pipelines(self, targets: bool = False) -> Tuple[list, list]:
+        """(train pipeline, evaluation pipeline); ``targets``: the evaluation pipeline also
+        collects the keypoints (for the validation loss)."""
         height = int(self.get('data.image_resize_dims.height'))
         width = int(self.get('data.image_resize_dims.width'))
         resize = [dict(type='Resize', height=height, width=width, keep_ratio=False)]
@@ -318,8 +327,9 @@ class Translator:
         train = [dict(type='LoadImageFromFile'), *self.augmentation(height, width), *tail,
                  dict(type='Collect', keys=['img', 'keypoints', 'keypoints_visible'],
                       meta_keys=['image_file', 'image_id'])]
+        keys = ['img', 'keypoints', 'keypoints_visible'] if targets else ['img']
         test = [dict(type='LoadImageFromFile'), *resize, *tail,
-                dict(type='Collect', keys=['img'], meta_keys=['image_file', 'image_id'])]
+                dict(type='Collect', keys=keys, meta_keys=['image_file', 'image_id'])]
         return train, test
 
     def augmentation(self, height: int, width: int) -> list:

@@ -330,5 +330,11 @@ def test_regression_model_trains_and_writes_predictions(project, tmp_path):
                'training.min_epochs=1', extra=[flag_override('--work-dir', 'work_dir',
                                                              str(tmp_path / 'run'))])
     runner = build_runner(cfg)
+    # the validation loss (what early stopping and the best checkpoint follow) on resized,
+    # not augmented, val frames, as Lightning Pose's val set
+    val_loss = runner.train_loop._val_loss_dataloader
+    assert val_loss['dataset']['split'] == 'val' and not val_loss['dataset']['test_mode']
+    assert [s['type'] for s in val_loss['dataset']['pipeline']] == [
+        'LoadImageFromFile', 'Resize', 'ToTensor', 'NormalizeTensor', 'Collect']
     runner.train()
     check_run_folder(tmp_path / 'run', project[1], 'regression')
