@@ -19,6 +19,9 @@ Kinds and what is checked (each check can fail):
   (2, 3, 8, 6) twice and joint weights (2, 3, 1)); a class's ``example_perfect(target)`` moves
   the minimum (BCE on logits), ``example_move(prediction, step)`` keeps moved predictions valid
   (distributions), ``aggregates_losses`` checks an aggregator's formula instead;
+  ``unsupervised_loss`` losses (Lightning Pose's PCA and temporal losses) take no target: they
+  are called ``loss(prediction, *rest)`` and the example's "target" is their zero-loss point
+  (a pose on the fitted subspace, a still sequence);
 - codec: a codec that only encodes or only decodes (DeepLabCut's generators and predictor)
   gives ``example_round_trip``, the other half;
 - metric: process + compute on a tiny image-level set; perfect predictions give each value's
@@ -27,11 +30,13 @@ Kinds and what is checked (each check can fail):
   ``example_feature_shapes``, see ``BaseHead``); losses finite, every parameter gets a gradient,
   a few optimizer steps lower the loss; predictions (N, K, 2) pixels and (N, K) scores;
 - preprocessor: a uint8 batch becomes normalized float images;
-- collate function: samples of a batch stacked / listed;
+- collate function: samples of a batch stacked / listed (``sample_kind = 'frame_sequence'``:
+  sequences of frames, all frames in one batch);
 - sampler, scheduler, optimizer wrapper: sampled indices, the learning rate against its
   formula, a step that changes the weights;
 - dataset: its first image record keeps the record contract; its first sample has the keys of
-  its data mode;
+  its data mode (``sample_kind = 'frame_sequence'``: unlabeled video sequences, (T, 3, h, w)
+  uint8 frames with the warp matrix of their augmentation);
 - hook, loop: a real tiny mmengine runner (the TopDown example on MMPose's COCO test data)
   trains, validates and tests with them, each hook's own callbacks being called.
 """
@@ -359,13 +364,18 @@ def test_loss_is_minimal_at_the_target_and_grows_with_error(name, cls):
     direction = torch.randn_like(target)
     # how a prediction moves off the best: added, or as the class says (distributions stay so)
     move = getattr(cls, 'example_move', lambda prediction, step: prediction + step)
-    values = [loss(move(best, scale * direction), target, *rest) for scale in (0.0, 0.1, 0.2)]
+    if getattr(cls, 'unsupervised_loss', False):  # no target argument; target = zero-loss point
+        def call(prediction, _target, *args):
+            return loss(prediction, *args)
+    else:
+        call = loss
+    values = [call(move(best, scale * direction), target, *rest) for scale in (0.0, 0.1, 0.2)]
     for value in values:
         assert value.dim() == 0 and torch.isfinite(value)
     assert values[0] < values[1] < values[2], values
     if not hasattr(cls, 'example_perfect'):
         assert values[0].abs() < 1e-6, values
-    assert torch.isfinite(loss(pred, target, *rest))
+    assert torch.isfinite(call(pred, target, *rest))
 
 
 # ---------------------------------------------------------------------------- metrics
@@ -560,6 +570,15 @@ def test_preprocessor_normalizes_a_batch(name, cls):
 @pytest.mark.parametrize('name,fn', parts_of('collate'))
 def test_collate_function(name, fn):
     collate = functools.partial(R.FUNCTIONS.get(name), **example(fn))
+    if getattr(fn, 'sample_kind', None) == 'frame_sequence':
+        samples = [dict(img=torch.full((4, 3, 16, 12), i, dtype=torch.uint8),
+                        img_metas=dict(start=4 * i, warp_mat=np.eye(2, 3, dtype=np.float32)))
+                   for i in range(2)]
+        batch = collate(samples)
+        assert batch['img'].shape == (8, 3, 16, 12) and batch['sequence_length'] == 4
+        assert [m['start'] for m in batch['img_metas']] == [0] * 4 + [4] * 4
+        assert (batch['img'][4:] == 1).all() and batch['warp_mat'].shape == (2, 2, 3)
+        return
     samples = [dict(img=torch.zeros(3, 16, 12, dtype=torch.uint8),
                     keypoints=np.zeros((n, 3, 2), np.float32),
                     keypoints_visible=np.ones((n, 3), np.float32),
@@ -615,6 +634,14 @@ def test_optim_wrapper_updates_weights(name, cls):
 @pytest.mark.parametrize('name,cls', parts_of('dataset'))
 def test_dataset_records(name, cls):
     args = example(cls)
+    if getattr(cls, 'sample_kind', None) == 'frame_sequence':  # unlabeled video sequences
+        ds = R.DATASETS.build(dict(type=name, **args))
+        assert len(ds) > 0
+        sample = ds[0]
+        assert sample['img'].dtype == torch.uint8 and sample['img'].dim() == 4
+        assert sample['img'].shape[1] == 3 and sample['img_metas']['warp_mat'].shape == (2, 3)
+        assert torch.equal(ds[(0, 7)]['img'], ds[(0, 7)]['img'])  # same seed, same sample
+        return
     for key in ('ann_file', 'img_prefix'):
         if key in args:
             args[key] = str(shared_path(args[key]))

@@ -41,8 +41,11 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None, device: str
     import_custom_modules(cfg)
     model = MODELS.build(cfg.to_dict()['model'])
     if checkpoint:
-        state = load_checkpoint_file(checkpoint)
-        state = state.get('state_dict', state)
+        from posecfg.models.dlc_keys import from_dlc_state_dict, is_dlc_layout
+        from posecfg.models.utils.pretrained import extract_state_dict
+        state = extract_state_dict(load_checkpoint_file(checkpoint), str(checkpoint))
+        if is_dlc_layout(state):  # a DeepLabCut snapshot (or DLCSnapshotHook's)
+            state = from_dlc_state_dict(state, model)
         missing, unexpected = model.load_state_dict(state, strict=False)
         if missing or unexpected:
             raise ValueError(f'{checkpoint} does not fit the model of {cfg.filename}: '

@@ -199,12 +199,15 @@ class LPHeatmap(BaseKeypointCodec):
         keypoints, scores = self.decode_torch(torch.as_tensor(heatmaps))
         return (keypoints.cpu().numpy()[:, None], scores.cpu().numpy()[:, None])
 
-    def decode_torch(self, heatmaps: Tensor) -> Tuple[Tensor, Tensor]:
-        """The decoding in torch, on the maps' device: (B, K, 2) input pixels, (B, K)."""
+    def decode_torch(self, heatmaps: Tensor, differentiable: bool = False
+                     ) -> Tuple[Tensor, Tensor]:
+        """The decoding in torch, on the maps' device: (B, K, 2) input pixels, (B, K).
+        ``differentiable``: keep the graph (the soft argmax is differentiable; Lightning Pose's
+        unsupervised losses train through it, ``models/heatmap_tracker.py:264-286``)."""
         if heatmaps.dim() != 4:
             raise ValueError(f'LPHeatmap.decode: heatmaps must be (B, K, H, W), got shape '
                              f'{tuple(heatmaps.shape)}')
-        maps = heatmaps.detach().float()
+        maps = (heatmaps if differentiable else heatmaps.detach()).float()
         height, width = maps.shape[-2:]
         for _ in range(self.downsample_factor):
             maps = lp_upsample(maps)

@@ -8,6 +8,7 @@ from .mpii import TopDownMpiiDataset
 from .records import check_image_record, image_ground_truth, topdown_sample
 from .sampler import SeededSampler
 from .topdown_base import TopDownBaseDataset
+from .unlabeled_video import UnlabeledVideoDataset, unlabeled_sequence_collate
 from .topdown_coco import (AnimalAP10KDataset, AnimalATRWDataset, AnimalFlyDataset,
                            AnimalHorse10Dataset, AnimalKingdomDataset, AnimalLocustDataset,
                            AnimalMacaqueDataset, AnimalPoseDataset, AnimalZebraDataset,
@@ -20,4 +21,5 @@ __all__ = [
     'TopDownCrowdPoseDataset', 'AnimalAP10KDataset', 'AnimalPoseDataset', 'AnimalHorse10Dataset',
     'AnimalMacaqueDataset', 'AnimalFlyDataset', 'AnimalLocustDataset', 'AnimalZebraDataset',
     'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset', 'SeededSampler', 'DLCProjectDataset', 'LPProjectDataset',
+    'UnlabeledVideoDataset', 'unlabeled_sequence_collate',
 ]

@@ -6,6 +6,10 @@ model. Here a missing, unexpected or differently shaped tensor is a
 :class:`CheckpointMismatchError` that counts and lists them. The one documented exception is the
 config key ``load_partial=True`` with ``load_from`` (fine-tuning from another model): the tensors
 whose name and shape match are loaded and a summary says what was and was not.
+
+A checkpoint in DeepLabCut's ``PoseModel`` key layout (``backbone.model.…``, ``heads.<name>.…``:
+a DeepLabCut 3 snapshot, or one posecfg's ``DLCSnapshotHook`` wrote) is first renamed to the
+model's keys (:mod:`posecfg.models.dlc_keys`).
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from collections import OrderedDict
 import torch.nn as nn
 from mmengine.logging import print_log
 
+from posecfg.models.dlc_keys import from_dlc_state_dict, is_dlc_layout
 from posecfg.models.utils.pretrained import (LoadReport, PretrainedLoadError, _log_report,
                                              _problems, extract_state_dict, match_state_dict)
 
@@ -42,6 +47,8 @@ def load_model_weights(model: nn.Module, checkpoint, path: str, *, partial: bool
         which tensors were loaded, missing, unexpected or of another shape.
     """
     state_dict = extract_state_dict(checkpoint, path)
+    if is_dlc_layout(state_dict):  # a DeepLabCut PoseModel's keys (a DeepLabCut snapshot)
+        state_dict = from_dlc_state_dict(state_dict, model)
     report = match_state_dict(model, state_dict)
     report.spec, report.path = purpose, path
     problems = report.missing or report.unexpected or report.mismatched

@@ -1,9 +1,12 @@
 """Test a trained pose model: evaluate a checkpoint on the config's test set.
 
-    python tools/test.py CONFIG CHECKPOINT [--eval mAP ...] [--out predictions.json]
+    python tools/test.py CONFIG [CHECKPOINT] [--eval mAP ...] [--out predictions.json]
                          [--work-dir DIR] [--cfg-options KEY=VALUE ...]
                          [--launcher none|pytorch|slurm]
 
+CHECKPOINT defaults to the config's ``load_from`` (a DeepLabCut shuffle's translated config sets
+it to the snapshot DeepLabCut's ``evaluate_network`` would use:
+:func:`posecfg.interop.dlc.snapshots.evaluation_snapshot`).
 ``--eval`` picks metrics by the names of the config's ``evaluation.metric`` (default: those);
 ``--out`` writes every prediction to a JSON file. ``tools/dist_test.sh`` runs it on N processes.
 
@@ -27,7 +30,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_arguments(parser)
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help="checkpoint file (default: the config's load_from)")
     parser.add_argument('--eval', nargs='+', metavar='METRIC',
                         help="metrics, e.g. mAP, or PCK AUC EPE (default: evaluation.metric)")
     parser.add_argument('--out', help='write the predictions to this JSON file')
@@ -47,6 +51,12 @@ def main():
     if args.work_dir:
         overrides.append(flag_override('--work-dir', 'work_dir', args.work_dir))
     cfg = load_config(args, overrides)
+    if args.checkpoint is None:
+        args.checkpoint = cfg.get('load_from')
+        if not args.checkpoint:
+            print(f'error: no CHECKPOINT given and {args.config} sets no load_from: name the '
+                  f'checkpoint to test (tools/test.py CONFIG CHECKPOINT)', file=sys.stderr)
+            return 2
     if not os.path.isfile(args.checkpoint):
         print(f'error: checkpoint {args.checkpoint} does not exist', file=sys.stderr)
         return 2

@@ -23,8 +23,8 @@ per_channel)``
 ``Emboss(alpha, strength)``             :class:`Emboss`
 ======================================  ===============================================
 
-imgaug's ``Sometimes(p, op)`` is every step's ``p``: ``np.random.rand() < p`` is drawn first,
-then the step's own parameters. Randomness comes from ``np.random`` (the dataset seeds it per
+imgaug's ``Sometimes(p, op)`` is every step's ``p`` (default 1: always, as the bare imgaug
+augmenter): ``np.random.rand() < p`` is drawn first, then the step's own parameters. Randomness comes from ``np.random`` (the dataset seeds it per
 sample); the streams are not imgaug's, the distributions are.
 
 Keypoints: imgaug moves them with the geometry and never drops them; Lightning Pose marks a
@@ -38,7 +38,7 @@ in imgaug (unlike DeepLabCut's ``CoarseDropout``, which unlabels covered keypoin
 from __future__ import annotations
 
 from numbers import Integral, Real
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -132,7 +132,8 @@ class CropAndPad(BaseTransform):
     pixels = round(fraction · height) for top/bottom, · width for left/right (imgaug 0.4.0
     ``CropAndPad(percent=(a, b), keep_size=False)``, ``augmenters/size.py:1561``, rounding at
     lines 2096-2099). The output size changes (keep_size False, Lightning Pose's setting,
-    ``data/augmentations.py:229-234``); a later ``Resize`` sets the model's size.
+    ``data/augmentations.py:229-234``; a later ``Resize`` sets the model's size); with
+    ``keep_size`` (imgaug's default) the result is resized back to the input's size.
 
     Cropping stays below half the image per side (percent low > -0.5), so the image never
     vanishes (imgaug shrinks such crops instead).
@@ -141,7 +142,9 @@ class CropAndPad(BaseTransform):
     accepts_lazy_image = True
     example_args = dict(percent=[-0.15, 0.15], p=1.0)
 
-    def __init__(self, percent=(-0.15, 0.15), p: float = 1.0, pad_value: float = 0):
+    def __init__(self, percent=(-0.15, 0.15), p: float = 1.0, pad_value: float = 0,
+                 keep_size: bool = False):
+        self.keep_size = bool(keep_size)
         self.percent = _interval(percent, 'percent', 'CropAndPad')
         if self.percent[0] <= -0.5:
             raise ValueError(f'CropAndPad: percent must stay above -0.5 (a crop of both sides '
@@ -159,42 +162,50 @@ class CropAndPad(BaseTransform):
         right, left = int(np.round(w * right)), int(np.round(w * left))
         matrix = np.array([[1.0, 0.0, left], [0.0, 1.0, top]])
         size = (w + left + right, h + top + bottom)
+        if self.keep_size:
+            matrix = compose_affine(resize_matrix(size, (w, h)), matrix)
+            size = (w, h)
         return apply_affine(results, matrix, size, border_value=self.pad_value)
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(percent={list(self.percent)}, p={self.p}, '
-                f'pad_value={self.pad_value!r})')
+                f'pad_value={self.pad_value!r}, keep_size={self.keep_size})')
 
 
 # ----------------------------------------------------------------------------- blur, emboss
 @TRANSFORMS.register_module()
 class ImgaugMotionBlur(_RandomPixelOp):
     """Motion blur (imgaug 0.4.0 ``MotionBlur(k, angle, direction=(-1, 1), order=1)``,
-    ``augmenters/blur.py:983``, kernel at lines 1110-1134): a k × k kernel (k made odd) whose
+    ``augmenters/blur.py:983``, kernel at lines 1110-1134): a k × k kernel (k, or k ~ U{low..
+    high} for a [low, high] range, made odd by adding 1) whose
     middle column holds linspace(d, 1 - d, k), d = (direction + 1) / 2, rotated by ``angle``
     degrees about its centre (bilinear, via uint8 as imgaug does), normalised to sum 1, and
     convolved with every channel (``cv2.filter2D``, uint8 saturation).
 
-    Draw order: angle ~ U(angle), direction ~ U(direction). Lightning Pose: k 5, angle
+    Draw order: k, angle ~ U(angle), direction ~ U(direction). Lightning Pose: k 5, angle
     (-90, 90), p 0.5 (``data/augmentations.py:165-170``).
     """
 
     example_args = dict(k=5, angle=[-90, 90], p=0.5)
 
-    def __init__(self, k: int = 5, angle=(-90, 90), direction=(-1.0, 1.0), p: float = 0.5):
+    def __init__(self, k=5, angle=(-90, 90), direction=(-1.0, 1.0), p: float = 1.0):
         super().__init__(p)
-        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-            raise ValueError(f'ImgaugMotionBlur: k must be a positive kernel size (pixels), '
-                             f'got {k!r}')
-        self.k = int(k) if k % 2 else int(k) + 1
+        sizes = _interval(k, 'k', 'ImgaugMotionBlur')
+        if any(v != int(v) or v < 1 for v in sizes):
+            raise ValueError(f'ImgaugMotionBlur: k must be a positive kernel size (pixels) or '
+                             f'a [low, high] range of them, got {k!r}')
+        self.k_range = (int(sizes[0]), int(sizes[1]))
+        self.k = self.k_range[0] if sizes[0] == sizes[1] else list(self.k_range)
         self.angle = _interval(angle, 'angle', 'ImgaugMotionBlur')
         self.direction = _interval(direction, 'direction', 'ImgaugMotionBlur')
 
     def kernel(self) -> np.ndarray:
         """(k, k) float32 kernel of one draw (after the ``p`` draw)."""
+        low, high = self.k_range
+        k = low if low == high else int(np.random.randint(low, high + 1))
+        k = k if k % 2 else k + 1  # blur.py:1117
         angle = _uniform(self.angle)
         d = (float(np.clip(_uniform(self.direction), -1.0, 1.0)) + 1.0) / 2.0
-        k = self.k
         line = np.zeros((k, k), np.float32)
         line[:, k // 2] = np.linspace(d, 1.0 - d, num=k)
         matrix = albumentations_affine(k, k, (1.0, 1.0), angle, (0.0, 0.0))
@@ -224,7 +235,7 @@ class Emboss(_RandomPixelOp):
 
     example_args = dict(alpha=[0.0, 0.5], strength=[0.5, 1.5], p=0.5)
 
-    def __init__(self, alpha=(0.0, 1.0), strength=(0.25, 1.0), p: float = 0.1):
+    def __init__(self, alpha=(0.0, 1.0), strength=(0.25, 1.0), p: float = 1.0):
         super().__init__(p)
         self.alpha = _interval(alpha, 'alpha', 'Emboss')
         if not 0 <= self.alpha[0] <= self.alpha[1] <= 1:
@@ -260,7 +271,7 @@ class AllChannelsCLAHE(_RandomPixelOp):
     example_args = dict(p=0.5)
 
     def __init__(self, clip_limit=(0.1, 8.0), tile_grid_size_px=(3, 12),
-                 tile_grid_size_px_min: int = 3, p: float = 0.1):
+                 tile_grid_size_px_min: int = 3, p: float = 1.0):
         super().__init__(p)
         self.clip_limit = _interval(clip_limit, 'clip_limit', 'AllChannelsCLAHE')
         if self.clip_limit[0] <= 0:
@@ -310,7 +321,7 @@ class _CoarseOp(_RandomPixelOp):
     high]), ``per_channel`` (probability of drawing the mask per channel), ``min_size``."""
 
     def __init__(self, fraction: float, size_percent, per_channel: float = 0.0,
-                 min_size: int = 3, p: float = 0.5):
+                 min_size: int = 3, p: float = 1.0):
         super().__init__(p)
         owner = type(self).__name__
         self.fraction = _fraction(fraction, 'fraction', owner)
@@ -347,7 +358,7 @@ class ImgaugCoarseDropout(_CoarseOp):
     example_args = dict(fraction=0.02, size_percent=0.3, per_channel=0.5, p=0.5)
 
     def __init__(self, fraction: float = 0.02, size_percent=0.3, per_channel: float = 0.5,
-                 min_size: int = 3, p: float = 0.5):
+                 min_size: int = 3, p: float = 1.0):
         super().__init__(fraction, size_percent, per_channel, min_size, p)
 
     def apply(self, results, img):
@@ -370,7 +381,7 @@ class _CoarseReplace(_CoarseOp):
     sign = 0
 
     def __init__(self, fraction: float = 0.01, size_percent=(0.05, 0.1),
-                 per_channel: float = 0.0, min_size: int = 3, p: float = 0.5):
+                 per_channel: float = 0.0, min_size: int = 3, p: float = 1.0):
         super().__init__(fraction, size_percent, per_channel, min_size, p)
 
     def apply(self, results, img):
@@ -441,7 +452,7 @@ class ImgaugElasticTransformation(_RandomPixelOp):
 
     example_args = dict(alpha=[0.0, 10.0], sigma=5.0, p=0.5)
 
-    def __init__(self, alpha=(0.0, 10.0), sigma=5.0, order: int = 3, p: float = 0.5):
+    def __init__(self, alpha=(0.0, 10.0), sigma=5.0, order: int = 3, p: float = 1.0):
         super().__init__(p)
         self.alpha = _interval(alpha, 'alpha', 'ImgaugElasticTransformation')
         self.sigma = _interval(sigma, 'sigma', 'ImgaugElasticTransformation')
@@ -486,6 +497,8 @@ class ImgaugElasticTransformation(_RandomPixelOp):
         height, width = dx.shape
         flat, flat_vis = points.reshape(-1, 2), visible.reshape(-1)
         labelled = flat_vis > 0
+        if not labelled.any():
+            return  # unlabelled points stay (0, 0), visibility 0
         target = flat[labelled].reshape(1, -1, 2)
         moved = target.copy()
         for _ in range(iterations):

@@ -9,7 +9,8 @@ from posecfg.engine import build_runner
 K = 14
 
 
-def dlc_head(channels=32):
+def dlc_head(channels=32, num_keypoints=K):
+    K = num_keypoints  # noqa: N806  (the bodypart count of the heads below)
     return dict(
         type='DLCHeatmapHead',
         predictor=dict(type='HeatmapPredictor', apply_sigmoid=False, clip_scores=True,

@@ -1,12 +1,15 @@
 """posecfg's hooks (registered in ``posecfg.registry.HOOKS``)."""
+from .anneal_weight import AnnealWeightHook
 from .backbone_unfreeze import UnfreezeBackboneHook
 from .checkpoint import CheckpointHook
 from .compile_model import CompileModelHook, compile_networks
+from .dlc_evaluation import DLCEvaluationHook
 from .dlc_snapshots import DLCSnapshotHook
 from .learning_stats import DLCLearningStatsHook
 from .lp_predictions import LPPredictionsHook
 from .lp_run_folder import LPRunFolderHook
 from .monitored import EarlyStoppingHook, ModelCheckpointHook
 
-__all__ = ['CheckpointHook', 'CompileModelHook', 'DLCLearningStatsHook', 'DLCSnapshotHook',
-           'EarlyStoppingHook', 'LPPredictionsHook', 'LPRunFolderHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']
+__all__ = ['AnnealWeightHook', 'CheckpointHook', 'CompileModelHook', 'DLCEvaluationHook',
+           'DLCLearningStatsHook', 'DLCSnapshotHook', 'EarlyStoppingHook', 'LPPredictionsHook',
+           'LPRunFolderHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']

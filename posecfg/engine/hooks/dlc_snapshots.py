@@ -23,7 +23,8 @@ DeepLabCut, also after the last epoch. A ``key_metric`` the evaluation does not 
 error naming the metrics it does return (DeepLabCut silently saves no best snapshot).
 
 A snapshot holds DeepLabCut's dict (train.py:139-153): ``metadata`` = ``dict(epoch, metrics,
-losses)``, ``model`` (the model's state dict), ``optimizer`` (only with
+losses)``, ``model`` (the model's state dict under DeepLabCut's ``PoseModel`` key names,
+``backbone.model.…`` / ``heads.<name>.…``: :mod:`posecfg.models.dlc_keys`), ``optimizer`` (only with
 ``save_optimizer_state``, snapshots.py:105) and ``scheduler`` (the single scheduler's state; a
 list when the run has several). ``metadata['posecfg']`` adds what an exact resume needs and
 DeepLabCut ignores: ``iter``, ``seed``, ``cfg`` (the resolved config text). Everything is plain
@@ -69,6 +70,7 @@ from mmengine.runner import BaseLoop
 
 from posecfg.config import ConfigError
 from posecfg.files import KeptFiles, remove_stale_temporaries, write_atomically
+from posecfg.models.dlc_keys import to_dlc_state_dict
 from posecfg.registry import HOOKS
 
 from .dlc_records import EpochLosses, dlc_metrics, finished_epoch_validates
@@ -277,7 +279,10 @@ class DLCSnapshotHook(Hook):
         metadata = dict(epoch=epoch, metrics=dict(self._metrics), losses=dict(self._train_losses),
                         posecfg=dict(iter=int(runner.iter), seed=runner.seed,
                                      cfg=getattr(runner.cfg, 'pretty_text', None)))
-        state: Dict[str, Any] = dict(metadata=metadata, model=model.state_dict())
+        weights = model.state_dict()
+        if hasattr(model, 'backbone'):  # a pose estimator: DeepLabCut's PoseModel key names
+            weights = to_dlc_state_dict(weights, model)
+        state: Dict[str, Any] = dict(metadata=metadata, model=weights)
         if self.save_optimizer_state:
             state['optimizer'] = runner.optim_wrapper.state_dict()
         schedulers = runner.param_schedulers

@@ -20,6 +20,7 @@ data/snapshots.py, DeepLabCut 3.0.2):
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,3 +120,77 @@ def plan_snapshot_update(existing: Sequence[Union[str, Path]], epoch: int, metri
 def state_to_save(state: dict, save_optimizer_state: bool) -> dict:
     """The snapshot content: ``state`` without ``optimizer`` unless it is to be kept."""
     return {k: v for k, v in state.items() if save_optimizer_state or k != 'optimizer'}
+
+
+# --------------------------------------------------------------------------------------------
+# Which snapshot DeepLabCut evaluates / analyses with
+# --------------------------------------------------------------------------------------------
+
+def select_snapshots(train_folder: Union[str, Path], snapshotindex: Union[int, str] = -1,
+                     prefix: str = 'snapshot') -> List[Path]:
+    """The snapshots of ``train_folder`` that ``snapshotindex`` picks, by DeepLabCut's rule
+    (apis/utils.py ``get_model_snapshots``, DeepLabCut 3.0.1 lines 165-224):
+
+    * the snapshots are sorted by epoch with the best one last (``list_snapshots(best_in_last=
+      True)``, data/snapshots.py:47-78);
+    * an int picks that position (Python indexing: the project default ``-1`` is the best
+      snapshot when there is one, else the latest epoch);
+    * ``'best'`` picks the best snapshot (an error when there is none);
+    * ``'all'`` returns every snapshot.
+
+    Raises:
+        FileNotFoundError: the folder holds no snapshot.
+        IndexError: an int index out of range, naming the snapshots found.
+        ValueError: ``'best'`` without a best snapshot, or an index of another kind.
+    """
+    folder = Path(train_folder)
+    names = os.listdir(folder) if folder.is_dir() else []
+    snaps = list_snapshots(names, prefix)
+    if not snaps:
+        raise FileNotFoundError(f'{folder}: no {prefix}-NNN.pt or {prefix}-best-NNN.pt snapshot '
+                                f'(train the shuffle first)')
+    if isinstance(snapshotindex, str) and snapshotindex.strip().lower() == 'all':
+        return [folder / s.name for s in snaps]
+    if isinstance(snapshotindex, str) and snapshotindex.strip().lower() == 'best':
+        bests = [s for s in snaps if s.best]
+        if not bests:
+            raise ValueError(f"{folder}: snapshotindex 'best' but there is no {prefix}-best-NNN.pt "
+                             f"(found {', '.join(s.name for s in snaps)})")
+        return [folder / bests[-1].name]
+    if isinstance(snapshotindex, bool) or not isinstance(snapshotindex, int):
+        raise ValueError(f"snapshotindex must be an int, 'best' or 'all', got {snapshotindex!r}")
+    if not -len(snaps) <= snapshotindex < len(snaps):
+        raise IndexError(f'{folder}: snapshotindex {snapshotindex} is out of range for the '
+                         f'{len(snaps)} snapshots {", ".join(s.name for s in snaps)}')
+    return [folder / snaps[snapshotindex].name]
+
+
+def evaluation_snapshot(train_folder: Union[str, Path], snapshotindex: Union[int, str] = -1,
+                        prefix: str = 'snapshot') -> Path:
+    """The one snapshot DeepLabCut's ``evaluate_network`` / ``analyze_videos`` would load for
+    ``snapshotindex`` (the project config's ``snapshotindex``, default -1): with -1,
+    ``snapshot-best-NNN.pt`` if present, else the snapshot of the highest epoch. ``'all'`` is
+    refused here (several snapshots): use :func:`select_snapshots`."""
+    if isinstance(snapshotindex, str) and snapshotindex.strip().lower() == 'all':
+        raise ValueError(f"snapshotindex 'all' names every snapshot of {train_folder}; give an "
+                         f"index or 'best' to pick one")
+    return select_snapshots(train_folder, snapshotindex, prefix)[0]
+
+
+def shuffle_snapshot(config, shuffle: int = 1, trainset_index: int = 0,
+                     snapshotindex: Union[int, str, None] = None) -> Path:
+    """The snapshot of a project's shuffle that DeepLabCut evaluates (what the DeepLabCut
+    translator sets ``load_from`` to): :func:`evaluation_snapshot` of
+    ``dlc-models-pytorch/iteration-N/<Task><date>-trainset<pct>shuffle<k>/train`` with
+    ``snapshotindex`` (None: the project's ``snapshotindex``; its ``'all'``, the template's
+    default, evaluates every snapshot in DeepLabCut, and means the last one, -1, here, which
+    is the best when there is one)."""
+    from .project import read_project
+    from .training_dataset import model_folder
+    project = read_project(config)
+    if snapshotindex is None:
+        snapshotindex = project.cfg.get('snapshotindex', -1)
+    if isinstance(snapshotindex, str) and snapshotindex.strip().lower() == 'all':
+        snapshotindex = -1
+    fraction = project.training_fraction(trainset_index)
+    return evaluation_snapshot(model_folder(project, fraction, shuffle) / 'train', snapshotindex)

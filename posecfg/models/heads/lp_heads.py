@@ -67,6 +67,9 @@ class LPHeatmapHead(BaseHead):
         in_index: which backbone output to use.
         test_cfg: ``soft_argmax_temperature`` (1000), ``subpixel_offsets``
             ('lightning_pose' | 'exact').
+        unsupervised_losses: name → loss config (``LPTemporalLoss``, ``LPPCASingleviewLoss``,
+            ``LPPCAMultiviewLoss``) computed by :meth:`loss_unlabeled` on the ``data.unlabeled``
+            stream (``UnlabeledVideoDataset`` sequences).
     """
 
     option_keys = {'test_cfg': ('soft_argmax_temperature', 'subpixel_offsets')}
@@ -78,7 +81,8 @@ class LPHeatmapHead(BaseHead):
     def __init__(self, in_channels: int, out_channels: int, downsample_factor: int = 2,
                  backbone_stride: int = 32, deconv_out_channels: Optional[int] = None,
                  codec: Optional[dict] = None, loss: Optional[dict] = None, in_index: int = -1,
-                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None):
+                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None,
+                 unsupervised_losses: Optional[dict] = None):
         codec = dict(codec or dict(type='LPHeatmap', downsample_factor=downsample_factor))
         test_cfg = dict(test_cfg or {})
         if 'soft_argmax_temperature' in test_cfg:
@@ -110,6 +114,8 @@ class LPHeatmapHead(BaseHead):
                 nn.init.xavier_uniform_(layer.weight, gain=0.01)
                 nn.init.zeros_(layer.bias)
         self.loss_module = MODELS.build(loss or dict(type='LPHeatmapMSELoss'))
+        self.unsupervised_losses = nn.ModuleDict(
+            {name: MODELS.build(cfg) for name, cfg in (unsupervised_losses or {}).items()})
 
     def init_weights(self) -> None:
         """Lightning Pose's initialisation is done in ``__init__``; kept unless init_cfg says
@@ -147,6 +153,39 @@ class LPHeatmapHead(BaseHead):
         if rmse is not None:
             losses['supervised_rmse'] = rmse
         return losses
+
+    def loss_unlabeled(self, feats, batch: dict) -> dict:
+        """``<name>_loss`` of each of ``unsupervised_losses`` on a batch of unlabeled sequences
+        (:func:`~posecfg.datasets.unlabeled_video.unlabeled_sequence_collate`: U · S frames,
+        ``sequence_length`` S, ``warp_mat`` (U, 2, 3), ``img_metas[i]['resize']``).
+
+        As Lightning Pose (``models/heatmap_tracker.py:264-286``): heatmaps → differentiable
+        soft-argmax keypoints and confidences, the sequence's augmentation undone, then mapped
+        to original-frame pixels, where the losses (and their epsilons) are measured."""
+        if not self.unsupervised_losses:
+            raise ValueError('LPHeatmapHead: the batch has an unlabeled stream but the head has '
+                             'no unsupervised_losses (e.g. dict(temporal=dict(type='
+                             "'LPTemporalLoss', ...)))")
+        if 'sequence_length' not in batch or 'warp_mat' not in batch:
+            raise KeyError("LPHeatmapHead.loss_unlabeled needs batches of sequences "
+                           "(UnlabeledVideoDataset) collated by unlabeled_sequence_collate: set "
+                           "data.unlabeled_dataloader.collate_fn=dict(type="
+                           "'unlabeled_sequence_collate')")
+        outputs = self.forward(feats)
+        input_size = (int(batch['img'].shape[-1]), int(batch['img'].shape[-2]))
+        codec = self.codec.sized(input_size, outputs.shape[:1:-1])
+        keypoints, scores = codec.decode_torch(outputs, differentiable=True)  # (U·S, K, 2)
+        length = int(batch['sequence_length'])
+        keypoints = keypoints.reshape(-1, length, *keypoints.shape[1:])  # (U, S, K, 2)
+        scores = scores.reshape(keypoints.shape[:3])
+        from posecfg.datasets.unlabeled_video import undo_warp
+        keypoints = undo_warp(keypoints, batch['warp_mat'].to(keypoints)[:, None])
+        metas = batch['img_metas'][::length]
+        scale = keypoints.new_tensor([m['resize'].scale for m in metas])[:, None, None]
+        offset = keypoints.new_tensor([m['resize'].offset for m in metas])[:, None, None]
+        keypoints = keypoints * scale + offset
+        return {f'{name}_loss': loss(keypoints, scores)
+                for name, loss in self.unsupervised_losses.items()}
 
     @torch.no_grad()
     def _rmse(self, codec, outputs: Tensor, batch: dict, input_size) -> Optional[Tensor]:

@@ -1,10 +1,13 @@
 """Losses for keypoint heads, registered in ``posecfg.registry.MODELS``."""
 from .lp_losses import (LPHeatmapJSLoss, LPHeatmapKLLoss, LPHeatmapMSELoss, LPRegressionMSELoss,
                         lp_rmse)
+from .lp_pca import LPPCA, fit_lp_pca
+from .lp_unsupervised import LPPCAMultiviewLoss, LPPCASingleviewLoss, LPTemporalLoss
 from .mse_loss import CombinedTargetMSELoss, JointsMSELoss, JointsOHKMMSELoss
 from .weighted import (WeightedBCECriterion, WeightedHuberCriterion, WeightedLossAggregator,
                        WeightedMSECriterion)
 
 __all__ = ['CombinedTargetMSELoss', 'JointsMSELoss', 'JointsOHKMMSELoss', 'LPHeatmapJSLoss',
-           'LPHeatmapKLLoss', 'LPHeatmapMSELoss', 'LPRegressionMSELoss', 'WeightedBCECriterion',
+           'LPHeatmapKLLoss', 'LPHeatmapMSELoss', 'LPPCA', 'LPPCAMultiviewLoss',
+           'LPPCASingleviewLoss', 'LPTemporalLoss', 'fit_lp_pca', 'LPRegressionMSELoss', 'WeightedBCECriterion',
            'WeightedHuberCriterion', 'WeightedLossAggregator', 'WeightedMSECriterion', 'lp_rmse']

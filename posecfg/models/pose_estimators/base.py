@@ -102,6 +102,9 @@ class BasePoseEstimator(BaseModel):
     estimator_test_cfg_keys: Tuple[str, ...] = ESTIMATOR_TEST_CFG_KEYS
     #: default of test_cfg.flip_test
     default_flip_test = False
+    #: factor on the losses of the unlabeled stream (Lightning Pose's annealed weight, set per
+    #: epoch by ``AnnealWeightHook``; 1.0 without it)
+    total_unsupervised_importance: float = 1.0
 
     def __init__(self, backbone: dict, neck: Optional[dict] = None,
                  heads: Optional[Mapping[str, dict]] = None, train_cfg: Optional[dict] = None,
@@ -229,7 +232,8 @@ class BasePoseEstimator(BaseModel):
 
     def loss_unlabeled(self, batch: dict) -> dict:
         """Losses on a batch of the ``data.unlabeled`` stream: each head's ``loss_unlabeled``
-        (keys prefixed ``unlabeled_`` and, with several heads, the head's name)."""
+        (keys prefixed ``unlabeled_`` and, with several heads, the head's name), each times
+        :attr:`total_unsupervised_importance`."""
         heads = {n: h for n, h in self.heads.items() if hasattr(h, 'loss_unlabeled')}
         if not heads:
             raise ValueError(f'the batch has an unlabeled stream (data.unlabeled) but no head of '
@@ -237,9 +241,11 @@ class BasePoseEstimator(BaseModel):
                              f'(loss_unlabeled); remove data.unlabeled or use such a head')
         feats = self.extract_feat(batch['img'])
         losses = {}
+        scale = float(self.total_unsupervised_importance)
         for name, head in heads.items():
             prefix = 'unlabeled_' + (f'{name}_' if len(self.head_names) > 1 else '')
-            losses.update({prefix + k: v for k, v in head.loss_unlabeled(feats, batch).items()})
+            losses.update({prefix + k: v * scale
+                           for k, v in head.loss_unlabeled(feats, batch).items()})
         return losses
 
     @torch.no_grad()
