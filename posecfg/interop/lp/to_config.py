@@ -16,8 +16,8 @@ Lightning Pose key                             posecfg
 ``rng_seed_data_pt``                           test frame)
 ``data.image_resize_dims``                     ``Resize(height, width, keep_ratio=False)``
 ``training.imgaug``, ``imgaug_hflip``          the train pipeline of ``lp_imgaug_pipeline``
-                                               (presets default/none/dlc/dlc-lr/dlc-top-down/
-                                               dlc-mv; val/test: the resize alone)
+                                               (a preset or a mapping of imgaug transforms;
+                                               val/test: the resize alone)
 ``model.model_type`` heatmap / regression      ``BottomUp`` + ``LPHeatmapHead`` /
                                                ``LPRegressionHead`` (``heads.bodypart``)
 ``model.backbone``, ``backbone_pretrained``    ``lp_backbone_cfg`` (named.py)
@@ -62,8 +62,7 @@ Refused with an error saying why (never dropped silently): semi-supervised model
 or the PCA ``data`` keys on the command line: issue 13), multi-view projects, step-based
 training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
 ``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
-``data.camera_params_file``, ``training.imgaug`` as a mapping of imgaug transforms (presets
-only: ``lp_imgaug_pipeline`` refuses it). Keys that only act in Lightning Pose's semi-supervised or video steps (``dali``, ``callbacks``, ``losses``,
+``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video steps (``dali``, ``callbacks``, ``losses``,
 ``eval``) are accepted from the file and have no effect on a supervised run (as in Lightning
 Pose); ``eval.predict_vids_after_training`` / ``save_vids_after_training`` true gives a warning:
 video prediction after training is not wired here.
