@@ -214,6 +214,9 @@ def test_augmentation_presets(project):
     assert types(load(project, 'training.imgaug=none'), 'train') == resize_only
     with pytest.raises(ConfigError, match=r'training\.imgaug.*dlc-lr'):
         load(project, 'training.imgaug=dlc_lr')
+    # a mapping of imgaug transforms (data/augmentations.py:25-119) goes through too
+    custom = load(project, 'training.imgaug={Rot90: {p: 1.0, kwargs: {k: [0, 2]}}}')
+    assert 'Rot90' in types(custom, 'train') and types(custom, 'train')[-4] == 'Resize'
     # the flip comes after the resize; the mirror-mouse names have no _left/_right pairs
     flipped = load(project, 'training.imgaug=default', 'training.imgaug_hflip=true')
     steps = flipped['data']['train']['pipeline']
