@@ -62,10 +62,11 @@ Refused with an error saying why (never dropped silently): semi-supervised model
 or the PCA ``data`` keys on the command line: issue 13), multi-view projects, step-based
 training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
 ``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
-``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video steps (``dali``, ``callbacks``, ``losses``,
-``eval``) are accepted from the file and have no effect on a supervised run (as in Lightning
-Pose); ``eval.predict_vids_after_training`` / ``save_vids_after_training`` true gives a warning:
-video prediction after training is not wired here.
+``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
+steps (``dali``, ``callbacks``, ``losses``, ``eval``) are accepted from the file and have no
+effect on a supervised run (as in Lightning Pose); ``eval.predict_vids_after_training`` /
+``save_vids_after_training`` true gives a warning: video prediction after training is not wired
+here.
 """
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ import copy
 import math
 import os
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 from posecfg.config import Config
 from posecfg.config.config import ConfigWarning

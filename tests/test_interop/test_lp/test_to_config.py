@@ -6,8 +6,8 @@ Facts (lightning-pose 2.4.3): ``data/utils.py:17-73`` split sizes (train floor(p
 floor(q·N), leftover ≥ 5 → test), ``data/utils.py:104-139`` train_frames > 1 is a count,
 ``utils/predictions.py:595-614, 223-239`` predictions header ``scorer/bodyparts/coords`` with
 ``<model_type>_tracker`` and a last ``set`` column, ``metrics.py:47, 244-261`` the pixel error
-``‖label − prediction‖₂`` per keypoint (empty for unlabelled), ``cli/commands/train.py:72-80``
-``outputs/<YYYY-MM-DD>/<HH-MM-SS>``, ``callbacks.py:690-696`` ``epoch=E-step=S-best.ckpt``.
+``‖label − prediction‖₂`` per keypoint (empty for unlabelled),
+``cli/commands/train.py:72-80`` ``outputs/<YYYY-MM-DD>/<HH-MM-SS>``, ``callbacks.py:690-696`` ``epoch=E-step=S-best.ckpt``.
 """
 import math
 import os
@@ -245,7 +245,8 @@ def test_print_config_tool(project):
     config, data = project
     out = subprocess.run(
         [sys.executable, os.path.join(REPO, 'tools', 'print_config.py'), str(config),
-         '--cfg-options', *paths(data), 'model.losses_to_use=[]', 'training.max_epoch=3'], capture_output=True, text=True, cwd=REPO)
+         '--cfg-options', *paths(data), 'model.losses_to_use=[]', 'training.max_epoch=3'],
+        capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 2
     assert 'did you mean training.max_epochs' in out.stderr
 
