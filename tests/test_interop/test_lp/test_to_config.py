@@ -7,7 +7,8 @@ floor(q·N), leftover ≥ 5 → test), ``data/utils.py:104-139`` train_frames > 
 ``utils/predictions.py:595-614, 223-239`` predictions header ``scorer/bodyparts/coords`` with
 ``<model_type>_tracker`` and a last ``set`` column, ``metrics.py:47, 244-261`` the pixel error
 ``‖label − prediction‖₂`` per keypoint (empty for unlabelled),
-``cli/commands/train.py:72-80`` ``outputs/<YYYY-MM-DD>/<HH-MM-SS>``, ``callbacks.py:690-696`` ``epoch=E-step=S-best.ckpt``.
+``cli/commands/train.py:72-80`` ``outputs/<YYYY-MM-DD>/<HH-MM-SS>``, ``callbacks.py:690-696``
+``epoch=E-step=S-best.ckpt``.
 """
 import math
 import os
