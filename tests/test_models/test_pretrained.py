@@ -339,9 +339,12 @@ def test_numpy_arrays_in_metadata_are_accepted(tmp_path):
     path = save(tmp_path / 'with_meta.pth',
                 {'state_dict': {'w': torch.ones(2)},
                  'meta': {'dataset_meta': {'sigmas': np.ones(17, np.float32),
-                                           'flip': np.array([1, 0]), 'n': np.int64(3)}}})
+                                           'flip': np.array([1, 0]), 'n': np.int64(3),
+                                           # no skeleton: an empty array pickles bytes()
+                                           'links': np.zeros((0, 3), np.uint8)}}})
     ckpt = read_checkpoint(path)
     assert ckpt['meta']['dataset_meta']['sigmas'].shape == (17,)
+    assert ckpt['meta']['dataset_meta']['links'].shape == (0, 3)
 
 
 def test_corrupt_file_is_explained(tmp_path):

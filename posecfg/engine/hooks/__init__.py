@@ -6,8 +6,10 @@ from .compile_model import CompileModelHook, compile_networks
 from .dlc_evaluation import DLCEvaluationHook
 from .dlc_snapshots import DLCSnapshotHook
 from .learning_stats import DLCLearningStatsHook
+from .lp_predictions import LPPredictionsHook
+from .lp_run_folder import LPRunFolderHook
 from .monitored import EarlyStoppingHook, ModelCheckpointHook
 
 __all__ = ['AnnealWeightHook', 'CheckpointHook', 'CompileModelHook', 'DLCEvaluationHook',
-           'DLCLearningStatsHook', 'DLCSnapshotHook',
-           'EarlyStoppingHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']
+           'DLCLearningStatsHook', 'DLCSnapshotHook', 'EarlyStoppingHook', 'LPPredictionsHook',
+           'LPRunFolderHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']

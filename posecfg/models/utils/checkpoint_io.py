@@ -33,7 +33,9 @@ def _numpy_globals() -> List[Any]:
     same restricted unpickler, so nothing outside the allow-list can be reached through them.
     """
     from numpy._core import multiarray  # numpy 2's name; numpy 1.26 ships it as an alias
-    found: List[Any] = [np.ndarray, np.dtype]
+    # an empty array (a dataset without skeleton: skeleton_link_colors (0, 3)) pickles its
+    # data as ``bytes()``: the builtin only makes byte strings
+    found: List[Any] = [np.ndarray, np.dtype, bytes]
     for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
         for name in ('_reconstruct', 'scalar'):
             found.append((getattr(multiarray, name), f'{module}.{name}'))

@@ -1,0 +1,474 @@
+"""A Lightning Pose ``config.yaml`` as a posecfg config (supervised models), in memory.
+
+``tools/train.py config.yaml --cfg-options training.max_epochs=5`` (and ``test.py``,
+``print_config.py``) reach :func:`load_as_config` through :mod:`posecfg.interop.dialects`. The
+file is read, overridden (``--cfg-options`` in Lightning Pose's key names, close-match errors
+for unknown keys) and checked by Lightning Pose's rules (:func:`.config.load_lp_config`), the
+project is read and checked (:func:`.project.load_lp_project`: labels, frames, split), and the
+keys become posecfg parts:
+
+=============================================  ===============================================
+Lightning Pose key                             posecfg
+=============================================  ===============================================
+``data.data_dir``, ``csv_file``,               ``LPProjectDataset`` (``data_mode='bottomup'``)
+``keypoint_names``; ``training.train_prob``,   per split: train / val (test mode) / test
+``val_prob``, ``train_frames``,                (test mode, left out when the split leaves no
+``rng_seed_data_pt``                           test frame)
+``data.image_resize_dims``                     ``Resize(height, width, keep_ratio=False)``
+``training.imgaug``, ``imgaug_hflip``          the train pipeline of ``lp_imgaug_pipeline``
+                                               (a preset or a mapping of imgaug transforms;
+                                               val/test: the resize alone)
+``model.model_type`` heatmap / regression      ``BottomUp`` + ``LPHeatmapHead`` /
+                                               ``LPRegressionHead`` (``heads.bodypart``)
+``model.backbone``, ``backbone_pretrained``    ``lp_backbone_cfg`` (named.py)
+``model.heatmap_loss_type``                    ``LPHeatmap{MSE,KL,JS}Loss``
+``data.downsample_factor``                     the head's and codec's ``downsample_factor``
+``training.uniform_heatmaps_for_nan_keypoints``  ``LPHeatmap(uniform_heatmaps_for_nan_keypoints)``
+``training.optimizer``, ``optimizer_params``   ``optimizer=dict(type=Adam|AdamW, lr=...)``
+``training.lr_scheduler(_params)``             ``lr_config=dict(policy='step', step=milestones,
+                                               gamma=gamma)`` (MultiStepLR per epoch)
+``training.unfreezing_epoch``                  ``UnfreezeBackboneHook(unfreeze_epoch)``
+``training.early_stopping``,                   ``EarlyStoppingHook(monitor='val/loss',
+``early_stop_patience``, ``min_epochs``        patience, min_epochs)``
+(always)                                       ``ModelCheckpointHook(monitor='val/loss')``:
+                                               ``epoch=E-step=S-best.ckpt``
+``training.ckpt_every_n_epochs``               a periodic ``ModelCheckpointHook``
+``training.max_epochs``                        ``total_epochs``
+``training.check_val_every_n_epoch``           ``workflow=[('train', n), ('val', 1)]`` (the
+                                               validation loss Lightning Pose monitors, on
+                                               resized val frames: ``train_cfg.
+                                               val_loss_dataloader``) and
+                                               ``evaluation.interval`` (pixel error)
+``training.train/val/test_batch_size``,        ``data.samples_per_gpu`` /
+``num_gpus``                                   ``val_dataloader`` / ``test_dataloader``
+                                               (divided by ``num_gpus``, rounded up)
+``training.num_workers``                       ``data.workers_per_gpu`` (null: the CPU count)
+``training.rng_seed_model_pt``                 ``seed``
+``training.log_every_n_steps``                 ``log_config.interval``
+``training.accumulate_grad_batches``           ``optimizer_config.cumulative_iters``
+``model.model_name``                           checkpoints in ``tb_logs/<model_name>/
+                                               version_<n>/checkpoints/``
+(the file itself)                              ``LPRunFolderHook``: the run folder's
+                                               ``config.yaml``, labels CSV copy,
+                                               ``hparams.yaml``, ``train_status.json``
+(after training)                               ``LPPredictionsHook``: ``predictions.csv``,
+                                               ``predictions_pixel_error.csv``, test pixel error
+(the run folder)                               ``work_dir = outputs/<YYYY-MM-DD>/<HH-MM-SS>``
+                                               (absolute; ``--work-dir`` wins)
+=============================================  ===============================================
+
+Refused with an error saying why (never dropped silently): semi-supervised models (non-empty
+``model.losses_to_use``, ``heatmap_mhcrnn``; setting ``dali.*``, ``callbacks.*``, ``losses.*``
+or the PCA ``data`` keys on the command line: issue 13), multi-view projects, step-based
+training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
+``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
+``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
+steps (``dali``, ``callbacks``, ``losses``, ``eval``) are accepted from the file and have no
+effect on a supervised run (as in Lightning Pose); ``eval.predict_vids_after_training`` /
+``save_vids_after_training`` true gives a warning: video prediction after training is not wired
+here.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+import warnings
+from typing import Any, List, Optional, Sequence, Tuple
+
+from posecfg.config import Config
+from posecfg.config.config import ConfigWarning
+from posecfg.config.errors import ConfigError
+from posecfg.config.options import DELETE, Override, parse_options
+from posecfg.config.provenance import Event, Origin, Provenance
+
+from . import dialect
+from .config import LPConfig, LPConfigError, load_lp_config
+
+#: ImageNet statistics Lightning Pose normalises with (``data/augmentations.py`` /
+#: ``data/datasets.py``: ``transforms.Normalize(mean, std)``)
+IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+HEATMAP_LOSSES = {'mse': 'LPHeatmapMSELoss', 'kl': 'LPHeatmapKLLoss', 'js': 'LPHeatmapJSLoss'}
+SUPPORTED_MODEL_TYPES = ('heatmap', 'regression')
+#: feature channels of the last map of each Lightning Pose backbone (torchvision ``fc`` /
+#: ``classifier`` in_features, ViT widths; lightning-pose 2.4.3 ``models/backbones/``)
+FEATURE_CHANNELS = {
+    **{name: 512 for name in ('resnet18', 'resnet34')},
+    **{name: 2048 for name in dialect.BACKBONES_CNN if name.startswith('resnet')
+       and name not in ('resnet18', 'resnet34')},
+    'efficientnet_b0': 1280, 'efficientnet_b1': 1280, 'efficientnet_b2': 1408,
+    **{name: 384 for name in dialect.BACKBONES_VIT if name.startswith('vits')},
+    **{name: 768 for name in dialect.BACKBONES_VIT if name.startswith('vitb')},
+}
+#: command-line keys of the semi-supervised work (issue 13), refused in supervised runs
+SEMI_PREFIXES = ('dali', 'callbacks', 'losses')
+
+
+class LPDialectError(ConfigError):
+    """A Lightning Pose config that posecfg cannot run (yet), naming the key at fault."""
+
+
+# ------------------------------------------------------------------------------ loading
+
+def load_as_config(path, cfg_options: Sequence = (), extra: Sequence[Override] = (),
+                   shuffle: Optional[int] = None, trainset_index: int = 0) -> Config:
+    """A Lightning Pose ``config.yaml`` (with ``cfg_options`` in Lightning Pose's key names and
+    posecfg ``extra`` overrides such as ``work_dir``) as a posecfg Config (module docstring)."""
+    if shuffle is not None:
+        raise LPDialectError(f'{path} is a Lightning Pose config: --shuffle/--trainset-index are '
+                             f'for DeepLabCut projects (Lightning Pose splits by '
+                             f'training.train_prob/val_prob/rng_seed_data_pt)')
+    overrides = [o if isinstance(o, Override) else parse_options([o])[0] for o in cfg_options]
+    for o in overrides:
+        _refuse_semi_option(path, o)
+    try:
+        lp = load_lp_config(path, overrides)
+    except (LPConfigError, FileNotFoundError) as err:
+        raise LPDialectError(str(err)) from None
+    for message in lp.warnings:
+        warnings.warn(f'{lp.path}: {message}', ConfigWarning, stacklevel=2)
+    translator = Translator(lp)
+    data = translator.translate()
+    prov = translator.provenance()
+    for o in extra:
+        _apply_extra(data, prov, o)
+    translator.place_checkpoints(data)
+    return Config(data, lp.path, prov=prov, options=(), resolved=True,
+                  warnings_=list(lp.warnings))
+
+
+def _refuse_semi_option(path, o: Override) -> None:
+    spec = dialect.key_spec(o.dotted)
+    if o.key[0] in SEMI_PREFIXES or (spec is not None and spec.scope == dialect.SEMI):
+        raise LPDialectError(
+            f'{o.flag} {o.text}: {o.dotted} belongs to semi-supervised Lightning Pose models '
+            f'(unlabeled videos, unsupervised losses), which posecfg does not train yet '
+            f'(issue 13); supervised models ignore it')
+
+
+def _apply_extra(data: dict, prov: Provenance, o: Override) -> None:
+    """A posecfg override a tool makes from its own flags (``--work-dir``)."""
+    node = data
+    for key in o.key[:-1]:
+        node = node.setdefault(key, {})
+    if o.op == DELETE:
+        node.pop(o.key[-1], None)
+        prov.remove(tuple(o.key))
+        return
+    node[o.key[-1]] = copy.deepcopy(o.value)
+    prov.place(tuple(o.key), Event(Origin(option=o.text, flag=o.flag), 'set'))
+
+
+# --------------------------------------------------------------------------- translation
+
+class Translator:
+    """One loaded, checked Lightning Pose config → posecfg config data (module docstring)."""
+
+    def __init__(self, lp: LPConfig):
+        self.lp = lp
+        self.links: List[Tuple[Tuple, str]] = []  # (posecfg path, Lightning Pose dotted key)
+
+    # -- helpers -------------------------------------------------------------------------
+    def get(self, dotted: str, default: Any = dialect.REQUIRED) -> Any:
+        return self.lp.get(dotted, default)
+
+    def link(self, ours: Sequence, theirs: str) -> None:
+        self.links.append((tuple(ours), theirs))
+
+    def fail(self, dotted: str, message: str) -> LPDialectError:
+        return LPDialectError(f'{self.lp.where(dotted)}: {dotted}: {message}')
+
+    def origin(self, dotted: str) -> Origin:
+        """Where the Lightning Pose key was set: its command-line item, else its file line (the
+        deepest line known; the file alone when Lightning Pose's default applies)."""
+        path = tuple(dotted.split('.'))
+        _, events = self.lp.provenance.history(path)
+        if events and events[-1].origin.option is not None:
+            return events[-1].origin
+        for depth in range(len(path), 0, -1):
+            if path[:depth] in self.lp.lines:
+                return Origin(file=self.lp.path, line=self.lp.lines[path[:depth]])
+        return Origin(file=self.lp.path)
+
+    def provenance(self) -> Provenance:
+        prov = Provenance()
+        for key in self.data:
+            prov.place((key,), Event(Origin(file=self.lp.path), 'set'), inherit=False)
+        for ours, theirs in sorted(self.links, key=lambda link: len(link[0])):
+            prov.place(ours, Event(self.origin(theirs), 'set', note=theirs), inherit=False)
+        return prov
+
+    # -- the whole config ------------------------------------------------------------------
+    def translate(self) -> dict:
+        self.check_supported()
+        from .project import LPProjectError, load_lp_project
+        try:
+            self.project = load_lp_project(self.lp)
+        except (LPConfigError, LPProjectError, ValueError) as err:
+            raise LPDialectError(str(err)) from None
+        epochs = self.get('training.max_epochs')
+        check_val = int(self.get('training.check_val_every_n_epoch'))
+        self.data = dict(
+            model=self.model(),
+            data=self.datasets(),
+            optimizer=self.optimizer(),
+            lr_config=self.schedule(),
+            total_epochs=int(epochs),
+            seed=int(self.get('training.rng_seed_model_pt')),
+            workflow=[('train', check_val), ('val', 1)],
+            evaluation=dict(interval=check_val, metric='pixel_error'),
+            log_config=dict(interval=int(self.get('training.log_every_n_steps')),
+                            hooks=[dict(type='TextLoggerHook')]),
+            default_hooks=dict(checkpoint=None),  # ModelCheckpointHook writes LP's files
+            custom_hooks=self.hooks(),
+            work_dir=self.run_dir(),
+            # Lightning Pose's validation loss sees the val frames resized, not augmented
+            # (data/datamodules.py:159-184); the workflow's val phase would use the train
+            # pipeline
+            train_cfg=dict(val_loss_dataloader=dict(dataset=dict(
+                pipeline=self.pipelines(targets=True)[1]))),
+        )
+        accumulate = int(self.get('training.accumulate_grad_batches'))
+        if accumulate > 1:
+            self.data['optimizer_config'] = dict(cumulative_iters=accumulate)
+            self.link(('optimizer_config', 'cumulative_iters'),
+                      'training.accumulate_grad_batches')
+        for ours, theirs in (('total_epochs', 'training.max_epochs'),
+                             ('seed', 'training.rng_seed_model_pt'),
+                             ('workflow', 'training.check_val_every_n_epoch'),
+                             ('evaluation', 'training.check_val_every_n_epoch'),
+                             ('log_config', 'training.log_every_n_steps')):
+            self.link((ours,), theirs)
+        return self.data
+
+    def check_supported(self) -> None:
+        lp = self.lp
+        model_type = lp.model_type
+        if lp.semi_supervised:
+            raise self.fail('model.losses_to_use',
+                            f'{lp.losses_to_use}: semi-supervised models (unsupervised losses on '
+                            f'unlabeled videos) are not trained by posecfg yet (issue 13); set '
+                            f'model.losses_to_use=[] for a supervised model')
+        if model_type not in SUPPORTED_MODEL_TYPES:
+            raise self.fail('model.model_type',
+                            f'{model_type!r}: posecfg trains the supervised '
+                            f'{" and ".join(SUPPORTED_MODEL_TYPES)} models; '
+                            + ('context models are part of the semi-supervised work (issue 13)'
+                               if model_type == 'heatmap_mhcrnn' else
+                               'multi-view models are not supported yet'))
+        if lp.multiview:
+            raise self.fail('data.view_names', 'multi-view projects are not supported by '
+                                               'posecfg yet')
+        if lp.step_mode:
+            raise self.fail('training.max_steps', 'step-based training (min_steps/max_steps) is '
+                                                  'not supported by posecfg yet: give '
+                                                  'training.min_epochs/max_epochs')
+        for key, why in (('model.checkpoint', 'initial weights from a Lightning Pose .ckpt'),
+                         ('model.backbone_checkpoint', 'backbone weights from a file'),
+                         ('training.limit_train_batches', 'a limit on batches per epoch'),
+                         ('training.val_check_interval', 'validation within epochs'),
+                         ('data.bbox_file', 'cropping to boxes'),
+                         ('data.camera_params_file', 'camera calibration')):
+            if self.get(key, None) is not None:
+                raise self.fail(key, f'{why} is not supported by posecfg yet; remove the key or '
+                                     f'set it to null')
+        for key in ('eval.predict_vids_after_training', 'eval.save_vids_after_training'):
+            if self.get(key, False):
+                warnings.warn(f'{lp.where(key)}: {key} is true, but posecfg does not predict '
+                              f'videos after training yet; predict them afterwards',
+                              ConfigWarning, stacklevel=4)
+
+    # -- model -----------------------------------------------------------------------------
+    def model(self) -> dict:
+        from posecfg.models.backbones.named import lp_backbone_cfg
+        name = self.get('model.backbone')
+        height = int(self.get('data.image_resize_dims.height'))
+        try:
+            backbone = lp_backbone_cfg(name, bool(self.get('model.backbone_pretrained')),
+                                       image_size=height)
+        except ValueError as err:
+            raise self.fail('model.backbone', str(err)) from None
+        channels = FEATURE_CHANNELS[name]
+        keypoints = len(self.project.keypoint_names)
+        if self.lp.model_type == 'heatmap':
+            factor = int(self.get('data.downsample_factor'))
+            loss_type = self.get('model.heatmap_loss_type')
+            head = dict(type='LPHeatmapHead', in_channels=channels, out_channels=keypoints,
+                        downsample_factor=factor,
+                        backbone_stride=dialect.BACKBONE_STRIDES[name],
+                        codec=dict(type='LPHeatmap', downsample_factor=factor,
+                                   uniform_heatmaps_for_nan_keypoints=bool(self.get(
+                                       'training.uniform_heatmaps_for_nan_keypoints'))),
+                        loss=dict(type=HEATMAP_LOSSES[loss_type]))
+            self.link(('model', 'heads', 'bodypart', 'downsample_factor'),
+                      'data.downsample_factor')
+            self.link(('model', 'heads', 'bodypart', 'codec', 'downsample_factor'),
+                      'data.downsample_factor')
+            self.link(('model', 'heads', 'bodypart', 'codec',
+                       'uniform_heatmaps_for_nan_keypoints'),
+                      'training.uniform_heatmaps_for_nan_keypoints')
+            self.link(('model', 'heads', 'bodypart', 'loss'), 'model.heatmap_loss_type')
+        else:
+            head = dict(type='LPRegressionHead', in_channels=channels, out_channels=keypoints)
+        self.link(('model',), 'model.model_type')
+        self.link(('model', 'backbone'), 'model.backbone')
+        return dict(type='BottomUp', backbone=backbone, heads=dict(bodypart=head),
+                    test_cfg=dict(flip_test=False))
+
+    # -- data ------------------------------------------------------------------------------
+    def pipelines(self, targets: bool = False) -> Tuple[list, list]:
+        """(train pipeline, evaluation pipeline); ``targets``: the evaluation pipeline also
+        collects the keypoints (for the validation loss)."""
+        height = int(self.get('data.image_resize_dims.height'))
+        width = int(self.get('data.image_resize_dims.width'))
+        resize = [dict(type='Resize', height=height, width=width, keep_ratio=False)]
+        tail = [dict(type='ToTensor'),
+                dict(type='NormalizeTensor', mean=IMAGENET_MEAN, std=IMAGENET_STD)]
+        train = [dict(type='LoadImageFromFile'), *self.augmentation(height, width), *tail,
+                 dict(type='Collect', keys=['img', 'keypoints', 'keypoints_visible'],
+                      meta_keys=['image_file', 'image_id'])]
+        keys = ['img', 'keypoints', 'keypoints_visible'] if targets else ['img']
+        test = [dict(type='LoadImageFromFile'), *resize, *tail,
+                dict(type='Collect', keys=keys, meta_keys=['image_file', 'image_id'])]
+        return train, test
+
+    def augmentation(self, height: int, width: int) -> list:
+        """``training.imgaug`` (+ ``imgaug_hflip``) as transform configs ending in the resize
+        (and the flip), :func:`posecfg.transforms.lp_imgaug.lp_imgaug_pipeline`."""
+        from posecfg.transforms.lp_imgaug import lp_imgaug_pipeline
+        try:
+            return list(lp_imgaug_pipeline(self.get('training.imgaug'),
+                                           dict(height=height, width=width),
+                                           keypoint_names=list(self.project.keypoint_names),
+                                           hflip=bool(self.get('training.imgaug_hflip'))))
+        except ValueError as err:
+            raise self.fail('training.imgaug', str(err)) from None
+
+    def datasets(self) -> dict:
+        train_pipeline, test_pipeline = self.pipelines()
+        common = self.data_args()
+        gpus = max(int(self.get('training.num_gpus') or 1), 1)
+        workers = self.get('training.num_workers')
+        if workers is None:  # data/datamodules.py:92-100
+            workers = int(os.environ.get('SLURM_CPUS_PER_TASK') or os.cpu_count() or 1)
+
+        def batch(key: str) -> int:
+            return math.ceil(int(self.get(key)) / gpus)
+
+        data = dict(samples_per_gpu=batch('training.train_batch_size'),
+                    workers_per_gpu=int(workers),
+                    val_dataloader=dict(samples_per_gpu=batch('training.val_batch_size')),
+                    test_dataloader=dict(samples_per_gpu=batch('training.test_batch_size')),
+                    train=dict(common, split='train', pipeline=train_pipeline),
+                    val=dict(common, split='val', test_mode=True, pipeline=test_pipeline))
+        if len(self.project.split.test):
+            data['test'] = dict(common, split='test', test_mode=True, pipeline=test_pipeline)
+        self.link(('data', 'samples_per_gpu'), 'training.train_batch_size')
+        self.link(('data', 'val_dataloader', 'samples_per_gpu'), 'training.val_batch_size')
+        self.link(('data', 'test_dataloader', 'samples_per_gpu'), 'training.test_batch_size')
+        self.link(('data', 'workers_per_gpu'), 'training.num_workers')
+        for split in ('train', 'val', 'test'):
+            if split not in data:
+                continue
+            for ours, theirs in (('data_dir', 'data.data_dir'), ('csv_file', 'data.csv_file'),
+                                 ('train_prob', 'training.train_prob'),
+                                 ('val_prob', 'training.val_prob'),
+                                 ('train_frames', 'training.train_frames'),
+                                 ('rng_seed_data_pt', 'training.rng_seed_data_pt'),
+                                 ('keypoint_names', 'data.keypoint_names')):
+                self.link(('data', split, ours), theirs)
+            self.link(('data', split, 'pipeline'), 'data.image_resize_dims')
+        self.link(('data', 'train', 'pipeline'), 'training.imgaug')
+        return data
+
+    # -- optimisation ------------------------------------------------------------------------
+    def optimizer(self) -> dict:
+        params = self.get('training.optimizer_params') or {}
+        lr = float(params.get('learning_rate', 1e-3))
+        self.link(('optimizer',), 'training.optimizer')
+        self.link(('optimizer', 'lr'), 'training.optimizer_params.learning_rate')
+        return dict(type=self.get('training.optimizer'), lr=lr)
+
+    def schedule(self) -> dict:
+        name = self.get('training.lr_scheduler')
+        settings = {'milestones': [150, 200, 250], 'gamma': 0.5}  # models/base.py:64-69
+        settings.update(self.get(f'training.lr_scheduler_params.{name}', None) or {})
+        unknown = sorted(set(settings) - {'milestones', 'gamma', 'milestone_steps'})
+        if unknown:
+            raise self.fail(f'training.lr_scheduler_params.{name}',
+                            f'{unknown}: MultiStepLR takes milestones and gamma')
+        self.link(('lr_config',), f'training.lr_scheduler_params.{name}')
+        return dict(policy='step', step=[int(m) for m in settings['milestones']],
+                    gamma=float(settings['gamma']))
+
+    # -- hooks --------------------------------------------------------------------------------
+    def hooks(self) -> list:
+        hooks = [dict(type='UnfreezeBackboneHook',
+                      unfreeze_epoch=int(self.get('training.unfreezing_epoch')))]
+        self.link(('custom_hooks', 0), 'training.unfreezing_epoch')
+        if self.get('training.early_stopping'):
+            hooks.append(dict(type='EarlyStoppingHook', monitor='val/loss', rule='less',
+                              patience=int(self.get('training.early_stop_patience')),
+                              min_epochs=int(self.get('training.min_epochs'))))
+            self.link(('custom_hooks', len(hooks) - 1), 'training.early_stopping')
+        hooks.append(dict(type='ModelCheckpointHook', monitor='val/loss', rule='less',
+                          filename='epoch={epoch_index}-step={step}-best.ckpt'))
+        every = self.get('training.ckpt_every_n_epochs')
+        if every:
+            hooks.append(dict(type='ModelCheckpointHook', monitor=None,
+                              every_n_epochs=int(every), save_top_k=-1,
+                              filename='epoch={epoch_index}-step={step}.ckpt'))
+            self.link(('custom_hooks', len(hooks) - 1), 'training.ckpt_every_n_epochs')
+        _, test_pipeline = self.pipelines()
+        hooks.append(dict(type='LPPredictionsHook', model_type=self.lp.model_type,
+                          dataset=dict(self.data_args(), split='all', test_mode=True,
+                                       pipeline=test_pipeline),
+                          batch_size=int(self.get('training.test_batch_size')),
+                          best_from='val/loss'))
+        self.link(('custom_hooks', len(hooks) - 1), 'model.model_type')
+        from .run_folder import lp_hparams
+        labels = self.project.labels
+        hooks.append(dict(type='LPRunFolderHook', lp_config=copy.deepcopy(self.lp.raw),
+                          csv_files=[labels.csv_file],
+                          hparams=lp_hparams(self.lp, num_targets=2 * labels.num_keypoints)))
+        return hooks
+
+    def data_args(self) -> dict:
+        return dict(type='LPProjectDataset', data_dir=self.project.data_dir,
+                    csv_file=self.get('data.csv_file'),
+                    train_prob=self.get('training.train_prob'),
+                    val_prob=self.get('training.val_prob'),
+                    train_frames=self.get('training.train_frames'),
+                    rng_seed_data_pt=int(self.get('training.rng_seed_data_pt')),
+                    keypoint_names=list(self.project.keypoint_names), data_mode='bottomup')
+
+    # -- run folder ---------------------------------------------------------------------------
+    def run_dir(self) -> str:
+        from .run_folder import default_run_dir
+        return os.path.abspath(default_run_dir())
+
+    def place_checkpoints(self, data: dict) -> None:
+        """Checkpoint hooks write into ``<work_dir>/tb_logs/<model_name>/version_<n>/
+        checkpoints`` and ``hparams.yaml`` goes to ``version_<n>`` (Lightning Pose's places),
+        once the work dir is final."""
+        from .run_folder import CHECKPOINTS, tb_version_dir
+        folder = os.path.join(tb_version_dir(data['work_dir'], self.get('model.model_name')),
+                              CHECKPOINTS)
+        for hook in data['custom_hooks']:
+            if hook['type'] == 'ModelCheckpointHook' and hook.get('out_dir') is None:
+                hook['out_dir'] = folder
+            if hook['type'] == 'LPRunFolderHook' and hook.get('version_dir') is None:
+                hook['version_dir'] = os.path.dirname(folder)
+
+
+# ------------------------------------------------------------------------------- printing
+
+def format_config(cfg: Config, fmt: str):
+    """``(text, notes)`` for ``print_config.py``: the translated config in ``fmt``; ``py``
+    gives a posecfg config that loads back to the same data and trains the same."""
+    text, notes = cfg.format(fmt)
+    if fmt == 'py':
+        header = (f'# posecfg config translated from the Lightning Pose file {cfg.filename}\n'
+                  f'# (edit and run it with tools/train.py like any posecfg config)\n')
+        text = header + text
+    return text, notes
