@@ -87,6 +87,25 @@ def load_dialect_config(dialect: str, path, cfg_options: Sequence[str] = (),
         trainset_index=trainset_index)
 
 
+def apply_tool_flag(data: dict, prov, override) -> None:
+    """Apply a posecfg override a tool made from its own flags (``--work-dir`` → ``work_dir``)
+    to a translated config's ``data`` and record it in its provenance ``prov``."""
+    import copy
+
+    from posecfg.config.options import DELETE
+    from posecfg.config.provenance import Event, Origin
+    node = data
+    for key in override.key[:-1]:
+        node = node.setdefault(key, {})
+    if override.op == DELETE:
+        node.pop(override.key[-1], None)
+        prov.remove(tuple(override.key))
+        return
+    node[override.key[-1]] = copy.deepcopy(override.value)
+    prov.place(tuple(override.key), Event(Origin(option=override.text, flag=override.flag),
+                                          'set'))
+
+
 def format_config(cfg, fmt: str, dialect: Optional[str] = None, path=None):
     """``(text, notes)`` of ``cfg`` in ``fmt``: the dialect's own rendering where it has one."""
     if dialect is not None:

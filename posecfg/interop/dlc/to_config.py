@@ -90,6 +90,7 @@ from posecfg.config.errors import ConfigError
 from posecfg.config.options import ADD, DELETE, Override, parse_options
 from posecfg.config.provenance import Event, Origin, Provenance
 from posecfg.config.source import DELETE_KEY
+from posecfg.interop.dialects import apply_tool_flag
 
 from . import pose_config_defaults as D
 from .project import DLCProject, read_project
@@ -829,7 +830,7 @@ def load_as_config(path, cfg_options: Sequence = (), extra: Sequence[Override] =
     except ConfigFileError as err:
         raise DLCConfigError(str(err)) from None
     for o in extra:
-        _apply_extra(data, prov, o)
+        apply_tool_flag(data, prov, o)
     return Config(data, str(dlc.path), prov=prov, options=(), resolved=False)
 
 
@@ -846,17 +847,6 @@ def evaluation_checkpoint(cfg: Config) -> str:
     except (OSError, ValueError, IndexError) as err:
         raise DLCConfigError(f'{cfg.filename}: no snapshot to test: {err}') from None
 
-
-def _apply_extra(data: dict, prov: Provenance, o: Override) -> None:
-    node = data
-    for key in o.key[:-1]:
-        node = node.setdefault(key, {})
-    if o.op == DELETE:
-        node.pop(o.key[-1], None)
-        prov.remove(tuple(o.key))
-        return
-    node[o.key[-1]] = copy.deepcopy(o.value)
-    prov.place(tuple(o.key), Event(Origin(option=o.text, flag=o.flag), 'set'))
 
 
 #: the DeepLabCut parts a printed config inherits (configs/_base_/dlc/)

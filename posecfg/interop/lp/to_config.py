@@ -79,8 +79,9 @@ from typing import Any, List, Optional, Sequence, Tuple
 from posecfg.config import Config
 from posecfg.config.config import ConfigWarning
 from posecfg.config.errors import ConfigError
-from posecfg.config.options import DELETE, Override, parse_options
+from posecfg.config.options import Override, parse_options
 from posecfg.config.provenance import Event, Origin, Provenance
+from posecfg.interop.dialects import apply_tool_flag
 
 from . import dialect
 from .config import LPConfig, LPConfigError, load_lp_config
@@ -131,7 +132,7 @@ def load_as_config(path, cfg_options: Sequence = (), extra: Sequence[Override] =
     data = translator.translate()
     prov = translator.provenance()
     for o in extra:
-        _apply_extra(data, prov, o)
+        apply_tool_flag(data, prov, o)
     translator.place_checkpoints(data)
     return Config(data, lp.path, prov=prov, options=(), resolved=True,
                   warnings_=list(lp.warnings))
@@ -145,18 +146,6 @@ def _refuse_semi_option(path, o: Override) -> None:
             f'(unlabeled videos, unsupervised losses), which posecfg does not train yet '
             f'(issue 13); supervised models ignore it')
 
-
-def _apply_extra(data: dict, prov: Provenance, o: Override) -> None:
-    """A posecfg override a tool makes from its own flags (``--work-dir``)."""
-    node = data
-    for key in o.key[:-1]:
-        node = node.setdefault(key, {})
-    if o.op == DELETE:
-        node.pop(o.key[-1], None)
-        prov.remove(tuple(o.key))
-        return
-    node[o.key[-1]] = copy.deepcopy(o.value)
-    prov.place(tuple(o.key), Event(Origin(option=o.text, flag=o.flag), 'set'))
 
 
 # --------------------------------------------------------------------------- translation
