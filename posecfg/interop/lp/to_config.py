@@ -1,4 +1,5 @@
-"""A Lightning Pose ``config.yaml`` as a posecfg config (supervised models), in memory.
+"""A Lightning Pose ``config.yaml`` as a posecfg config (supervised and semi-supervised heatmap
+models), in memory.
 
 ``tools/train.py config.yaml --cfg-options training.max_epochs=5`` (and ``test.py``,
 ``print_config.py``) reach :func:`load_as_config` through :mod:`posecfg.interop.dialects`. The
@@ -51,22 +52,37 @@ Lightning Pose key                             posecfg
 (the file itself)                              ``LPRunFolderHook``: the run folder's
                                                ``config.yaml``, labels CSV copy,
                                                ``hparams.yaml``, ``train_status.json``
+``model.losses_to_use`` (semi-supervised:     ``LPHeatmapHead(unsupervised_losses={name:
+pca_singleview, pca_multiview, temporal)       LPPCASingleviewLoss | LPPCAMultiviewLoss |
+                                               LPTemporalLoss})``
+``losses.<name>.*``                            those losses' arguments (log_weight,
+                                               components_to_keep, epsilon, empirical_epsilon_*,
+                                               centering_method, prob_threshold)
+``data.csv_file`` + the training split         the PCA losses' ``labels`` / ``label_rows``
+                                               (fitted on the training rows only)
+``data.columns_for_singleview_pca``,           ``LPPCASingleviewLoss(columns_for_singleview_pca)``
+``data.mirrored_column_matches``               / ``LPPCAMultiviewLoss(mirrored_column_matches)``
+``data.video_dir``,                            ``data.unlabeled = UnlabeledVideoDataset``
+``dali.base.train.sequence_length``,           (sequences of consecutive frames, resized; video
+``dali.general.seed``, ``training.imgaug``     augmentation for ``dlc``/``dlc-top-down``) and
+                                               ``data.unlabeled_dataloader`` (one sequence per
+                                               batch, ``unlabeled_sequence_collate``)
+``callbacks.anneal_weight.*``                  ``AnnealWeightHook`` (semi-supervised models)
 (after training)                               ``LPPredictionsHook``: ``predictions.csv``,
                                                ``predictions_pixel_error.csv``, test pixel error
 (the run folder)                               ``work_dir = outputs/<YYYY-MM-DD>/<HH-MM-SS>``
                                                (absolute; ``--work-dir`` wins)
 =============================================  ===============================================
 
-Refused with an error saying why (never dropped silently): semi-supervised models (non-empty
-``model.losses_to_use``, ``heatmap_mhcrnn``; setting ``dali.*``, ``callbacks.*``, ``losses.*``
-or the PCA ``data`` keys on the command line: issue 13), multi-view projects, step-based
-training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
+Refused with an error saying why (never dropped silently): context models
+(``heatmap_mhcrnn``), the heatmap temporal losses (``temporal_heatmap_mse``/``kl``), unsupervised
+losses on the regression model, multi-view projects, step-based training
+(``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
 ``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
 ``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
-steps (``dali``, ``callbacks``, ``losses``, ``eval``) are accepted from the file and have no
-effect on a supervised run (as in Lightning Pose); ``eval.predict_vids_after_training`` /
-``save_vids_after_training`` true gives a warning: video prediction after training is not wired
-here.
+steps (``dali``, ``callbacks``, ``losses``) have no effect on a supervised run (as in Lightning
+Pose); ``eval.predict_vids_after_training`` / ``save_vids_after_training`` true gives a warning:
+video prediction after training is not wired here.
 """
 from __future__ import annotations
 
@@ -101,8 +117,23 @@ FEATURE_CHANNELS = {
     **{name: 384 for name in dialect.BACKBONES_VIT if name.startswith('vits')},
     **{name: 768 for name in dialect.BACKBONES_VIT if name.startswith('vitb')},
 }
-#: command-line keys of the semi-supervised work (issue 13), refused in supervised runs
-SEMI_PREFIXES = ('dali', 'callbacks', 'losses')
+#: Lightning Pose unsupervised loss (``model.losses_to_use``) → posecfg loss and the
+#: ``losses.<name>`` keys it takes (``losses/factory.py:76-88``, ``losses/losses.py``)
+UNSUPERVISED_LOSSES = {
+    'pca_singleview': ('LPPCASingleviewLoss', (
+        'log_weight', 'components_to_keep', 'empirical_epsilon_percentile',
+        'empirical_epsilon_multiplier', 'epsilon', 'centering_method')),
+    'pca_multiview': ('LPPCAMultiviewLoss', (
+        'log_weight', 'components_to_keep', 'empirical_epsilon_percentile',
+        'empirical_epsilon_multiplier', 'epsilon')),
+    'temporal': ('LPTemporalLoss', ('log_weight', 'epsilon', 'prob_threshold')),
+}
+#: the ``data`` key each PCA loss takes its keypoint columns from
+PCA_COLUMNS = {'pca_singleview': 'columns_for_singleview_pca',
+               'pca_multiview': 'mirrored_column_matches'}
+#: ``training.imgaug`` presets under which Lightning Pose augments the unlabeled videos
+#: (``data/video/dali.py``; posecfg: ``UnlabeledVideoDataset(imgaug=)``); others resize only
+VIDEO_IMGAUG = ('dlc', 'dlc-top-down', 'none', 'default')
 
 
 class LPDialectError(ConfigError):
@@ -120,8 +151,6 @@ def load_as_config(path, cfg_options: Sequence = (), extra: Sequence[Override] =
                              f'for DeepLabCut projects (Lightning Pose splits by '
                              f'training.train_prob/val_prob/rng_seed_data_pt)')
     overrides = [o if isinstance(o, Override) else parse_options([o])[0] for o in cfg_options]
-    for o in overrides:
-        _refuse_semi_option(path, o)
     try:
         lp = load_lp_config(path, overrides)
     except (LPConfigError, FileNotFoundError) as err:
@@ -136,16 +165,6 @@ def load_as_config(path, cfg_options: Sequence = (), extra: Sequence[Override] =
     translator.place_checkpoints(data)
     return Config(data, lp.path, prov=prov, options=(), resolved=True,
                   warnings_=list(lp.warnings))
-
-
-def _refuse_semi_option(path, o: Override) -> None:
-    spec = dialect.key_spec(o.dotted)
-    if o.key[0] in SEMI_PREFIXES or (spec is not None and spec.scope == dialect.SEMI):
-        raise LPDialectError(
-            f'{o.flag} {o.text}: {o.dotted} belongs to semi-supervised Lightning Pose models '
-            f'(unlabeled videos, unsupervised losses), which posecfg does not train yet '
-            f'(issue 13); supervised models ignore it')
-
 
 
 # --------------------------------------------------------------------------- translation
@@ -233,18 +252,24 @@ class Translator:
     def check_supported(self) -> None:
         lp = self.lp
         model_type = lp.model_type
-        if lp.semi_supervised:
-            raise self.fail('model.losses_to_use',
-                            f'{lp.losses_to_use}: semi-supervised models (unsupervised losses on '
-                            f'unlabeled videos) are not trained by posecfg yet (issue 13); set '
-                            f'model.losses_to_use=[] for a supervised model')
         if model_type not in SUPPORTED_MODEL_TYPES:
             raise self.fail('model.model_type',
-                            f'{model_type!r}: posecfg trains the supervised '
+                            f'{model_type!r}: posecfg trains the '
                             f'{" and ".join(SUPPORTED_MODEL_TYPES)} models; '
-                            + ('context models are part of the semi-supervised work (issue 13)'
-                               if model_type == 'heatmap_mhcrnn' else
+                            + ('context models (heatmap_mhcrnn: frames around each labelled '
+                               'frame) are not built yet' if model_type == 'heatmap_mhcrnn' else
                                'multi-view models are not supported yet'))
+        if lp.semi_supervised and model_type != 'heatmap':
+            raise self.fail('model.losses_to_use',
+                            f'{lp.losses_to_use}: unsupervised losses on the {model_type} model '
+                            f'are not built in posecfg yet (they are for model_type=heatmap); '
+                            f'set model.losses_to_use=[] for a supervised {model_type} model')
+        for name in lp.losses_to_use:
+            if name not in UNSUPERVISED_LOSSES:
+                raise self.fail('model.losses_to_use',
+                                f'{name!r}: posecfg has the unsupervised losses '
+                                f'{", ".join(UNSUPERVISED_LOSSES)}; the heatmap temporal '
+                                f'losses (temporal_heatmap_mse/kl) are not built yet')
         if lp.multiview:
             raise self.fail('data.view_names', 'multi-view projects are not supported by '
                                                'posecfg yet')
@@ -289,6 +314,8 @@ class Translator:
                                    uniform_heatmaps_for_nan_keypoints=bool(self.get(
                                        'training.uniform_heatmaps_for_nan_keypoints'))),
                         loss=dict(type=HEATMAP_LOSSES[loss_type]))
+            if self.lp.semi_supervised:
+                head['unsupervised_losses'] = self.unsupervised_losses()
             self.link(('model', 'heads', 'bodypart', 'downsample_factor'),
                       'data.downsample_factor')
             self.link(('model', 'heads', 'bodypart', 'codec', 'downsample_factor'),
@@ -303,6 +330,35 @@ class Translator:
         self.link(('model', 'backbone'), 'model.backbone')
         return dict(type='BottomUp', backbone=backbone, heads=dict(bodypart=head),
                     test_cfg=dict(flip_test=False))
+
+    def unsupervised_losses(self) -> dict:
+        """``model.losses_to_use`` → the head's ``unsupervised_losses`` (name → loss config)
+        with their ``losses.<name>.*`` settings. The PCA losses fit on the labels CSV's
+        training rows (the split the train dataset uses: Lightning Pose fits on
+        ``train_dataset`` after ``train_frames``, ``utils/pca.py``), in original-frame pixels,
+        where the head measures unlabeled predictions (Lightning Pose 2.4.3 fits in
+        resized-image pixels; see :func:`.project.fit_lp_pca`)."""
+        losses = {}
+        head = ('model', 'heads', 'bodypart', 'unsupervised_losses')
+        for name in self.lp.losses_to_use:
+            kind, keys = UNSUPERVISED_LOSSES[name]
+            loss = dict(type=kind)
+            self.link((*head, name), 'model.losses_to_use')
+            for key in keys:
+                value = self.get(f'losses.{name}.{key}', None)
+                if value is not None or key == 'epsilon':
+                    loss[key] = value
+                    self.link((*head, name, key), f'losses.{name}.{key}')
+            if name in PCA_COLUMNS:
+                columns = PCA_COLUMNS[name]
+                loss.update(labels=self.project.labels.csv_file,
+                            label_rows=[int(r) for r in self.project.split.train],
+                            **{columns: self.get(f'data.{columns}', None)})
+                self.link((*head, name, columns), f'data.{columns}')
+                self.link((*head, name, 'labels'), 'data.csv_file')
+                self.link((*head, name, 'label_rows'), 'training.train_prob')
+            losses[name] = loss
+        return losses
 
     # -- data ------------------------------------------------------------------------------
     def pipelines(self, targets: bool = False) -> Tuple[list, list]:
@@ -352,6 +408,8 @@ class Translator:
                     val=dict(common, split='val', test_mode=True, pipeline=test_pipeline))
         if len(self.project.split.test):
             data['test'] = dict(common, split='test', test_mode=True, pipeline=test_pipeline)
+        if self.lp.semi_supervised:
+            data.update(self.unlabeled(int(workers)))
         self.link(('data', 'samples_per_gpu'), 'training.train_batch_size')
         self.link(('data', 'val_dataloader', 'samples_per_gpu'), 'training.val_batch_size')
         self.link(('data', 'test_dataloader', 'samples_per_gpu'), 'training.test_batch_size')
@@ -369,6 +427,32 @@ class Translator:
             self.link(('data', split, 'pipeline'), 'data.image_resize_dims')
         self.link(('data', 'train', 'pipeline'), 'training.imgaug')
         return data
+
+    def unlabeled(self, workers: int) -> dict:
+        """The unlabeled video stream of a semi-supervised model: ``data.unlabeled`` (sequences
+        of ``dali.base.train.sequence_length`` consecutive frames of the videos of
+        ``data.video_dir``, resized to ``data.image_resize_dims``) and its dataloader: one
+        sequence per batch, as Lightning Pose's base-model video reader
+        (``data/video/dali.py``, batch_size 1 of sequence_length frames)."""
+        imgaug = self.get('training.imgaug')
+        dataset = dict(type='UnlabeledVideoDataset', video_dir=self.get('data.video_dir'),
+                       sequence_length=int(self.get('dali.base.train.sequence_length')),
+                       image_resize_dims=dict(
+                           height=int(self.get('data.image_resize_dims.height')),
+                           width=int(self.get('data.image_resize_dims.width'))),
+                       imgaug=imgaug if imgaug in VIDEO_IMGAUG else 'default',
+                       seed=int(self.get('dali.general.seed')))
+        loader = dict(samples_per_gpu=1, workers_per_gpu=workers,
+                      collate_fn=dict(type='unlabeled_sequence_collate'))
+        for ours, theirs in (('video_dir', 'data.video_dir'),
+                             ('sequence_length', 'dali.base.train.sequence_length'),
+                             ('image_resize_dims', 'data.image_resize_dims'),
+                             ('imgaug', 'training.imgaug'), ('seed', 'dali.general.seed')):
+            self.link(('data', 'unlabeled', ours), theirs)
+        self.link(('data', 'unlabeled'), 'model.losses_to_use')
+        self.link(('data', 'unlabeled_dataloader'), 'dali.base.train.sequence_length')
+        self.link(('data', 'unlabeled_dataloader', 'workers_per_gpu'), 'training.num_workers')
+        return dict(unlabeled=dataset, unlabeled_dataloader=loader)
 
     # -- optimisation ------------------------------------------------------------------------
     def optimizer(self) -> dict:
@@ -408,6 +492,13 @@ class Translator:
                               every_n_epochs=int(every), save_top_k=-1,
                               filename='epoch={epoch_index}-step={step}.ckpt'))
             self.link(('custom_hooks', len(hooks) - 1), 'training.ckpt_every_n_epochs')
+        anneal = self.get('callbacks.anneal_weight', None)
+        if self.lp.semi_supervised and anneal:  # callbacks.py:706-716
+            keys = ('attr_name', 'init_val', 'increase_factor', 'final_val', 'freeze_until_epoch')
+            hooks.append(dict(type='AnnealWeightHook', **{
+                key: self.get(f'callbacks.anneal_weight.{key}') for key in keys}))
+            for key in keys:
+                self.link(('custom_hooks', len(hooks) - 1, key), f'callbacks.anneal_weight.{key}')
         _, test_pipeline = self.pipelines()
         hooks.append(dict(type='LPPredictionsHook', model_type=self.lp.model_type,
                           dataset=dict(self.data_args(), split='all', test_mode=True,

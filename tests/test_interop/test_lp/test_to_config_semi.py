@@ -1,0 +1,204 @@
+"""A semi-supervised Lightning Pose config.yaml (``model.losses_to_use``) as a posecfg config:
+every key lands on the part Lightning Pose gives it to, and the mirror-mouse example
+(``losses_to_use: [pca_singleview]``) trains an epoch on labelled and unlabeled batches.
+
+Facts (lightning-pose 2.4.3): ``losses/factory.py:76-88`` the loss names and their
+``losses.<name>`` settings; ``utils/pca.py`` / ``losses/losses.py:426-573`` the PCA is fitted on
+the train dataset (after ``train_frames``) on frames with every PCA column labelled;
+``data/factory.py:291``, ``data/video/dali.py:549`` the base model's unlabeled batch is one
+sequence of ``dali.base.train.sequence_length`` frames of ``data.video_dir``;
+``callbacks.py:706-716`` ``callbacks.anneal_weight`` → ``AnnealWeight``;
+``losses/losses.py:90-100`` each loss weighs ``1 / (2 exp(log_weight))``.
+"""
+import math
+import shutil
+import warnings
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from posecfg.config.cli import flag_override
+from posecfg.interop.lp.to_config import load_as_config
+from tests.conftest import shared_path
+
+MIRROR = 'config_mirror-mouse-example.yaml'
+HEAD = 'model.heads.bodypart'
+#: one epoch of a tiny model: 16 labelled frames (2 batches) and 3 unlabeled sequences of 4
+#: frames; the PCA on 6 keypoints (12 dimensions < 16 training frames, lightning-pose#169)
+SMALL = ['model.backbone=resnet18', 'model.backbone_pretrained=False',
+         'data.columns_for_singleview_pca=[0,1,2,3,4,5]',
+         'data.image_resize_dims.height=128', 'data.image_resize_dims.width=128',
+         'training.train_frames=16', 'training.train_batch_size=8', 'training.val_batch_size=8',
+         'training.test_batch_size=40', 'training.num_workers=0',
+         'training.check_val_every_n_epoch=1', 'training.min_epochs=1',
+         'training.max_epochs=1', 'training.unfreezing_epoch=0',
+         'dali.base.train.sequence_length=4']
+VIDEO_FRAMES = 12
+
+
+@pytest.fixture(scope='module')
+def project(tmp_path_factory):
+    """(config.yaml, project folder, example yaml as a dict): a copy of the mirror-mouse project
+    whose video is cut to its first 12 frames (3 sequences of 4: a short epoch)."""
+    root = tmp_path_factory.mktemp('lpsemi')
+    data = root / 'mirror-mouse'
+    shutil.copytree(shared_path('lp-mirror-mouse'), data,
+                    ignore=shutil.ignore_patterns('videos'))
+    (data / 'videos').mkdir()
+    source = cv2.VideoCapture(str(shared_path('lp-mirror-mouse', 'videos', 'test_vid.mp4')))
+    size = (int(source.get(cv2.CAP_PROP_FRAME_WIDTH)), int(source.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    out = cv2.VideoWriter(str(data / 'videos' / 'test_vid.mp4'),
+                          cv2.VideoWriter_fourcc(*'mp4v'), 25.0, size)
+    for _ in range(VIDEO_FRAMES):
+        ok, frame = source.read()
+        assert ok
+        out.write(frame)
+    out.release()
+    source.release()
+    config = root / 'config.yaml'
+    shutil.copy(shared_path('lp-configs', MIRROR), config)
+    return config, data, yaml.safe_load(config.read_text())
+
+
+def load(project, *options, extra=()):
+    config, data, _ = project
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return load_as_config(str(config), [f'data.data_dir={data}',
+                                            f'data.video_dir={data}/videos', *options],
+                              list(extra))
+
+
+def link(cfg, dotted):
+    """The Lightning Pose key a posecfg key was translated from (its provenance note)."""
+    _, events = cfg.provenance.history(cfg.path_of(dotted))
+    return events[-1].note
+
+
+# ------------------------------------------------------------------------------ mapping
+
+def test_example_keys_land_on_the_semi_supervised_parts(project):
+    config, data, lp = project
+    cfg = load(project, 'model.losses_to_use=[pca_singleview,pca_multiview,temporal]',
+               'training.num_workers=0')
+    losses = cfg[HEAD.split('.')[0]]['heads']['bodypart']['unsupervised_losses']
+    assert list(losses) == ['pca_singleview', 'pca_multiview', 'temporal']
+    single, multi, temporal = losses['pca_singleview'], losses['pca_multiview'], \
+        losses['temporal']
+    settings = lp['losses']
+    assert single['type'] == 'LPPCASingleviewLoss'
+    for key in ('log_weight', 'components_to_keep', 'epsilon'):
+        assert single[key] == settings['pca_singleview'][key]
+        assert multi[key] == settings['pca_multiview'][key]
+        assert link(cfg, f'{HEAD}.unsupervised_losses.pca_singleview.{key}') == \
+            f'losses.pca_singleview.{key}'
+    assert single['columns_for_singleview_pca'] == lp['data']['columns_for_singleview_pca']
+    assert link(cfg, f'{HEAD}.unsupervised_losses.pca_singleview.columns_for_singleview_pca') \
+        == 'data.columns_for_singleview_pca'
+    assert multi['type'] == 'LPPCAMultiviewLoss'
+    assert multi['mirrored_column_matches'] == lp['data']['mirrored_column_matches']
+    assert temporal == dict(type='LPTemporalLoss', **settings['temporal'])
+    assert link(cfg, f'{HEAD}.unsupervised_losses.temporal.prob_threshold') == \
+        'losses.temporal.prob_threshold'
+    # the PCA sees the labels CSV's training rows only: LP's split sizes (data/utils.py:17-73,
+    # train floor(0.8 N), train_frames 1 = all of them)
+    labels = pd.read_csv(data / 'CollectedData.csv', header=[0, 1, 2], index_col=0)
+    rows = single['label_rows']
+    assert single['labels'] == str(data / 'CollectedData.csv')
+    assert len(rows) == len(set(rows)) == math.floor(0.8 * len(labels))
+    assert multi['label_rows'] == rows
+    assert set(rows).isdisjoint(_rows_of(cfg, 'val')) and set(rows) == set(_rows_of(cfg, 'train'))
+    # unlabeled stream: sequences of dali.base.train.sequence_length frames of data.video_dir
+    unlabeled = cfg['data']['unlabeled']
+    assert unlabeled == dict(type='UnlabeledVideoDataset', video_dir=f'{data}/videos',
+                             sequence_length=lp['dali']['base']['train']['sequence_length'],
+                             image_resize_dims=lp['data']['image_resize_dims'],
+                             imgaug=lp['training']['imgaug'], seed=123456)
+    assert link(cfg, 'data.unlabeled.sequence_length') == 'dali.base.train.sequence_length'
+    assert link(cfg, 'data.unlabeled.video_dir') == 'data.video_dir'
+    assert cfg['data']['unlabeled_dataloader'] == dict(
+        samples_per_gpu=1, workers_per_gpu=0,
+        collate_fn=dict(type='unlabeled_sequence_collate'))
+    # callbacks.anneal_weight → AnnealWeightHook with the same arguments
+    anneal = [h for h in cfg['custom_hooks'] if h['type'] == 'AnnealWeightHook']
+    assert anneal == [dict(type='AnnealWeightHook', **lp['callbacks']['anneal_weight'])]
+    index = cfg['custom_hooks'].index(anneal[0])
+    assert link(cfg, f'custom_hooks.{index}.increase_factor') == \
+        'callbacks.anneal_weight.increase_factor'
+    assert f'{config.name}:' in cfg.explain(f'{HEAD}.unsupervised_losses.temporal.epsilon')
+
+
+def _rows_of(cfg, split):
+    """Row numbers of the labels CSV the split's dataset holds."""
+    from posecfg.registry import DATASETS
+    return [int(r) for r in DATASETS.build(dict(cfg['data'][split], pipeline=[])).rows]
+
+
+def test_command_line_semi_keys_and_supervised_models(project):
+    cfg = load(project, 'losses.pca_singleview.log_weight=2.5', 'dali.general.seed=7',
+               'callbacks.anneal_weight.init_val=0.25', 'losses.pca_singleview.epsilon=3.0')
+    single = cfg['model']['heads']['bodypart']['unsupervised_losses']['pca_singleview']
+    assert (single['log_weight'], single['epsilon']) == (2.5, 3.0)
+    assert cfg['data']['unlabeled']['seed'] == 7
+    assert [h['init_val'] for h in cfg['custom_hooks'] if h['type'] == 'AnnealWeightHook'] == \
+        [0.25]
+    assert '--cfg-options losses.pca_singleview.log_weight=2.5' in cfg.explain(
+        f'{HEAD}.unsupervised_losses.pca_singleview.log_weight')
+    # a supervised model has none of the semi-supervised parts (as in Lightning Pose)
+    plain = load(project, 'model.losses_to_use=[]', 'dali.base.train.sequence_length=8')
+    assert 'unsupervised_losses' not in plain['model']['heads']['bodypart']
+    assert 'unlabeled' not in plain['data']
+    assert 'AnnealWeightHook' not in [h['type'] for h in plain['custom_hooks']]
+
+
+# ------------------------------------------------------------------------------ training
+
+def test_example_trains_an_epoch_on_labelled_and_unlabeled_batches(project, tmp_path):
+    """tools/train.py's path in process: the translated example (pca_singleview) trains one
+    epoch: max(2 labelled, 3 unlabeled) = 3 steps, each with a finite unsupervised loss, and
+    writes predictions.csv."""
+    import torch
+    from mmengine.hooks import Hook
+
+    from posecfg.engine import build_runner
+    config, data, lp = project
+    cfg = load(project, *SMALL, extra=[flag_override('--work-dir', 'work_dir',
+                                                     str(tmp_path / 'run'))])
+    runner = build_runner(cfg)
+    steps = []
+
+    class Recorder(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            steps.append({k: float(v) for k, v in outputs.items()})
+
+    runner.register_hook(Recorder(), 'LOW')
+    model = runner.model
+    loss = model.heads['bodypart'].unsupervised_losses['pca_singleview']
+    # the PCA: the labels CSV's training rows at the PCA columns, (x, y) per keypoint; the mean
+    # of each dimension over its labelled rows (NaN-aware PCA, utils/pca.py)
+    labels = pd.read_csv(data / 'CollectedData.csv', header=[0, 1, 2], index_col=0)
+    points = labels.to_numpy(float).reshape(len(labels), -1, 2)
+    rows = cfg['model']['heads']['bodypart']['unsupervised_losses']['pca_singleview'][
+        'label_rows']
+    assert len(rows) == 16
+    train = points[rows][:, [0, 1, 2, 3, 4, 5]].reshape(len(rows), -1)
+    np.testing.assert_allclose(loss.mean.numpy(), np.nanmean(train, 0), rtol=1e-5)
+    everything = points[:, [0, 1, 2, 3, 4, 5]].reshape(len(points), -1)
+    assert not np.allclose(loss.mean.numpy(), np.nanmean(everything, 0), rtol=1e-3)
+    assert loss.weight == pytest.approx(1 / (2 * math.exp(10.7)))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        runner.train()
+    finally:
+        torch.set_num_threads(threads)
+    assert len(steps) == VIDEO_FRAMES // 4
+    for step in steps:
+        assert 'unlabeled_pca_singleview_loss' in step and 'heatmap_mse_loss' in step
+        assert all(math.isfinite(v) for v in step.values())
+    preds = pd.read_csv(tmp_path / 'run' / 'predictions.csv', header=[0, 1, 2], index_col=0)
+    assert list(preds.index) == list(labels.index)
+    assert np.isfinite(preds.iloc[:, :-1].to_numpy(float)).all()
