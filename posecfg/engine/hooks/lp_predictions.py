@@ -21,6 +21,11 @@ Which weights predict: ``best_from`` names the monitor of a ``ModelCheckpointHoo
 same run (``'val/loss'``: Lightning Pose's best checkpoint by ``val_supervised_loss``); its best
 file is loaded first when it exists, otherwise the weights at the end of training are used (and
 the log says so).
+
+``eval_videos``: then the videos of the Lightning Pose config's ``eval`` section are predicted
+with the same weights, as ``litpose train`` does when ``eval.predict_vids_after_training`` is
+true (:func:`posecfg.apis.lp_video.predict_eval_videos`: ``video_preds/<video>.csv`` in the run
+folder, labeled videos with ``eval.save_vids_after_training``).
 """
 from __future__ import annotations
 
@@ -55,6 +60,9 @@ class LPPredictionsHook(Hook):
         best_from: the monitor of the ``ModelCheckpointHook`` whose best checkpoint predicts
             (None: the final weights).
         set_name: the ``set`` value of every row when the dataset has no Lightning Pose split.
+        eval_videos: a Lightning Pose ``config.yaml`` (relative to the work dir: the run
+            folder's copy ``'config.yaml'``) whose ``eval`` videos are predicted afterwards
+            with the predicting weights; None: no videos.
     """
 
     priority = 'LOW'
@@ -63,7 +71,8 @@ class LPPredictionsHook(Hook):
     def __init__(self, model_type: str = 'heatmap', dataset: Optional[dict] = None,
                  batch_size: int = 32, num_workers: int = 0,
                  filename: str = 'predictions.csv', out_dir: Optional[str] = None,
-                 best_from: Optional[str] = 'val/loss', set_name: str = 'test'):
+                 best_from: Optional[str] = 'val/loss', set_name: str = 'test',
+                 eval_videos: Optional[str] = None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'LPPredictionsHook batch_size must be an integer >= 1, got '
                              f'{batch_size!r}')
@@ -73,7 +82,10 @@ class LPPredictionsHook(Hook):
         self.batch_size, self.num_workers = batch_size, int(num_workers)
         self.filename, self.out_dir = str(filename), out_dir
         self.best_from, self.set_name = best_from, set_name
+        self.eval_videos = eval_videos
         self.written = None  # (predictions file, pixel-error file) once written
+        self.video_files = []  # what eval_videos wrote
+        self._checkpoint = None  # the best checkpoint predicting, once loaded
 
     # ------------------------------------------------------------------ the run
     def after_train(self, runner) -> None:
@@ -85,6 +97,32 @@ class LPPredictionsHook(Hook):
         loader = self._dataloader(runner)
         table = self.predict(model, loader)
         self.written = self.write(runner, table, loader.dataset)
+        if self.eval_videos is not None:
+            self.predict_videos(runner)
+
+    def predict_videos(self, runner) -> None:
+        """The ``eval`` videos of ``eval_videos`` with the best checkpoint (the weights
+        Lightning Pose predicts them with). A folder without videos predicts nothing (as
+        Lightning Pose, which lists the folder), and the log says so."""
+        if self._checkpoint is None:
+            runner.logger.warning(
+                f'LPPredictionsHook: eval videos NOT predicted: no best checkpoint by '
+                f'{self.best_from!r} was written in this run (no validation ran?); predict them '
+                f'with posecfg.apis.lp_video.predict_eval_videos')
+            return
+        from posecfg.apis.lp_video import eval_settings, predict_eval_videos
+        from posecfg.apis.video_inference.run import VIDEO_EXTENSIONS
+        config = osp.join(runner.work_dir, self.eval_videos)
+        folder = eval_settings(config)['test_videos_directory']
+        if folder and osp.isdir(folder) and not any(
+                name.lower().endswith(tuple(VIDEO_EXTENSIONS)) for name in os.listdir(folder)):
+            runner.logger.warning(f'LPPredictionsHook: eval.test_videos_directory {folder} has '
+                                  f'no videos; none predicted')
+            return
+        self.video_files = predict_eval_videos(config, model_dir=runner.work_dir,
+                                               checkpoint=self._checkpoint, progress=False)
+        runner.logger.info(f'LPPredictionsHook: {len(self.video_files)} video prediction files '
+                           f'written from the eval videos of {config}')
 
     def _dataloader(self, runner):
         if self.dataset is None:
@@ -105,6 +143,7 @@ class LPPredictionsHook(Hook):
                     from posecfg.engine.checkpoint import load_checkpoint_file
                     path = osp.join(hook.out_dir or runner.work_dir, state['file'])
                     model.load_state_dict(load_checkpoint_file(path)['state_dict'])
+                    self._checkpoint = path
                     runner.logger.info(f'LPPredictionsHook: predicting with the best checkpoint '
                                        f'by {self.best_from}: {path}')
                     return

@@ -70,6 +70,9 @@ pca_singleview, pca_multiview, temporal)       LPPCASingleviewLoss | LPPCAMultiv
 ``callbacks.anneal_weight.*``                  ``AnnealWeightHook`` (semi-supervised models)
 (after training)                               ``LPPredictionsHook``: ``predictions.csv``,
                                                ``predictions_pixel_error.csv``, test pixel error
+``eval.predict_vids_after_training``,          ``LPPredictionsHook(eval_videos='config.yaml')``:
+``save_vids_after_training``,                  then ``predict_eval_videos`` on the run folder's
+``test_videos_directory``, ...                 config (``video_preds/``, labeled videos)
 (the run folder)                               ``work_dir = outputs/<YYYY-MM-DD>/<HH-MM-SS>``
                                                (absolute; ``--work-dir`` wins)
 =============================================  ===============================================
@@ -81,8 +84,7 @@ losses on the regression model, multi-view projects, step-based training
 ``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
 ``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
 steps (``dali``, ``callbacks``, ``losses``) have no effect on a supervised run (as in Lightning
-Pose); ``eval.predict_vids_after_training`` / ``save_vids_after_training`` true gives a warning:
-video prediction after training is not wired here.
+Pose).
 """
 from __future__ import annotations
 
@@ -286,11 +288,6 @@ class Translator:
             if self.get(key, None) is not None:
                 raise self.fail(key, f'{why} is not supported by posecfg yet; remove the key or '
                                      f'set it to null')
-        for key in ('eval.predict_vids_after_training', 'eval.save_vids_after_training'):
-            if self.get(key, False):
-                warnings.warn(f'{lp.where(key)}: {key} is true, but posecfg does not predict '
-                              f'videos after training yet; predict them afterwards',
-                              ConfigWarning, stacklevel=4)
 
     # -- model -----------------------------------------------------------------------------
     def model(self) -> dict:
@@ -504,8 +501,13 @@ class Translator:
                           dataset=dict(self.data_args(), split='all', test_mode=True,
                                        pipeline=test_pipeline),
                           batch_size=int(self.get('training.test_batch_size')),
-                          best_from='val/loss'))
+                          best_from='val/loss',
+                          # the run folder's config.yaml (LPRunFolderHook)
+                          eval_videos='config.yaml' if self.get(
+                              'eval.predict_vids_after_training', True) else None))
         self.link(('custom_hooks', len(hooks) - 1), 'model.model_type')
+        self.link(('custom_hooks', len(hooks) - 1, 'eval_videos'),
+                  'eval.predict_vids_after_training')
         from .run_folder import lp_hparams
         labels = self.project.labels
         hooks.append(dict(type='LPRunFolderHook', lp_config=copy.deepcopy(self.lp.raw),

@@ -219,10 +219,13 @@ def test_augmentation_presets(project):
     assert steps[2]['p'] == 0.5 and not steps[2]['symmetries']
 
 
-def test_video_keys_warn(project):
-    config, data = project
-    with pytest.warns(UserWarning, match='predict_vids_after_training is true'):
-        load_as_config(str(config), [*paths(data), *FAST])
+def test_eval_video_keys_reach_the_predictions_hook(project):
+    def hook(cfg):
+        return [h for h in cfg['custom_hooks'] if h['type'] == 'LPPredictionsHook'][0]
+
+    # the example sets eval.predict_vids_after_training: true → the run folder's config.yaml
+    assert hook(load(project))['eval_videos'] == 'config.yaml'
+    assert hook(load(project, 'eval.predict_vids_after_training=false'))['eval_videos'] is None
 
 
 # ------------------------------------------------------------------------------ printing

@@ -172,7 +172,7 @@ def test_example_trains_an_epoch_on_labelled_and_unlabeled_batches(project, tmp_
 
     class Recorder(Hook):
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            steps.append({k: float(v) for k, v in outputs.items()})
+            steps.append({k: float(torch.as_tensor(v).detach()) for k, v in outputs.items()})
 
     runner.register_hook(Recorder(), 'LOW')
     model = runner.model
@@ -202,3 +202,11 @@ def test_example_trains_an_epoch_on_labelled_and_unlabeled_batches(project, tmp_
     preds = pd.read_csv(tmp_path / 'run' / 'predictions.csv', header=[0, 1, 2], index_col=0)
     assert list(preds.index) == list(labels.index)
     assert np.isfinite(preds.iloc[:, :-1].to_numpy(float)).all()
+    # eval.predict_vids_after_training / save_vids_after_training (true in the example): the
+    # eval videos predicted with the best checkpoint into video_preds/, one row per frame
+    video_preds = tmp_path / 'run' / 'video_preds'
+    table = pd.read_csv(video_preds / 'test_vid.csv', header=[0, 1, 2], index_col=0)
+    assert list(table.index) == list(range(VIDEO_FRAMES))
+    assert list(dict.fromkeys(table.columns.get_level_values(1))) == lp['data']['keypoint_names']
+    assert np.isfinite(table.to_numpy(float)).all()
+    assert (video_preds / 'labeled_videos' / 'test_vid_labeled.mp4').stat().st_size > 0
