@@ -489,8 +489,13 @@ class Translator:
                               every_n_epochs=int(every), save_top_k=-1,
                               filename='epoch={epoch_index}-step={step}.ckpt'))
             self.link(('custom_hooks', len(hooks) - 1), 'training.ckpt_every_n_epochs')
-        anneal = self.get('callbacks.anneal_weight', None)
-        if self.lp.semi_supervised and anneal:  # callbacks.py:706-716
+        if self.lp.semi_supervised:  # AnnealWeight(**cfg.callbacks.anneal_weight), callbacks.py
+            if not self.get('callbacks.anneal_weight', None):
+                raise self.fail('callbacks.anneal_weight',
+                                'a semi-supervised model anneals its unsupervised losses by it '
+                                '(Lightning Pose fails without it): give attr_name: '
+                                'total_unsupervised_importance, init_val, increase_factor, '
+                                'final_val, freeze_until_epoch')
             keys = ('attr_name', 'init_val', 'increase_factor', 'final_val', 'freeze_until_epoch')
             hooks.append(dict(type='AnnealWeightHook', **{
                 key: self.get(f'callbacks.anneal_weight.{key}') for key in keys}))

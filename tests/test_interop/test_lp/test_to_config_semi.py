@@ -210,3 +210,31 @@ def test_example_trains_an_epoch_on_labelled_and_unlabeled_batches(project, tmp_
     assert list(dict.fromkeys(table.columns.get_level_values(1))) == lp['data']['keypoint_names']
     assert np.isfinite(table.to_numpy(float)).all()
     assert (video_preds / 'labeled_videos' / 'test_vid_labeled.mp4').stat().st_size > 0
+
+
+def test_video_augmentation_follows_lightning_pose(project):
+    """Lightning Pose passes training.imgaug to its video reader (data/factory.py:317), which
+    augments for 'dlc' and 'dlc-top-down' only (data/video/dali.py:156)."""
+    for imgaug, want in (('dlc', 'dlc'), ('dlc-top-down', 'dlc-top-down'),
+                         ('default', 'default'), ('dlc-lr', 'default'),
+                         ('{Rot90: {p: 1.0, kwargs: {k: [0, 2]}}}', 'default')):
+        cfg = load(project, f'training.imgaug={imgaug}')
+        assert cfg['data']['unlabeled']['imgaug'] == want, imgaug
+
+
+def test_missing_anneal_weight_is_refused_and_printed_py_loads_back(project, tmp_path):
+    from posecfg.config import Config
+    from posecfg.config.errors import ConfigError
+    from posecfg.interop.lp.to_config import format_config
+    config, data, lp = project
+    trimmed = dict(lp)
+    trimmed.pop('callbacks')
+    path = tmp_path / 'no_callbacks.yaml'
+    path.write_text(yaml.safe_dump(trimmed))
+    with pytest.raises(ConfigError, match=r'callbacks\.anneal_weight.*attr_name'):
+        load((path, data, trimmed))
+    # the translated semi-supervised config prints as a .py that loads back to the same data
+    cfg = load(project)
+    text, _ = format_config(cfg, 'py')
+    (tmp_path / 'semi.py').write_text(text)
+    assert Config.fromfile(str(tmp_path / 'semi.py')).to_dict() == cfg.to_dict()
