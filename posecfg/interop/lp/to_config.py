@@ -331,8 +331,9 @@ class Translator:
     def unsupervised_losses(self) -> dict:
         """``model.losses_to_use`` → the head's ``unsupervised_losses`` (name → loss config)
         with their ``losses.<name>.*`` settings. The PCA losses fit on the labels CSV's
-        training rows (the split the train dataset uses: Lightning Pose fits on
-        ``train_dataset`` after ``train_frames``, ``utils/pca.py``), in original-frame pixels,
+        training rows (the split the train dataset uses: Lightning Pose fits on the train
+        split, ``DataExtractor(cond="train")`` in ``utils/pca.py:90-95``, after ``train_frames``
+        cut it, ``data/datamodules.py:188-193``; lightning-pose main), in original-frame pixels,
         where the head measures unlabeled predictions (Lightning Pose 2.4.3 fits in
         resized-image pixels; see :func:`.project.fit_lp_pca`)."""
         losses = {}
@@ -431,6 +432,8 @@ class Translator:
         ``data.video_dir``, resized to ``data.image_resize_dims``) and its dataloader: one
         sequence per batch, as Lightning Pose's base-model video reader
         (``data/video/dali.py``, batch_size 1 of sequence_length frames)."""
+        # training.imgaug goes to the video reader (data/factory.py:317), which augments for
+        # 'dlc' / 'dlc-top-down' only (data/video/dali.py:156)
         imgaug = self.get('training.imgaug')
         dataset = dict(type='UnlabeledVideoDataset', video_dir=self.get('data.video_dir'),
                        sequence_length=int(self.get('dali.base.train.sequence_length')),
