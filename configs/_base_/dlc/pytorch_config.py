@@ -35,11 +35,17 @@ custom_hooks = [
         save_optimizer_state=False,  # runner.snapshots.save_optimizer_state
         metric_names=dict(rmse='test.rmse', rmse_pcutoff='test.rmse_pcutoff', mAP='test.mAP',
                           mAR='test.mAR'),
+        # log_vars name → DeepLabCut's loss name for the bodypart head (models/model.py:88-103)
+        loss_names=dict(loss='total_loss', total_loss='bodypart_total_loss',
+                        heatmap='bodypart_heatmap', locref='bodypart_locref'),
     ),
     dict(
         type='DLCLearningStatsHook',  # learning_stats.csv
         metric_names=dict(rmse='test.rmse', rmse_pcutoff='test.rmse_pcutoff', mAP='test.mAP',
                           mAR='test.mAR'),
+        # log_vars name → DeepLabCut's loss name for the bodypart head (models/model.py:88-103)
+        loss_names=dict(loss='total_loss', total_loss='bodypart_total_loss',
+                        heatmap='bodypart_heatmap', locref='bodypart_locref'),
     ),
     # tools/test.py: evaluation-results-pytorch/ files; net_type names the scorer
     dict(type='DLCEvaluationHook', net_type='resnet_50'),

@@ -26,7 +26,9 @@ DEFAULT_LOSS_NAMES = {'loss': 'total_loss'}
 
 
 class EpochLosses:
-    """Means over an epoch's iterations of the loss terms in the model's ``log_vars``."""
+    """Means over an epoch's iterations of the loss terms in the model's ``log_vars``: every
+    name containing ``loss`` and every name ``loss_names`` maps (a head's ``heatmap`` and
+    ``locref`` terms, which DeepLabCut logs as ``<head>_heatmap``, ``<head>_locref``)."""
 
     def __init__(self, loss_names: Optional[Mapping[str, str]] = None):
         self.loss_names = dict(DEFAULT_LOSS_NAMES if loss_names is None else loss_names)
@@ -37,7 +39,7 @@ class EpochLosses:
 
     def add(self, outputs: Optional[Mapping]) -> None:
         for name, value in (outputs or {}).items():
-            if 'loss' not in name:
+            if 'loss' not in name and name not in self.loss_names:
                 continue
             value = float(value.detach().float().mean()) if hasattr(value, 'detach') \
                 else float(value)

@@ -733,12 +733,13 @@ class Translator:
                                                           f'{_close(key, wanted)}')
             key = key[len('test.'):]
         snapshots = runner['snapshots'] or _schema_defaults(D.SNAPSHOTS)
+        loss_names = self.loss_names()
         snapshot = dict(type='DLCSnapshotHook', snapshot_prefix=runner['snapshot_prefix'] or
                         'snapshot', key_metric=key, key_metric_asc=bool(runner['key_metric_asc']),
                         max_snapshots=int(snapshots['max_snapshots']),
                         save_epochs=int(snapshots['save_epochs']),
                         save_optimizer_state=bool(snapshots['save_optimizer_state']),
-                        metric_names=metric_names)
+                        metric_names=metric_names, loss_names=loss_names)
         self.link(('custom_hooks', 0), ('runner', 'snapshots'))
         self.link(('custom_hooks', 0, 'key_metric'), ('runner', 'key_metric'))
         self.link(('custom_hooks', 0, 'key_metric_asc'), ('runner', 'key_metric_asc'))
@@ -747,8 +748,22 @@ class Translator:
         # tools/test.py: DeepLabCut's evaluation-results files (the hook acts on test runs only)
         evaluation = dict(type='DLCEvaluationHook', net_type=self.get('net_type'))
         self.link(('custom_hooks', 2, 'net_type'), ('net_type',))
-        return [snapshot, dict(type='DLCLearningStatsHook', metric_names=metric_names),
-                evaluation]
+        return [snapshot, dict(type='DLCLearningStatsHook', metric_names=metric_names,
+                               loss_names=loss_names), evaluation]
+
+    def loss_names(self) -> dict:
+        """posecfg ``log_vars`` name → DeepLabCut's loss name. DeepLabCut's ``PoseModel.get_loss``
+        (models/model.py:88-103) logs ``total_loss`` (the mean of the heads' totals) and each
+        head's terms as ``<head>_<term>`` (``bodypart_total_loss``, ``bodypart_heatmap``,
+        ``bodypart_locref``); posecfg's estimator prefixes a head's terms with its name only
+        when there are several heads, and logs the summed objective as ``loss``."""
+        heads = list(self.get('model', 'heads'))
+        names = {'loss': 'total_loss'}
+        for head in heads:
+            for term in ('total_loss', 'heatmap', 'locref'):
+                ours = term if len(heads) == 1 else f'{head}_{term}'
+                names[ours] = f'{head}_{term}'
+        return names
 
 
 def _schema_defaults(schema: D.Schema) -> dict:

@@ -126,8 +126,15 @@ def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_conf
         rows = list(csv.reader(f))
     header = rows[0]
     assert header[0] == 'step' and header[1:] == sorted(header[1:])
-    assert {'losses/train.total_loss', 'metrics/test.rmse', 'metrics/test.rmse_pcutoff',
-            'metrics/test.mAP', 'metrics/test.mAR'} <= set(header)
+    # DeepLabCut's PoseModel.get_loss names (models/model.py:88-103) and its metrics
+    assert {'losses/train.total_loss', 'losses/train.bodypart_total_loss',
+            'losses/train.bodypart_heatmap', 'losses/train.bodypart_locref', 'metrics/test.rmse',
+            'metrics/test.rmse_pcutoff', 'metrics/test.mAP', 'metrics/test.mAR'} <= set(header)
+    # one head: the model's total is that head's total
+    for row in rows[1:]:
+        values = dict(zip(header, row))
+        assert float(values['losses/train.total_loss']) == pytest.approx(
+            float(values['losses/train.bodypart_total_loss']), rel=1e-5)
     assert [r[0] for r in rows[1:]] == ['1', '2']
 
     # tools/test.py without CHECKPOINT: the snapshot DeepLabCut evaluates (the best), and
