@@ -56,24 +56,6 @@ def load_config_and_checkpoint(config: PathLike, shuffle: int = 1, trainingsetin
     return cfg, str(checkpoint)
 
 
-def shuffle_scorer(cfg, checkpoint: PathLike) -> Optional[str]:
-    """DeepLabCut's scorer for a snapshot of a translated DeepLabCut shuffle
-    (``DLC_<Net>_<Task><date>shuffle<k>_snapshot_<epoch or best-epoch>``, the name its
-    ``analyze_videos`` and ``evaluate_network`` give), or None for other configs."""
-    from posecfg.interop.dlc.outputs import scorer_name
-    from posecfg.interop.dlc.project import read_project
-    from posecfg.interop.dlc.snapshots import parse_snapshot
-    test = cfg.to_dict().get('data', {}).get('test', {})
-    snapshot = parse_snapshot(checkpoint)
-    hooks = [h for h in cfg.get('custom_hooks') or [] if h.get('type') == 'DLCEvaluationHook']
-    if test.get('type') != 'DLCProjectDataset' or snapshot is None or not hooks \
-            or not hooks[0].get('net_type'):
-        return None
-    project = read_project(test['project_config'])
-    return scorer_name(project.task, project.date, int(test.get('shuffle', 1)),
-                       hooks[0]['net_type'], snapshot.epoch, snapshot.best)
-
-
 def _videos(videos, video_extensions) -> List[Path]:
     from .video_inference import VIDEO_EXTENSIONS, collect_videos
     if isinstance(videos, (str, Path)):
@@ -106,7 +88,7 @@ def analyze_videos(config: PathLike, videos, video_extensions=None, shuffle: int
     cfg, checkpoint = load_config_and_checkpoint(config, shuffle, trainingsetindex, checkpoint,
                                                  cfg_options)
     vm = load_video_model(cfg, checkpoint, device=device or 'cpu')
-    scorer = shuffle_scorer(cfg, checkpoint) or dlc_scorer(vm.cfg, vm.checkpoint_meta)
+    scorer = dlc_scorer(vm.cfg, vm.checkpoint_meta, checkpoint=checkpoint)
     failed = []
     for video in _videos(videos, video_extensions):
         try:
@@ -140,7 +122,8 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
     cfg, checkpoint = load_config_and_checkpoint(config, shuffle, trainingsetindex, checkpoint,
                                                  cfg_options)
     saved = load_checkpoint_file(checkpoint)
-    scorer = dlc_scorer(cfg, dict(saved.get('meta') or saved.get('metadata') or {}))
+    scorer = dlc_scorer(cfg, dict(saved.get('meta') or saved.get('metadata') or {}),
+                        checkpoint=checkpoint)
     pcutoff = 0.6 if pcutoff is None else float(pcutoff)
     skeleton = _test_dataset_meta(cfg).skeleton.tolist() if draw_skeleton else ()
     written = []

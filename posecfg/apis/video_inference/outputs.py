@@ -39,7 +39,8 @@ import numpy as np
 
 from posecfg.files import write_atomically
 
-__all__ = ['FORMATS', 'OutputPaths', 'output_paths', 'dlc_scorer', 'write_outputs']
+__all__ = ['FORMATS', 'OutputPaths', 'output_paths', 'dlc_scorer', 'shuffle_scorer',
+           'write_outputs']
 
 FORMATS = ('dlc', 'lp', 'coco')
 
@@ -53,10 +54,12 @@ class OutputPaths(dict):
         return self['predictions']
 
 
-def dlc_scorer(cfg, checkpoint_meta: Optional[dict] = None, config_path=None) -> str:
-    """The DeepLabCut scorer name of a model (see the module docstring)."""
+def dlc_scorer(cfg, checkpoint_meta: Optional[dict] = None, config_path=None,
+               checkpoint=None) -> str:
+    """The DeepLabCut scorer name of a model (see the module docstring); for a snapshot
+    ``checkpoint`` of a translated DeepLabCut shuffle, DeepLabCut's own name for it."""
     from posecfg.interop.dlc.outputs import scorer_name
-    given = cfg.get('dlc_scorer')
+    given = cfg.get('dlc_scorer') or (checkpoint and shuffle_scorer(cfg, checkpoint))
     if given:
         return str(given)
     backbone = str(cfg.to_dict()['model'].get('backbone', {}).get('type', 'posecfg'))
@@ -65,6 +68,24 @@ def dlc_scorer(cfg, checkpoint_meta: Optional[dict] = None, config_path=None) ->
     epoch = int((checkpoint_meta or {}).get('epoch', 0) or 0)
     return scorer_name(task=task, date='posecfg', shuffle=1, net_type=backbone.lower(),
                        epoch=epoch)
+
+
+def shuffle_scorer(cfg, checkpoint) -> Optional[str]:
+    """DeepLabCut's scorer for a snapshot of a translated DeepLabCut shuffle
+    (``DLC_<Net>_<Task><date>shuffle<k>_snapshot_<epoch or best-epoch>``, the name its
+    ``analyze_videos`` and ``evaluate_network`` give), or None for other configs."""
+    from posecfg.interop.dlc.outputs import scorer_name
+    from posecfg.interop.dlc.project import read_project
+    from posecfg.interop.dlc.snapshots import parse_snapshot
+    test = cfg.to_dict().get('data', {}).get('test', {})
+    snapshot = parse_snapshot(checkpoint)
+    hooks = [h for h in cfg.get('custom_hooks') or [] if h.get('type') == 'DLCEvaluationHook']
+    if test.get('type') != 'DLCProjectDataset' or snapshot is None or not hooks \
+            or not hooks[0].get('net_type'):
+        return None
+    project = read_project(test['project_config'])
+    return scorer_name(project.task, project.date, int(test.get('shuffle', 1)),
+                       hooks[0]['net_type'], snapshot.epoch, snapshot.best)
 
 
 def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float = 0.6,

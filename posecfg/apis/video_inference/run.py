@@ -146,7 +146,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
     """
     log = log or sys.stderr
     video = os.fspath(video)
-    scorer = scorer or (dlc_scorer(vm.cfg, vm.checkpoint_meta) if fmt == 'dlc' else '')
+    scorer = scorer or (dlc_scorer(vm.cfg, vm.checkpoint_meta, checkpoint=vm.checkpoint)
+                        if fmt == 'dlc' else '')
     paths = output_paths(video, fmt, out_dir, scorer, pcutoff, save_csv)
     found = existing(paths, include_labeled=save_video)
     if found and not overwrite:
