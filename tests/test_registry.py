@@ -107,12 +107,7 @@ def kind_of(registry, obj) -> str:
     return 'unknown'
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 # ---------------------------------------------------------------------------- completeness

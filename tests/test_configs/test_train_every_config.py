@@ -121,16 +121,9 @@ def test_every_zoo_dataset_has_configs():
     assert set(SHARED_FILES) <= datasets, sorted(set(SHARED_FILES) - datasets)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Full-size models on a shared 2-core machine: one intra-op thread avoids OpenMP threads
-    spinning against other processes (measured: ResNet-50 on COCO 44 s with one thread, 260 s
-    with two, under load). build_runner sets the count from ``runtime.threads``, which the
-    options set to 1 too; the fixture restores the count afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# full-size models: one torch thread (tests/conftest.py); build_runner sets the count from
+# runtime.threads, which the options set to 1 too, and the fixture restores it afterwards
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 @pytest.fixture(scope='module')

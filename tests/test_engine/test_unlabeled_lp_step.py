@@ -20,14 +20,6 @@ from tests.conftest import shared_path
 COLUMNS = [0, 1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 14]  # config_mirror-mouse-example.yaml
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_one_step_on_labelled_and_unlabeled_batches(one_thread):
     videos = shared_path('lp-mirror-mouse', 'videos')
     csv = shared_path('lp-mirror-mouse', 'CollectedData.csv')

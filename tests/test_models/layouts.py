@@ -33,16 +33,6 @@ def meta_build(cfg):
         return MODELS.build(cfg)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """One intra-op thread for small tensors on a shared machine (import this fixture into a
-    test module to use it); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def numbered(shapes):
     """name → tensor of ``shape`` filled with the name's index (ints for num_batches_tracked)."""
     out = {}

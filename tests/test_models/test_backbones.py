@@ -20,14 +20,7 @@ BACKBONES = sorted(name for name, cls in MODELS.module_dict.items()
 SIZE = 64  # divisible by every backbone's largest stride (32)
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Small convolutions on a shared 2-core machine: one intra-op thread avoids OpenMP
-    threads spinning against other processes (10x slower under load); restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def build(name, **overrides):

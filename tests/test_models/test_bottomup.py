@@ -22,13 +22,7 @@ def centroid_of_first_animal(results):
     return results
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # tiny convolutions: a second OpenMP thread only adds waiting on a shared machine
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 @pytest.fixture(scope='module')

@@ -5,9 +5,11 @@ import torch.nn.functional as F
 
 from posecfg.models.backbones import CSPNeXt
 from posecfg.models.utils import load_pretrained
-from tests.test_models.layouts import log, one_thread  # noqa: F401  (fixtures)
+from tests.test_models.layouts import log  # noqa: F401  (fixture)
 from tests.test_models.layouts import (assert_bijective_load, dlc_cspnext_shapes, index_of,
                                        n_params, numbered)
+
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 @pytest.mark.parametrize('deepen, widen, published_m', [

@@ -5,11 +5,13 @@ import torch
 from posecfg.models.backbones import EfficientNet
 from posecfg.models.backbones.drop import DropPath
 from posecfg.models.utils import load_pretrained
-from tests.test_models.layouts import log, one_thread  # noqa: F401  (fixtures)
+from tests.test_models.layouts import log  # noqa: F401  (fixture)
 from tests.test_models.layouts import (assert_bijective_load, index_of, n_params, numbered,
                                        torchvision_efficientnet_shapes)
 
 MULTIPLIERS = {'b0': (1.0, 1.0), 'b1': (1.0, 1.1), 'b2': (1.1, 1.2)}
+
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 @pytest.mark.parametrize('arch, published, head', [('b0', 5_288_548, 1280),

@@ -7,10 +7,12 @@ from posecfg.models.backbones.named import (DLC_NET_TYPES, LP_BACKBONES, dlc_bac
                                             from_dlc_keys, lp_backbone_cfg, to_dlc_keys)
 from posecfg.models.utils import load_pretrained
 from posecfg.registry import MODELS
-from tests.test_models.layouts import log, one_thread  # noqa: F401  (fixtures)
+from tests.test_models.layouts import log  # noqa: F401  (fixture)
 from tests.test_models.layouts import (assert_bijective_load, dlc_cspnext_shapes, index_of,
                                        meta_build, numbered, timm_hrnet_features_shapes,
                                        timm_resnet_shapes)
+
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def shapes_of(state_dict):

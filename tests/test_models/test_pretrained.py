@@ -22,13 +22,7 @@ from tests.test_models.layouts import assert_bijective_load, bn, index_of, numbe
 REAL_DOWNLOAD = model_zoo.download  # taken before the fixture below replaces it
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """One intra-op thread: faster for small tensors on a shared machine; restored after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 @pytest.fixture(autouse=True)

@@ -79,14 +79,7 @@ def head_cases(name):
     return own + HEAD_EXAMPLES.get(name, [])
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """Small convolutions on a shared 2-core machine: one intra-op thread avoids OpenMP threads
-    spinning against other processes; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def test_discovery_finds_backbones_and_heads():

@@ -9,7 +9,7 @@ from posecfg.models.backbones import VisionTransformer
 from posecfg.models.backbones.named import lp_backbone_cfg
 from posecfg.models.backbones.vision_transformer import Rope2d
 from posecfg.models.utils import load_pretrained
-from tests.test_models.layouts import log, one_thread  # noqa: F401  (fixtures)
+from tests.test_models.layouts import log  # noqa: F401  (fixture)
 from tests.test_models.layouts import (assert_bijective_load, hf_dinov2_shapes,
                                        hf_dinov3_shapes, hf_sam_vision_shapes, hf_vit_shapes,
                                        index_of, meta_build, n_params, numbered)
@@ -28,6 +28,8 @@ def test_dino_and_mae_are_vit_s16_and_b16(name, published, head):
     model = meta_build(lp_backbone_cfg(name))
     assert model.out_channels == (head,) and model.out_strides == (16,)
     assert n_params(model) == published - (head * 1000 + 1000)
+
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
 
 
 def encoder_params(dims, mlp, layers, biases=3, layer_scale=False):
