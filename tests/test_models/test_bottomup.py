@@ -138,3 +138,32 @@ def test_several_heads_evaluate_folded(dataset):
         for name, outputs in model(img, mode='tensor').items():
             torch.testing.assert_close(folded(img, mode='tensor')[name], outputs, rtol=1e-3,
                                        atol=1e-4)
+
+
+def test_head_loss_reduction_mean_is_deeplabcuts_objective(dataset):
+    """DeepLabCut 3.0.2's PoseModel.get_loss (models/model.py:93-102): ``total_loss =
+    mean(stack([head_losses['total_loss'] for each head]))``; the per-head terms are logged
+    unchanged. mmengine's rule (the default 'sum') adds every ``*loss*`` key."""
+    batch = pose_pad_collate([dataset[i] for i in range(2)])
+    heads = dict(bodypart=heatmap_head(K),
+                 centroid=heatmap_head(1, keypoint_key='unique_keypoints'))
+    summed, averaged = build(heads), build(heads, head_loss_reduction='mean')
+    losses = averaged(**averaged.data_preprocessor(batch, True), mode='loss')
+    a, b = losses['bodypart_heatmap_loss'], losses['centroid_heatmap_loss']
+    assert not torch.isclose(a, b)
+    loss, log_vars = averaged.parse_losses(losses)
+    torch.testing.assert_close(loss, (a + b) / 2)
+    torch.testing.assert_close(log_vars['loss'], (a + b) / 2)
+    torch.testing.assert_close(log_vars['bodypart_heatmap_loss'], a)
+    torch.testing.assert_close(log_vars['centroid_heatmap_loss'], b)
+    # an unlabeled-stream term is added to the mean, not averaged with the heads
+    loss, _ = averaged.parse_losses(dict(losses, unlabeled_pca_loss=torch.tensor(3.0)))
+    torch.testing.assert_close(loss, (a + b) / 2 + 3)
+    # the same weights (same seed) under the default: the sum
+    loss, _ = summed.parse_losses(summed(**summed.data_preprocessor(batch, True), mode='loss'))
+    torch.testing.assert_close(loss, a + b)
+    # and train_step minimises the mean (its returned 'loss' is the objective)
+    wrapper = OptimWrapper(torch.optim.SGD(averaged.parameters(), lr=0.0))
+    torch.testing.assert_close(averaged.train_step(batch, wrapper)['loss'], (a + b) / 2)
+    with pytest.raises(ValueError, match="head_loss_reduction must be one of sum, mean"):
+        build(heads, head_loss_reduction='avg')

@@ -5,6 +5,8 @@
 # stands for is in the comment; posecfg/interop/dlc/to_config.py translates a shuffle's file
 # and `tools/print_config.py pytorch_config.yaml` prints a config inheriting from this one.
 
+# DeepLabCut 3.0.2 minimises the mean of its heads' total losses (models/model.py:93-102)
+model = dict(head_loss_reduction='mean')
 optimizer = dict(type='AdamW', lr=0.0001)  # runner.optimizer (type, params)
 # runner.scheduler: LRListScheduler (or TorchLRScheduler for any torch scheduler)
 param_scheduler = [

@@ -33,6 +33,9 @@ DeepLabCut key → posecfg (a key posecfg cannot honour yet is an error that say
                                            ``heatmap_config``, ``locref_config``,
                                            ``weight_init`` (type names: ``DLC_TYPE_NAMES``)
 ``model.neck``, ``model.pose_model``       null only
+(several heads)                            ``model.head_loss_reduction='mean'``: the objective
+                                           is the mean of the heads' totals, as DeepLabCut's
+                                           ``PoseModel.get_loss`` (models/model.py:93-102)
 ``data.train`` / ``data.inference``        ``data.train.pipeline`` / ``data.val|test.pipeline``
                                            (the table of :mod:`posecfg.transforms.whole_image`)
 ``data.train.collate``                     ``data.collate_fn`` (``seed`` = train seed)
@@ -450,8 +453,10 @@ class Translator:
         heads = self.get('model', 'heads')
         if not isinstance(heads, dict) or 'bodypart' not in heads:
             raise self.fail(('model', 'heads'), 'needs a bodypart head')
+        # DeepLabCut minimises the mean of the heads' total losses (models/model.py:93-102)
         model = dict(type='BottomUp', backbone=backbone_cfg,
-                     heads={name: self.head(name, head) for name, head in heads.items()})
+                     heads={name: self.head(name, head) for name, head in heads.items()},
+                     head_loss_reduction='mean')
         self.link(('model',), ('model',))
         self.link(('model', 'backbone'), ('model', 'backbone'))
         return model

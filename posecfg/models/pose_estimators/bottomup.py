@@ -10,7 +10,10 @@ Shapes (B images of (w, h) pixels, K keypoints, N_i instances in image i):
 
 - ``img`` (B, 3, h, w), or (B, T, 3, h, w) for context models;
 - ``'tensor'`` → the outputs of the one head, or name → outputs;
-- ``'loss'`` → every head's losses, named ``<head>_<loss>`` when there are several heads;
+- ``'loss'`` → every head's losses, named ``<head>_<loss>`` when there are several heads; the
+  objective (:meth:`BottomUp.parse_losses`) sums each head's ``*loss*`` terms, then sums
+  (``head_loss_reduction='sum'``, mmengine's rule) or averages (``'mean'``, DeepLabCut 3.0.2's
+  ``PoseModel.get_loss``, models/model.py:93-102) the heads' totals;
 - ``'predict'`` → per image: ``keypoints`` (N_i, K, 2) float32 and ``keypoint_scores`` (N_i, K)
   of the first head in **original-image** pixels, ``bboxes`` (N_i, 4) xywh (the keypoints'
   extent), ``bbox_scores`` (N_i,) (mean keypoint score), ``image_file``, ``image_id``, and each
@@ -23,9 +26,11 @@ is the original image (padding at the bottom/right by ``pose_pad_collate`` moves
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Mapping, Optional, Union
 
 import numpy as np
+import torch
+from torch import nn
 
 from posecfg.registry import MODELS
 from .base import BasePoseEstimator
@@ -34,7 +39,15 @@ from .base import BasePoseEstimator
 @MODELS.register_module()
 class BottomUp(BasePoseEstimator):
     """Whole-image pose estimator with named heads (arguments: :class:`BasePoseEstimator`;
-    ``heads`` is required and ``test_cfg.flip_test`` defaults to False)."""
+    ``heads`` is required and ``test_cfg.flip_test`` defaults to False).
+
+    Args:
+        head_loss_reduction: how the heads' totals (each the sum of a head's ``*loss*`` terms)
+            make the objective: ``'sum'`` (mmengine's ``parse_losses``), or ``'mean'`` over the
+            heads, as DeepLabCut 3.0.2 (``total_loss = mean(head totals)``,
+            models/model.py:93-102; the DeepLabCut dialect sets it). Losses of the unlabeled
+            stream are added to either. The logged per-head terms are the same in both.
+    """
 
     example_args = dict(
         backbone=dict(type='ResNet', depth=18, stem_channels=8, base_channels=8,
@@ -43,6 +56,40 @@ class BottomUp(BasePoseEstimator):
                                  codec=dict(type='ArgmaxHeatmap', sigma=2))))
 
     default_flip_test = False
+    HEAD_LOSS_REDUCTIONS = ('sum', 'mean')
+
+    def __init__(self, backbone: dict, neck: Optional[dict] = None,
+                 heads: Optional[Mapping[str, dict]] = None, train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None, pretrained: Optional[str] = None,
+                 data_preprocessor: Union[dict, nn.Module, None] = None,
+                 init_cfg: Optional[dict] = None, head_loss_reduction: str = 'sum'):
+        if head_loss_reduction not in self.HEAD_LOSS_REDUCTIONS:
+            raise ValueError(f'BottomUp: head_loss_reduction must be one of '
+                             f'{", ".join(self.HEAD_LOSS_REDUCTIONS)}, got '
+                             f'{head_loss_reduction!r}')
+        super().__init__(backbone, neck, heads, train_cfg, test_cfg, pretrained,
+                         data_preprocessor, init_cfg)
+        self.head_loss_reduction = head_loss_reduction
+
+    def parse_losses(self, losses: Dict[str, torch.Tensor]):
+        """``(objective, log_vars)`` as mmengine's, the objective reduced over the heads by
+        :attr:`head_loss_reduction` (a ``<head>_`` prefix names a key's head; with one head,
+        or unprefixed keys, both reductions are mmengine's sum)."""
+        loss, log_vars = super().parse_losses(losses)
+        if self.head_loss_reduction == 'sum' or len(self.head_names) < 2:
+            return loss, log_vars
+        per_head = {name: [] for name in self.head_names}
+        others = []
+        by_length = sorted(self.head_names, key=len, reverse=True)
+        for key, value in log_vars.items():
+            if key == 'loss' or 'loss' not in key:
+                continue
+            head = next((n for n in by_length if key.startswith(f'{n}_')), None)
+            (per_head[head] if head is not None else others).append(value)
+        totals = [sum(terms) for terms in per_head.values() if terms]
+        loss = sum(totals) / len(totals) + sum(others)
+        log_vars['loss'] = loss
+        return loss, log_vars
 
     def pack(self, per_head: Dict[str, dict], meta: dict) -> dict:
         result = super().pack(per_head, meta)

@@ -190,6 +190,8 @@ def test_keys_become_posecfg_parts(project, pose_config):
     head = cfg.model.heads.bodypart
     yaml_head = dlc['model']['heads']['bodypart']
     assert cfg.model.type == 'BottomUp' and head.type == 'DLCHeatmapHead'
+    # DeepLabCut's objective: the mean of the heads' total losses (models/model.py:93-102)
+    assert cfg.model.head_loss_reduction == 'mean'
     assert head.target_generator.type == yaml_head['target_generator']['type']
     assert head.target_generator.pos_dist_thresh == 17
     assert head.criterion.locref.weight == yaml_head['criterion']['locref']['weight']
