@@ -24,7 +24,9 @@ data = dict(
 )
 # runner.eval_interval; DeepLabCut's rmse, rmse_pcutoff, mAP, mAR (DLCRMSEMetric)
 evaluation = dict(interval=10, metric=['RMSE', 'mAP'])
-log_config = dict(interval=500, hooks=[dict(type='TextLoggerHook')])  # train_settings.display_iters
+# train_settings.display_iters; TensorBoard always (logger: WandbLogger adds WandbLoggerHook)
+log_config = dict(interval=500, hooks=[dict(type='TextLoggerHook'),
+                                       dict(type='TensorboardLoggerHook')])
 default_hooks = dict(checkpoint=None)  # DLCSnapshotHook writes the snapshots
 custom_hooks = [
     dict(
@@ -49,6 +51,8 @@ custom_hooks = [
         loss_names=dict(loss='total_loss', total_loss='bodypart_total_loss',
                         heatmap='bodypart_heatmap', locref='bodypart_locref'),
     ),
-    # tools/test.py: evaluation-results-pytorch/ files; net_type names the scorer
-    dict(type='DLCEvaluationHook', net_type='resnet_50'),
+    # tools/test.py: evaluation-results-pytorch/ files; net_type names the scorer;
+    # inference.eval.mode all (train and test errors), .per_keypoint_evaluation
+    dict(type='DLCEvaluationHook', net_type='resnet_50', evaluate_train=True,
+         per_keypoint=False),
 ]

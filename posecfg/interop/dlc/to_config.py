@@ -58,6 +58,12 @@ DeepLabCut key → posecfg (a key posecfg cannot honour yet is an error that say
 ``train_settings.dataloader_workers``      ``data.workers_per_gpu``
 ``train_settings.dataloader_pin_memory``   ``data.pin_memory``
 ``train_settings.display_iters``           ``log_config.interval``
+``inference.compile``, ``.autocast``       ``runtime.compile_eval``, ``runtime.autocast``
+``inference.eval`` (mode, per_keypoint_    ``DLCEvaluationHook`` (``evaluate_train``,
+evaluation)                                ``per_keypoint``); see ``Translator.inference``
+``logger`` (``WandbLogger``)               ``log_config.hooks``: ``WandbLoggerHook`` (mmengine's
+                                           ``WandbVisBackend``; wandb must be installed);
+                                           TensorBoard always (``Translator.loggers``)
 ``train_settings.epochs``                  ``total_epochs``
 ``train_settings.seed``                    ``seed``
 ``resume_training_from``                   ``resume_from``
@@ -74,7 +80,7 @@ the device posecfg picks anyway: ``cuda`` when there is a GPU, else ``cpu``), ``
 (``PoseTrainingRunner``), ``runner.gpus`` (one GPU at most: several run with
 ``tools/dist_train.sh``), ``runner.load_weights_only`` (posecfg always loads snapshots as
 weights only), ``train_settings.weight_init``, ``data.gen_sampling``, ``data.loader``,
-``inference`` (DeepLabCut's video-analysis settings), ``logger``, ``detector``,
+``detector``,
 ``with_center_keypoints``. ``config_version``, ``net_type`` and ``runner.device`` (unused by
 DeepLabCut too) are accepted as they are.
 """
@@ -120,14 +126,10 @@ _DEFAULT_ONLY = {
     ('data', 'gen_sampling'): 'generative sampling (conditional top-down) is not supported by '
                               'posecfg yet',
     ('data', 'loader'): 'posecfg reads the shuffle with its own DLCProjectDataset',
-    ('inference',): "DeepLabCut's video-analysis settings are not honoured by posecfg's tools "
-                    "yet",
-    ('logger',): 'loggers such as WandbLogger are not supported yet (posecfg writes its log and '
-                 'learning_stats.csv to the train folder)',
     ('detector',): 'top-down models (a detector) are not supported by posecfg yet',
     ('with_center_keypoints',): 'center keypoints are not supported by posecfg yet',
 }
-_DEFAULTS_OF = {('inference',): D.INFERENCE}
+_DEFAULTS_OF: Dict[KeyPath, D.Schema] = {}
 
 
 # ============================================================================ the YAML file
@@ -260,10 +262,16 @@ _KINDS = ((bool, 'true or false', lambda v: isinstance(v, bool)),
           (dict, 'a mapping', lambda v: isinstance(v, dict)))
 
 
+#: fields whose pydantic type is a union: the kinds accepted besides the default's
+#: (config/inference.py EvaluationConfig)
+_ALSO = {('inference', 'eval', 'pcutoff'): (list, dict),
+         ('inference', 'eval', 'comparison_bodyparts'): (list,)}
+
+
 def _check_kind(dlc: DLCFile, value: Any, default: Any, path: KeyPath) -> None:
     """A value of the kind of DeepLabCut's default (pydantic would refuse another; None is
     accepted where DeepLabCut's field is optional, which posecfg's translation then checks)."""
-    if value is None or default is None:
+    if value is None or default is None or isinstance(value, _ALSO.get(path, ())):
         return
     for kind, what, ok in _KINDS:
         if isinstance(default, kind):
@@ -382,11 +390,14 @@ class Translator:
             evaluation=dict(interval=int(self.get('runner', 'eval_interval')),
                             metric=['RMSE', 'mAP']),
             log_config=dict(interval=int(train_settings['display_iters']),
-                            hooks=[dict(type='TextLoggerHook')]),
+                            hooks=self.loggers()),
             default_hooks=dict(checkpoint=None),  # DLCSnapshotHook writes the snapshots
             custom_hooks=self.hooks(),
             work_dir=str(self.dlc.path.parent.absolute()),
         )
+        runtime = self.inference(cfg['custom_hooks'][2])
+        if runtime:
+            cfg['runtime'] = runtime
         for ours, theirs in (('total_epochs', 'epochs'), ('seed', 'seed')):
             self.link((ours,), ('train_settings', theirs))
         self.link(('evaluation', 'interval'), ('runner', 'eval_interval'))
@@ -432,6 +443,146 @@ class Translator:
         if self.get('data', 'colormode') != 'RGB':
             raise self.fail(('data', 'colormode'), 'posecfg feeds RGB images; other colour '
                                                    'modes are not supported yet')
+
+    # -- inference -------------------------------------------------------------------------
+    def inference(self, evaluation_hook: dict) -> dict:
+        """DeepLabCut 3.0.2's ``inference`` section (config/inference.py ``InferenceConfig``)
+        → posecfg's ``runtime`` switches (returned) and ``DLCEvaluationHook`` arguments (set in
+        ``evaluation_hook``). DeepLabCut's inference runner reads ``multithreading``,
+        ``compile`` and ``autocast`` (runners/inference.py:139-158, 494-495); its
+        ``evaluate_network`` takes ``eval``'s settings as arguments (apis/evaluation.py) and
+        3.0.2 reads none of ``eval``, ``snapshot``, ``output_dir`` from the file: posecfg
+        honours ``eval``'s evaluation settings for ``tools/test.py`` and refuses what it cannot
+        do, saying why.
+
+        - ``compile.enabled: true`` → ``runtime.compile_eval=True`` (testing and video
+          inference run ``torch.compile``'d, inductor, checked against the eager model);
+          ``false`` leaves posecfg's default (compiled only for long evaluations, where it
+          pays; the numbers are the eager model's up to rounding);
+        - ``autocast.enabled: true`` → ``runtime.autocast='bf16'`` (``torch.autocast`` on a
+          CPU is bfloat16, as DeepLabCut's ``torch.autocast(device_type)``); posecfg's runtime
+          switch covers training too;
+        - ``multithreading``: posecfg's video reader always decodes ahead in its own thread
+          through a bounded queue (it never waits on a timeout): ``enabled: true`` with the
+          default ``queue_length``/``timeout`` only;
+        - ``eval.mode`` ``all`` (train and test errors) or ``test`` (test only);
+          ``eval.per_keypoint_evaluation`` → ``DLCEvaluationHook.per_keypoint``;
+          ``eval.pcutoff`` is the project's ``pcutoff`` (DeepLabCut's default 0.6 in the file
+          defers to it);
+        - ``conditions`` (CTD), ``snapshot``, ``output_dir``, ``eval.comparison_bodyparts``
+          (a subset), ``eval.force_multi_animal``: errors.
+        """
+        where = ('inference',)
+        inf = self.get(*where)
+        defaults = _schema_defaults(D.INFERENCE)
+        runtime = {}
+        if inf['compile']['enabled']:
+            backend = inf['compile']['backend']
+            if backend != 'inductor':
+                raise self.fail(where + ('compile', 'backend'),
+                                f'{backend!r}: posecfg compiles evaluation with inductor (its '
+                                f'weights frozen, checked against the eager model); set '
+                                f'inductor')
+            runtime['compile_eval'] = True
+            self.link(('runtime', 'compile_eval'), where + ('compile', 'enabled'))
+        if inf['autocast']['enabled']:
+            runtime['autocast'] = 'bf16'
+            self.link(('runtime', 'autocast'), where + ('autocast', 'enabled'))
+        threads = inf['multithreading']
+        for key in ('enabled', 'queue_length', 'timeout'):
+            if threads.get(key) != defaults['multithreading'][key]:
+                raise self.fail(where + ('multithreading', key),
+                                f"{threads.get(key)!r}: posecfg's video reader always decodes "
+                                f'ahead in its own thread through its own bounded queue (2 '
+                                f'batches, no timeout to wait on); remove the key or set it to '
+                                f"{defaults['multithreading'][key]!r}")
+        why = {'conditions': 'conditional top-down (CTD) models are not supported by posecfg '
+                             'yet',
+               'snapshot': "DeepLabCut 3.0.2 does not read it either: the project's "
+                           'config.yaml snapshotindex picks the snapshot (or give tools/test.py '
+                           'CONFIG CHECKPOINT)',
+               'output_dir': 'DeepLabCut 3.0.2 does not read it either: evaluation results go '
+                             'to evaluation-results-pytorch/ as DeepLabCut writes them'}
+        for key, reason in why.items():
+            if inf.get(key) is not None:
+                raise self.fail(where + (key,), f'{reason}; set it to null')
+        ev, ev_where = inf['eval'], where + ('eval',)
+        modes = {'all': True, 'test': False}
+        if ev['mode'] not in modes:
+            raise self.fail(ev_where + ('mode',), f"{ev['mode']!r}: posecfg's evaluation "
+                                                  f'reports the test split, with (all) or '
+                                                  f'without (test) the train split')
+        evaluation_hook['evaluate_train'] = modes[ev['mode']]
+        evaluation_hook['per_keypoint'] = bool(ev['per_keypoint_evaluation'])
+        self.link(('custom_hooks', 2, 'evaluate_train'), ev_where + ('mode',))
+        self.link(('custom_hooks', 2, 'per_keypoint'), ev_where + ('per_keypoint_evaluation',))
+        pcutoff = ev['pcutoff']
+        if pcutoff != defaults['eval']['pcutoff'] and pcutoff != self.project.pcutoff:
+            raise self.fail(ev_where + ('pcutoff',),
+                            f'{pcutoff!r}: posecfg evaluates with the project\'s pcutoff '
+                            f'({self.project.pcutoff}, {self.project.config_path}), as '
+                            f'DeepLabCut 3.0.2 does; set pcutoff there')
+        if ev['comparison_bodyparts'] not in ('all', None):
+            raise self.fail(ev_where + ('comparison_bodyparts',),
+                            'evaluating a subset of the bodyparts is not supported by posecfg '
+                            "yet; set it to 'all'")
+        if ev['force_multi_animal']:
+            raise self.fail(ev_where + ('force_multi_animal',),
+                            'multi-animal evaluation of a single-animal project is not '
+                            'supported by posecfg yet; set it to false')
+        return runtime
+
+    # -- logging ---------------------------------------------------------------------------
+    #: DeepLabCut 3.0.2's logger configs (config/logger.py: WandbLoggerConfig, CSVLoggerConfig)
+    WANDB_KEYS = ('type', 'project_name', 'run_name', 'image_log_interval', 'model',
+                  'train_folder', 'wandb_kwargs')
+    CSV_KEYS = ('type', 'train_folder', 'log_filename')
+
+    def loggers(self) -> List[dict]:
+        """``log_config.hooks``: the text log, TensorBoard always (mmengine's
+        ``TensorboardVisBackend``, under the train folder), and Weights & Biases for
+        ``logger: {type: WandbLogger}``: mmengine's ``WandbVisBackend`` with ``wandb.init``'s
+        arguments as DeepLabCut passes them (``project=project_name``, ``name=run_name``, then
+        ``wandb_kwargs`` such as ``tags``, ``group``, ``entity``; runners/logger.py:294-298).
+        ``model`` and ``train_folder`` are filled in by DeepLabCut itself whatever the file says
+        (apis/training.py:105), so posecfg ignores them as DeepLabCut does. ``CSVLogger`` is
+        ``learning_stats.csv``, which posecfg always writes (``DLCLearningStatsHook``)."""
+        hooks = [dict(type='TextLoggerHook'), dict(type='TensorboardLoggerHook')]
+        where = ('logger',)
+        logger = self.get(*where)
+        if logger is None:
+            return hooks
+        self.link(('log_config', 'hooks'), where)
+        kind = logger.get('type') if isinstance(logger, dict) else logger
+        if kind == 'CSVLogger':
+            self.check_keys(logger, self.CSV_KEYS, where, 'a CSVLogger')
+            name = logger.get('log_filename', 'learning_stats.csv')
+            if name != 'learning_stats.csv':
+                raise self.fail(where + ('log_filename',), f'{name!r}: posecfg writes '
+                                                           f'learning_stats.csv (set that name)')
+            return hooks
+        if kind != 'WandbLogger':
+            kinds = ('WandbLogger', 'CSVLogger')
+            raise self.fail(where + ('type',), f'{kind!r}: DeepLabCut has the loggers '
+                                               f'{", ".join(kinds)}{_close(kind, kinds)}')
+        self.check_keys(logger, self.WANDB_KEYS, where, 'a WandbLogger')
+        import importlib.util
+        if importlib.util.find_spec('wandb') is None:
+            raise self.fail(where + ('type',), 'WandbLogger needs the wandb package, which is '
+                                               "not installed in posecfg's environment (pip "
+                                               'install wandb), or remove the logger key')
+        if logger.get('image_log_interval') is not None:
+            raise self.fail(where + ('image_log_interval',),
+                            'logging train/test images to wandb is not supported by posecfg '
+                            'yet; set it to null')
+        extra = logger.get('wandb_kwargs') or {}
+        if not isinstance(extra, dict):
+            raise self.fail(where + ('wandb_kwargs',), f'must be a mapping of wandb.init '
+                                                       f'arguments, found {extra!r}')
+        init = dict(project=logger.get('project_name', 'deeplabcut'),
+                    name=logger.get('run_name', 'tmp'), **extra)
+        hooks.append(dict(type='WandbLoggerHook', init_kwargs=init))
+        return hooks
 
     # -- model -----------------------------------------------------------------------------
     def model(self) -> dict:

@@ -136,6 +136,8 @@ def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_conf
         assert float(values['losses/train.total_loss']) == pytest.approx(
             float(values['losses/train.bodypart_total_loss']), rel=1e-5)
     assert [r[0] for r in rows[1:]] == ['1', '2']
+    # TensorBoard always (issue 11: the logger key): mmengine's event files in the train folder
+    assert list(train.rglob('events.out.tfevents.*'))
 
     # tools/test.py without CHECKPOINT: the snapshot DeepLabCut evaluates (the best), and
     # DeepLabCut's evaluation files (DLCEvaluationHook)
@@ -288,9 +290,21 @@ def test_yaml_typos_name_the_file_line_and_close_matches(project, tmp_path):
 
 
 @pytest.mark.parametrize('option,message', [
-    ('logger={type:WandbLogger,project_name:x}', 'not supported yet'),
+    ('logger={type:WandbLogger,project_name:x,image_log_interval:2}',
+     'logger.type: WandbLogger needs the wandb package'),
+    ('logger={type:TensorboardLogger}', "'TensorboardLogger': DeepLabCut has the loggers"),
+    ('logger={type:CSVLogger,log_filename:stats.csv}', 'posecfg writes learning_stats.csv'),
     ('method=td', 'top-down'),
-    ('inference.compile.enabled=true', 'not honoured'),
+    ('inference.compile={enabled:true,backend:eager}', "'eager': posecfg compiles evaluation "
+                                                        'with inductor'),
+    ('inference.multithreading.enabled=false', "posecfg's video reader always decodes ahead"),
+    ('inference.snapshot=3', 'snapshotindex picks the snapshot'),
+    ('inference.output_dir=x', 'evaluation-results-pytorch'),
+    ('inference.conditions={shuffle:1}', 'CTD'),
+    ('inference.eval.mode=train', "'train': posecfg's evaluation reports the test split"),
+    ('inference.eval.pcutoff=0.3', "0.3: posecfg evaluates with the project's pcutoff"),
+    ('inference.eval.comparison_bodyparts=[snout]', 'subset of the bodyparts'),
+    ('inference.eval.force_multi_animal=true', 'multi-animal evaluation'),
     ('+train_settings.weight_init={snapshot_path:x.pt}', 'not supported by posecfg yet'),
     ('runner.gpus=[0,1]', 'dist_train'),
     ('data.colormode=BGR', 'RGB'),
@@ -380,3 +394,50 @@ def test_dlc_python_api_goes_through_this_translator(project):
     assert cfg.total_epochs == 3 and cfg.optimizer.lr == 1e-4
     assert cfg.custom_hooks[0].max_snapshots == 2
     assert '--cfg-options train_settings.epochs=3' in cfg.explain('total_epochs')
+
+
+def test_logger_wandb_becomes_mmengine_wandb_backend(pose_config, tmp_path, monkeypatch):
+    """DeepLabCut's WandbLogger (config/logger.py WandbLoggerConfig; runners/logger.py:294-298
+    calls ``wandb.init(project=project_name, name=run_name, **wandb_kwargs)``) → mmengine's
+    WandbVisBackend with those init arguments, beside TensorBoard. A stand-in ``wandb`` package
+    makes it importable (it is not installed here)."""
+    from posecfg.engine.runner_config import runner_kwargs
+    (tmp_path / 'wandb').mkdir()
+    (tmp_path / 'wandb' / '__init__.py').write_text('')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    option = ('logger={type:WandbLogger,project_name:mice,run_name:exp1,'
+              'wandb_kwargs:{tags:[a,b],group:g1}}')
+    cfg = load_as_config(pose_config, [option, *SMALL])
+    assert [h['type'] for h in cfg.log_config.hooks] == [
+        'TextLoggerHook', 'TensorboardLoggerHook', 'WandbLoggerHook']
+    backends = runner_kwargs(cfg, work_dir=str(tmp_path / 'work'))['visualizer']['vis_backends']
+    assert [b['type'] for b in backends] == ['LocalVisBackend', 'TensorboardVisBackend',
+                                             'WandbVisBackend']
+    assert backends[2]['init_kwargs'] == dict(project='mice', name='exp1', tags=['a', 'b'],
+                                              group='g1')
+    with pytest.raises(ConfigError, match=r'logger.image_log_interval: logging train/test'):
+        load_as_config(pose_config, ['logger={type:WandbLogger,image_log_interval:5}'])
+    with pytest.raises(ConfigError, match=r'logger.tags: unknown key for a WandbLogger'):
+        load_as_config(pose_config, ['logger={type:WandbLogger,tags:[a]}'])
+
+
+def test_inference_keys_become_runtime_and_evaluation_settings(pose_config):
+    """DeepLabCut 3.0.2's InferenceConfig (config/inference.py): its runner compiles and
+    autocasts when told (runners/inference.py:139-141, 494-495); evaluate_network's
+    per_keypoint_evaluation and train/test modes (apis/evaluation.py)."""
+    cfg = load_as_config(pose_config)
+    assert 'runtime' not in cfg  # DeepLabCut's defaults: posecfg's own runtime defaults
+    assert cfg.custom_hooks[2].evaluate_train is True and cfg.custom_hooks[2].per_keypoint is False
+    cfg = load_as_config(pose_config, ['inference.compile.enabled=true',
+                                       'inference.autocast.enabled=true',
+                                       'inference.eval.mode=test',
+                                       'inference.eval.per_keypoint_evaluation=true'])
+    assert dict(cfg.runtime) == dict(compile_eval=True, autocast='bf16')
+    hook = cfg.custom_hooks[2]
+    assert hook.type == 'DLCEvaluationHook'
+    assert hook.evaluate_train is False and hook.per_keypoint is True
+    assert 'inference.compile.enabled' in cfg.explain('runtime.compile_eval')
+    # the project's own pcutoff written in the file is the same setting
+    from posecfg.interop.dlc.project import read_project
+    project = read_project(pose_config.parents[4] / 'config.yaml')
+    load_as_config(pose_config, [f'inference.eval.pcutoff={project.pcutoff}'])
