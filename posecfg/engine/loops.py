@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 from typing import Dict, List, Sequence, Union
 
 import numpy as np
@@ -47,6 +48,13 @@ class WorkflowTrainLoop(EpochBasedTrainLoop):
             step (``data.unlabeled``): each batch carries one batch of each under its name, an
             epoch lasts as long as the longest stream (:class:`~posecfg.engine.streams.
             CombinedLoader`).
+        epoch_length: iterations per epoch, at most (Lightning's ``limit_train_batches``: an
+            epoch ends after that many batches; the next starts a fresh pass); None: the whole
+            dataloader.
+        max_iters: train for this many iterations (Lightning's ``max_steps`` times the gradient
+            accumulation), stopping inside an epoch if need be: ``max_epochs`` becomes
+            ceil(max_iters / iterations per epoch), and the last, partial epoch ends as any
+            other (its hooks, its validation).
     """
 
     #: built with ``runner`` and ``dataloader`` (default_args)
@@ -54,7 +62,9 @@ class WorkflowTrainLoop(EpochBasedTrainLoop):
 
     def __init__(self, runner, dataloader, max_epochs: int, workflow: Sequence = (('train', 1),),
                  val_loss_dataloader: Union[dict, None] = None,
-                 extra_dataloaders: Union[dict, None] = None, **kwargs):
+                 extra_dataloaders: Union[dict, None] = None,
+                 epoch_length: Union[int, None] = None, max_iters: Union[int, None] = None,
+                 **kwargs):
         super().__init__(runner, dataloader, max_epochs, **kwargs)
         if extra_dataloaders:
             extras = {name: loader if isinstance(loader, torch.utils.data.DataLoader)
@@ -62,6 +72,18 @@ class WorkflowTrainLoop(EpochBasedTrainLoop):
                       for name, loader in extra_dataloaders.items()}
             self.dataloader = CombinedLoader(self.dataloader, extras)
             self._max_iters = self._max_epochs * len(self.dataloader)
+        for name, value in (('epoch_length', epoch_length), ('max_iters', max_iters)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                      or value < 1):
+                raise ValueError(f'WorkflowTrainLoop: {name} must be a positive integer or '
+                                 f'None, got {value!r}')
+        self.epoch_length = min(epoch_length or len(self.dataloader), len(self.dataloader))
+        self._iter_limit = max_iters
+        if max_iters is not None:
+            self._max_epochs = math.ceil(max_iters / self.epoch_length)
+            self._max_iters = max_iters
+        elif epoch_length is not None:
+            self._max_iters = self._max_epochs * self.epoch_length
         self.workflow = [(str(phase), int(n)) for phase, n in workflow]
         self._val_loss_dataloader = val_loss_dataloader
         if any(phase == 'val' for phase, _ in self.workflow) and val_loss_dataloader is None:
@@ -83,6 +105,20 @@ class WorkflowTrainLoop(EpochBasedTrainLoop):
                         self.run_val_loss_epoch()
         self.runner.call_hook('after_train')
         return self.runner.model
+
+    def run_epoch(self) -> None:
+        """One epoch: at most :attr:`epoch_length` batches, and none past ``max_iters``."""
+        if self.epoch_length >= len(self.dataloader) and self._iter_limit is None:
+            return super().run_epoch()
+        self.runner.call_hook('before_train_epoch')
+        self.runner.model.train()
+        for idx, data_batch in enumerate(self.dataloader):
+            if idx >= self.epoch_length or (self._iter_limit is not None
+                                            and self._iter >= self._iter_limit):
+                break
+            self.run_iter(idx, data_batch)
+        self.runner.call_hook('after_train_epoch')
+        self._epoch += 1
 
     def _train_epoch_and_maybe_validate(self):
         self.run_epoch()

@@ -6,7 +6,9 @@
 
 CHECKPOINT defaults to the config's ``load_from``; for a DeepLabCut shuffle's pytorch_config.yaml
 (or project config.yaml with --shuffle), to the snapshot DeepLabCut's ``evaluate_network`` would
-use (:func:`posecfg.interop.dlc.to_config.evaluation_checkpoint`).
+use (:func:`posecfg.interop.dlc.to_config.evaluation_checkpoint`); for the config.yaml of a
+Lightning Pose run folder, to its best checkpoint, and the results go into that model directory
+(``image_preds/<labels CSV>/predictions.csv``, as ``litpose predict``) unless ``--work-dir``.
 ``--eval`` picks metrics by the names of the config's ``evaluation.metric`` (default: those);
 ``--out`` writes every prediction to a JSON file. ``tools/dist_test.sh`` runs it on N processes.
 
@@ -43,11 +45,26 @@ def parse_args(argv=None):
 
 
 def _dialect_checkpoint(config, cfg):
-    """A DeepLabCut shuffle's snapshot that DeepLabCut would evaluate; None for others."""
+    """The snapshot DeepLabCut would evaluate for a shuffle, the checkpoint Lightning Pose
+    would for a run folder's config.yaml; None for others."""
     from posecfg.interop.dialects import detect_dialect
-    if detect_dialect(config) in ('dlc', 'dlc_project'):
+    dialect = detect_dialect(config)
+    if dialect in ('dlc', 'dlc_project'):
         from posecfg.interop.dlc.to_config import evaluation_checkpoint
         return evaluation_checkpoint(cfg)
+    if dialect == 'lp':
+        from posecfg.interop.lp.to_config import evaluation_checkpoint
+        return evaluation_checkpoint(cfg)
+    return None
+
+
+def _dialect_work_dir(config, cfg, checkpoint):
+    """Where the tool's own evaluation writes: a Lightning Pose model directory; None for
+    others (the config's work_dir)."""
+    from posecfg.interop.dialects import detect_dialect
+    if detect_dialect(config) == 'lp':
+        from posecfg.interop.lp.to_config import model_dir
+        return model_dir(cfg, checkpoint)
     return None
 
 
@@ -70,8 +87,10 @@ def main():
         print(f'error: checkpoint {args.checkpoint} does not exist', file=sys.stderr)
         return 2
     from posecfg.engine import build_runner
-    work_dir = cfg.get('work_dir') or os.path.join(os.path.dirname(
-        os.path.abspath(args.checkpoint)), 'test')
+    work_dir = (None if args.work_dir else _dialect_work_dir(args.config, cfg,
+                                                             args.checkpoint)) \
+        or cfg.get('work_dir') or os.path.join(os.path.dirname(
+            os.path.abspath(args.checkpoint)), 'test')
     runner = build_runner(cfg, work_dir=work_dir, launcher=args.launcher, test=True,
                           checkpoint=args.checkpoint, out=args.out)
     runner.test()

@@ -63,21 +63,29 @@ class LPPredictionsHook(Hook):
         eval_videos: a Lightning Pose ``config.yaml`` (relative to the work dir: the run
             folder's copy ``'config.yaml'``) whose ``eval`` videos are predicted afterwards
             with the predicting weights; None: no videos.
+        test_filename: a test run (``tools/test.py``) also writes the predictions and pixel
+            errors of ``dataset`` with the tested weights to this file (relative to ``out_dir``
+            or the work dir), as ``litpose predict <model_dir> <labels CSV>`` writes
+            ``image_preds/<CSV file name>/predictions.csv`` (``api/model.py::
+            predict_on_label_csv``); None: nothing.
     """
 
     priority = 'LOW'
-    example_args = dict(model_type='heatmap', batch_size=4)
+    example_args = dict(model_type='heatmap', batch_size=4,
+                        test_filename='image_preds/example.csv/predictions.csv')
 
     def __init__(self, model_type: str = 'heatmap', dataset: Optional[dict] = None,
                  batch_size: int = 32, num_workers: int = 0,
                  filename: str = 'predictions.csv', out_dir: Optional[str] = None,
                  best_from: Optional[str] = 'val/loss', set_name: str = 'test',
-                 eval_videos: Optional[str] = None):
+                 eval_videos: Optional[str] = None, test_filename: Optional[str] = None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'LPPredictionsHook batch_size must be an integer >= 1, got '
                              f'{batch_size!r}')
-        if not str(filename).endswith('.csv'):
-            raise ValueError(f'LPPredictionsHook filename must end in .csv, got {filename!r}')
+        for name, value in (('filename', filename), ('test_filename', test_filename or '.csv')):
+            if not str(value).endswith('.csv'):
+                raise ValueError(f'LPPredictionsHook {name} must end in .csv, got {value!r}')
+        self.test_filename = test_filename
         self.model_type, self.dataset = str(model_type), dataset
         self.batch_size, self.num_workers = batch_size, int(num_workers)
         self.filename, self.out_dir = str(filename), out_dir
@@ -99,6 +107,16 @@ class LPPredictionsHook(Hook):
         self.written = self.write(runner, table, loader.dataset)
         if self.eval_videos is not None:
             self.predict_videos(runner)
+
+    def after_test(self, runner) -> None:
+        """With ``test_filename``: the predictions of the tested weights (module docstring)."""
+        from mmengine.dist import is_main_process
+        if self.test_filename is None or not is_main_process():
+            return
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        loader = self._dataloader(runner)
+        self.written = self.write(runner, self.predict(model, loader), loader.dataset,
+                                  self.test_filename)
 
     def predict_videos(self, runner) -> None:
         """The ``eval`` videos of ``eval_videos`` with the best checkpoint (the weights
@@ -189,8 +207,9 @@ class LPPredictionsHook(Hook):
             model.train(was_training)
         return {key: np.asarray(value) for key, value in rows.items()}
 
-    def write(self, runner, table: dict, dataset):
-        """Write both files; log and print the mean pixel error of the test set."""
+    def write(self, runner, table: dict, dataset, filename: Optional[str] = None):
+        """Write both files (``filename``: default :attr:`filename`); log and print the mean
+        pixel error of the test set."""
         from posecfg.evaluation.functional.lp_metrics import pixel_error
         from posecfg.interop.lp.outputs import metric_path, write_metric, write_predictions
 
@@ -205,8 +224,8 @@ class LPPredictionsHook(Hook):
         split = getattr(dataset, 'lp_split', None)
         sets = split.set_column()[ids] if split is not None else [self.set_name] * len(ids)
         out_dir = self.out_dir or runner.work_dir
-        os.makedirs(out_dir, exist_ok=True)
-        path = osp.join(out_dir, self.filename)
+        path = osp.join(out_dir, filename or self.filename)
+        os.makedirs(osp.dirname(path), exist_ok=True)
         write_predictions(path, table['keypoints'], table['likelihood'], names, self.model_type,
                           index=index, sets=sets)
         errors = pixel_error(table['labels'], table['keypoints'])

@@ -1025,48 +1025,11 @@ BASE_CONFIG = ('_base_', 'dlc', 'pytorch_config.py')
 
 
 def format_config(cfg: Config, fmt: str):
-    """``(text, notes)`` for ``print_config.py``: the translated config in ``fmt``.
-
-    ``py`` gives an editable posecfg config inheriting ``configs/_base_/dlc/pytorch_config.py``
-    (DeepLabCut's ``base.yaml`` and runtime): it holds only what differs from that file, and
-    loads back to the translated config exactly (a dict that lacks a key of the base's is
-    written whole with ``_delete_=True``). Without the zoo's ``configs/`` it is the fully
-    resolved config.
-    """
+    """``(text, notes)`` for ``print_config.py``: the translated config in ``fmt``; ``py``
+    gives an editable posecfg config inheriting ``configs/_base_/dlc/pytorch_config.py``
+    (DeepLabCut's ``base.yaml`` and runtime) that loads back to the translated config exactly
+    (:func:`posecfg.interop.inheriting.format_inheriting`)."""
+    from posecfg.interop.inheriting import format_inheriting
     header = (f'posecfg config translated from the DeepLabCut file {cfg.filename}\n'
               f'(edit it and run it with tools/train.py like any posecfg config)')
-    if fmt != 'py':
-        return cfg.format(fmt)
-    from posecfg.config.dump import to_python
-    from posecfg.zoo import configs_root
-    base_path = configs_root().joinpath(*BASE_CONFIG)
-    data = cfg.to_dict()
-    child = None
-    if base_path.is_file():
-        base = Config.fromfile(str(base_path)).to_dict()
-        child = _difference(data, base) if set(base) <= set(data) else None
-    if child is None:
-        return to_python(data, header=header)
-    text, notes = to_python(child, header=header)
-    lines = text.split('\n')
-    at = next(i for i, line in enumerate(lines) if not line.startswith('#'))
-    lines.insert(at, f'_base_ = [{str(base_path)!r}]')
-    return '\n'.join(lines), notes
-
-
-def _difference(data: dict, base: dict) -> dict:
-    """What a child config must say so that, merged over ``base``, it is ``data``."""
-    out = {}
-    for key, value in data.items():
-        if key not in base:
-            out[key] = value
-        elif isinstance(value, dict) and isinstance(base[key], dict):
-            if set(base[key]) - set(value):
-                out[key] = dict(value, **{DELETE_KEY: True})
-            else:
-                sub = _difference(value, base[key])
-                if sub:
-                    out[key] = sub
-        elif value != base[key] or type(value) is not type(base[key]):
-            out[key] = value
-    return out
+    return format_inheriting(cfg, fmt, BASE_CONFIG, header)

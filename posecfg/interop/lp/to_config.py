@@ -28,13 +28,21 @@ Lightning Pose key                             posecfg
 ``training.optimizer``, ``optimizer_params``   ``optimizer=dict(type=Adam|AdamW, lr=...)``
 ``training.lr_scheduler(_params)``             ``lr_config=dict(policy='step', step=milestones,
                                                gamma=gamma)`` (MultiStepLR per epoch)
-``training.unfreezing_epoch``                  ``UnfreezeBackboneHook(unfreeze_epoch)``
+``training.unfreezing_epoch`` (``_step``)     ``UnfreezeBackboneHook(unfreeze_epoch)``
+                                               (``unfreeze_step``)
 ``training.early_stopping``,                   ``EarlyStoppingHook(monitor='val/loss',
 ``early_stop_patience``, ``min_epochs``        patience, min_epochs)``
 (always)                                       ``ModelCheckpointHook(monitor='val/loss')``:
                                                ``epoch=E-step=S-best.ckpt``
 ``training.ckpt_every_n_epochs``               a periodic ``ModelCheckpointHook``
+``model.checkpoint``                           ``LPCheckpointHook`` (a ``.ckpt`` or a folder,
+                                               read with ``weights_only=True``; .checkpoint)
 ``training.max_epochs``                        ``total_epochs``
+``training.max_steps`` (step mode)             ``train_cfg.max_iters`` (× accumulate) and the
+                                               ``total_epochs`` that takes
+``...multisteplr.milestone_steps``             ``lr_config.step``: ceil(step / labelled
+                                               batches per epoch) (train.py:325-333)
+``training.limit_train_batches``               ``train_cfg.epoch_length``
 ``training.check_val_every_n_epoch``           ``workflow=[('train', n), ('val', 1)]`` (the
                                                validation loss Lightning Pose monitors, on
                                                resized val frames: ``train_cfg.
@@ -70,6 +78,11 @@ pca_singleview, pca_multiview, temporal)       LPPCASingleviewLoss | LPPCAMultiv
 ``callbacks.anneal_weight.*``                  ``AnnealWeightHook`` (semi-supervised models)
 (after training)                               ``LPPredictionsHook``: ``predictions.csv``,
                                                ``predictions_pixel_error.csv``, test pixel error
+(tools/test.py)                                ``LPPredictionsHook(test_filename)``:
+                                               ``image_preds/<CSV name>/predictions.csv`` in
+                                               the model dir (:func:`model_dir`; the best
+                                               checkpoint by default, :func:`evaluation_
+                                               checkpoint`), as ``litpose predict``
 ``eval.predict_vids_after_training``,          ``LPPredictionsHook(eval_videos='config.yaml')``:
 ``save_vids_after_training``,                  then ``predict_eval_videos`` on the run folder's
 ``test_videos_directory``, ...                 config (``video_preds/``, labeled videos)
@@ -79,9 +92,8 @@ pca_singleview, pca_multiview, temporal)       LPPCASingleviewLoss | LPPCAMultiv
 
 Refused with an error saying why (never dropped silently): context models
 (``heatmap_mhcrnn``), the heatmap temporal losses (``temporal_heatmap_mse``/``kl``), unsupervised
-losses on the regression model, multi-view projects, step-based training
-(``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
-``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
+losses on the regression model, multi-view projects,
+``model.backbone_checkpoint``, ``training.val_check_interval`` (but 1.0), ``data.bbox_file``,
 ``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
 steps (``dali``, ``callbacks``, ``losses``) have no effect on a supervised run (as in Lightning
 Pose).
@@ -92,6 +104,7 @@ import copy
 import math
 import os
 import warnings
+from pathlib import Path
 from typing import Any, List, Optional, Sequence, Tuple
 
 from posecfg.config import Config
@@ -216,14 +229,14 @@ class Translator:
             self.project = load_lp_project(self.lp)
         except (LPConfigError, LPProjectError, ValueError) as err:
             raise LPDialectError(str(err)) from None
-        epochs = self.get('training.max_epochs')
+        length = self.training_length()
         check_val = int(self.get('training.check_val_every_n_epoch'))
         self.data = dict(
             model=self.model(),
             data=self.datasets(),
             optimizer=self.optimizer(),
             lr_config=self.schedule(),
-            total_epochs=int(epochs),
+            total_epochs=length.pop('total_epochs'),
             seed=int(self.get('training.rng_seed_model_pt')),
             workflow=[('train', check_val), ('val', 1)],
             evaluation=dict(interval=check_val, metric='pixel_error'),
@@ -236,15 +249,16 @@ class Translator:
             # (data/datamodules.py:159-184); the workflow's val phase would use the train
             # pipeline
             train_cfg=dict(val_loss_dataloader=dict(dataset=dict(
-                pipeline=self.pipelines(targets=True)[1]))),
+                pipeline=self.pipelines(targets=True)[1])), **length),
         )
         accumulate = int(self.get('training.accumulate_grad_batches'))
         if accumulate > 1:
             self.data['optimizer_config'] = dict(cumulative_iters=accumulate)
             self.link(('optimizer_config', 'cumulative_iters'),
                       'training.accumulate_grad_batches')
-        for ours, theirs in (('total_epochs', 'training.max_epochs'),
-                             ('seed', 'training.rng_seed_model_pt'),
+        self.link(('total_epochs',), 'training.max_steps' if self.lp.step_mode
+                  else 'training.max_epochs')
+        for ours, theirs in (('seed', 'training.rng_seed_model_pt'),
                              ('workflow', 'training.check_val_every_n_epoch'),
                              ('evaluation', 'training.check_val_every_n_epoch'),
                              ('log_config', 'training.log_every_n_steps')):
@@ -275,19 +289,72 @@ class Translator:
         if lp.multiview:
             raise self.fail('data.view_names', 'multi-view projects are not supported by '
                                                'posecfg yet')
-        if lp.step_mode:
-            raise self.fail('training.max_steps', 'step-based training (min_steps/max_steps) is '
-                                                  'not supported by posecfg yet: give '
-                                                  'training.min_epochs/max_epochs')
-        for key, why in (('model.checkpoint', 'initial weights from a Lightning Pose .ckpt'),
-                         ('model.backbone_checkpoint', 'backbone weights from a file'),
-                         ('training.limit_train_batches', 'a limit on batches per epoch'),
-                         ('training.val_check_interval', 'validation within epochs'),
+        for key, why in (('model.backbone_checkpoint', 'backbone weights from a file'),
                          ('data.bbox_file', 'cropping to boxes'),
                          ('data.camera_params_file', 'camera calibration')):
             if self.get(key, None) is not None:
                 raise self.fail(key, f'{why} is not supported by posecfg yet; remove the key or '
                                      f'set it to null')
+
+    # -- training length -------------------------------------------------------------------
+    def lp_steps_per_epoch(self) -> int:
+        """Lightning Pose's ``calculate_steps_per_epoch`` (train.py:64-83): labelled train
+        batches, at least 10 for semi-supervised models."""
+        from .checks import steps_per_epoch
+        return steps_per_epoch(len(self.project.split.train),
+                               int(self.get('training.train_batch_size')),
+                               int(self.get('training.num_gpus') or 1), self.lp.semi_supervised)
+
+    def epoch_length(self) -> Optional[int]:
+        """``training.limit_train_batches`` as batches per epoch (None: every batch). Lightning
+        Pose gives Lightning ``limit_train_batches or steps_per_epoch`` (train.py:425): an int
+        caps the batches, a float in (0, 1] is that fraction of them (``int(fraction ·
+        batches)``, as Lightning; 0 batches is an error there too)."""
+        limit = self.get('training.limit_train_batches', None)
+        if limit is None:
+            return None
+        batches = self.lp_steps_per_epoch()
+        if isinstance(limit, float) and limit <= 1.0:
+            length = int(batches * limit)
+        elif isinstance(limit, int) or float(limit).is_integer():
+            length = int(limit)
+        else:
+            length = 0
+        if length < 1:
+            raise self.fail('training.limit_train_batches',
+                            f'{limit!r}: an epoch of {batches} batches would have no batch; give '
+                            f'a batch count >= 1 or a fraction in (0, 1] leaving at least one')
+        return length
+
+    def training_length(self) -> dict:
+        """``total_epochs`` and the loop's ``epoch_length`` / ``max_iters``.
+
+        Epoch mode: ``max_epochs``. Step mode (``min_steps``/``max_steps``, no epoch keys:
+        api/model_config.py ``_validate_steps_vs_epochs``): Lightning stops after ``max_steps``
+        optimizer steps (train.py:391-418), posecfg after ``max_steps × accumulate_grad_batches``
+        iterations (``WorkflowTrainLoop(max_iters)``), ``total_epochs`` being the epochs that
+        takes. ``limit_train_batches`` → ``epoch_length``. ``val_check_interval`` (validation
+        inside epochs) is refused unless it means a whole epoch (1.0)."""
+        interval = self.get('training.val_check_interval', None)
+        if interval is not None and interval != 1.0:
+            raise self.fail('training.val_check_interval',
+                            f'{interval!r}: validation inside an epoch is not supported by '
+                            f'posecfg (it validates every training.check_val_every_n_epoch '
+                            f'epochs); set it to null')
+        out = {}
+        length = self.epoch_length()
+        if length is not None:
+            out['epoch_length'] = length
+            self.link(('train_cfg', 'epoch_length'), 'training.limit_train_batches')
+        if not self.lp.step_mode:
+            out['total_epochs'] = int(self.get('training.max_epochs'))
+            return out
+        iters = int(self.get('training.max_steps')) * int(
+            self.get('training.accumulate_grad_batches'))
+        out['max_iters'] = iters
+        out['total_epochs'] = math.ceil(iters / (length or self.lp_steps_per_epoch()))
+        self.link(('train_cfg', 'max_iters'), 'training.max_steps')
+        return out
 
     # -- model -----------------------------------------------------------------------------
     def model(self) -> dict:
@@ -471,18 +538,28 @@ class Translator:
             raise self.fail(f'training.lr_scheduler_params.{name}',
                             f'{unknown}: MultiStepLR takes milestones and gamma')
         self.link(('lr_config',), f'training.lr_scheduler_params.{name}')
-        return dict(policy='step', step=[int(m) for m in settings['milestones']],
-                    gamma=float(settings['gamma']))
+        milestones = [int(m) for m in settings['milestones']]
+        self.step_milestones = None
+        if self.lp.step_mode and 'milestone_steps' in settings:
+            # train.py:325-333: ceil(step / steps_per_epoch) epochs (labelled batches per
+            # epoch, not limit_train_batches); the schedule then steps per epoch as ever
+            from .checks import milestones_in_epochs
+            milestones = milestones_in_epochs([int(m) for m in settings['milestone_steps']],
+                                              self.lp_steps_per_epoch())
+            self.step_milestones = milestones  # Lightning Pose saves them (run folder)
+        return dict(policy='step', step=milestones, gamma=float(settings['gamma']))
 
     # -- hooks --------------------------------------------------------------------------------
     def hooks(self) -> list:
+        unit = 'step' if self.lp.step_mode else 'epoch'
         hooks = [dict(type='UnfreezeBackboneHook',
-                      unfreeze_epoch=int(self.get('training.unfreezing_epoch')))]
-        self.link(('custom_hooks', 0), 'training.unfreezing_epoch')
+                      **{f'unfreeze_{unit}': int(self.get(f'training.unfreezing_{unit}'))})]
+        self.link(('custom_hooks', 0), f'training.unfreezing_{unit}')
         if self.get('training.early_stopping'):
+            unit = 'steps' if self.lp.step_mode else 'epochs'
             hooks.append(dict(type='EarlyStoppingHook', monitor='val/loss', rule='less',
                               patience=int(self.get('training.early_stop_patience')),
-                              min_epochs=int(self.get('training.min_epochs'))))
+                              **{f'min_{unit}': int(self.get(f'training.min_{unit}'))}))
             self.link(('custom_hooks', len(hooks) - 1), 'training.early_stopping')
         hooks.append(dict(type='ModelCheckpointHook', monitor='val/loss', rule='less',
                           filename='epoch={epoch_index}-step={step}-best.ckpt'))
@@ -512,15 +589,28 @@ class Translator:
                           best_from='val/loss',
                           # the run folder's config.yaml (LPRunFolderHook)
                           eval_videos='config.yaml' if self.get(
-                              'eval.predict_vids_after_training', True) else None))
+                              'eval.predict_vids_after_training', True) else None,
+                          # tools/test.py: as litpose predict <model_dir> <labels CSV>
+                          test_filename=os.path.join(
+                              'image_preds', os.path.basename(self.project.labels.csv_file),
+                              'predictions.csv')))
         self.link(('custom_hooks', len(hooks) - 1), 'model.model_type')
         self.link(('custom_hooks', len(hooks) - 1, 'eval_videos'),
                   'eval.predict_vids_after_training')
+        checkpoint = self.get('model.checkpoint', None)
+        if checkpoint:  # initial weights (models/factory.py:303-321)
+            hooks.append(dict(type='LPCheckpointHook', checkpoint=os.path.abspath(
+                os.path.expanduser(checkpoint))))
+            self.link(('custom_hooks', len(hooks) - 1, 'checkpoint'), 'model.checkpoint')
         from .run_folder import lp_hparams
         labels = self.project.labels
-        hooks.append(dict(type='LPRunFolderHook', lp_config=copy.deepcopy(self.lp.raw),
-                          csv_files=[labels.csv_file],
-                          hparams=lp_hparams(self.lp, num_targets=2 * labels.num_keypoints)))
+        raw = copy.deepcopy(self.lp.raw)
+        if self.step_milestones is not None:  # train.py:325-333 writes them into the config
+            raw['training']['lr_scheduler_params']['multisteplr']['milestones'] = \
+                list(self.step_milestones)
+        hooks.append(dict(type='LPRunFolderHook', lp_config=raw, csv_files=[labels.csv_file],
+                          hparams=lp_hparams(self.lp, num_targets=2 * labels.num_keypoints,
+                                             milestones=self.step_milestones)))
         return hooks
 
     def data_args(self) -> dict:
@@ -553,12 +643,56 @@ class Translator:
 
 # ------------------------------------------------------------------------------- printing
 
+# ------------------------------------------------------------------------ tools/test.py
+
+def model_dir(cfg: Config, checkpoint: Optional[str] = None) -> Optional[str]:
+    """The Lightning Pose model directory (run folder) a test of ``cfg`` belongs to, where
+    Lightning Pose's own evaluation writes (``litpose predict <model_dir> ...``:
+    ``image_preds/``, ``video_preds/``): the run folder of ``checkpoint`` when it lies in one
+    (``<run>/tb_logs/<model_name>/version_<n>/checkpoints/``), else the folder of the config
+    file when it is a run folder (its ``tb_logs/<model_name>/``: the ``config.yaml`` a run
+    saved); None otherwise."""
+    from .run_folder import CHECKPOINTS, TB_LOGS
+    name = _model_name(cfg)
+    if checkpoint:
+        parts = Path(os.path.abspath(checkpoint)).parts
+        if len(parts) > 5 and parts[-5] == TB_LOGS and parts[-4] == name and \
+                parts[-2] == CHECKPOINTS:
+            return str(Path(*parts[:-5]))
+    folder = os.path.dirname(os.path.abspath(str(cfg.filename)))
+    return folder if os.path.isdir(os.path.join(folder, TB_LOGS, name)) else None
+
+
+def evaluation_checkpoint(cfg: Config) -> str:
+    """The checkpoint Lightning Pose evaluates for a run folder's ``config.yaml``
+    (:func:`.run_folder.find_checkpoint`, ``utils/io.py::ckpt_path_from_base_path``): what
+    ``tools/test.py`` tests when no CHECKPOINT is given."""
+    from .run_folder import find_checkpoint
+    folder = model_dir(cfg)
+    found = find_checkpoint(folder, _model_name(cfg)) if folder else None
+    if found is None:
+        raise LPDialectError(
+            f'{cfg.filename}: no checkpoint to test: this config.yaml is not in a Lightning Pose '
+            f'run folder with tb_logs/{_model_name(cfg)}/version_<n>/checkpoints/*.ckpt (the '
+            f'config.yaml a run saved is); give the checkpoint: tools/test.py CONFIG CHECKPOINT')
+    return found
+
+
+def _model_name(cfg: Config) -> str:
+    hook = next(h for h in cfg['custom_hooks'] if h['type'] == 'LPRunFolderHook')
+    return str(hook['lp_config']['model']['model_name'])
+
+
+#: the Lightning Pose parts a printed config inherits (configs/_base_/lp/)
+BASE_CONFIG = ('_base_', 'lp', 'config_default.py')
+
+
 def format_config(cfg: Config, fmt: str):
     """``(text, notes)`` for ``print_config.py``: the translated config in ``fmt``; ``py``
-    gives a posecfg config that loads back to the same data and trains the same."""
-    text, notes = cfg.format(fmt)
-    if fmt == 'py':
-        header = (f'# posecfg config translated from the Lightning Pose file {cfg.filename}\n'
-                  f'# (edit and run it with tools/train.py like any posecfg config)\n')
-        text = header + text
-    return text, notes
+    gives an editable posecfg config inheriting ``configs/_base_/lp/config_default.py``
+    (Lightning Pose's ``config_default.yaml``) that loads back to the same data and trains the
+    same (:func:`posecfg.interop.inheriting.format_inheriting`)."""
+    from posecfg.interop.inheriting import format_inheriting
+    header = (f'posecfg config translated from the Lightning Pose file {cfg.filename}\n'
+              f'(edit and run it with tools/train.py like any posecfg config)')
+    return format_inheriting(cfg, fmt, BASE_CONFIG, header)

@@ -184,11 +184,10 @@ def test_work_dir_flag_wins(project, tmp_path):
     (['training.max_epoch=3'], r'training\.max_epoch is not a key.*did you mean '
                                r'training\.max_epochs'),
     (['model.backbone=resnet19'], r'resnet19.*resnet18'),
-    (['+training.max_steps=100', '+training.min_steps=10'], 'step-based training'),
+    (['+training.max_steps=100', '+training.min_steps=10'], 'mixes epoch-based and step-based'),
     (['+training.optimizer_params.weight_decay=0.1'], 'weight_decay.*Lightning Pose does not '
                                                      'read it'),
-    (['training.limit_train_batches=3'], 'limit on batches'),
-    (['model.checkpoint=/nonexistent.ckpt'], 'model.checkpoint'),
+    (['model.checkpoint=/nonexistent.ckpt'], 'model.checkpoint.*does not exist'),
 ])
 def test_unsupported_keys_are_refused_by_name(project, options, match):
     with pytest.raises(ConfigError, match=match):
@@ -230,9 +229,20 @@ def test_eval_video_keys_reach_the_predictions_hook(project):
 
 # ------------------------------------------------------------------------------ printing
 
-def test_printed_py_loads_back_equal(project, tmp_path):
-    cfg = load(project, 'model.model_type=regression')
+@pytest.mark.parametrize('options,inherited', [
+    (['model.model_type=regression'], ('optimizer', 'lr_config', 'total_epochs')),
+    (['training.optimizer=AdamW', 'training.max_epochs=7', 'training.min_epochs=7'],
+     ('lr_config', 'default_hooks')),
+])
+def test_printed_py_loads_back_equal(project, tmp_path, options, inherited):
+    """print_config.py config.yaml --format py: a .py inheriting configs/_base_/lp/ (Lightning
+    Pose's config_default.yaml), holding only what differs, loads back to the same config."""
+    cfg = load(project, *options)
     text, _ = format_config(cfg, 'py')
+    assert "configs/_base_/lp/config_default.py']" in text
+    for key in inherited:  # equal to the base's: not repeated
+        assert f'\n{key} = ' not in text
+    assert '\nseed = 44' in text  # the example's rng_seed_model_pt differs from the base's 0
     path = tmp_path / 'lp_translated.py'
     path.write_text(text)
     again = Config.fromfile(str(path))
@@ -340,3 +350,78 @@ def test_regression_model_trains_and_writes_predictions(project, tmp_path):
         'LoadImageFromFile', 'Resize', 'ToTensor', 'NormalizeTensor', 'Collect']
     runner.train()
     check_run_folder(tmp_path / 'run', project[1], 'regression')
+
+
+# ------------------------------------------------------------------------------ step mode
+
+#: the example switched to Lightning Pose's step mode (api/model_config.py
+#: _validate_steps_vs_epochs: min/max_steps, unfreezing_step, milestone_steps; no epoch keys)
+STEPS = ['~training.min_epochs', '~training.max_epochs', '~training.unfreezing_epoch',
+         '~training.lr_scheduler_params.multisteplr.milestones', '+training.min_steps=2',
+         '+training.max_steps=3', '+training.unfreezing_step=1',
+         '+training.lr_scheduler_params.multisteplr.milestone_steps=[3]']
+
+
+def test_step_mode_translates_to_iterations(project):
+    """train.py:64-83 steps_per_epoch = ceil(train images / batch) = ceil(10 / 5) = 2;
+    train.py:325-333 milestones = ceil(step / steps_per_epoch); train.py:391-418 Lightning
+    stops after max_steps optimizer steps (accumulate_grad_batches batches each), min_steps
+    bounds early stopping; callbacks.py:677-683 UnfreezeBackbone(unfreeze_step)."""
+    cfg = load(project, *STEPS, 'training.early_stopping=true')
+    assert cfg['train_cfg']['max_iters'] == 3 and 'epoch_length' not in cfg['train_cfg']
+    assert cfg['total_epochs'] == math.ceil(3 / 2)
+    assert cfg['lr_config']['step'] == [math.ceil(3 / 2)]
+    hooks = {h['type']: h for h in cfg['custom_hooks']}
+    assert hooks['UnfreezeBackboneHook'] == dict(type='UnfreezeBackboneHook', unfreeze_step=1)
+    assert hooks['EarlyStoppingHook']['min_steps'] == 2
+    assert 'min_epochs' not in hooks['EarlyStoppingHook']
+    # Lightning Pose writes the converted milestones into the saved config and hparams
+    run_folder = hooks['LPRunFolderHook']
+    assert run_folder['lp_config']['training']['lr_scheduler_params']['multisteplr'][
+        'milestones'] == [2]
+    assert run_folder['hparams']['lr_scheduler_params']['milestones'] == [2]
+    assert 'training.max_steps' in cfg.explain('train_cfg.max_iters')
+    accumulated = load(project, *STEPS, 'training.accumulate_grad_batches=2')
+    assert accumulated['train_cfg']['max_iters'] == 6 and accumulated['total_epochs'] == 3
+    # mixing the modes stays refused (Lightning Pose's rule)
+    with pytest.raises(ConfigError, match='training.max_epochs.*mixes epoch-based and step-based'):
+        load(project, *STEPS, '+training.max_epochs=4')
+
+
+@pytest.mark.parametrize('limit,length', [(1, 1), (0.5, 1), (1.0, 2), (7, 7)])
+def test_limit_train_batches_is_the_epoch_length(project, limit, length):
+    """train.py:425 ``limit_train_batches=cfg or steps_per_epoch``; Lightning: an int caps the
+    batches, a float is int(fraction · batches) (2 batches here)."""
+    cfg = load(project, f'training.limit_train_batches={limit}')
+    assert cfg['train_cfg']['epoch_length'] == length
+    assert cfg['total_epochs'] == 2
+
+
+@pytest.mark.parametrize('option,match', [
+    ('training.limit_train_batches=0.4', 'would have no batch'),
+    ('training.val_check_interval=0.5', 'validation inside an epoch'),
+    ('training.val_check_interval=20', 'validation inside an epoch'),
+])
+def test_training_length_refusals(project, option, match):
+    with pytest.raises(ConfigError, match=match):
+        load(project, option)
+    load(project, 'training.val_check_interval=1.0')  # a whole epoch: the default behaviour
+
+
+def test_step_mode_and_epoch_length_train_that_many_iterations(project, tmp_path):
+    from posecfg.engine import build_runner
+    work = tmp_path / 'run'
+    cfg = load(project, *STEPS, 'eval.predict_vids_after_training=false',
+               extra=[flag_override('--work-dir', 'work_dir', str(work))])
+    runner = build_runner(cfg)
+    runner.train()
+    # 3 optimizer steps: epoch 0 (2 batches), then one batch of epoch 1, which ends there
+    assert (runner.iter, runner.epoch) == (3, 2)
+    ckpts = os.listdir(work / 'tb_logs' / 'my_base_toy_model' / 'version_0' / 'checkpoints')
+    assert len(ckpts) == 1 and re.fullmatch(r'epoch=[01]-step=[23]-best\.ckpt', ckpts[0])
+    cfg = load(project, 'training.limit_train_batches=1', 'training.max_epochs=2',
+               'eval.predict_vids_after_training=false',
+               extra=[flag_override('--work-dir', 'work_dir', str(tmp_path / 'run2'))])
+    runner = build_runner(cfg)
+    runner.train()
+    assert (runner.iter, runner.epoch) == (2, 2)  # one batch per epoch
