@@ -425,3 +425,48 @@ def test_step_mode_and_epoch_length_train_that_many_iterations(project, tmp_path
     runner = build_runner(cfg)
     runner.train()
     assert (runner.iter, runner.epoch) == (2, 2)  # one batch per epoch
+
+
+# ------------------------------------------------------------------------------ tools/test.py
+
+def test_test_tool_evaluates_a_run_folder_in_place(project, tmp_path, monkeypatch):
+    """tools/test.py on a Lightning Pose model: as ``litpose predict <model_dir>
+    <labels CSV>`` (cli/commands/predict.py, api/model.py predict_on_label_csv): the best
+    checkpoint of the run folder (utils/io.py ckpt_path_from_base_path) predicts the labelled
+    frames into ``<model_dir>/image_preds/<CSV file name>/predictions.csv`` (+ pixel error),
+    not into a new outputs/<date>/<time>/ folder. Same weights as the predictions written after
+    training, so the same numbers."""
+    from posecfg.engine import build_runner
+    from tests.test_interop.test_dlc.test_to_config import run_main
+    run = tmp_path / 'run'
+    cfg = load(project, 'training.limit_train_batches=1', 'training.max_epochs=1',
+               'training.min_epochs=1', 'eval.predict_vids_after_training=false',
+               extra=[flag_override('--work-dir', 'work_dir', str(run))])
+    build_runner(cfg).train()
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        assert run_main('test', run / 'config.yaml') == 0
+    assert not (elsewhere / 'outputs').exists()
+    preds = run / 'image_preds' / 'CollectedData.csv' / 'predictions.csv'
+    after_training = pd.read_csv(run / 'predictions.csv', header=[0, 1, 2], index_col=0)
+    tested = pd.read_csv(preds, header=[0, 1, 2], index_col=0)
+    assert list(tested.columns) == list(after_training.columns)
+    np.testing.assert_allclose(tested.iloc[:, :-1].to_numpy(float),
+                               after_training.iloc[:, :-1].to_numpy(float), rtol=1e-4,
+                               atol=1e-3)
+    assert (preds.parent / 'predictions_pixel_error.csv').is_file()
+    # the project's config.yaml with a run's checkpoint: that run folder is the model dir
+    config, data = project
+    ckpt = next((run / 'tb_logs' / 'my_base_toy_model' / 'version_0' / 'checkpoints').iterdir())
+    preds.unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        assert run_main('test', config, str(ckpt), '--cfg-options', *paths(data), *FAST) == 0
+    assert preds.is_file() and not (elsewhere / 'outputs').exists()
+    # ... and without a checkpoint it says what to give
+    with pytest.raises(ConfigError, match='no checkpoint to test.*not in a Lightning Pose run'):
+        from posecfg.interop.lp.to_config import evaluation_checkpoint
+        evaluation_checkpoint(load(project))
