@@ -22,21 +22,24 @@ def format_inheriting(cfg, fmt: str, base: Sequence[str], header: str) -> Tuple[
     if fmt != 'py':
         return cfg.format(fmt)
     from posecfg.config import Config
-    from posecfg.config.dump import to_python
+    from posecfg.config.dump import escape_literal_references, summarize, to_python
     from posecfg.zoo import configs_root
     base_path = configs_root().joinpath(*base)
-    data = cfg.to_dict()
+    # a resolved config's literal ${ (Lightning Pose's interpolations kept in its config
+    # tree) must read back as such (as Config.format)
+    data, escaped = escape_literal_references(cfg.to_dict()) if cfg._resolved \
+        else (cfg.to_dict(), [])
     child = None
     if base_path.is_file():
         base_data = Config.fromfile(str(base_path)).to_dict()
         child = difference(data, base_data) if set(base_data) <= set(data) else None
-    if child is None:
-        return to_python(data, header=header)
-    text, notes = to_python(child, header=header)
-    lines = text.split('\n')
-    at = next(i for i, line in enumerate(lines) if not line.startswith('#'))
-    lines.insert(at, f'_base_ = [{str(base_path)!r}]')
-    return '\n'.join(lines), notes
+    text, notes = to_python(data if child is None else child, header=header)
+    if child is not None:
+        lines = text.split('\n')
+        at = next(i for i, line in enumerate(lines) if not line.startswith('#'))
+        lines.insert(at, f'_base_ = [{str(base_path)!r}]')
+        text = '\n'.join(lines)
+    return text, summarize(escaped) + notes
 
 
 def difference(data: dict, base: dict) -> dict:

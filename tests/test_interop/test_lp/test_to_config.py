@@ -230,7 +230,7 @@ def test_eval_video_keys_reach_the_predictions_hook(project):
 # ------------------------------------------------------------------------------ printing
 
 @pytest.mark.parametrize('options,inherited', [
-    (['model.model_type=regression'], ('optimizer', 'lr_config', 'total_epochs')),
+    (['model.model_type=regression'], ('optimizer', 'lr_config', 'default_hooks')),
     (['training.optimizer=AdamW', 'training.max_epochs=7', 'training.min_epochs=7'],
      ('lr_config', 'default_hooks')),
 ])
