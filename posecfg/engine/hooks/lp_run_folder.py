@@ -42,21 +42,26 @@ class LPRunFolderHook(Hook):
         version_dir: the ``tb_logs/<model_name>/version_<n>`` folder (None: the next free one
             in the work dir).
         lightning_pose_version: written as ``model.lightning_pose_version``.
+        max_steps: step mode (``training.max_steps``): progress counts optimizer steps, written
+            after every one (``JSONTrainingProgressTracker``, callbacks.py:535-633: after each
+            batch ``global_step + 1`` of ``max_steps``, then ``max_steps`` of ``max_steps`` when
+            training ends); None: epochs.
     """
 
     priority = 'LOWEST'  # COMPLETED only after the predictions are written
     example_args = dict(lp_config=dict(model=dict(model_name='example'),
-                                       training=dict(num_gpus=0)))
+                                       training=dict(num_gpus=0)), max_steps=3)
 
     def __init__(self, lp_config: dict, csv_files: Sequence[str] = (),
                  hparams: Optional[dict] = None, version_dir: Optional[str] = None,
-                 lightning_pose_version: str = LP_VERSION):
+                 lightning_pose_version: str = LP_VERSION, max_steps: Optional[int] = None):
         if not isinstance(lp_config, dict):
             raise ValueError(f'LPRunFolderHook lp_config must be the Lightning Pose config '
                              f'tree (a mapping), got {type(lp_config).__name__}')
         self.lp_config, self.csv_files = lp_config, list(csv_files)
         self.hparams, self.version_dir = hparams, version_dir
         self.lightning_pose_version = str(lightning_pose_version)
+        self.max_steps = None if max_steps is None else int(max_steps)
 
     def before_train(self, runner) -> None:
         if not is_main_process():
@@ -75,10 +80,28 @@ class LPRunFolderHook(Hook):
             folder = self.version_dir or tb_version_dir(run, model_name)
             os.makedirs(folder, exist_ok=True)
             write_hparams(folder, self.hparams)
-        write_train_progress(run, runner.epoch, runner.max_epochs)
+        if self.max_steps is None:
+            write_train_progress(run, runner.epoch, runner.max_epochs)
+        else:
+            write_train_progress(run, self._steps_done(runner, runner.iter), self.max_steps)
+
+    @staticmethod
+    def _steps_done(runner, iterations: int) -> int:
+        """Optimizer steps (Lightning's ``global_step``) after ``iterations`` iterations."""
+        counts = getattr(getattr(runner, 'optim_wrapper', None), '_accumulative_counts', 1)
+        return iterations // max(int(counts or 1), 1)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.max_steps is None or not is_main_process():
+            return
+        from posecfg.interop.lp.run_folder import write_train_progress
+        done = self._steps_done(runner, runner.iter + 1)  # runner.iter: this iteration's index
+        last = runner.iter + 1 >= runner.max_iters
+        write_train_progress(runner.work_dir, self.max_steps if last else done + 1,
+                             self.max_steps)
 
     def after_train_epoch(self, runner) -> None:
-        if is_main_process():
+        if is_main_process() and self.max_steps is None:
             from posecfg.interop.lp.run_folder import write_train_progress
             # after the last epoch: EVALUATING (completed == total), as Lightning Pose
             write_train_progress(runner.work_dir, runner.epoch + 1, runner.max_epochs)

@@ -611,6 +611,9 @@ class Translator:
         hooks.append(dict(type='LPRunFolderHook', lp_config=raw, csv_files=[labels.csv_file],
                           hparams=lp_hparams(self.lp, num_targets=2 * labels.num_keypoints,
                                              milestones=self.step_milestones)))
+        if self.lp.step_mode:  # train_status.json counts steps
+            hooks[-1]['max_steps'] = int(self.get('training.max_steps'))
+            self.link(('custom_hooks', len(hooks) - 1, 'max_steps'), 'training.max_steps')
         return hooks
 
     def data_args(self) -> dict:

@@ -419,6 +419,11 @@ def test_step_mode_and_epoch_length_train_that_many_iterations(project, tmp_path
     assert (runner.iter, runner.epoch) == (3, 2)
     ckpts = os.listdir(work / 'tb_logs' / 'my_base_toy_model' / 'version_0' / 'checkpoints')
     assert len(ckpts) == 1 and re.fullmatch(r'epoch=[01]-step=[23]-best\.ckpt', ckpts[0])
+    # train_status.json counts steps in step mode (callbacks.py:535-633)
+    import json
+    status = json.loads((work / 'train_status.json').read_text())
+    assert status['status'] == 'COMPLETED'
+    assert (status['progress']['completed'], status['progress']['total']) == (3, 3)
     cfg = load(project, 'training.limit_train_batches=1', 'training.max_epochs=2',
                'eval.predict_vids_after_training=false',
                extra=[flag_override('--work-dir', 'work_dir', str(tmp_path / 'run2'))])
