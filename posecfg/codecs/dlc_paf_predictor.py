@@ -26,7 +26,6 @@ DeepLabCut's per-image Python assembly is replaced by a lighter one with the sam
 """
 from __future__ import annotations
 
-import copy
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -35,7 +34,7 @@ import torch.nn.functional as F
 
 from ..registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec
-from .dlc_heatmap import _positive
+from .dlc_heatmap import _positive, with_stride
 from .dlc_paf import _example_round_trip, check_graph
 from .paf_assembly import PAFAssembler
 
@@ -132,12 +131,7 @@ class PartAffinityFieldPredictor(BaseKeypointCodec):
 
     def at(self, stride: float) -> 'PartAffinityFieldPredictor':
         """This predictor at model ``stride`` (a copy)."""
-        if self.stride is not None and not np.isclose(self.stride, stride):
-            raise ValueError(f'PartAffinityFieldPredictor: stride is {self.stride} but the '
-                             f'model outputs at stride {stride}')
-        out = copy.copy(self)
-        out.stride = _positive(stride, 'stride', 'PartAffinityFieldPredictor')
-        return out
+        return with_stride(self, stride)
 
     # ------------------------------------------------------------------ decoding
     def decode(self, outputs) -> Tuple[np.ndarray, np.ndarray]:

@@ -188,6 +188,11 @@ class DLCHeatmapHead(BaseHead):
                                  f'stride, got {self.heatmap_head.stride} and '
                                  f'{self.locref_head.stride}')
         self._check_channels()
+        self._finish_init(criterion, backbone_stride, in_index, weight_init)
+
+    def _finish_init(self, criterion, backbone_stride, in_index: int, weight_init) -> None:
+        """Criteria, stride, input choice and DeepLabCut's weight init (every module built)."""
+        owner = type(self).__name__
         self.criterion, self.aggregator = _build_criteria(criterion, self.output_names, owner)
         if backbone_stride is not None and not (isinstance(backbone_stride, (int, float))
                                                 and backbone_stride > 0):
