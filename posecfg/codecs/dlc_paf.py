@@ -129,7 +129,9 @@ class PartAffinityFieldGenerator(BaseKeypointCodec):
             if points.shape[1] <= edges.max():
                 raise ValueError(f'{owner}: graph names keypoint {int(edges.max())} but the '
                                  f'labels have {points.shape[1]} keypoints')
-            maps[i] = self._sample(points.astype(np.float32).astype(np.float64), flags, cx, cy)
+            if len(points):  # an image without individuals keeps zero maps
+                maps[i] = self._sample(points.astype(np.float32).astype(np.float64), flags,
+                                       cx, cy)
         return dict(paf_maps=maps)
 
     def _sample(self, points: np.ndarray, flags: np.ndarray, cx: np.ndarray, cy: np.ndarray
