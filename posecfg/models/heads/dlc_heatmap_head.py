@@ -49,6 +49,11 @@ DLC_TYPE_NAMES = {
     'WeightedHuberCriterion': 'WeightedHuberCriterion',
     'WeightedBCECriterion': 'WeightedBCECriterion',
     'WeightedLossAggregator': 'WeightedLossAggregator',
+    # multi-animal (part affinity fields): models/heads/dlcrnet_head.py, codecs/dlc_paf*.py
+    'DLCRNetHead': 'DLCRNetHead',
+    'SequentialGenerator': 'SequentialGenerator',
+    'PartAffinityFieldGenerator': 'PartAffinityFieldGenerator',
+    'PartAffinityFieldPredictor': 'PartAffinityFieldPredictor',
 }
 #: HeatmapPredictor options a head's test_cfg may override
 PREDICTOR_KEYS = ('apply_sigmoid', 'clip_scores', 'location_refinement', 'locref_std')
