@@ -13,6 +13,7 @@ import torch
 
 from posecfg.codecs import PartAffinityFieldGenerator, PartAffinityFieldPredictor
 from posecfg.codecs.dlc_paf_predictor import edge_costs, find_peaks, gaussian_kernel
+from posecfg.codecs.paf_assembly import Assembly, Joint, overlaps
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -199,3 +200,17 @@ def test_errors():
         predictor().predict_poses(dict(heatmap=torch.zeros(1, 3, 8, 8),
                                        locref=torch.zeros(1, 6, 8, 8),
                                        paf=torch.zeros(1, 2, 8, 8)))
+
+
+def test_overlap_of_two_individuals_by_hand():
+    # inferenceutils.py Assembly.intersection_with: box (x1, y1, x2, y2) of the two extents'
+    # intersection, then min over both of (their points inside) / (their points)
+    a, b, c = Assembly(3), Assembly(3), Assembly(3)
+    for assembly, points in ((a, [(0, 0), (10, 10), (4, 6)]), (b, [(5, 5), (20, 20), None]),
+                             (c, [(30, 30), (40, 40), None])):
+        for label, pos in enumerate(points):
+            if pos is not None:
+                assembly.add_joint(Joint(pos, 1.0, label, label))
+    # a ∩ b box: (5, 5)-(10, 10): a has (10, 10) inside → 1/3; b has (5, 5) → 1/2
+    expected = np.array([[1, 1 / 3, 0], [1 / 3, 1, 0], [0, 0, 1]])
+    np.testing.assert_allclose(overlaps([a, b, c]), expected)
