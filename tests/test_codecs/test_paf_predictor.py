@@ -7,6 +7,8 @@ smoothing kernel ``softmax(-d² / 2σ²)`` outer product (lines 253-256), peaks 
 over 10 truncated points, rounded to 3 decimals (381-393); assembly rules of
 deeplabcut/core/inferenceutils.py ``Assembler`` (extract_best_links 432-489, _assemble 653-800).
 """
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -235,3 +237,29 @@ def test_integrating_only_linkable_pairs_changes_no_pose():
     linked = ~np.isnan(m1_fast)
     np.testing.assert_array_equal(m1_fast[linked], m1_full[linked])
     assert linked.any(axis=1).sum() <= 2 and linked.any(axis=0).sum() <= 2  # num_animals
+
+
+def test_dlcrnet_head_keeps_the_individuals_assembled():
+    """DLCRNetHead.decode: per image the individuals found, a keypoint one lacks at 0 with
+    score 0 (DeepLabCut: NaN coordinates, confidence 0), and their mean affinities."""
+    from posecfg.models.heads import DLCRNetHead
+    args = copy.deepcopy(DLCRNetHead.example_args)
+    args['predictor'].update(graph=[[0, 1], [1, 2]], edges_to_keep=[0, 1], apply_sigmoid=False,
+                             min_n_links=1)
+    args['target_generator']['generators'][1]['graph'] = [[0, 1], [1, 2]]
+    args['paf_config']['channels'][-1] = 4
+    head = DLCRNetHead(**args)
+    a = {0: (1, 1), 1: (1, 4), 2: (1, 7)}
+    c = {0: (12, 1), 1: (12, 4)}
+    outputs = outputs_for([a, c], [[0, 1], [1, 2]], 3, size=17)
+    # 17 output cells come from 4 feature cells (2·(2·4) + 1): input 64 px at stride 16 / 4
+    preds = head.decode(outputs, (64, 64))
+    assert len(preds) == 1
+    keypoints, scores = preds[0]['keypoints'], preds[0]['keypoint_scores']
+    assert keypoints.shape == (2, 3, 2) and keypoints.dtype == np.float32
+    found = {tuple(map(tuple, k.tolist())) for k in keypoints}
+    assert found == {tuple(cell_pixel(*a[i]) for i in range(3)),
+                     (cell_pixel(*c[0]), cell_pixel(*c[1]), (0.0, 0.0))}
+    lacking = [i for i, k in enumerate(keypoints) if (k[2] == 0).all()][0]
+    assert scores[lacking, 2] == 0 and (scores[lacking, :2] > 0.1).all()
+    assert preds[0]['individual_affinities'].shape == (2,)
