@@ -14,7 +14,9 @@ Codec classes in ``posecfg.registry.KEYPOINT_CODECS``: :class:`MSRAHeatmap`,
 in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg-max decoding),
 :class:`LPHeatmap` (Lightning Pose's targets and soft-argmax decoding); DeepLabCut 3's
 :class:`HeatmapGaussianGenerator`, :class:`HeatmapPlateauGenerator` (targets) and
-:class:`HeatmapPredictor` (decoding) in :mod:`.dlc_heatmap`.
+:class:`HeatmapPredictor` (decoding) in :mod:`.dlc_heatmap`; its DEKR parts
+:class:`DEKRGenerator`, :class:`DEKRPredictor` and the identity head's :class:`IdentityPredictor`
+in :mod:`.dekr`.
 """
 from .argmax_heatmap import ArgmaxHeatmap
 from .base import BaseKeypointCodec
@@ -22,6 +24,7 @@ from .blur import blur_maps, modulate_heatmaps
 from .decode import decode_heatmaps, keypoints_from_heatmaps
 from .dlc_heatmap import (DLCHeatmapGenerator, HeatmapGaussianGenerator,
                           HeatmapPlateauGenerator, HeatmapPredictor)
+from .dekr import DEKRGenerator, DEKRPredictor, IdentityPredictor
 from .flip import flip_back, flip_permutation
 from .geometry import PIXEL_STD, transform_preds
 from .lp_heatmap import LPHeatmap
@@ -34,7 +37,8 @@ from .refine import (decode_combined_target, refine_dark, refine_dark_udp,
 from .udp import udp_heatmap_target, udp_stride
 
 __all__ = [
-    'ArgmaxHeatmap', 'BaseKeypointCodec', 'DLCHeatmapGenerator', 'HeatmapGaussianGenerator',
+    'ArgmaxHeatmap', 'BaseKeypointCodec', 'DEKRGenerator', 'DEKRPredictor',
+    'IdentityPredictor', 'DLCHeatmapGenerator', 'HeatmapGaussianGenerator',
     'HeatmapPlateauGenerator', 'HeatmapPredictor', 'LPHeatmap', 'MSRAHeatmap', 'MegviiHeatmap',
     'PIXEL_STD',
     'UDPHeatmap', 'blur_maps',
