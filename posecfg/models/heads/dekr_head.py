@@ -95,8 +95,8 @@ def deform_conv2d(x: Tensor, offset: Tensor, weight: Tensor, stride: int = 1, pa
     grid = torch.stack([(px + 1) * (2 / (w + 1)) - 1, (py + 1) * (2 / (h + 1)) - 1], dim=-1)
     sampled = F.grid_sample(padded, grid.reshape(b, taps * ho, wo, 2), mode='bilinear',
                             padding_mode='zeros', align_corners=True)  # (B, C, T·Ho, Wo)
-    sampled = sampled.reshape(b, c * taps, ho * wo)
-    return torch.matmul(weight.reshape(o, c * taps), sampled).reshape(b, o, ho, wo)
+    # (B, C·T, Ho, Wo) is a view; the weights sum over (channel, tap) as a 1×1 convolution
+    return F.conv2d(sampled.reshape(b, c * taps, ho, wo), weight.reshape(o, c * taps, 1, 1))
 
 
 class DeformConv2d(nn.Module):
