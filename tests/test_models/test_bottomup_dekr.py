@@ -117,3 +117,32 @@ def test_tiny_dekr_with_unique_and_identity_heads_learns_and_predicts():
         found = pred['keypoints'].mean(1)
         for centre in record['keypoints'].mean(1):
             assert np.linalg.norm(found - centre, axis=1).min() < 16
+
+
+def test_identity_scores_order_the_instances_by_identity():
+    """DeepLabCut's PredictKeypointIdentities + AssignIndividualIdentities
+    (data/postprocessor.py:474-545): the identity maps at each keypoint, the assignment, and the
+    predictions reordered so that row i is identity i."""
+    model = MODELS.build(dict(type='BottomUp', backbone=tiny_hrnet(), heads=heads()))
+    maps = np.zeros((40, 40, INDIVIDUALS), np.float32)
+    maps[:20, :, 2] = 0.9  # identity 2 lives in the top half, identity 0 in the bottom half
+    maps[20:, :, 0] = 0.8
+    maps[:, :, 1] = 0.1
+    top = np.full((K, 2), [10.0, 5.0])
+    bottom = np.full((K, 2), [10.0, 30.0])
+    per_head = dict(
+        bodypart=dict(keypoints=np.stack([top, bottom]).astype(np.float32),
+                      keypoint_scores=np.array([[1.0] * K, [0.5] * K], np.float32)),
+        unique_bodypart=dict(unique_keypoints=np.zeros((1, U, 2), np.float32),
+                             unique_keypoint_scores=np.ones((1, U), np.float32)),
+        identity=dict(identity_maps=torch.from_numpy(maps)))
+    out = model.combine_heads(per_head)
+    first = out['bodypart']
+    assert first['identities'].tolist() == [0, 2]
+    np.testing.assert_array_equal(first['keypoints'][0], bottom)
+    np.testing.assert_array_equal(first['keypoint_scores'][:, 0], [0.5, 1.0])
+    np.testing.assert_allclose(first['identity_scores'][1, 0], [0, 0.1, 0.9])
+    packed = model.pack(out, dict(image_file='a.png', image_id=3))
+    assert 'identity' not in packed and 'unique_bodypart' not in packed
+    assert packed['unique_keypoints'].shape == (1, U, 2)
+    assert packed['identities'].tolist() == [0, 2] and packed['bboxes'].shape == (2, 4)

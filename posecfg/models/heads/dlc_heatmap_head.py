@@ -131,8 +131,12 @@ class DLCHeatmapHead(BaseHead):
     ``HeatmapHead`` is its own codec-driven head).
 
     Args (DeepLabCut's):
-        predictor: a ``HeatmapPredictor`` config (type may be left out).
-        target_generator: a ``HeatmapGaussianGenerator`` / ``HeatmapPlateauGenerator`` config.
+        predictor: a ``HeatmapPredictor`` config (type may be left out), or an
+            ``IdentityPredictor`` one (DeepLabCut's identity head, ``config/base/
+            head_identity.yaml``: one map per individual, INDIVIDUAL-mode targets).
+        target_generator: a ``HeatmapGaussianGenerator`` / ``HeatmapPlateauGenerator`` config
+            (``label_keypoint_key: keypoints_unique`` for DeepLabCut's unique-bodypart head:
+            it learns the batch's ``unique_keypoints``).
         criterion: one criterion config per output, ``dict(heatmap=dict(type=
             'WeightedMSECriterion', weight=1.0), locref=dict(type='WeightedHuberCriterion',
             weight=0.05))``, aggregated by :class:`WeightedLossAggregator` with the ``weight``
@@ -152,7 +156,10 @@ class DLCHeatmapHead(BaseHead):
     ``forward(feats)`` → ``dict(heatmap=(B, K, H, W), locref=(B, 2K, H, W))``; ``loss`` →
     ``total_loss`` (the aggregate, what training minimises) and each output's loss under its
     name (logged, as DeepLabCut's ``losses/train.heatmap``); ``decode`` → per sample
-    ``keypoints`` (1, K, 2) input pixels and ``keypoint_scores`` (1, K).
+    ``keypoints`` (1, K, 2) input pixels and ``keypoint_scores`` (1, K); a unique-bodypart head
+    names them ``unique_keypoints`` / ``unique_keypoint_scores``, an identity head gives
+    ``identity_maps`` (h, w, I) at the input size (``BottomUp`` turns them into identity scores
+    of its first head's instances).
     """
 
     #: head output → (target, weight) names of the generator's targets
