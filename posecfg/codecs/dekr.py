@@ -19,7 +19,6 @@ generator appends them itself by that rule, so the labels it reads are the recor
 """
 from __future__ import annotations
 
-import copy
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -29,7 +28,7 @@ import torch.nn.functional as F
 from ..datasets.boxes import boxes_from_keypoints
 from ..registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec, to_numpy
-from .dlc_heatmap import DLC_LABEL_KEYS, StridedPredictor, _positive
+from .dlc_heatmap import DLC_LABEL_KEYS, _positive, with_stride
 
 #: DeepLabCut's ``data.bbox_margin`` default (dlcloader.py ``load_data``)
 DLC_BBOX_MARGIN = 20
@@ -44,6 +43,22 @@ def _round_trip() -> dict:
                 decoder=dict(type='DEKRPredictor', num_animals=1, apply_sigmoid=False,
                              use_heatmap=False, stride=4),
                 outputs=dict(heatmap='heatmaps', offset='offset_maps'), input_size=(48, 64))
+
+
+class StridedPredictor(BaseKeypointCodec):
+    """Base of the DeepLabCut predictors here: they decode at the model stride, which the head
+    sets (:meth:`at`) unless the config gives it."""
+
+    stride: Optional[float] = None
+
+    def at(self, stride: float):
+        """This predictor at model ``stride`` (a copy)."""
+        return with_stride(self, stride)
+
+    def require_stride(self) -> None:
+        if self.stride is None:
+            raise ValueError(f'{type(self).__name__}: stride is not set; the head sets it '
+                             f'(predictor.at(stride))')
 
 
 def _int(value, name: str, owner: str, low: int = 1) -> int:
@@ -138,12 +153,7 @@ class DEKRGenerator(BaseKeypointCodec):
 
     def at(self, stride: float, heatmap_size: Tuple[int, int]) -> 'DEKRGenerator':
         """This generator for outputs of ``heatmap_size`` (W, H) at model ``stride`` (a copy)."""
-        out = copy.copy(self.sized(heatmap_size=heatmap_size))
-        if self.stride is not None and not np.isclose(self.stride, stride):
-            raise ValueError(f'{type(self).__name__}: stride is {self.stride} but the model '
-                             f'outputs at stride {stride}')
-        out.stride = _positive(stride, 'stride', type(self).__name__)
-        return out
+        return with_stride(self.sized(heatmap_size=heatmap_size), stride)
 
     # ------------------------------------------------------------------ encoding
     def encode(self, keypoints, keypoints_visible=None, areas=None) -> dict:

@@ -124,13 +124,7 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
 
     def at(self, stride: float, heatmap_size: Tuple[int, int]) -> 'DLCHeatmapGenerator':
         """This generator for outputs of ``heatmap_size`` (W, H) at model ``stride`` (a copy)."""
-        out = self.sized(heatmap_size=heatmap_size)
-        if out.stride is not None and not np.isclose(out.stride, stride):
-            raise ValueError(f'{type(self).__name__}: stride is {out.stride} but the model '
-                             f'outputs at stride {stride}')
-        out = copy.copy(out)
-        out.stride = _positive(stride, 'stride', type(self).__name__)
-        return out
+        return with_stride(self.sized(heatmap_size=heatmap_size), stride)
 
     # ------------------------------------------------------------------ encoding
     def encode(self, keypoints, keypoints_visible=None, identities=None) -> dict:
@@ -285,30 +279,8 @@ class HeatmapPlateauGenerator(DLCHeatmapGenerator):
     example_round_trip = _example_round_trip('HeatmapPlateauGenerator')
 
 
-class StridedPredictor(BaseKeypointCodec):
-    """Base of DeepLabCut's predictors: they decode at the model stride, which the head sets
-    (:meth:`at`) unless the config gives it."""
-
-    stride: Optional[float] = None
-
-    def at(self, stride: float):
-        """This predictor at model ``stride`` (a copy)."""
-        owner = type(self).__name__
-        if self.stride is not None and not np.isclose(self.stride, stride):
-            raise ValueError(f'{owner}: stride is {self.stride} but the model outputs at stride '
-                             f'{stride}')
-        out = copy.copy(self)
-        out.stride = _positive(stride, 'stride', owner)
-        return out
-
-    def require_stride(self) -> None:
-        if self.stride is None:
-            raise ValueError(f'{type(self).__name__}: stride is not set; the head sets it '
-                             f'(predictor.at(stride))')
-
-
 @KEYPOINT_CODECS.register_module()
-class HeatmapPredictor(StridedPredictor):
+class HeatmapPredictor(BaseKeypointCodec):
     """DeepLabCut's ``HeatmapPredictor`` (``predictors/single_predictor.py``): one pose per image.
 
     Args (DeepLabCut's, with its defaults):
@@ -338,8 +310,14 @@ class HeatmapPredictor(StridedPredictor):
         self.locref_std = float(locref_std)
         self.stride = None if stride is None else _positive(stride, 'stride', 'HeatmapPredictor')
 
+    def at(self, stride: float) -> 'HeatmapPredictor':
+        """This predictor at model ``stride`` (a copy)."""
+        return with_stride(self, stride)
+
     def decode(self, outputs) -> Tuple[np.ndarray, np.ndarray]:
-        self.require_stride()
+        if self.stride is None:
+            raise ValueError('HeatmapPredictor: stride is not set; the head sets it '
+                             '(predictor.at(stride))')
         if isinstance(outputs, dict):
             heatmaps, locref = outputs['heatmap'], outputs.get('locref')
         else:
@@ -375,6 +353,18 @@ class HeatmapPredictor(StridedPredictor):
             scores = scores.clamp(0, 1)
         keypoints = torch.stack([x, y], dim=-1).float()
         return to_numpy(keypoints)[:, None], to_numpy(scores)[:, None]
+
+
+def with_stride(codec, stride: float):
+    """A copy of ``codec`` (a DeepLabCut generator or predictor) at model ``stride``; a stride
+    it already has must agree."""
+    owner = type(codec).__name__
+    if codec.stride is not None and not np.isclose(codec.stride, stride):
+        raise ValueError(f'{owner}: stride is {codec.stride} but the model outputs at stride '
+                         f'{stride}')
+    out = copy.copy(codec)
+    out.stride = _positive(stride, 'stride', owner)
+    return out
 
 
 def _positive(value, name: str, owner: str) -> float:

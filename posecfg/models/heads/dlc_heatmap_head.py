@@ -50,6 +50,11 @@ DLC_TYPE_NAMES = {
     'WeightedHuberCriterion': 'WeightedHuberCriterion',
     'WeightedBCECriterion': 'WeightedBCECriterion',
     'WeightedLossAggregator': 'WeightedLossAggregator',
+    # multi-animal (part affinity fields): models/heads/dlcrnet_head.py, codecs/dlc_paf*.py
+    'DLCRNetHead': 'DLCRNetHead',
+    'SequentialGenerator': 'SequentialGenerator',
+    'PartAffinityFieldGenerator': 'PartAffinityFieldGenerator',
+    'PartAffinityFieldPredictor': 'PartAffinityFieldPredictor',
     # DEKR (heads/dekr_head.py, codecs/dekr.py, losses/dekr.py) and the identity head's
     # predictor (a DLCHeatmapHead with an IdentityPredictor)
     'DEKRHead': 'DEKRHead', 'DEKRGenerator': 'DEKRGenerator', 'DEKRPredictor': 'DEKRPredictor',
@@ -162,9 +167,9 @@ class DLCHeatmapHead(BaseHead):
     of its first head's instances).
     """
 
-    #: head output → (target, weight) names of the generator's targets
-    target_pairs = {'heatmap': ('heatmaps', 'heatmap_weights'),
-                    'locref': ('locref_maps', 'locref_weights')}
+    #: head output → (target key, weight key or None) of its target generator
+    TARGET_KEYS = {'heatmap': ('heatmaps', 'heatmap_weights'),
+                   'locref': ('locref_maps', 'locref_weights')}
     option_keys = {'test_cfg': PREDICTOR_KEYS, 'heatmap_config': DECONV_KEYS,
                    'locref_config': DECONV_KEYS, 'weight_init': ('type', 'std')}
     example_args = dict(
@@ -207,8 +212,17 @@ class DLCHeatmapHead(BaseHead):
                                  f'stride, got {self.heatmap_head.stride} and '
                                  f'{self.locref_head.stride}')
         self._check_channels()
+        self._finish_init(criterion, backbone_stride, in_index, weight_init)
+
+    def _finish_init(self, criterion, backbone_stride, in_index: int, weight_init) -> None:
+        """Criteria, stride, input choice and DeepLabCut's weight init (every module built)."""
+        owner = type(self).__name__
         self.criterion, self.aggregator = _build_criteria(criterion, self.output_names, owner)
-        self.backbone_stride = check_backbone_stride(backbone_stride, owner)
+        if backbone_stride is not None and not (isinstance(backbone_stride, (int, float))
+                                                and backbone_stride > 0):
+            raise ValueError(f'{owner}: backbone_stride must be a positive number of input '
+                             f'pixels per feature cell, got {backbone_stride!r}')
+        self.backbone_stride = backbone_stride
         self.in_index = in_index
         if weight_init is not None:
             _normal_init(self, weight_init, owner)
@@ -277,10 +291,12 @@ class DLCHeatmapHead(BaseHead):
         targets = self.targets(batch, stride, _size(outputs['heatmap']))
         device = outputs['heatmap'].device
         targets = {k: torch.from_numpy(v).to(device) for k, v in targets.items()}
-        pairs = self.target_pairs
-        losses = {name: self.criterion[name](outputs[name], targets[pairs[name][0]],
-                                             targets[pairs[name][1]])
-                  for name in self.output_names}
+        losses = {}
+        for name in self.output_names:
+            target, weights = self.TARGET_KEYS[name]
+            # DeepLabCut's generators give no weights for some outputs (PAFs): weight 1
+            losses[name] = self.criterion[name](outputs[name], targets[target],
+                                                1.0 if weights is None else targets[weights])
         if self.aggregator is None:
             return dict(total_loss=losses['heatmap'])
         result = dict(total_loss=self.aggregator(losses))
@@ -306,11 +322,13 @@ class DLCHeatmapHead(BaseHead):
                              f"'{key}_visible' in the batch (Collect them in keys)")
         return [_numpy(k) for k in batch[key]], [_numpy(v) for v in batch[f'{key}_visible']]
 
-    def decode(self, outputs, input_size: Tuple[int, int]) -> List[dict]:
-        height, width = outputs['heatmap'].shape[-2:]
+    def feature_size(self, heatmap_size: Tuple[int, int]) -> Tuple[int, int]:
+        """(w, h) cells of the backbone map that gives heatmaps of ``heatmap_size`` (w, h)."""
         owner = type(self).__name__
-        feature_size = (self.heatmap_head.input_size(width, owner),
-                        self.heatmap_head.input_size(height, owner))
+        return tuple(self.heatmap_head.input_size(n, owner) for n in heatmap_size)
+
+    def decode(self, outputs, input_size: Tuple[int, int]) -> List[dict]:
+        feature_size = self.feature_size(_size(outputs['heatmap']))
         predictor = self.predictor.at(self.model_stride(input_size, feature_size))
         if isinstance(predictor, IdentityPredictor):
             # DeepLabCut's identity maps at the input size, (h, w, I) per image
@@ -322,35 +340,25 @@ class DLCHeatmapHead(BaseHead):
         return [dict(keypoints=k, keypoint_scores=s) for k, s in zip(keypoints, scores)]
 
 
-def check_backbone_stride(value, owner: str) -> Optional[float]:
-    """``backbone_stride``: None (inferred) or a positive number of input pixels per cell."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                              or not value > 0):
-        raise ValueError(f'{owner}: backbone_stride must be a positive number of input pixels '
-                         f'per feature cell, got {value!r}')
-    return value
-
-
-def _build_codec(cfg, base: type, name: str):
+def _build_codec(cfg, base, name: str, owner: str = 'DLCHeatmapHead'):
     if isinstance(cfg, base):
         return cfg
     if not isinstance(cfg, Mapping) or 'type' not in cfg:
-        raise ValueError(f'DLCHeatmapHead: {name} must be a config dict with a type, got '
-                         f'{cfg!r}')
+        raise ValueError(f'{owner}: {name} must be a config dict with a type, got {cfg!r}')
     codec = KEYPOINT_CODECS.build(dict(cfg))
     if not isinstance(codec, base):
         names = ' or '.join(b.__name__ for b in (base if isinstance(base, tuple) else (base,)))
-        raise ValueError(f'DLCHeatmapHead: {name}.type={cfg["type"]!r} is not a {names}')
+        raise ValueError(f'{owner}: {name}.type={cfg["type"]!r} is not a {names}')
     return codec
 
 
-def _deconv_args(cfg, name: str) -> dict:
+def _deconv_args(cfg, name: str, owner: str = 'DLCHeatmapHead') -> dict:
     if not isinstance(cfg, Mapping):
-        raise ValueError(f'DLCHeatmapHead: {name} must be a dict with keys '
+        raise ValueError(f'{owner}: {name} must be a dict with keys '
                          f'{", ".join(DECONV_KEYS)}, got {cfg!r}')
     unknown = [k for k in cfg if k not in DECONV_KEYS]
     if unknown:
-        raise ValueError(f'DLCHeatmapHead: {name} has unknown keys {unknown}; it takes '
+        raise ValueError(f'{owner}: {name} has unknown keys {unknown}; it takes '
                          f'{", ".join(DECONV_KEYS)}')
     return dict(cfg)
 
