@@ -17,7 +17,8 @@ in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg
 :class:`HeatmapPredictor` (decoding) in :mod:`.dlc_heatmap`; its multi-animal
 :class:`PartAffinityFieldGenerator`, :class:`SequentialGenerator` (:mod:`.dlc_paf`) and
 :class:`PartAffinityFieldPredictor` (:mod:`.dlc_paf_predictor`, assembly in
-:mod:`.paf_assembly`).
+:mod:`.paf_assembly`); its DEKR parts :class:`DEKRGenerator`, :class:`DEKRPredictor` and the
+identity head's :class:`IdentityPredictor` in :mod:`.dekr`.
 """
 from .argmax_heatmap import ArgmaxHeatmap
 from .base import BaseKeypointCodec
@@ -25,6 +26,7 @@ from .blur import blur_maps, modulate_heatmaps
 from .decode import decode_heatmaps, keypoints_from_heatmaps
 from .dlc_heatmap import (DLCHeatmapGenerator, HeatmapGaussianGenerator,
                           HeatmapPlateauGenerator, HeatmapPredictor)
+from .dekr import DEKRGenerator, DEKRPredictor, IdentityPredictor
 from .dlc_paf import PartAffinityFieldGenerator, SequentialGenerator
 from .dlc_paf_predictor import PartAffinityFieldPredictor
 from .flip import flip_back, flip_permutation
@@ -39,7 +41,8 @@ from .refine import (decode_combined_target, refine_dark, refine_dark_udp,
 from .udp import udp_heatmap_target, udp_stride
 
 __all__ = [
-    'ArgmaxHeatmap', 'BaseKeypointCodec', 'DLCHeatmapGenerator', 'HeatmapGaussianGenerator',
+    'ArgmaxHeatmap', 'BaseKeypointCodec', 'DEKRGenerator', 'DEKRPredictor',
+    'IdentityPredictor', 'DLCHeatmapGenerator', 'HeatmapGaussianGenerator',
     'HeatmapPlateauGenerator', 'HeatmapPredictor', 'LPHeatmap', 'PartAffinityFieldGenerator',
     'PartAffinityFieldPredictor', 'SequentialGenerator', 'MSRAHeatmap', 'MegviiHeatmap',
     'PIXEL_STD',

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from posecfg.codecs.dekr import IdentityPredictor
 from posecfg.codecs.dlc_heatmap import DLCHeatmapGenerator, HeatmapPredictor
 from posecfg.registry import KEYPOINT_CODECS, MODELS
 from .base_head import BaseHead
@@ -54,6 +55,11 @@ DLC_TYPE_NAMES = {
     'SequentialGenerator': 'SequentialGenerator',
     'PartAffinityFieldGenerator': 'PartAffinityFieldGenerator',
     'PartAffinityFieldPredictor': 'PartAffinityFieldPredictor',
+    # DEKR (heads/dekr_head.py, codecs/dekr.py, losses/dekr.py) and the identity head's
+    # predictor (a DLCHeatmapHead with an IdentityPredictor)
+    'DEKRHead': 'DEKRHead', 'DEKRGenerator': 'DEKRGenerator', 'DEKRPredictor': 'DEKRPredictor',
+    'DEKRHeatmapLoss': 'DEKRHeatmapLoss', 'DEKROffsetLoss': 'DEKROffsetLoss',
+    'IdentityPredictor': 'IdentityPredictor',
 }
 #: HeatmapPredictor options a head's test_cfg may override
 PREDICTOR_KEYS = ('apply_sigmoid', 'clip_scores', 'location_refinement', 'locref_std')
@@ -130,8 +136,12 @@ class DLCHeatmapHead(BaseHead):
     ``HeatmapHead`` is its own codec-driven head).
 
     Args (DeepLabCut's):
-        predictor: a ``HeatmapPredictor`` config (type may be left out).
-        target_generator: a ``HeatmapGaussianGenerator`` / ``HeatmapPlateauGenerator`` config.
+        predictor: a ``HeatmapPredictor`` config (type may be left out), or an
+            ``IdentityPredictor`` one (DeepLabCut's identity head, ``config/base/
+            head_identity.yaml``: one map per individual, INDIVIDUAL-mode targets).
+        target_generator: a ``HeatmapGaussianGenerator`` / ``HeatmapPlateauGenerator`` config
+            (``label_keypoint_key: keypoints_unique`` for DeepLabCut's unique-bodypart head:
+            it learns the batch's ``unique_keypoints``).
         criterion: one criterion config per output, ``dict(heatmap=dict(type=
             'WeightedMSECriterion', weight=1.0), locref=dict(type='WeightedHuberCriterion',
             weight=0.05))``, aggregated by :class:`WeightedLossAggregator` with the ``weight``
@@ -151,7 +161,10 @@ class DLCHeatmapHead(BaseHead):
     ``forward(feats)`` → ``dict(heatmap=(B, K, H, W), locref=(B, 2K, H, W))``; ``loss`` →
     ``total_loss`` (the aggregate, what training minimises) and each output's loss under its
     name (logged, as DeepLabCut's ``losses/train.heatmap``); ``decode`` → per sample
-    ``keypoints`` (1, K, 2) input pixels and ``keypoint_scores`` (1, K).
+    ``keypoints`` (1, K, 2) input pixels and ``keypoint_scores`` (1, K); a unique-bodypart head
+    names them ``unique_keypoints`` / ``unique_keypoint_scores``, an identity head gives
+    ``identity_maps`` (h, w, I) at the input size (``BottomUp`` turns them into identity scores
+    of its first head's instances).
     """
 
     #: head output → (target key, weight key or None) of its target generator
@@ -177,8 +190,14 @@ class DLCHeatmapHead(BaseHead):
                  test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(codec=None, test_cfg=test_cfg, init_cfg=init_cfg)
         owner = type(self).__name__
-        self.predictor = _build_codec({'type': 'HeatmapPredictor', **dict(predictor),
-                                       **self.test_cfg}, HeatmapPredictor, 'predictor')
+        predictor = {'type': 'HeatmapPredictor', **dict(predictor)}
+        if predictor['type'] == 'IdentityPredictor':
+            # the identity head: only apply_sigmoid of the model's test_cfg is its
+            predictor.update({k: v for k, v in self.test_cfg.items() if k == 'apply_sigmoid'})
+        else:
+            predictor.update(self.test_cfg)
+        self.predictor = _build_codec(predictor, (HeatmapPredictor, IdentityPredictor),
+                                      'predictor')
         self.target_generator = _build_codec(target_generator, DLCHeatmapGenerator,
                                              'target_generator')
         self.codec = self.predictor
@@ -287,18 +306,21 @@ class DLCHeatmapHead(BaseHead):
     def targets(self, batch: dict, stride: float, heatmap_size: Tuple[int, int]) -> dict:
         """The generator's targets (numpy, leading B axis) for this batch's labels."""
         generator = self.target_generator.at(stride, heatmap_size)
-        key = generator.batch_key
-        if batch.get(key) is None or batch.get(f'{key}_visible') is None:
-            raise ValueError(f"{type(self).__name__}: training needs {key!r} and "
-                             f"'{key}_visible' in the batch (Collect them in keys)")
+        keypoints, visible = self.labels(batch, generator.batch_key)
         identities = None
         if generator.heatmap_mode == 'INDIVIDUAL':
             if batch.get('identities') is None:
                 raise ValueError(f"{type(self).__name__}: heatmap_mode INDIVIDUAL needs "
                                  f"'identities' in the batch (Collect them in keys)")
             identities = [_numpy(i) for i in batch['identities']]
-        return generator.encode_batch([_numpy(k) for k in batch[key]],
-                                      [_numpy(v) for v in batch[f'{key}_visible']], identities)
+        return generator.encode_batch(keypoints, visible, identities)
+
+    def labels(self, batch: dict, key: str) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+        """The batch's per-sample ``key`` points (N, K, 2) and their ``<key>_visible``."""
+        if batch.get(key) is None or batch.get(f'{key}_visible') is None:
+            raise ValueError(f"{type(self).__name__}: training needs {key!r} and "
+                             f"'{key}_visible' in the batch (Collect them in keys)")
+        return [_numpy(k) for k in batch[key]], [_numpy(v) for v in batch[f'{key}_visible']]
 
     def feature_size(self, heatmap_size: Tuple[int, int]) -> Tuple[int, int]:
         """(w, h) cells of the backbone map that gives heatmaps of ``heatmap_size`` (w, h)."""
@@ -308,18 +330,25 @@ class DLCHeatmapHead(BaseHead):
     def decode(self, outputs, input_size: Tuple[int, int]) -> List[dict]:
         feature_size = self.feature_size(_size(outputs['heatmap']))
         predictor = self.predictor.at(self.model_stride(input_size, feature_size))
+        if isinstance(predictor, IdentityPredictor):
+            # DeepLabCut's identity maps at the input size, (h, w, I) per image
+            return [dict(identity_maps=m) for m in predictor.identity_maps(outputs)]
         keypoints, scores = predictor.decode(outputs)
+        if self.target_generator.batch_key == 'unique_keypoints':
+            return [dict(unique_keypoints=k, unique_keypoint_scores=s)
+                    for k, s in zip(keypoints, scores)]
         return [dict(keypoints=k, keypoint_scores=s) for k, s in zip(keypoints, scores)]
 
 
-def _build_codec(cfg, base: type, name: str, owner: str = 'DLCHeatmapHead'):
+def _build_codec(cfg, base, name: str, owner: str = 'DLCHeatmapHead'):
     if isinstance(cfg, base):
         return cfg
     if not isinstance(cfg, Mapping) or 'type' not in cfg:
         raise ValueError(f'{owner}: {name} must be a config dict with a type, got {cfg!r}')
     codec = KEYPOINT_CODECS.build(dict(cfg))
     if not isinstance(codec, base):
-        raise ValueError(f'{owner}: {name}.type={cfg["type"]!r} is not a {base.__name__}')
+        names = ' or '.join(b.__name__ for b in (base if isinstance(base, tuple) else (base,)))
+        raise ValueError(f'{owner}: {name}.type={cfg["type"]!r} is not a {names}')
     return codec
 
 
