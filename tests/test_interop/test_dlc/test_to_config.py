@@ -293,7 +293,7 @@ def test_yaml_typos_name_the_file_line_and_close_matches(project, tmp_path):
     ('runner.gpus=[0,1]', 'dist_train'),
     ('data.colormode=BGR', 'RGB'),
     ('device=mps', 'only auto'),
-    ('with_center_keypoints=true', 'not supported'),
+    ('with_center_keypoints=true', 'DEKR heads only'),
 ])
 def test_keys_posecfg_cannot_honour_are_errors(pose_config, option, message):
     with pytest.raises(ConfigError, match=message):
