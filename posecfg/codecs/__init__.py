@@ -14,7 +14,10 @@ Codec classes in ``posecfg.registry.KEYPOINT_CODECS``: :class:`MSRAHeatmap`,
 in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg-max decoding),
 :class:`LPHeatmap` (Lightning Pose's targets and soft-argmax decoding); DeepLabCut 3's
 :class:`HeatmapGaussianGenerator`, :class:`HeatmapPlateauGenerator` (targets) and
-:class:`HeatmapPredictor` (decoding) in :mod:`.dlc_heatmap`.
+:class:`HeatmapPredictor` (decoding) in :mod:`.dlc_heatmap`; its multi-animal
+:class:`PartAffinityFieldGenerator`, :class:`SequentialGenerator` (:mod:`.dlc_paf`) and
+:class:`PartAffinityFieldPredictor` (:mod:`.dlc_paf_predictor`, assembly in
+:mod:`.paf_assembly`).
 """
 from .argmax_heatmap import ArgmaxHeatmap
 from .base import BaseKeypointCodec
@@ -22,6 +25,8 @@ from .blur import blur_maps, modulate_heatmaps
 from .decode import decode_heatmaps, keypoints_from_heatmaps
 from .dlc_heatmap import (DLCHeatmapGenerator, HeatmapGaussianGenerator,
                           HeatmapPlateauGenerator, HeatmapPredictor)
+from .dlc_paf import PartAffinityFieldGenerator, SequentialGenerator
+from .dlc_paf_predictor import PartAffinityFieldPredictor
 from .flip import flip_back, flip_permutation
 from .geometry import PIXEL_STD, transform_preds
 from .lp_heatmap import LPHeatmap
@@ -35,7 +40,8 @@ from .udp import udp_heatmap_target, udp_stride
 
 __all__ = [
     'ArgmaxHeatmap', 'BaseKeypointCodec', 'DLCHeatmapGenerator', 'HeatmapGaussianGenerator',
-    'HeatmapPlateauGenerator', 'HeatmapPredictor', 'LPHeatmap', 'MSRAHeatmap', 'MegviiHeatmap',
+    'HeatmapPlateauGenerator', 'HeatmapPredictor', 'LPHeatmap', 'PartAffinityFieldGenerator',
+    'PartAffinityFieldPredictor', 'SequentialGenerator', 'MSRAHeatmap', 'MegviiHeatmap',
     'PIXEL_STD',
     'UDPHeatmap', 'blur_maps',
     'decode_combined_target', 'decode_heatmaps', 'flip_back', 'flip_permutation',

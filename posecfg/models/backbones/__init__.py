@@ -4,6 +4,7 @@ Importing this package registers every backbone in ``posecfg.registry.MODELS``.
 """
 from .base import BaseBackbone
 from .cspnext import CSPNeXt
+from .dlcrnet import DLCRNet
 from .efficientnet import EfficientNet
 from .hrnet import HRNet
 from .mobilenet_v2 import MobileNetV2
@@ -11,5 +12,5 @@ from .resnet import ResNet, ResNetV1d
 from .shufflenet_v2 import ShuffleNetV2
 from .vision_transformer import VisionTransformer
 
-__all__ = ['BaseBackbone', 'CSPNeXt', 'EfficientNet', 'HRNet', 'MobileNetV2', 'ResNet',
+__all__ = ['BaseBackbone', 'CSPNeXt', 'DLCRNet', 'EfficientNet', 'HRNet', 'MobileNetV2', 'ResNet',
            'ResNetV1d', 'ShuffleNetV2', 'VisionTransformer']

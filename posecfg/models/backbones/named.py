@@ -47,7 +47,8 @@ class NamedBackbone:
 _GN = dict(type='GN', num_groups=32)
 #: DeepLabCut 3 backbone class → its wrapping in a snapshot (``backbone.<prefix><our key>``):
 #: ResNet and HRNet hold the timm model as ``self.model``; CSPNeXt builds its layers itself.
-DLC_KEY_PREFIX = {'ResNet': 'model.', 'HRNet': 'model.', 'CSPNeXt': ''}
+#: DLCRNet holds its ResNet as ``model`` itself (posecfg's DLCRNet has DeepLabCut's keys).
+DLC_KEY_PREFIX = {'ResNet': 'model.', 'HRNet': 'model.', 'CSPNeXt': '', 'DLCRNet': ''}
 _DLC_CSPNEXT = {'cspnext_s': (0.33, 0.5), 'cspnext_m': (0.67, 0.75), 'cspnext_x': (1.33, 1.25)}
 _DLC_WEIGHTS_REPO = 'hf://DeepLabCut/DeepLabCut-Backbones'
 
@@ -67,6 +68,11 @@ DLC_NET_TYPES = {
         f'{_DLC_WEIGHTS_REPO}/{name}.pt', '',
         f'CSPNeXt P5 deepen {d} widen {w}; weights from DeepLabCut/DeepLabCut-Backbones')
        for name, (d, w) in _DLC_CSPNEXT.items()},
+    **{f'dlcrnet_stride{s}_ms5': NamedBackbone(
+        dict(type='DLCRNet', model_name='resnet50', output_stride=s), 'timm://resnet50', '',
+        f'DLCRNet: timm resnet50 (BatchNorm) at output stride {s} + multi-scale banks '
+        f'(2304 channels)')
+       for s in (16, 32)},
 }
 
 # timm model names DeepLabCut's ResNet takes → posecfg ResNet arguments
@@ -86,6 +92,8 @@ _DLC_DEFAULTS = {
                     channel_attention=True, norm_layer='SyncBN', activation_fn='SiLU',
                     backbone_weight_folder=None, repo_id='DeepLabCut/DeepLabCut-Backbones',
                     **_DLC_BASE),
+    'DLCRNet': dict(model_name='resnet50', output_stride=32, pretrained=True,
+                    drop_path_rate=0.0, drop_block_rate=0.0, **_DLC_BASE),
 }
 
 
@@ -168,7 +176,21 @@ def _cspnext(opts: dict, key: str) -> dict:
     return cfg
 
 
-_DLC_BUILDERS = {'ResNet': _resnet, 'HRNet': _hrnet, 'CSPNeXt': _cspnext}
+def _dlcrnet(opts: dict, key: str) -> dict:
+    name = opts['model_name']
+    if name not in ('resnet50', 'resnet101'):
+        raise ValueError(f'{key}.model_name={name!r}: DeepLabCut\'s DLCRNet hooks the blocks '
+                         f'of a bottleneck ResNet; posecfg builds resnet50, resnet101'
+                         f'{_close(name, ("resnet50", "resnet101"))}')
+    if opts['drop_path_rate'] or opts['drop_block_rate']:
+        raise ValueError(f'{key}: drop_path_rate / drop_block_rate are not supported for '
+                         f'DLCRNet by posecfg; set them to 0')
+    cfg = dict(type='DLCRNet', model_name=name, output_stride=opts['output_stride'],
+               norm_eval=bool(opts['freeze_bn_stats']))
+    return _pretrained(cfg, opts['pretrained'], f'timm://{name}')
+
+
+_DLC_BUILDERS = {'ResNet': _resnet, 'HRNet': _hrnet, 'CSPNeXt': _cspnext, 'DLCRNet': _dlcrnet}
 
 
 def _pretrained(cfg: dict, pretrained: bool, weights: str) -> dict:

@@ -149,6 +149,9 @@ class DLCHeatmapHead(BaseHead):
     ``keypoints`` (1, K, 2) input pixels and ``keypoint_scores`` (1, K).
     """
 
+    #: head output → (target key, weight key or None) of its target generator
+    TARGET_KEYS = {'heatmap': ('heatmaps', 'heatmap_weights'),
+                   'locref': ('locref_maps', 'locref_weights')}
     option_keys = {'test_cfg': PREDICTOR_KEYS, 'heatmap_config': DECONV_KEYS,
                    'locref_config': DECONV_KEYS, 'weight_init': ('type', 'std')}
     example_args = dict(
@@ -259,11 +262,12 @@ class DLCHeatmapHead(BaseHead):
         targets = self.targets(batch, stride, _size(outputs['heatmap']))
         device = outputs['heatmap'].device
         targets = {k: torch.from_numpy(v).to(device) for k, v in targets.items()}
-        pairs = {'heatmap': ('heatmaps', 'heatmap_weights'),
-                 'locref': ('locref_maps', 'locref_weights')}
-        losses = {name: self.criterion[name](outputs[name], targets[pairs[name][0]],
-                                             targets[pairs[name][1]])
-                  for name in self.output_names}
+        losses = {}
+        for name in self.output_names:
+            target, weights = self.TARGET_KEYS[name]
+            # DeepLabCut's generators give no weights for some outputs (PAFs): weight 1
+            losses[name] = self.criterion[name](outputs[name], targets[target],
+                                                1.0 if weights is None else targets[weights])
         if self.aggregator is None:
             return dict(total_loss=losses['heatmap'])
         result = dict(total_loss=self.aggregator(losses))
@@ -286,36 +290,36 @@ class DLCHeatmapHead(BaseHead):
         return generator.encode_batch([_numpy(k) for k in batch[key]],
                                       [_numpy(v) for v in batch[f'{key}_visible']], identities)
 
-    def decode(self, outputs, input_size: Tuple[int, int]) -> List[dict]:
-        height, width = outputs['heatmap'].shape[-2:]
+    def feature_size(self, heatmap_size: Tuple[int, int]) -> Tuple[int, int]:
+        """(w, h) cells of the backbone map that gives heatmaps of ``heatmap_size`` (w, h)."""
         owner = type(self).__name__
-        feature_size = (self.heatmap_head.input_size(width, owner),
-                        self.heatmap_head.input_size(height, owner))
+        return tuple(self.heatmap_head.input_size(n, owner) for n in heatmap_size)
+
+    def decode(self, outputs, input_size: Tuple[int, int]) -> List[dict]:
+        feature_size = self.feature_size(_size(outputs['heatmap']))
         predictor = self.predictor.at(self.model_stride(input_size, feature_size))
         keypoints, scores = predictor.decode(outputs)
         return [dict(keypoints=k, keypoint_scores=s) for k, s in zip(keypoints, scores)]
 
 
-def _build_codec(cfg, base: type, name: str):
+def _build_codec(cfg, base: type, name: str, owner: str = 'DLCHeatmapHead'):
     if isinstance(cfg, base):
         return cfg
     if not isinstance(cfg, Mapping) or 'type' not in cfg:
-        raise ValueError(f'DLCHeatmapHead: {name} must be a config dict with a type, got '
-                         f'{cfg!r}')
+        raise ValueError(f'{owner}: {name} must be a config dict with a type, got {cfg!r}')
     codec = KEYPOINT_CODECS.build(dict(cfg))
     if not isinstance(codec, base):
-        raise ValueError(f'DLCHeatmapHead: {name}.type={cfg["type"]!r} is not a '
-                         f'{base.__name__}')
+        raise ValueError(f'{owner}: {name}.type={cfg["type"]!r} is not a {base.__name__}')
     return codec
 
 
-def _deconv_args(cfg, name: str) -> dict:
+def _deconv_args(cfg, name: str, owner: str = 'DLCHeatmapHead') -> dict:
     if not isinstance(cfg, Mapping):
-        raise ValueError(f'DLCHeatmapHead: {name} must be a dict with keys '
+        raise ValueError(f'{owner}: {name} must be a dict with keys '
                          f'{", ".join(DECONV_KEYS)}, got {cfg!r}')
     unknown = [k for k in cfg if k not in DECONV_KEYS]
     if unknown:
-        raise ValueError(f'DLCHeatmapHead: {name} has unknown keys {unknown}; it takes '
+        raise ValueError(f'{owner}: {name} has unknown keys {unknown}; it takes '
                          f'{", ".join(DECONV_KEYS)}')
     return dict(cfg)
 
