@@ -17,7 +17,8 @@ in :mod:`.mmpose0x`), :class:`ArgmaxHeatmap` (whole-image Gaussian heatmaps, arg
 :class:`HeatmapPredictor` (decoding) in :mod:`.dlc_heatmap`; its multi-animal
 :class:`PartAffinityFieldGenerator`, :class:`SequentialGenerator` (:mod:`.dlc_paf`) and
 :class:`PartAffinityFieldPredictor` (:mod:`.dlc_paf_predictor`, assembly in
-:mod:`.paf_assembly`).
+:mod:`.paf_assembly`); its DEKR parts :class:`DEKRGenerator`, :class:`DEKRPredictor` and the
+identity head's :class:`IdentityPredictor` in :mod:`.dekr`.
 """
 from .argmax_heatmap import ArgmaxHeatmap
 from .base import BaseKeypointCodec
@@ -27,6 +28,7 @@ from .dlc_heatmap import (DLCHeatmapGenerator, HeatmapGaussianGenerator,
                           HeatmapPlateauGenerator, HeatmapPredictor)
 from .dlc_paf import PartAffinityFieldGenerator, SequentialGenerator
 from .dlc_paf_predictor import PartAffinityFieldPredictor
+from .dekr import DEKRGenerator, DEKRPredictor, IdentityPredictor
 from .flip import flip_back, flip_permutation
 from .geometry import PIXEL_STD, transform_preds
 from .lp_heatmap import LPHeatmap
@@ -39,7 +41,8 @@ from .refine import (decode_combined_target, refine_dark, refine_dark_udp,
 from .udp import udp_heatmap_target, udp_stride
 
 __all__ = [
-    'ArgmaxHeatmap', 'BaseKeypointCodec', 'DLCHeatmapGenerator', 'HeatmapGaussianGenerator',
+    'ArgmaxHeatmap', 'BaseKeypointCodec', 'DEKRGenerator', 'DEKRPredictor',
+    'IdentityPredictor', 'DLCHeatmapGenerator', 'HeatmapGaussianGenerator',
     'HeatmapPlateauGenerator', 'HeatmapPredictor', 'LPHeatmap', 'PartAffinityFieldGenerator',
     'PartAffinityFieldPredictor', 'SequentialGenerator', 'MSRAHeatmap', 'MegviiHeatmap',
     'PIXEL_STD',

@@ -34,6 +34,10 @@ DLC_EXPECTED = {
                                     timm_hrnet_features_shapes(32).items()}),
     'hrnet_w48': ('HRNet', lambda: {f'model.{k}': v for k, v in
                                     timm_hrnet_features_shapes(48).items()}),
+    # DEKR's HRNets are the same timm features (all branches used)
+    **{f'dekr_w{w}': ('HRNet', lambda w=w: {f'model.{k}': v for k, v in
+                                           timm_hrnet_features_shapes(w).items()})
+       for w in (18, 32, 48)},
     'cspnext_s': ('CSPNeXt', lambda: dlc_cspnext_shapes(0.33, 0.5)),
     'cspnext_m': ('CSPNeXt', lambda: dlc_cspnext_shapes(0.67, 0.75)),
     'cspnext_x': ('CSPNeXt', lambda: dlc_cspnext_shapes(1.33, 1.25)),
@@ -41,7 +45,9 @@ DLC_EXPECTED = {
 # backbone_output_channels in DeepLabCut's config/backbones/<net_type>.yaml, and the stride
 DLC_CHANNELS = {'resnet_50': (2048, 16), 'resnet_101': (2048, 16), 'hrnet_w18': (18, 4),
                 'hrnet_w32': (32, 4), 'hrnet_w48': (48, 4), 'cspnext_s': (512, 32),
-                'cspnext_m': (768, 32), 'cspnext_x': (1280, 32)}
+                'cspnext_m': (768, 32), 'cspnext_x': (1280, 32),
+                # config/dekr/dekr_w*.yaml backbone_output_channels
+                'dekr_w18': (270, 4), 'dekr_w32': (480, 4), 'dekr_w48': (720, 4)}
 
 
 @pytest.mark.parametrize('net_type', sorted(DLC_EXPECTED))
@@ -93,6 +99,9 @@ DLC_YAML = {
     'hrnet_w32': dict(type='HRNet', model_name='hrnet_w32', freeze_bn_stats=True,
                       freeze_bn_weights=False, interpolate_branches=False,
                       increased_channel_count=False),
+    'dekr_w18': dict(type='HRNet', model_name='hrnet_w18', freeze_bn_stats=False,
+                     freeze_bn_weights=False, interpolate_branches=True,
+                     increased_channel_count=False),
     'cspnext_m': dict(type='CSPNeXt', model_name='cspnext_m', freeze_bn_stats=False,
                       freeze_bn_weights=False, deepen_factor=0.67, widen_factor=0.75),
 }

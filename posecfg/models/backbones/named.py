@@ -63,6 +63,14 @@ DLC_NET_TYPES = {
         dict(type='HRNet', extra=hrnet_extra(w, multiscale_output=True), out_indices=(0,)),
         f'timm://hrnet_w{w}', 'model.', f'timm hrnet_w{w} features, branch 0 (stride 4)')
        for w in (18, 32, 48)},
+    # DEKR (config/dekr/dekr_w*.yaml): every HRNet branch resized to branch 0 and concatenated
+    # (interpolate_branches: true → 15·w channels at stride 4), BatchNorm not frozen
+    **{f'dekr_w{w}': NamedBackbone(
+        dict(type='HRNet', extra=hrnet_extra(w, multiscale_output=True),
+             interpolate_branches=True),
+        f'timm://hrnet_w{w}', 'model.', f'timm hrnet_w{w} features, all branches interpolated '
+        f'to stride 4 and concatenated ({15 * w} channels)')
+       for w in (18, 32, 48)},
     **{name: NamedBackbone(
         dict(type='CSPNeXt', deepen_factor=d, widen_factor=w),
         f'{_DLC_WEIGHTS_REPO}/{name}.pt', '',

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from posecfg.codecs.dekr import IdentityPredictor
 from posecfg.codecs.dlc_heatmap import DLCHeatmapGenerator, HeatmapPredictor
 from posecfg.registry import KEYPOINT_CODECS, MODELS
 from .base_head import BaseHead
@@ -49,6 +50,11 @@ DLC_TYPE_NAMES = {
     'WeightedHuberCriterion': 'WeightedHuberCriterion',
     'WeightedBCECriterion': 'WeightedBCECriterion',
     'WeightedLossAggregator': 'WeightedLossAggregator',
+    # DEKR (heads/dekr_head.py, codecs/dekr.py, losses/dekr.py) and the identity head's
+    # predictor (a DLCHeatmapHead with an IdentityPredictor)
+    'DEKRHead': 'DEKRHead', 'DEKRGenerator': 'DEKRGenerator', 'DEKRPredictor': 'DEKRPredictor',
+    'DEKRHeatmapLoss': 'DEKRHeatmapLoss', 'DEKROffsetLoss': 'DEKROffsetLoss',
+    'IdentityPredictor': 'IdentityPredictor',
 }
 #: HeatmapPredictor options a head's test_cfg may override
 PREDICTOR_KEYS = ('apply_sigmoid', 'clip_scores', 'location_refinement', 'locref_std')
@@ -172,8 +178,14 @@ class DLCHeatmapHead(BaseHead):
                  test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(codec=None, test_cfg=test_cfg, init_cfg=init_cfg)
         owner = type(self).__name__
-        self.predictor = _build_codec({'type': 'HeatmapPredictor', **dict(predictor),
-                                       **self.test_cfg}, HeatmapPredictor, 'predictor')
+        predictor = {'type': 'HeatmapPredictor', **dict(predictor)}
+        if predictor['type'] == 'IdentityPredictor':
+            # the identity head: only apply_sigmoid of the model's test_cfg is its
+            predictor.update({k: v for k, v in self.test_cfg.items() if k == 'apply_sigmoid'})
+        else:
+            predictor.update(self.test_cfg)
+        self.predictor = _build_codec(predictor, (HeatmapPredictor, IdentityPredictor),
+                                      'predictor')
         self.target_generator = _build_codec(target_generator, DLCHeatmapGenerator,
                                              'target_generator')
         self.codec = self.predictor
@@ -189,11 +201,7 @@ class DLCHeatmapHead(BaseHead):
                                  f'{self.locref_head.stride}')
         self._check_channels()
         self.criterion, self.aggregator = _build_criteria(criterion, self.output_names, owner)
-        if backbone_stride is not None and not (isinstance(backbone_stride, (int, float))
-                                                and backbone_stride > 0):
-            raise ValueError(f'{owner}: backbone_stride must be a positive number of input '
-                             f'pixels per feature cell, got {backbone_stride!r}')
-        self.backbone_stride = backbone_stride
+        self.backbone_stride = check_backbone_stride(backbone_stride, owner)
         self.in_index = in_index
         if weight_init is not None:
             _normal_init(self, weight_init, owner)
@@ -277,18 +285,21 @@ class DLCHeatmapHead(BaseHead):
     def targets(self, batch: dict, stride: float, heatmap_size: Tuple[int, int]) -> dict:
         """The generator's targets (numpy, leading B axis) for this batch's labels."""
         generator = self.target_generator.at(stride, heatmap_size)
-        key = generator.batch_key
-        if batch.get(key) is None or batch.get(f'{key}_visible') is None:
-            raise ValueError(f"{type(self).__name__}: training needs {key!r} and "
-                             f"'{key}_visible' in the batch (Collect them in keys)")
+        keypoints, visible = self.labels(batch, generator.batch_key)
         identities = None
         if generator.heatmap_mode == 'INDIVIDUAL':
             if batch.get('identities') is None:
                 raise ValueError(f"{type(self).__name__}: heatmap_mode INDIVIDUAL needs "
                                  f"'identities' in the batch (Collect them in keys)")
             identities = [_numpy(i) for i in batch['identities']]
-        return generator.encode_batch([_numpy(k) for k in batch[key]],
-                                      [_numpy(v) for v in batch[f'{key}_visible']], identities)
+        return generator.encode_batch(keypoints, visible, identities)
+
+    def labels(self, batch: dict, key: str) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+        """The batch's per-sample ``key`` points (N, K, 2) and their ``<key>_visible``."""
+        if batch.get(key) is None or batch.get(f'{key}_visible') is None:
+            raise ValueError(f"{type(self).__name__}: training needs {key!r} and "
+                             f"'{key}_visible' in the batch (Collect them in keys)")
+        return [_numpy(k) for k in batch[key]], [_numpy(v) for v in batch[f'{key}_visible']]
 
     def feature_size(self, heatmap_size: Tuple[int, int]) -> Tuple[int, int]:
         """(w, h) cells of the backbone map that gives heatmaps of ``heatmap_size`` (w, h)."""
@@ -298,8 +309,23 @@ class DLCHeatmapHead(BaseHead):
     def decode(self, outputs, input_size: Tuple[int, int]) -> List[dict]:
         feature_size = self.feature_size(_size(outputs['heatmap']))
         predictor = self.predictor.at(self.model_stride(input_size, feature_size))
+        if isinstance(predictor, IdentityPredictor):
+            # DeepLabCut's identity maps at the input size, (h, w, I) per image
+            return [dict(identity_maps=m) for m in predictor.identity_maps(outputs)]
         keypoints, scores = predictor.decode(outputs)
+        if self.target_generator.batch_key == 'unique_keypoints':
+            return [dict(unique_keypoints=k, unique_keypoint_scores=s)
+                    for k, s in zip(keypoints, scores)]
         return [dict(keypoints=k, keypoint_scores=s) for k, s in zip(keypoints, scores)]
+
+
+def check_backbone_stride(value, owner: str) -> Optional[float]:
+    """``backbone_stride``: None (inferred) or a positive number of input pixels per cell."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                              or not value > 0):
+        raise ValueError(f'{owner}: backbone_stride must be a positive number of input pixels '
+                         f'per feature cell, got {value!r}')
+    return value
 
 
 def _build_codec(cfg, base: type, name: str, owner: str = 'DLCHeatmapHead'):
@@ -309,7 +335,8 @@ def _build_codec(cfg, base: type, name: str, owner: str = 'DLCHeatmapHead'):
         raise ValueError(f'{owner}: {name} must be a config dict with a type, got {cfg!r}')
     codec = KEYPOINT_CODECS.build(dict(cfg))
     if not isinstance(codec, base):
-        raise ValueError(f'{owner}: {name}.type={cfg["type"]!r} is not a {base.__name__}')
+        names = ' or '.join(b.__name__ for b in (base if isinstance(base, tuple) else (base,)))
+        raise ValueError(f'{owner}: {name}.type={cfg["type"]!r} is not a {names}')
     return codec
 
 
