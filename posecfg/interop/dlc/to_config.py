@@ -28,18 +28,21 @@ DeepLabCut key → posecfg (a key posecfg cannot honour yet is an error that say
                                            ``train_network`` overrides the key the same way,
                                            apis/training.py:76-97); a ``pretrained`` key
                                            written in the file is honoured (posecfg only)
-``model.heads.<name>`` (``HeatmapHead``)   ``model.heads.<name>`` = ``DLCHeatmapHead`` with
-                                           ``predictor``, ``target_generator``, ``criterion``,
-                                           ``heatmap_config``, ``locref_config``,
-                                           ``weight_init`` (type names: ``DLC_TYPE_NAMES``)
-``model.neck``, ``model.pose_model``       null only
+``model.heads.<name>``                     ``model.heads.<name>``: the registered posecfg part
+                                           of the head's type (``DLC_PARTS``: ``HeatmapHead``
+                                           → ``DLCHeatmapHead``; ``DLCRNetHead``, ``DEKRHead``
+                                           and their predictors, generators, criteria by
+                                           DeepLabCut's own names), every key passed through
+                                           and checked against the class's constructor
+``model.neck``                             null only
+``model.pose_model``                       accepted; DeepLabCut never reads it
 ``data.train`` / ``data.inference``        ``data.train.pipeline`` / ``data.val|test.pipeline``
                                            (the table of :mod:`posecfg.transforms.whole_image`)
 ``data.train.collate``                     ``data.collate_fn`` (``seed`` = train seed)
 ``data.bbox_margin``                       ``DLCProjectDataset.bbox_margin``
 ``data.colormode``                         ``RGB`` only
 ``metadata.*``                             checked against the project (``with_identity``
-                                           true: error, no identity head yet)
+                                           true exactly when there is an ``identity`` head)
 ``runner.optimizer``                       ``optimizer=dict(type=<torch.optim class>,
                                            **params)``
 ``runner.scheduler``                       ``param_scheduler``: ``LRListScheduler`` or
@@ -71,9 +74,10 @@ the device posecfg picks anyway: ``cuda`` when there is a GPU, else ``cpu``), ``
 (``PoseTrainingRunner``), ``runner.gpus`` (one GPU at most: several run with
 ``tools/dist_train.sh``), ``runner.load_weights_only`` (posecfg always loads snapshots as
 weights only), ``train_settings.weight_init``, ``data.gen_sampling``, ``data.loader``,
-``inference`` (DeepLabCut's video-analysis settings), ``logger``, ``detector``,
-``with_center_keypoints``. ``config_version``, ``net_type`` and ``runner.device`` (unused by
-DeepLabCut too) are accepted as they are.
+``inference`` (DeepLabCut's video-analysis settings), ``logger``, ``detector``;
+``with_center_keypoints`` is true only with a ``DEKRHead`` (whose generator finds the
+centres). ``config_version``, ``net_type`` and ``runner.device`` (unused by DeepLabCut too) are
+accepted as they are.
 """
 from __future__ import annotations
 
@@ -444,9 +448,11 @@ class Translator:
         if method != 'bu':
             raise self.fail(('method',), f'{self.get("method")!r}: top-down DeepLabCut models '
                                          f'are not supported by posecfg yet (bu only)')
-        for key in ('neck', 'pose_model'):
-            if self.get('model', key) is not None:
-                raise self.fail(('model', key), 'not supported by posecfg yet; set it to null')
+        if self.get('model', 'neck') is not None:
+            raise self.fail(('model', 'neck'), 'not supported by posecfg yet; set it to null')
+        # model.pose_model (dlcrnet_*.yaml: {stride: 8}) is stored by DeepLabCut's ModelConfig
+        # and read nowhere (models/model.py PoseModel takes its strides from the backbone and
+        # heads): accepted, without effect, as there
         backbone = dict(self.get('model', 'backbone') or {})
         if 'pretrained' not in backbone:
             backbone['pretrained'] = self.get('resume_training_from') is None

@@ -359,17 +359,6 @@ def test_other_net_types_translate_build_and_run(project, net_type, shuffle, cha
     assert heatmap.shape[:2] == (1, 4)
 
 
-def test_multi_animal_heads_are_refused_until_built(synthetic_ma):
-    from posecfg.interop.dlc.create_dataset import create_training_dataset
-    created = create_training_dataset(synthetic_ma / 'config.yaml', shuffle=1,
-                                      net_type='resnet_50')
-    path = next(p for p in map(Path, created.files) if p.name == 'pytorch_config.yaml')
-    line = line_of(path, r'model:', r'  heads:', r'    bodypart:')
-    with pytest.raises(ConfigError, match=rf'pytorch_config.yaml:{line}: model\.heads\.bodypart: '
-                                          rf'a DLCRNetHead head is not supported by posecfg yet'):
-        load_as_config(path)
-
-
 def test_dlc_python_api_goes_through_this_translator(project):
     from posecfg.apis.dlc import load_shuffle_config
     cfg = load_shuffle_config(project / 'config.yaml', shuffle=1, epochs=3,
