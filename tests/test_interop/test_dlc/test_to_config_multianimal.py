@@ -125,3 +125,61 @@ def test_unsupported_parts_and_mismatches_name_the_line(project):
                                           r'individuals'):
         load_as_config(paths[IDENTITY_SHUFFLE],
                        ['model.heads.identity.target_generator.num_heatmaps=2'])
+
+
+#: DeepLabCut keys shrinking the resnet_50 + PAF shuffle for a CPU test (timm resnet18, 512
+#: output channels, no pretrained file); everything else is the file's
+SMALL_PAF = ['model.backbone.model_name=resnet18', '+model.backbone.pretrained=false',
+             'model.backbone.output_stride=32', 'model.backbone_output_channels=512',
+             'model.heads.bodypart.heatmap_config.channels=[512,4]',
+             'model.heads.bodypart.locref_config.channels=[512,8]',
+             'model.heads.bodypart.paf_config.channels=[512,12]',
+             'model.heads.unique_bodypart.heatmap_config.channels=[512,1]',
+             'model.heads.unique_bodypart.locref_config.channels=[512,2]']
+
+
+@pytest.mark.usefixtures('one_thread')
+def test_paf_shuffle_trains_and_evaluates_into_deeplabcuts_files(project):
+    """tools/train.py then tools/test.py on the resnet_50 (PAF) shuffle: DeepLabCut's snapshot
+    and loss names, and its multi-animal evaluation files (4-level H5 with ``single``; rows of
+    individuals not predicted are -1, apis/utils.py build_predictions_dataframe after
+    PadOutputs(pad_value=-1))."""
+    import csv
+
+    import numpy as np
+    import pandas as pd
+    from tests.test_interop.test_dlc.test_to_config import run_main
+    root, paths = project
+    path = paths[1]
+    assert run_main('train', path, '--cfg-options', 'train_settings.epochs=1',
+                    'train_settings.batch_size=2', 'runner.eval_interval=1',
+                    'data.train.crop_sampling.width=128', 'data.train.crop_sampling.height=128',
+                    *SMALL_PAF) == 0
+    train = path.parent
+    assert (train / 'snapshot-best-001.pt').is_file()
+    with open(train / 'learning_stats.csv', newline='') as f:
+        header = next(csv.reader(f))
+    # models/model.py get_loss: <head>_<criterion key>, each head's total, the mean total
+    assert {'losses/train.total_loss', 'losses/train.bodypart_total_loss',
+            'losses/train.bodypart_heatmap', 'losses/train.bodypart_locref',
+            'losses/train.bodypart_paf', 'losses/train.unique_bodypart_heatmap',
+            'losses/train.unique_bodypart_locref', 'metrics/test.mAP'} <= set(header)
+
+    assert run_main('test', path, '--cfg-options', *SMALL_PAF) == 0
+    folder = root / 'evaluation-results-pytorch' / 'iteration-0' / train.parent.name
+    scorer = 'DLC_Resnet50_syntheticNov11shuffle1_snapshot_best-1'
+    df = pd.read_hdf(folder / f'{scorer}.h5', key='df_with_missing')
+    assert list(df.columns.names) == ['scorer', 'individuals', 'bodyparts', 'coords']
+    assert df.columns.get_level_values('individuals').unique().tolist() == [
+        'animal_0', 'animal_1', 'animal_2', 'single']
+    assert len(df) == 25 and not df.isna().all(axis=1).any()  # train and test rows
+    animals = df.drop(columns='single', level='individuals').to_numpy().reshape(25, 3, 4, 3)
+    empty = (animals == -1).all(axis=(2, 3))
+    predicted = ~empty
+    # a predicted individual's keypoints: NaN (missing) or a score in [0, 1]
+    scores = animals[..., 2][predicted]
+    assert np.all(np.isnan(scores) | ((scores >= 0) & (scores <= 1)))
+    results = pd.read_csv(folder / f'{scorer}-results.csv', index_col=[0, 1, 2, 3, 4])
+    assert list(results.columns) == [f'{s} {m}' for s in ('train', 'test')
+                                     for m in ('rmse', 'rmse_pcutoff', 'mAP', 'mAR')]
+    assert results.index[0][:3] == (0.8, 1, 1)
