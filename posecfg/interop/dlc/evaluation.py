@@ -185,9 +185,14 @@ class EvaluationRun:
 
     def _identity_scores(self, pred: dict, keypoints: np.ndarray, rows: int):
         """(rows, K, I) identity scores of the predicted poses (-1 padding), or None without an
-        identity head. The identity head's maps are at the model input's size; DeepLabCut's
-        evaluation feeds whole images (data.inference resizes nothing), so the keypoints are
-        read there as they are."""
+        identity head: the prediction's ``identity_scores`` (``BottomUp`` reads the identity
+        maps at its keypoints), else the identity head's ``identity_maps`` read at the
+        keypoints (input-size maps; DeepLabCut's evaluation feeds whole images, data.inference
+        resizes nothing, so the keypoints are read there as they are)."""
+        from posecfg.evaluation.functional.dlc_identity import pad_poses
+        from posecfg.evaluation.metrics._records import _to_numpy
+        if pred.get('identity_scores') is not None:  # BottomUp's, at its keypoints
+            return pad_poses(_to_numpy(pred['identity_scores']), rows)
         maps = None
         for value in pred.values():
             if isinstance(value, dict) and value.get('identity_maps') is not None:
@@ -195,7 +200,6 @@ class EvaluationRun:
         if maps is None:
             return None
         from posecfg.codecs.dekr import identity_scores
-        from posecfg.evaluation.functional.dlc_identity import pad_poses
         scores = identity_scores(maps, keypoints) if len(keypoints) else \
             np.zeros((0, keypoints.shape[1], len(self.individuals)))
         return pad_poses(scores, rows)
