@@ -124,13 +124,7 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
 
     def at(self, stride: float, heatmap_size: Tuple[int, int]) -> 'DLCHeatmapGenerator':
         """This generator for outputs of ``heatmap_size`` (W, H) at model ``stride`` (a copy)."""
-        out = self.sized(heatmap_size=heatmap_size)
-        if out.stride is not None and not np.isclose(out.stride, stride):
-            raise ValueError(f'{type(self).__name__}: stride is {out.stride} but the model '
-                             f'outputs at stride {stride}')
-        out = copy.copy(out)
-        out.stride = _positive(stride, 'stride', type(self).__name__)
-        return out
+        return with_stride(self.sized(heatmap_size=heatmap_size), stride)
 
     # ------------------------------------------------------------------ encoding
     def encode(self, keypoints, keypoints_visible=None, identities=None) -> dict:
@@ -375,6 +369,18 @@ class HeatmapPredictor(StridedPredictor):
             scores = scores.clamp(0, 1)
         keypoints = torch.stack([x, y], dim=-1).float()
         return to_numpy(keypoints)[:, None], to_numpy(scores)[:, None]
+
+
+def with_stride(codec, stride: float):
+    """A copy of ``codec`` (a DeepLabCut generator or predictor) at model ``stride``; a stride
+    it already has must agree."""
+    owner = type(codec).__name__
+    if codec.stride is not None and not np.isclose(codec.stride, stride):
+        raise ValueError(f'{owner}: stride is {codec.stride} but the model outputs at stride '
+                         f'{stride}')
+    out = copy.copy(codec)
+    out.stride = _positive(stride, 'stride', owner)
+    return out
 
 
 def _positive(value, name: str, owner: str) -> float:

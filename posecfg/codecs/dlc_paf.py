@@ -28,7 +28,7 @@ import numpy as np
 
 from ..registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec
-from .dlc_heatmap import DLC_LABEL_KEYS, _last_true, _positive
+from .dlc_heatmap import DLC_LABEL_KEYS, _last_true, _positive, with_stride
 
 
 def check_graph(graph, owner: str, num_keypoints: Optional[int] = None) -> List[Tuple[int, int]]:
@@ -104,13 +104,7 @@ class PartAffinityFieldGenerator(BaseKeypointCodec):
 
     def at(self, stride: float, heatmap_size: Tuple[int, int]) -> 'PartAffinityFieldGenerator':
         """This generator for outputs of ``heatmap_size`` (W, H) at model ``stride`` (a copy)."""
-        out = self.sized(heatmap_size=heatmap_size)
-        if out.stride is not None and not np.isclose(out.stride, stride):
-            raise ValueError(f'{type(self).__name__}: stride is {out.stride} but the model '
-                             f'outputs at stride {stride}')
-        out = copy.copy(out)
-        out.stride = _positive(stride, 'stride', type(self).__name__)
-        return out
+        return with_stride(self.sized(heatmap_size=heatmap_size), stride)
 
     def encode(self, keypoints, keypoints_visible=None, identities=None) -> dict:
         keypoints, visible = self.instances(type(self).__name__, keypoints, keypoints_visible)
@@ -135,7 +129,9 @@ class PartAffinityFieldGenerator(BaseKeypointCodec):
             if points.shape[1] <= edges.max():
                 raise ValueError(f'{owner}: graph names keypoint {int(edges.max())} but the '
                                  f'labels have {points.shape[1]} keypoints')
-            maps[i] = self._sample(points.astype(np.float32).astype(np.float64), flags, cx, cy)
+            if len(points):  # an image without individuals keeps zero maps
+                maps[i] = self._sample(points.astype(np.float32).astype(np.float64), flags,
+                                       cx, cy)
         return dict(paf_maps=maps)
 
     def _sample(self, points: np.ndarray, flags: np.ndarray, cx: np.ndarray, cy: np.ndarray

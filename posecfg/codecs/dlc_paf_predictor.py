@@ -26,7 +26,6 @@ DeepLabCut's per-image Python assembly is replaced by a lighter one with the sam
 """
 from __future__ import annotations
 
-import copy
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -35,7 +34,7 @@ import torch.nn.functional as F
 
 from ..registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec
-from .dlc_heatmap import _positive
+from .dlc_heatmap import _positive, with_stride
 from .dlc_paf import _example_round_trip, check_graph
 from .paf_assembly import PAFAssembler
 
@@ -132,12 +131,7 @@ class PartAffinityFieldPredictor(BaseKeypointCodec):
 
     def at(self, stride: float) -> 'PartAffinityFieldPredictor':
         """This predictor at model ``stride`` (a copy)."""
-        if self.stride is not None and not np.isclose(self.stride, stride):
-            raise ValueError(f'PartAffinityFieldPredictor: stride is {self.stride} but the '
-                             f'model outputs at stride {stride}')
-        out = copy.copy(self)
-        out.stride = _positive(stride, 'stride', 'PartAffinityFieldPredictor')
-        return out
+        return with_stride(self, stride)
 
     # ------------------------------------------------------------------ decoding
     def decode(self, outputs) -> Tuple[np.ndarray, np.ndarray]:
@@ -232,10 +226,12 @@ def gaussian_kernel(sigma: float, size: int) -> torch.Tensor:
 
 
 def smooth_heatmaps(heatmaps: torch.Tensor, sigma: float, radius: int) -> torch.Tensor:
-    """(B, K, H, W) → the same convolved with the (2r+1)² Gaussian, zero padding."""
+    """(B, K, H, W) → the same convolved with :func:`gaussian_kernel` (2r+1)², zero padding."""
+    # DeepLabCut's very call: plateau targets make flat maxima, and a separable convolution's
+    # different rounding (~3e-8) changes which cells of a plateau are peaks
     k = heatmaps.shape[1]
     kernel = gaussian_kernel(sigma, 2 * radius + 1)[None, None].repeat(k, 1, 1, 1)
-    return F.conv2d(heatmaps, kernel.to(heatmaps), padding=radius, groups=k)
+    return F.conv2d(heatmaps, kernel.to(heatmaps), stride=1, padding='same', groups=k)
 
 
 def find_peaks(heatmaps: torch.Tensor, radius: int, threshold: float) -> torch.Tensor:
@@ -261,20 +257,29 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
     """
     b, _, _, h, w = pafs.shape
     costs: List[Dict[int, Dict[str, np.ndarray]]] = [{} for _ in range(b)]
-    if not len(graph):
+    if not len(graph) or not len(peaks):
         return costs
-    bi, ki = peaks[:, 0], peaks[:, 1]
+    k = int(peaks[:, 1].max()) + 1
+    k = max(k, 1 + max(max(e) for e in graph))
+    # peaks come sorted by (image, keypoint): each (image, keypoint) is a run of them
+    counts = torch.bincount(peaks[:, 0] * k + peaks[:, 1], minlength=b * k).reshape(b, k)
+    starts = (torch.cumsum(counts.flatten(), 0) - counts.flatten()).reshape(b, k)
+    src = torch.tensor([e[0] for e in graph])
+    dst = torch.tensor([e[1] for e in graph])
+    # groups (image, edge) in that order, each the n_a × n_b pairs of its peaks, source-major
+    # (DeepLabCut's order after its lexsort by image then edge)
+    n_s, n_t = counts[:, src].flatten(), counts[:, dst].flatten()  # (B·E,)
+    s0, t0 = starts[:, src].flatten(), starts[:, dst].flatten()
+    sizes = n_s * n_t
+    total = int(sizes.sum())
+    if not total:
+        return costs
+    group = torch.repeat_interleave(torch.arange(len(sizes)), sizes)
+    local = torch.arange(total) - torch.repeat_interleave(torch.cumsum(sizes, 0) - sizes, sizes)
+    s = s0[group] + torch.div(local, n_t[group], rounding_mode='floor')
+    t = t0[group] + local % n_t[group]
+    channel = torch.tensor(list(edge_inds))[group % len(graph)]
     rc = peaks[:, 2:].float()  # (P, 2) row, column
-    # every pair (a peak of an edge's first keypoint, one of its second) in the same image,
-    # for all edges at once: (E, P, P) is small (P peaks of a batch)
-    src = torch.tensor([e[0] for e in graph])[:, None] == ki[None]
-    dst = torch.tensor([e[1] for e in graph])[:, None] == ki[None]
-    same_image = bi[:, None] == bi[None, :]
-    edge, s, t = torch.nonzero(src[:, :, None] & dst[:, None, :] & same_image[None],
-                               as_tuple=True)
-    if not len(edge):
-        return costs
-    channel = torch.tensor(list(edge_inds))[edge]
     vec = rc[t] - rc[s]
     lengths = torch.linalg.vector_norm(vec, dim=1) + float(np.spacing(np.float32(1)))
     steps = torch.linspace(0, 1, N_POINTS)[None, :, None]
@@ -282,24 +287,18 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
     points[..., 0].clamp_(0, h - 1)
     points[..., 1].clamp_(0, w - 1)
     points = points.long()
-    sampled = pafs[bi[s][:, None], channel[:, None], :, points[..., 0], points[..., 1]]
+    sampled = pafs[peaks[s, 0][:, None], channel[:, None], :, points[..., 0], points[..., 1]]
     integral = torch.trapezoid(sampled, points.flip(-1).float(), dim=1)  # (Q, 2)
     scale = 10 ** N_DECIMALS
     affinity = torch.round(torch.linalg.vector_norm(integral, dim=1) / lengths * scale) / scale
     lengths = torch.round(lengths * scale) / scale
-    # group by (image, edge): pairs come edge-major, then source peak, then target peak
-    image = bi[s].numpy()
-    edge, s_np, t_np = edge.numpy(), s.numpy(), t.numpy()
     affinity, lengths = affinity.numpy(), lengths.numpy()
-    order = np.lexsort((edge, image))  # stable: keeps the (source, target) order
-    image, edge, s_np, t_np = image[order], edge[order], s_np[order], t_np[order]
-    affinity, lengths = affinity[order], lengths[order]
-    starts = np.flatnonzero(np.r_[True, (image[1:] != image[:-1]) | (edge[1:] != edge[:-1])])
-    ends = np.r_[starts[1:], len(image)]
-    for start, end in zip(starts, ends):
-        n_s = np.unique(s_np[start:end]).size
-        n_t = np.unique(t_np[start:end]).size
-        key = int(edge_inds[edge[start]])
-        costs[int(image[start])][key] = dict(m1=affinity[start:end].reshape(n_s, n_t),
-                                              distance=lengths[start:end].reshape(n_s, n_t))
+    bounds = np.cumsum(np.r_[0, sizes.numpy()])
+    n_s, n_t = n_s.tolist(), n_t.tolist()
+    for g in np.flatnonzero(sizes.numpy()).tolist():
+        image, e = divmod(g, len(graph))
+        lo, hi = bounds[g], bounds[g + 1]
+        costs[image][int(edge_inds[e])] = dict(
+            m1=affinity[lo:hi].reshape(n_s[g], n_t[g]),
+            distance=lengths[lo:hi].reshape(n_s[g], n_t[g]))
     return costs

@@ -109,24 +109,6 @@ class Assembly:
         self.links.append(link)
         return True
 
-    def extent(self) -> np.ndarray:
-        xy = self.data[:, :2]
-        return np.concatenate([np.nanmin(xy, axis=0), np.nanmax(xy, axis=0)])
-
-    def intersection_with(self, other: 'Assembly') -> float:
-        x11, y11, x21, y21 = self.extent()
-        x12, y12, x22, y22 = other.extent()
-        x1, y1, x2, y2 = max(x11, x12), max(y11, y12), min(x21, x22), min(y21, y22)
-        if x2 < x1 or y2 < y1:
-            return 0
-        low, high = np.array([x1, y1]), np.array([x2, y2])
-        counts = []
-        for assembly in (self, other):
-            xy = assembly.data[:, :2]
-            xy = xy[~np.isnan(xy).any(axis=1)]
-            counts.append(np.all((xy >= low) & (xy <= high), axis=1).sum() / len(assembly))
-        return min(counts)
-
 
 class PAFAssembler:
     """DeepLabCut's ``Assembler`` rules for one image at a time (see the module).
@@ -236,7 +218,7 @@ class PAFAssembler:
                 continue
             keep_s = self._most_confident(dets_s)
             keep_t = self._most_confident(dets_t)
-            sub = aff[np.ix_(keep_s, keep_t)]
+            sub = aff[keep_s][:, keep_t]
             rows, cols = linear_sum_assignment(sub, maximize=True)
             for row, col in zip(rows.tolist(), cols.tolist()):
                 w = sub[row, col]
@@ -369,14 +351,16 @@ class PAFAssembler:
             else:
                 kept.append(assembly)
         assemblies = kept
-        if 0 < self.max_overlap < 1:  # pose NMS by summed affinity
-            pending = list(assemblies)
-            assemblies = []
+        if 0 < self.max_overlap < 1 and assemblies:  # pose NMS by summed affinity
+            overlap = overlaps(assemblies)
+            pending = list(range(len(assemblies)))
+            kept = []
             while pending:
-                best = max(range(len(pending)), key=lambda i: pending[i].affinity_sum)
-                top = pending.pop(best)
-                assemblies.append(top)
-                pending = [a for a in pending if top.intersection_with(a) < self.max_overlap]
+                top = max(pending, key=lambda i: assemblies[i].affinity_sum)  # first best
+                pending.remove(top)
+                kept.append(assemblies[top])
+                pending = [i for i in pending if overlap[top, i] < self.max_overlap]
+            assemblies = kept
         if len(assemblies) > self.max_n_individuals:
             assemblies = sorted(assemblies, key=len, reverse=True)
             for assembly in assemblies[self.max_n_individuals:]:
@@ -422,6 +406,23 @@ def _components(links: List[Link]):
         seen |= nodes
         edges = {tuple(sorted(link.idx)) for link in links if link.idx[0] in nodes}
         yield nodes, edges
+
+
+def overlaps(assemblies: Sequence[Assembly]) -> np.ndarray:
+    """(A, A) :meth:`Assembly.intersection_with` of every pair, at once: within the
+    intersection of two keypoint boxes, the smaller of the fractions of each one's keypoints
+    (0 when the boxes do not meet)."""
+    xy = np.stack([a.data[:, :2] for a in assemblies])  # (A, K, 2), NaN where absent
+    present = ~np.isnan(xy).any(-1)
+    low, high = np.nanmin(xy, axis=1), np.nanmax(xy, axis=1)  # (A, 2)
+    box_low = np.maximum(low[:, None], low[None])  # (A, A, 2)
+    box_high = np.minimum(high[:, None], high[None])
+    meet = (box_high >= box_low).all(-1)
+    with np.errstate(invalid='ignore'):  # NaN points compare False
+        inside = ((xy[:, None] >= box_low[:, :, None]) & (xy[:, None] <= box_high[:, :, None])
+                  ).all(-1) & present[:, None]  # (A, A, K): i's points in box (i, j)
+    frac = inside.sum(-1) / present.sum(-1)[:, None]
+    return np.where(meet, np.minimum(frac, frac.T), 0.0)
 
 
 def _cdist(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -55,6 +55,11 @@ DLC_TYPE_NAMES = {
     'DEKRHead': 'DEKRHead', 'DEKRGenerator': 'DEKRGenerator', 'DEKRPredictor': 'DEKRPredictor',
     'DEKRHeatmapLoss': 'DEKRHeatmapLoss', 'DEKROffsetLoss': 'DEKROffsetLoss',
     'IdentityPredictor': 'IdentityPredictor',
+    # multi-animal (part affinity fields): models/heads/dlcrnet_head.py, codecs/dlc_paf*.py
+    'DLCRNetHead': 'DLCRNetHead',
+    'SequentialGenerator': 'SequentialGenerator',
+    'PartAffinityFieldGenerator': 'PartAffinityFieldGenerator',
+    'PartAffinityFieldPredictor': 'PartAffinityFieldPredictor',
 }
 #: HeatmapPredictor options a head's test_cfg may override
 PREDICTOR_KEYS = ('apply_sigmoid', 'clip_scores', 'location_refinement', 'locref_std')
@@ -200,6 +205,11 @@ class DLCHeatmapHead(BaseHead):
                                  f'stride, got {self.heatmap_head.stride} and '
                                  f'{self.locref_head.stride}')
         self._check_channels()
+        self._finish_init(criterion, backbone_stride, in_index, weight_init)
+
+    def _finish_init(self, criterion, backbone_stride, in_index: int, weight_init) -> None:
+        """Criteria, stride, input choice and DeepLabCut's weight init (every module built)."""
+        owner = type(self).__name__
         self.criterion, self.aggregator = _build_criteria(criterion, self.output_names, owner)
         self.backbone_stride = check_backbone_stride(backbone_stride, owner)
         self.in_index = in_index

@@ -43,8 +43,7 @@ from posecfg.codecs.dlc_paf import PartAffinityFieldGenerator, SequentialGenerat
 from posecfg.codecs.dlc_paf_predictor import PartAffinityFieldPredictor
 from posecfg.registry import MODELS
 from .base_head import BaseHead
-from .dlc_heatmap_head import (DECONV_KEYS, DeconvModule, DLCHeatmapHead, _build_codec,
-                               _build_criteria, _deconv_args, _normal_init)
+from .dlc_heatmap_head import DECONV_KEYS, DeconvModule, DLCHeatmapHead, _build_codec, _deconv_args
 from .topdown_heatmap_simple_head import Features
 
 #: PartAffinityFieldPredictor options a DLCRNetHead's test_cfg may override
@@ -157,15 +156,7 @@ class DLCRNetHead(DLCHeatmapHead):
         self.paf_ref_layers = nn.ModuleList(
             nn.Conv2d(refined, num_limb_maps, 3, padding='same') for _ in range(num_stages))
         self._check_paf_channels(num_keypoints, num_locref, num_limb_maps)
-        self.criterion, self.aggregator = _build_criteria(criterion, self.output_names, owner)
-        if backbone_stride is not None and not (isinstance(backbone_stride, (int, float))
-                                                and backbone_stride > 0):
-            raise ValueError(f'{owner}: backbone_stride must be a positive number of input '
-                             f'pixels per feature cell, got {backbone_stride!r}')
-        self.backbone_stride = backbone_stride
-        self.in_index = in_index
-        if weight_init is not None:
-            _normal_init(self, weight_init, owner)
+        self._finish_init(criterion, backbone_stride, in_index, weight_init)
 
     def _check_paf_channels(self, num_keypoints: int, num_locref: int, num_limb_maps: int):
         owner = type(self).__name__
