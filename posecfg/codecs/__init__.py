@@ -26,9 +26,9 @@ from .blur import blur_maps, modulate_heatmaps
 from .decode import decode_heatmaps, keypoints_from_heatmaps
 from .dlc_heatmap import (DLCHeatmapGenerator, HeatmapGaussianGenerator,
                           HeatmapPlateauGenerator, HeatmapPredictor)
+from .dekr import DEKRGenerator, DEKRPredictor, IdentityPredictor
 from .dlc_paf import PartAffinityFieldGenerator, SequentialGenerator
 from .dlc_paf_predictor import PartAffinityFieldPredictor
-from .dekr import DEKRGenerator, DEKRPredictor, IdentityPredictor
 from .flip import flip_back, flip_permutation
 from .geometry import PIXEL_STD, transform_preds
 from .lp_heatmap import LPHeatmap

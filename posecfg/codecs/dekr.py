@@ -19,7 +19,6 @@ generator appends them itself by that rule, so the labels it reads are the recor
 """
 from __future__ import annotations
 
-import copy
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
@@ -29,7 +28,7 @@ import torch.nn.functional as F
 from ..datasets.boxes import boxes_from_keypoints
 from ..registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec, to_numpy
-from .dlc_heatmap import DLC_LABEL_KEYS, StridedPredictor, _positive
+from .dlc_heatmap import DLC_LABEL_KEYS, _positive, with_stride
 
 #: DeepLabCut's ``data.bbox_margin`` default (dlcloader.py ``load_data``)
 DLC_BBOX_MARGIN = 20
@@ -44,6 +43,22 @@ def _round_trip() -> dict:
                 decoder=dict(type='DEKRPredictor', num_animals=1, apply_sigmoid=False,
                              use_heatmap=False, stride=4),
                 outputs=dict(heatmap='heatmaps', offset='offset_maps'), input_size=(48, 64))
+
+
+class StridedPredictor(BaseKeypointCodec):
+    """Base of the DeepLabCut predictors here: they decode at the model stride, which the head
+    sets (:meth:`at`) unless the config gives it."""
+
+    stride: Optional[float] = None
+
+    def at(self, stride: float):
+        """This predictor at model ``stride`` (a copy)."""
+        return with_stride(self, stride)
+
+    def require_stride(self) -> None:
+        if self.stride is None:
+            raise ValueError(f'{type(self).__name__}: stride is not set; the head sets it '
+                             f'(predictor.at(stride))')
 
 
 def _int(value, name: str, owner: str, low: int = 1) -> int:
@@ -138,12 +153,7 @@ class DEKRGenerator(BaseKeypointCodec):
 
     def at(self, stride: float, heatmap_size: Tuple[int, int]) -> 'DEKRGenerator':
         """This generator for outputs of ``heatmap_size`` (W, H) at model ``stride`` (a copy)."""
-        out = copy.copy(self.sized(heatmap_size=heatmap_size))
-        if self.stride is not None and not np.isclose(self.stride, stride):
-            raise ValueError(f'{type(self).__name__}: stride is {self.stride} but the model '
-                             f'outputs at stride {stride}')
-        out.stride = _positive(stride, 'stride', type(self).__name__)
-        return out
+        return with_stride(self.sized(heatmap_size=heatmap_size), stride)
 
     # ------------------------------------------------------------------ encoding
     def encode(self, keypoints, keypoints_visible=None, areas=None) -> dict:
@@ -202,72 +212,108 @@ class DEKRGenerator(BaseKeypointCodec):
         k = j - 1
         sigma = np.full(j, self.pos_dist_thresh / 2 / s)
         sigma[-1] = self.pos_dist_thresh / s  # the centre's
-        radius = self.pos_dist_thresh / s
         xs = (points[..., 0].astype(np.float64) - s / 2) / s  # (B, M, J) cells
         ys = (points[..., 1].astype(np.float64) - s / 2) / s
         drawn = (flags > 0) & (xs >= 0) & (ys >= 0) & (xs < width) & (ys < height)
-        cols, rows = np.arange(width), np.arange(height)
-        # Gaussian windows [floor(x - 3σ - 1), ceil(x + 3σ + 2)) and values, separably
-        in_x = ((cols >= np.floor(xs - 3 * sigma - 1)[..., None])
-                & (cols < np.ceil(xs + 3 * sigma + 2)[..., None]))  # (B, M, J, W)
-        in_y = ((rows >= np.floor(ys - 3 * sigma - 1)[..., None])
-                & (rows < np.ceil(ys + 3 * sigma + 2)[..., None]))  # (B, M, J, H)
+        # Gaussian windows [floor(x - 3σ - 1), ceil(x + 3σ + 2)), gathered as fixed-size
+        # windows (B, M, J, n) of cell indices with a mask, and the separable values there
+        size = int(np.ceil(6 * sigma.max() + 3)) + 1
+        cx, in_x = _window(np.floor(xs - 3 * sigma - 1), np.ceil(xs + 3 * sigma + 2), size,
+                           width)
+        cy, in_y = _window(np.floor(ys - 3 * sigma - 1), np.ceil(ys + 3 * sigma + 2), size,
+                           height)
         two_var = (2 * sigma ** 2)[:, None]
-        gx = np.exp(-np.square(cols - xs[..., None]) / two_var) * in_x
-        gy = np.exp(-np.square(rows - ys[..., None]) / two_var) * in_y
+        gx = np.exp(-np.square(cx - xs[..., None]) / two_var)
+        gy = np.exp(-np.square(cy - ys[..., None]) / two_var)
         heatmaps = np.zeros((b, j, height, width), np.float32)
         weights = np.full((b, j, height, width), 2.0, np.float32)  # 2: not set (background)
+        bi, ji = np.meshgrid(np.arange(b), np.arange(j), indexing='ij')
         for n in range(m):  # DeepLabCut's order: later instances overwrite weights
-            on = drawn[:, n, :, None, None]
-            gauss = gy[:, n, :, :, None] * gx[:, n, :, None, :] * on
-            np.maximum(heatmaps, gauss.astype(np.float32), out=heatmaps)
-            window = in_y[:, n, :, :, None] & in_x[:, n, :, None, :] & on
-            weights[window] = 1.0
+            valid = (in_y[:, n, :, :, None] & in_x[:, n, :, None, :]
+                     & drawn[:, n, :, None, None])  # (B, J, size, size)
+            sel = np.nonzero(valid)
+            at = (bi[sel[:2]], ji[sel[:2]], cy[:, n][sel[:3]], cx[:, n][sel[0], sel[1],
+                                                                        sel[3]])
+            gauss = (gy[:, n][sel[:3]] * gx[:, n][sel[0], sel[1], sel[3]]).astype(np.float32)
+            # within one instance every (sample, map) is drawn once: no index repeats
+            heatmaps[at] = np.maximum(heatmaps[at], gauss)
+            weights[at] = 1.0
             weights[flags[:, n] == -1] = 0.0
         weights[weights == 2.0] = self.bg_weight
         offsets, offset_weights = self._offsets(points, xs[..., :k], ys[..., :k],
-                                                drawn[..., :k], area, radius)
+                                                drawn[..., :k], area)
         return dict(heatmaps=heatmaps, heatmap_weights=weights, offset_maps=offsets,
                     offset_weights=offset_weights)
 
-    def _offsets(self, points, xs, ys, drawn, area, radius):
-        """Offsets (B, 2K, H, W) in cells and their weights; one array step per (instance,
-        keypoint) in DeepLabCut's order (the area rule reads what earlier steps wrote)."""
+    def _offsets(self, points, xs, ys, drawn, area):
+        """Offsets (B, 2K, H, W) in cells and their weights; one step per (instance, keypoint)
+        in DeepLabCut's order (the area rule reads what earlier steps wrote), each on the
+        centre regions of the B samples gathered as fixed-size windows."""
         width, height = self.heatmap_size
         s = self.stride
+        radius = self.pos_dist_thresh / s
         b, m, k = xs.shape
         # the centre's cell position from its truncated pixel position (dekr_targets.py:106-110)
         cx = (np.trunc(points[:, :, -1, 0]) - s / 2) / s  # (B, M)
         cy = (np.trunc(points[:, :, -1, 1]) - s / 2) / s
-        # python int() truncates towards 0
-        x0, x1 = np.maximum(np.trunc(cx - radius), 0), np.minimum(np.trunc(cx + radius), width)
-        y0, y1 = np.maximum(np.trunc(cy - radius), 0), np.minimum(np.trunc(cy + radius), height)
-        cols, rows = np.arange(width), np.arange(height)
-        region = (((rows >= y0[..., None]) & (rows < y1[..., None]))[..., :, None]
-                  & ((cols >= x0[..., None]) & (cols < x1[..., None]))[..., None, :])  # B,M,H,W
+        # cells [max(int(c - R), 0), min(int(c + R), W)); python's int() truncates towards 0
+        size = int(np.floor(2 * radius)) + 2
+        col, in_x = _window(np.trunc(cx - radius), np.trunc(cx + radius), size, width)
+        row, in_y = _window(np.trunc(cy - radius), np.trunc(cy + radius), size, height)
         offsets = np.zeros((b, k, 2, height, width), np.float32)
         weights = np.zeros((b, k, 2, height, width), np.float32)
         area_map = np.zeros((b, height, width), np.float32)
         inv_sqrt = np.zeros(area.shape, np.float32)  # (B, M); padding instances draw nothing
         np.divide(1.0, np.sqrt(area, dtype=np.float32), out=inv_sqrt, where=area > 0)
+        bi = np.broadcast_to(np.arange(b)[:, None, None], (b, size, size))
         for n in range(m):
+            r = np.broadcast_to(row[:, n, :, None], (b, size, size))
+            c = np.broadcast_to(col[:, n, None, :], (b, size, size))
+            region = in_y[:, n, :, None] & in_x[:, n, None, :]  # (B, size, size)
             mine = area[:, n, None, None]
             for kp in range(k):
-                if not drawn[:, n, kp].any():
+                on = region & drawn[:, n, kp, None, None]
+                if not on.any():
                     continue
-                taken = (offsets[:, kp, 0] != 0) | (offsets[:, kp, 1] != 0)
-                write = (region[:, n] & drawn[:, n, kp, None, None]
-                         & ~(taken & (area_map < mine)))
-                dx = (cols - xs[:, n, kp, None]).astype(np.float32)[:, None, :]  # (B, 1, W)
-                dy = (rows - ys[:, n, kp, None]).astype(np.float32)[:, :, None]  # (B, H, 1)
-                offsets[:, kp, 0] = np.where(write, dx, offsets[:, kp, 0])
-                offsets[:, kp, 1] = np.where(write, dy, offsets[:, kp, 1])
-                w = inv_sqrt[:, n, None, None]
-                weights[:, kp, 0] = np.where(write, w, weights[:, kp, 0])
-                weights[:, kp, 1] = np.where(write, w, weights[:, kp, 1])
-                area_map = np.where(write, mine, area_map)
+                sel = np.nonzero(on)
+                at = (bi[sel], r[sel], c[sel])  # (sample, row, column) of each written cell
+                old = offsets[at[0], kp, :, at[1], at[2]]  # (P, 2)
+                taken = (old != 0).any(axis=1)
+                write = ~(taken & (area_map[at] < mine[sel[0], 0, 0]))
+                at = tuple(a[write] for a in at)
+                offsets[at[0], kp, 0, at[1], at[2]] = (at[2] - xs[at[0], n, kp]).astype(
+                    np.float32)
+                offsets[at[0], kp, 1, at[1], at[2]] = (at[1] - ys[at[0], n, kp]).astype(
+                    np.float32)
+                weights[at[0], kp, :, at[1], at[2]] = inv_sqrt[at[0], n, None]
+                area_map[at] = area[at[0], n]
         return (offsets.reshape(b, 2 * k, height, width),
                 weights.reshape(b, 2 * k, height, width))
+
+
+def _max_pool5(maps: torch.Tensor) -> torch.Tensor:
+    """``MaxPool2d(5, stride=1, padding=2)`` over the last two axes, as two separable running
+    maxima (the same values; torch's CPU pooling with a 5 × 5 window is much slower)."""
+    out = maps
+    for axis in (-1, -2):
+        pad = [0, 0, 0, 0]
+        pad[0 if axis == -1 else 2: (0 if axis == -1 else 2) + 2] = [2, 2]
+        padded = F.pad(out, pad, value=float('-inf'))
+        n = out.shape[axis]
+        out = padded.narrow(axis, 0, n)
+        for i in range(1, 5):
+            out = torch.maximum(out, padded.narrow(axis, i, n))
+    return out
+
+
+def _window(start: np.ndarray, stop: np.ndarray, size: int, limit: int
+            ) -> Tuple[np.ndarray, np.ndarray]:
+    """Cells ``start + [0, size)`` (..., size) int64, clipped into ``[0, limit)``, and the
+    mask of those inside ``[max(start, 0), min(stop, limit))`` (each window spans at most
+    ``size`` cells)."""
+    cells = start[..., None].astype(np.int64) + np.arange(size)
+    inside = (cells >= 0) & (cells < np.minimum(stop, limit)[..., None])
+    return np.clip(cells, 0, limit - 1), inside
 
 
 @KEYPOINT_CODECS.register_module()
@@ -331,10 +377,7 @@ class DEKRPredictor(StridedPredictor):
     def _peaks(maps: torch.Tensor) -> torch.Tensor:
         """``maps`` (..., H, W) with every cell that is not its 5 × 5 neighbourhood's maximum
         set to 0 (DeepLabCut's ``max_pool`` uses ``MaxPool2d(5, 1, 2)``)."""
-        shape = maps.shape
-        flat = maps.reshape(-1, 1, *shape[-2:])
-        pooled = F.max_pool2d(flat, 5, 1, 2)
-        return (flat * (pooled == flat)).reshape(shape)
+        return maps * (_max_pool5(maps) == maps)
 
     def predict(self, outputs) -> dict:
         """``dict(heatmap=(B, K + 1, H, W), offset=(B, 2K, H, W))`` → ``poses`` (B, A, K, 3)

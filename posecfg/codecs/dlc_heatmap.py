@@ -279,30 +279,8 @@ class HeatmapPlateauGenerator(DLCHeatmapGenerator):
     example_round_trip = _example_round_trip('HeatmapPlateauGenerator')
 
 
-class StridedPredictor(BaseKeypointCodec):
-    """Base of DeepLabCut's predictors: they decode at the model stride, which the head sets
-    (:meth:`at`) unless the config gives it."""
-
-    stride: Optional[float] = None
-
-    def at(self, stride: float):
-        """This predictor at model ``stride`` (a copy)."""
-        owner = type(self).__name__
-        if self.stride is not None and not np.isclose(self.stride, stride):
-            raise ValueError(f'{owner}: stride is {self.stride} but the model outputs at stride '
-                             f'{stride}')
-        out = copy.copy(self)
-        out.stride = _positive(stride, 'stride', owner)
-        return out
-
-    def require_stride(self) -> None:
-        if self.stride is None:
-            raise ValueError(f'{type(self).__name__}: stride is not set; the head sets it '
-                             f'(predictor.at(stride))')
-
-
 @KEYPOINT_CODECS.register_module()
-class HeatmapPredictor(StridedPredictor):
+class HeatmapPredictor(BaseKeypointCodec):
     """DeepLabCut's ``HeatmapPredictor`` (``predictors/single_predictor.py``): one pose per image.
 
     Args (DeepLabCut's, with its defaults):
@@ -332,8 +310,14 @@ class HeatmapPredictor(StridedPredictor):
         self.locref_std = float(locref_std)
         self.stride = None if stride is None else _positive(stride, 'stride', 'HeatmapPredictor')
 
+    def at(self, stride: float) -> 'HeatmapPredictor':
+        """This predictor at model ``stride`` (a copy)."""
+        return with_stride(self, stride)
+
     def decode(self, outputs) -> Tuple[np.ndarray, np.ndarray]:
-        self.require_stride()
+        if self.stride is None:
+            raise ValueError('HeatmapPredictor: stride is not set; the head sets it '
+                             '(predictor.at(stride))')
         if isinstance(outputs, dict):
             heatmaps, locref = outputs['heatmap'], outputs.get('locref')
         else:

@@ -16,6 +16,10 @@ itself, models/backbones/cspnext.py:114-182)        .norm``, ...)
 ``heads.<name>.heatmap_head.deconv_layers.<i>.*``,  ``<name>.heatmap_head.deconv_layers.<i>.*`` ...
 ``.final_conv.*``, ``heads.<name>.locref_head.*``   (posecfg keeps each head as a direct child
 (models/heads/simple_head.py:88-89,158-167)         named like DeepLabCut's head: ``bodypart``)
+``heads.<name>.heatmap_head.transition_heatmap.*``,  ``<name>.heatmap_head...``, ``<name>.offset_head
+``.head_heatmap.*``, ``heads.<name>.offset_head.*``  ...`` (DEKR, models/heads/dekr.py:52-54; the
+(``transition_offset``, ``offset_feature_layers``,   AdaptBlock's ``regular_matrix`` buffer is a
+``offset_final_layer``)                             key as in DeepLabCut)
 ``neck.<key>``                                      ``neck.<key>``
 ==================================================  ===============================================
 

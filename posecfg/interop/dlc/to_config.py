@@ -29,7 +29,7 @@ DeepLabCut key → posecfg (a key posecfg cannot honour yet is an error that say
                                            apis/training.py:76-97); a ``pretrained`` key
                                            written in the file is honoured (posecfg only)
 ``model.heads.<name>``                     ``model.heads.<name>``: the registered posecfg part
-                                           of the head's type (``DLC_PARTS``: ``HeatmapHead``
+                                           of the head's type (``dlc_parts()``: ``HeatmapHead``
                                            → ``DLCHeatmapHead``; ``DLCRNetHead``, ``DEKRHead``
                                            and their predictors, generators, criteria by
                                            DeepLabCut's own names), every key passed through
@@ -484,7 +484,7 @@ class Translator:
         return out
 
     def typed(self, cfg: Any, path: KeyPath) -> dict:
-        """A DeepLabCut ``{type, ...}`` part → posecfg's part of that name (:data:`DLC_PARTS`),
+        """A DeepLabCut ``{type, ...}`` part → posecfg's part of that name (:func:`dlc_parts`),
         its keys checked against the class's constructor; values that are parts themselves (a
         mapping with a type, a mapping of them such as ``criterion``, a list of them such as a
         ``SequentialGenerator``'s ``generators``) are translated too."""
@@ -494,13 +494,13 @@ class Translator:
         kind = cfg['type']
         cls = registered_part(kind)
         if cls is None:
-            known = [k for k in DLC_PARTS if registered_part(k) is not None]
+            known = [k for k in dlc_parts() if registered_part(k) is not None]
             raise self.fail(path + ('type',), f'{kind!r} is not supported by posecfg yet '
                                               f'(supported: {", ".join(known)})'
                                               f'{_close(kind, known)}')
         params = [p for p in inspect.signature(cls.__init__).parameters if p != 'self']
         self.check_keys({k: v for k, v in cfg.items() if k != 'type'}, params, path, kind)
-        out = dict(type=DLC_PARTS[kind])
+        out = dict(type=dlc_parts()[kind])
         for key, value in cfg.items():
             if key != 'type':
                 out[key] = self.parts_in(copy.deepcopy(value), path + (key,))
@@ -796,29 +796,23 @@ class Translator:
         return names
 
 
-#: DeepLabCut part type → posecfg's registered name: DeepLabCut's own name, except its
-#: ``HeatmapHead`` (posecfg's ``HeatmapHead`` is the MMPose-style one)
-DLC_PARTS = {
-    'HeatmapHead': 'DLCHeatmapHead',
-    **{name: name for name in (
-        'HeatmapGaussianGenerator', 'HeatmapPlateauGenerator', 'HeatmapPredictor',
-        'WeightedMSECriterion', 'WeightedHuberCriterion', 'WeightedBCECriterion',
-        'WeightedLossAggregator', 'SequentialGenerator',
-        # multi-animal parts (issue 15): part affinity fields, DEKR, identity
-        'DLCRNetHead', 'PartAffinityFieldGenerator', 'PartAffinityFieldPredictor',
-        'DEKRHead', 'DEKRGenerator', 'DEKRHeatmapLoss', 'DEKROffsetLoss', 'DEKRPredictor',
-        'IdentityPredictor')},
-}
+def dlc_parts() -> Dict[str, str]:
+    """DeepLabCut part type → posecfg's registered name (``DLC_TYPE_NAMES`` of
+    :mod:`posecfg.models.heads.dlc_heatmap_head`: DeepLabCut's own names, except its
+    ``HeatmapHead``, posecfg's ``DLCHeatmapHead``)."""
+    from posecfg.models.heads.dlc_heatmap_head import DLC_TYPE_NAMES
+    return DLC_TYPE_NAMES
 
 
 def registered_part(kind: Any):
     """The posecfg class a DeepLabCut part type names (models or codecs), None when posecfg
     has none (yet)."""
     from posecfg.registry import KEYPOINT_CODECS, MODELS
-    if not isinstance(kind, str) or kind not in DLC_PARTS:
+    parts = dlc_parts()
+    if not isinstance(kind, str) or kind not in parts:
         return None
     for registry in (MODELS, KEYPOINT_CODECS):
-        cls = registry.get(DLC_PARTS[kind])
+        cls = registry.get(parts[kind])
         if cls is not None:
             return cls
     return None

@@ -8,6 +8,7 @@ from .lp_heads import LPHeatmapHead, LPRegressionHead
 from .heatmap_test_cfg import HEATMAP_TEST_CFG_KEYS, HeatmapTestConfig, resolve_heatmap_test_cfg
 from .topdown_heatmap_simple_head import TopdownHeatmapSimpleHead
 
-__all__ = ['BaseHead', 'DEKRHead', 'DLC_TYPE_NAMES', 'DLCHeatmapHead', 'DLCRNetHead', 'DeconvModule', 'HEATMAP_TEST_CFG_KEYS',
+__all__ = ['BaseHead', 'DEKRHead', 'DLC_TYPE_NAMES', 'DLCHeatmapHead', 'DLCRNetHead',
+           'DeconvModule', 'HEATMAP_TEST_CFG_KEYS',
            'HeatmapHead', 'HeatmapTestConfig', 'LPHeatmapHead', 'LPRegressionHead',
            'TopdownHeatmapSimpleHead', 'resolve_heatmap_test_cfg']

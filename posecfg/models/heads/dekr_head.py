@@ -42,8 +42,7 @@ from torch import Tensor, nn
 from posecfg.codecs.dekr import DEKRGenerator, DEKRPredictor
 from posecfg.registry import MODELS
 from .base_head import BaseHead
-from .dlc_heatmap_head import (DLCHeatmapHead, _build_codec, _build_criteria, _normal_init,
-                               _numpy, _size, check_backbone_stride)
+from .dlc_heatmap_head import DLCHeatmapHead, _build_codec, _numpy
 from .topdown_heatmap_simple_head import Features
 
 #: DEKRPredictor options a head's test_cfg may override
@@ -95,8 +94,8 @@ def deform_conv2d(x: Tensor, offset: Tensor, weight: Tensor, stride: int = 1, pa
     grid = torch.stack([(px + 1) * (2 / (w + 1)) - 1, (py + 1) * (2 / (h + 1)) - 1], dim=-1)
     sampled = F.grid_sample(padded, grid.reshape(b, taps * ho, wo, 2), mode='bilinear',
                             padding_mode='zeros', align_corners=True)  # (B, C, T·Ho, Wo)
-    sampled = sampled.reshape(b, c * taps, ho * wo)
-    return torch.matmul(weight.reshape(o, c * taps), sampled).reshape(b, o, ho, wo)
+    # (B, C·T, Ho, Wo) is a view; the weights sum over (channel, tap) as a 1×1 convolution
+    return F.conv2d(sampled.reshape(b, c * taps, ho, wo), weight.reshape(o, c * taps, 1, 1))
 
 
 class DeformConv2d(nn.Module):
@@ -286,8 +285,9 @@ class DEKRHead(BaseHead):
     TARGET_KEYS = {'heatmap': ('heatmaps', 'heatmap_weights'),
                    'offset': ('offset_maps', 'offset_weights')}
     output_names = ('heatmap', 'offset')
-    # feature selection, stride and loss (one criterion per output, aggregated) are
-    # DLCHeatmapHead's
+    # criteria, stride, feature selection and loss (one criterion per output, aggregated)
+    # are DLCHeatmapHead's
+    _finish_init = DLCHeatmapHead._finish_init
     model_stride = DLCHeatmapHead.model_stride
     select = DLCHeatmapHead.select
     loss = DLCHeatmapHead.loss
@@ -301,9 +301,9 @@ class DEKRHead(BaseHead):
         super().__init__(codec=None, test_cfg=test_cfg, init_cfg=init_cfg)
         owner = type(self).__name__
         self.predictor = _build_codec({'type': 'DEKRPredictor', **dict(predictor),
-                                       **self.test_cfg}, DEKRPredictor, 'predictor')
+                                       **self.test_cfg}, DEKRPredictor, 'predictor', owner)
         self.target_generator = _build_codec(target_generator, DEKRGenerator,
-                                             'target_generator')
+                                             'target_generator', owner)
         self.codec = self.predictor
         heatmap_config = _config(heatmap_config, HEATMAP_KEYS, 'heatmap_config')
         offset_config = _config(offset_config, OFFSET_KEYS, 'offset_config')
@@ -321,23 +321,17 @@ class DEKRHead(BaseHead):
                              f'{offset_config["channels"][0]}')
         self.heatmap_head = DEKRHeatmap(**heatmap_config)
         self.offset_head = DEKROffset(**offset_config)
-        self.criterion, self.aggregator = _build_criteria(criterion, ('heatmap', 'offset'),
-                                                          owner)
-        if self.aggregator is None:
-            raise ValueError(f'{owner}: criterion must give one criterion per output '
-                             f'(heatmap, offset)')
         if isinstance(stride, bool) or not isinstance(stride, (int, float)) or not stride > 0:
             raise ValueError(f'{owner}: stride must be a positive number, got {stride!r}')
         self.stride = stride
-        self.backbone_stride = check_backbone_stride(backbone_stride, owner)
-        self.in_index = in_index
-        if weight_init is not None:
-            spec = weight_init
-            if isinstance(spec, str) and spec.lower() == 'dekr':
-                spec = 'normal'  # DeepLabCut's Dekr initializer gives Normal's numbers
-            elif isinstance(spec, Mapping) and str(spec.get('type', '')).lower() == 'dekr':
-                spec = dict(spec, type='normal')
-            _normal_init(self, spec, owner)
+        if isinstance(weight_init, str) and weight_init.lower() == 'dekr':
+            weight_init = 'normal'  # DeepLabCut's Dekr initializer gives Normal's numbers
+        elif isinstance(weight_init, Mapping) and str(weight_init.get('type')).lower() == 'dekr':
+            weight_init = dict(weight_init, type='normal')
+        self._finish_init(criterion, backbone_stride, in_index, weight_init)
+        if self.aggregator is None:
+            raise ValueError(f'{owner}: criterion must give one criterion per output '
+                             f'(heatmap, offset)')
 
     @property
     def head_stride(self) -> float:

@@ -50,16 +50,16 @@ DLC_TYPE_NAMES = {
     'WeightedHuberCriterion': 'WeightedHuberCriterion',
     'WeightedBCECriterion': 'WeightedBCECriterion',
     'WeightedLossAggregator': 'WeightedLossAggregator',
-    # DEKR (heads/dekr_head.py, codecs/dekr.py, losses/dekr.py) and the identity head's
-    # predictor (a DLCHeatmapHead with an IdentityPredictor)
-    'DEKRHead': 'DEKRHead', 'DEKRGenerator': 'DEKRGenerator', 'DEKRPredictor': 'DEKRPredictor',
-    'DEKRHeatmapLoss': 'DEKRHeatmapLoss', 'DEKROffsetLoss': 'DEKROffsetLoss',
-    'IdentityPredictor': 'IdentityPredictor',
     # multi-animal (part affinity fields): models/heads/dlcrnet_head.py, codecs/dlc_paf*.py
     'DLCRNetHead': 'DLCRNetHead',
     'SequentialGenerator': 'SequentialGenerator',
     'PartAffinityFieldGenerator': 'PartAffinityFieldGenerator',
     'PartAffinityFieldPredictor': 'PartAffinityFieldPredictor',
+    # DEKR (heads/dekr_head.py, codecs/dekr.py, losses/dekr.py) and the identity head's
+    # predictor (a DLCHeatmapHead with an IdentityPredictor)
+    'DEKRHead': 'DEKRHead', 'DEKRGenerator': 'DEKRGenerator', 'DEKRPredictor': 'DEKRPredictor',
+    'DEKRHeatmapLoss': 'DEKRHeatmapLoss', 'DEKROffsetLoss': 'DEKROffsetLoss',
+    'IdentityPredictor': 'IdentityPredictor',
 }
 #: HeatmapPredictor options a head's test_cfg may override
 PREDICTOR_KEYS = ('apply_sigmoid', 'clip_scores', 'location_refinement', 'locref_std')
@@ -136,8 +136,12 @@ class DLCHeatmapHead(BaseHead):
     ``HeatmapHead`` is its own codec-driven head).
 
     Args (DeepLabCut's):
-        predictor: a ``HeatmapPredictor`` config (type may be left out).
-        target_generator: a ``HeatmapGaussianGenerator`` / ``HeatmapPlateauGenerator`` config.
+        predictor: a ``HeatmapPredictor`` config (type may be left out), or an
+            ``IdentityPredictor`` one (DeepLabCut's identity head, ``config/base/
+            head_identity.yaml``: one map per individual, INDIVIDUAL-mode targets).
+        target_generator: a ``HeatmapGaussianGenerator`` / ``HeatmapPlateauGenerator`` config
+            (``label_keypoint_key: keypoints_unique`` for DeepLabCut's unique-bodypart head:
+            it learns the batch's ``unique_keypoints``).
         criterion: one criterion config per output, ``dict(heatmap=dict(type=
             'WeightedMSECriterion', weight=1.0), locref=dict(type='WeightedHuberCriterion',
             weight=0.05))``, aggregated by :class:`WeightedLossAggregator` with the ``weight``
@@ -157,7 +161,10 @@ class DLCHeatmapHead(BaseHead):
     ``forward(feats)`` → ``dict(heatmap=(B, K, H, W), locref=(B, 2K, H, W))``; ``loss`` →
     ``total_loss`` (the aggregate, what training minimises) and each output's loss under its
     name (logged, as DeepLabCut's ``losses/train.heatmap``); ``decode`` → per sample
-    ``keypoints`` (1, K, 2) input pixels and ``keypoint_scores`` (1, K).
+    ``keypoints`` (1, K, 2) input pixels and ``keypoint_scores`` (1, K); a unique-bodypart head
+    names them ``unique_keypoints`` / ``unique_keypoint_scores``, an identity head gives
+    ``identity_maps`` (h, w, I) at the input size (``BottomUp`` turns them into identity scores
+    of its first head's instances).
     """
 
     #: head output → (target key, weight key or None) of its target generator
@@ -211,7 +218,11 @@ class DLCHeatmapHead(BaseHead):
         """Criteria, stride, input choice and DeepLabCut's weight init (every module built)."""
         owner = type(self).__name__
         self.criterion, self.aggregator = _build_criteria(criterion, self.output_names, owner)
-        self.backbone_stride = check_backbone_stride(backbone_stride, owner)
+        if backbone_stride is not None and not (isinstance(backbone_stride, (int, float))
+                                                and backbone_stride > 0):
+            raise ValueError(f'{owner}: backbone_stride must be a positive number of input '
+                             f'pixels per feature cell, got {backbone_stride!r}')
+        self.backbone_stride = backbone_stride
         self.in_index = in_index
         if weight_init is not None:
             _normal_init(self, weight_init, owner)
@@ -329,16 +340,7 @@ class DLCHeatmapHead(BaseHead):
         return [dict(keypoints=k, keypoint_scores=s) for k, s in zip(keypoints, scores)]
 
 
-def check_backbone_stride(value, owner: str) -> Optional[float]:
-    """``backbone_stride``: None (inferred) or a positive number of input pixels per cell."""
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                              or not value > 0):
-        raise ValueError(f'{owner}: backbone_stride must be a positive number of input pixels '
-                         f'per feature cell, got {value!r}')
-    return value
-
-
-def _build_codec(cfg, base: type, name: str, owner: str = 'DLCHeatmapHead'):
+def _build_codec(cfg, base, name: str, owner: str = 'DLCHeatmapHead'):
     if isinstance(cfg, base):
         return cfg
     if not isinstance(cfg, Mapping) or 'type' not in cfg:

@@ -284,13 +284,20 @@ class BasePoseEstimator(BaseModel):
                    for name, head in self.heads.items()}
         results = []
         for i, meta in enumerate(img_metas):
-            per_head = {name: dict(decoded[name][i]) for name in self.head_names}
+            per_head = self.combine_heads(
+                {name: dict(decoded[name][i]) for name in self.head_names})
             for values in per_head.values():
                 for key in ('keypoints', 'unique_keypoints'):
                     if key in values:
                         values[key] = self.to_original(values[key], meta, input_size)
             results.append(self.pack(per_head, meta))
         return results
+
+    def combine_heads(self, per_head: Dict[str, dict]) -> Dict[str, dict]:
+        """One sample's decoded head results, in input pixels, before they are mapped to the
+        original image: where an estimator combines heads (BottomUp: identity scores at the
+        bodypart keypoints). Default: unchanged."""
+        return per_head
 
     def to_original(self, keypoints: np.ndarray, meta: dict,
                     input_size: Tuple[int, int]) -> np.ndarray:

@@ -14,8 +14,12 @@ Shapes (B images of (w, h) pixels, K keypoints, N_i instances in image i):
 - ``'predict'`` → per image: ``keypoints`` (N_i, K, 2) float32 and ``keypoint_scores`` (N_i, K)
   of the first head in **original-image** pixels, ``bboxes`` (N_i, 4) xywh (the keypoints'
   extent), ``bbox_scores`` (N_i,) (mean keypoint score), ``image_file``, ``image_id``, and each
-  further head's decoded dict under its name (``'unique_bodypart': {'keypoints': (1, U, 2),
-  ...}``).
+  further head's decoded dict under its name. DeepLabCut's extra heads are lifted to the top
+  level: a unique-bodypart head's ``unique_keypoints`` (1, U, 2) and ``unique_keypoint_scores``
+  (1, U); an identity head's maps become ``identity_scores`` (N_i, K, I) (the maps at each
+  keypoint, ``data/postprocessor.py`` ``PredictKeypointIdentities``) and ``identities`` (N_i,)
+  int64 (DeepLabCut's ``assign_identity``; -1 unassigned), the instances sorted by identity as
+  DeepLabCut reorders them (``AssignIndividualIdentities``).
 
 Input pixels go back to the original image by the inverse of the sample's ``warp_mat`` (the
 pipeline's resize/crop, a (2, 3) original → input affine) when it has one; otherwise the input
@@ -27,6 +31,7 @@ from typing import Dict
 
 import numpy as np
 
+from posecfg.codecs.dekr import assign_identities, identity_scores
 from posecfg.registry import MODELS
 from .base import BasePoseEstimator
 
@@ -44,8 +49,27 @@ class BottomUp(BasePoseEstimator):
 
     default_flip_test = False
 
+    def combine_heads(self, per_head: Dict[str, dict]) -> Dict[str, dict]:
+        first = per_head[self.head_names[0]]
+        for name in self.head_names[1:]:
+            maps = per_head[name].pop('identity_maps', None)
+            if maps is None:
+                continue
+            scores = identity_scores(maps, first['keypoints'])
+            ids = assign_identities(first['keypoint_scores'], scores)
+            order = np.argsort(np.where(ids < 0, len(ids) + scores.shape[-1], ids), kind='stable')
+            for key in ('keypoints', 'keypoint_scores'):
+                first[key] = np.asarray(first[key])[order]
+            first.update(identity_scores=scores[order], identities=ids[order])
+        return per_head
+
     def pack(self, per_head: Dict[str, dict], meta: dict) -> dict:
         result = super().pack(per_head, meta)
+        for name in self.head_names[1:]:
+            if not result[name]:  # an identity head: its results went into the first head's
+                del result[name]
+            elif 'unique_keypoints' in result[name]:
+                result.update(result.pop(name))
         keypoints = np.asarray(result['keypoints'], np.float32)
         if 'bboxes' not in result:
             result['bboxes'] = keypoint_boxes(keypoints)

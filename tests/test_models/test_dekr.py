@@ -1,0 +1,246 @@
+"""DEKR head (DeepLabCut 3.0.2's modules and state-dict keys), its deformable convolution and
+its criteria.
+
+Facts (deeplabcut/pose_estimation_pytorch/models/, 3.0.2):
+- heads/dekr.py:52-58 ``heatmap_head = DEKRHeatmap``, ``offset_head = DEKROffset``, forward
+  ``{"heatmap", "offset"}``; :104-163 ``transition_heatmap`` (1×1 conv no bias, BN, ReLU),
+  ``head_heatmap = [Sequential(blocks), Conv2d(k, padding 1 if k == 3 else 0)]``; :241-383
+  ``transition_offset``, per keypoint ``offset_feature_layers[j]`` (AdaptBlocks) and
+  ``offset_final_layer[j]`` (conv → 2), forward on channels ``j·P:(j+1)·P``;
+- modules/conv_block.py:64-140 BasicBlock (``conv1``, ``bn1``, ``conv2``, ``bn2``); :220-299
+  AdaptBlock (``regular_matrix`` buffer, ``transform_matrix_conv`` 4 ch, ``translation_conv``
+  2 ch, ``adapt_conv`` torchvision DeformConv2d without bias, ``bn``), offsets ``T·R - R``
+  (rows y then x per tap) + translation (channel 0 on even, 1 on odd offset channels);
+- weight_init.py:63-88 ``Dekr``: parameters named ``*bias*`` 0, others N(0, std 0.001);
+- torchvision deform_conv2d (csrc/ops/cpu/deform_conv2d_kernel.cpp, ``deformable_im2col``):
+  tap (i, j) samples ``(out_y·stride - pad + i·dil + offset[2t], out_x·stride - pad + j·dil +
+  offset[2t + 1])`` with ``bilinear_interpolate`` (0 when ``y <= -1 or y >= H or x <= -1 or
+  x >= W``, corners off the map count 0);
+- criterions/dekr.py:36-97 (see posecfg/models/losses/dekr.py).
+"""
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from posecfg.models.dlc_keys import from_dlc_state_dict, to_dlc_state_dict
+from posecfg.models.heads.dekr_head import AdaptBlock, deform_conv2d
+from posecfg.registry import MODELS
+
+pytestmark = pytest.mark.usefixtures('one_thread')  # tests/conftest.py
+
+
+def dekr_head(k=2, p=2, c_in=8, blocks=(1, 2), **kwargs):
+    cfg = dekr_cfg(k, p, c_in)
+    cfg['heatmap_config']['num_blocks'], cfg['offset_config']['num_blocks'] = blocks
+    return MODELS.build(dict(cfg, **kwargs))
+
+
+# ---------------------------------------------------------------------------- deform conv
+def torchvision_deform_conv(x, offset, weight, pad, dil):
+    """torchvision's CPU kernel written out (stride 1, one offset group)."""
+    b, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    ho, wo = offset.shape[-2:]
+
+    def bilinear(img, y, xx):
+        if y <= -1 or h <= y or xx <= -1 or w <= xx:
+            return 0.0
+        y0, x0 = math.floor(y), math.floor(xx)
+        ly, lx = y - y0, xx - x0
+        val = 0.0
+        for yy, xq, wt in ((y0, x0, (1 - ly) * (1 - lx)), (y0, x0 + 1, (1 - ly) * lx),
+                           (y0 + 1, x0, ly * (1 - lx)), (y0 + 1, x0 + 1, ly * lx)):
+            if 0 <= yy < h and 0 <= xq < w:
+                val += wt * img[yy, xq]
+        return val
+
+    out = np.zeros((b, o, ho, wo))
+    for n in range(b):
+        for r in range(ho):
+            for cc in range(wo):
+                cols = np.zeros((c, kh * kw))
+                for i in range(kh):
+                    for j in range(kw):
+                        t = i * kw + j
+                        y = r - pad + i * dil + offset[n, 2 * t, r, cc]
+                        xx = cc - pad + j * dil + offset[n, 2 * t + 1, r, cc]
+                        for ch in range(c):
+                            cols[ch, t] = bilinear(x[n, ch], y, xx)
+                out[n, :, r, cc] = weight.reshape(o, -1) @ cols.reshape(-1)
+    return out
+
+
+def test_deform_conv_is_a_conv_without_offsets():
+    torch.manual_seed(0)
+    x, weight = torch.randn(2, 3, 6, 5), torch.randn(4, 3, 3, 3)
+    for dil in (1, 2):
+        got = deform_conv2d(x, torch.zeros(2, 18, 6, 5), weight, padding=dil, dilation=dil)
+        torch.testing.assert_close(got, F.conv2d(x, weight, padding=dil, dilation=dil),
+                                   rtol=1e-5, atol=1e-5)
+
+
+def test_deform_conv_matches_torchvisions_kernel():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, 2, 5, 4))
+    weight = rng.normal(size=(3, 2, 3, 3))
+    offset = rng.uniform(-2.5, 2.5, size=(1, 18, 5, 4))
+    want = torchvision_deform_conv(x, offset, weight, pad=1, dil=1)
+    got = deform_conv2d(torch.tensor(x), torch.tensor(offset), torch.tensor(weight), padding=1)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-9, atol=1e-9)
+
+
+def test_adapt_block_offsets_are_the_affine_grid():
+    """An identity transform and a translation (dy 1, dx 0) samples the map one row down."""
+    torch.manual_seed(0)
+    block = AdaptBlock(2).eval()
+    with torch.no_grad():
+        block.transform_matrix_conv.weight.zero_()
+        block.transform_matrix_conv.bias.copy_(torch.tensor([1., 0., 0., 1.]))
+        block.translation_conv.weight.zero_()
+        block.translation_conv.bias.copy_(torch.tensor([1., 0.]))
+    x = torch.randn(1, 2, 5, 6)
+    # tap (i, j) of output (r, c) reads x[r + i, c + j - 1]: zero padding 0 above, 2 below
+    conv = F.conv2d(F.pad(x, (1, 1, 0, 2)), block.adapt_conv.weight)
+    want = torch.relu(block.bn(conv) + x)
+    torch.testing.assert_close(block(x), want, rtol=1e-5, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- the head
+def test_state_dict_keys_are_deeplabcuts():
+    head = dekr_head(k=2, p=2, blocks=(1, 2))
+    bn = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']
+    want = [f'heatmap_head.transition_heatmap.0.weight']
+    want += [f'heatmap_head.transition_heatmap.1.{n}' for n in bn]
+    want += [f'heatmap_head.head_heatmap.0.0.conv1.weight']
+    want += [f'heatmap_head.head_heatmap.0.0.bn1.{n}' for n in bn]
+    want += [f'heatmap_head.head_heatmap.0.0.conv2.weight']
+    want += [f'heatmap_head.head_heatmap.0.0.bn2.{n}' for n in bn]
+    want += ['heatmap_head.head_heatmap.1.weight', 'heatmap_head.head_heatmap.1.bias',
+             'offset_head.transition_offset.0.weight']
+    want += [f'offset_head.transition_offset.1.{n}' for n in bn]
+    for j in range(2):
+        for i in range(2):
+            pre = f'offset_head.offset_feature_layers.{j}.{i}.'
+            want += [pre + 'regular_matrix', pre + 'transform_matrix_conv.weight',
+                     pre + 'transform_matrix_conv.bias', pre + 'translation_conv.weight',
+                     pre + 'translation_conv.bias', pre + 'adapt_conv.weight']
+            want += [pre + f'bn.{n}' for n in bn]
+    for j in range(2):
+        want += [f'offset_head.offset_final_layer.{j}.weight',
+                 f'offset_head.offset_final_layer.{j}.bias']
+    state = head.state_dict()
+    assert sorted(state) == sorted(want)
+    assert tuple(state['offset_head.offset_feature_layers.1.0.adapt_conv.weight'].shape) == \
+        (2, 2, 3, 3)
+    assert state['offset_head.offset_feature_layers.0.0.regular_matrix'].tolist() == [
+        [-1, -1, -1, 0, 0, 0, 1, 1, 1], [-1, 0, 1, -1, 0, 1, -1, 0, 1]]
+
+
+def test_dekr_weight_init():
+    torch.manual_seed(0)
+    head = dekr_head(k=3, p=15, c_in=64, blocks=(1, 2))
+    for name, param in head.named_parameters():
+        if 'bias' in name:
+            assert (param == 0).all(), name
+    weights = torch.cat([p.flatten() for n, p in head.named_parameters() if 'bias' not in n])
+    assert weights.std().item() == pytest.approx(0.001, rel=0.05)
+    assert head.state_dict()['heatmap_head.transition_heatmap.1.weight'].abs().max() < 0.01
+
+
+def test_forward_shapes_loss_and_predictions():
+    torch.manual_seed(0)
+    head = dekr_head(k=2)
+    feats = (torch.randn(2, 8, 12, 10),)
+    out = head(feats)
+    assert out['heatmap'].shape == (2, 3, 12, 10) and out['offset'].shape == (2, 4, 12, 10)
+    batch = dict(img=torch.zeros(2, 3, 48, 40),
+                 keypoints=[np.array([[[10, 12], [20, 30]]], np.float32),
+                            np.zeros((0, 2, 2), np.float32)],
+                 keypoints_visible=[np.ones((1, 2), np.float32), np.zeros((0, 2), np.float32)],
+                 bboxes=[np.array([[5, 5, 20, 30]], np.float32), np.zeros((0, 4), np.float32)])
+    losses = head.loss(feats, batch)
+    assert set(losses) == {'total_loss', 'heatmap', 'offset'}
+    # WeightedLossAggregator: mean of (1 · heatmap, 0.03 · offset)
+    assert losses['total_loss'].item() == pytest.approx(
+        (losses['heatmap'].item() + 0.03 * losses['offset'].item()) / 2, rel=1e-6)
+    # the offsets are weighted 1/sqrt(20 · 30)
+    targets = head.targets(batch, 4, (10, 12))
+    assert targets['offset_weights'].max() == pytest.approx(1 / math.sqrt(600))
+    preds = head.eval().predict(feats, [{}, {}], (40, 48))
+    for pred in preds:
+        n = len(pred['keypoints'])
+        assert 0 < n <= 3 and pred['keypoints'].shape == (n, 2, 2)
+        assert pred['keypoint_scores'].shape == (n, 2)
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match=r'heatmap_config.channels\[2\] must be num_joints \+ 1'):
+        dekr_head(heatmap_config=dict(channels=[8, 4, 2], num_blocks=1, dilation_rate=1,
+                                      final_conv_kernel=1))
+    with pytest.raises(ValueError, match=r'offset_config.channels\[1\] must be '
+                                         r'num_offset_per_kpt × channels\[2\] = 4'):
+        dekr_head(offset_config=dict(channels=[8, 5, 2], num_offset_per_kpt=2, num_blocks=1,
+                                     dilation_rate=1, final_conv_kernel=1))
+    with pytest.raises(ValueError, match='has unknown keys'):
+        dekr_head(offset_config=dict(channels=[8, 4, 2], num_offset_per_kpt=2, num_blocks=1,
+                                     dilation_rate=1, final_conv_kernel=1, block='x'))
+
+
+def test_bottomup_dekr_keys_map_to_deeplabcuts_pose_model():
+    model = MODELS.build(dict(
+        type='BottomUp',
+        backbone=dict(type='HRNet', extra=tiny_hrnet(), interpolate_branches=True),
+        heads=dict(bodypart=dekr_cfg(c_in=8 + 16))))
+    theirs = to_dlc_state_dict(model.state_dict(), model)
+    assert 'heads.bodypart.offset_head.offset_feature_layers.0.0.adapt_conv.weight' in theirs
+    assert 'backbone.model.conv1.weight' in theirs
+    back = from_dlc_state_dict(theirs, model)
+    assert list(back) == list(model.state_dict())
+
+
+def tiny_hrnet():
+    return dict(
+        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK', num_blocks=(1,),
+                    num_channels=(8,)),
+        stage2=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
+                    num_channels=(8, 16)),
+        stage3=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
+                    num_channels=(8, 16)),
+        stage4=dict(num_modules=1, num_branches=2, block='BASIC', num_blocks=(1, 1),
+                    num_channels=(8, 16), multiscale_output=True))
+
+
+def dekr_cfg(k=2, p=2, c_in=8):
+    return dict(
+        type='DEKRHead',
+        predictor=dict(type='DEKRPredictor', num_animals=3, apply_sigmoid=False,
+                       use_heatmap=False, clip_scores=True),
+        target_generator=dict(type='DEKRGenerator', num_joints=k, pos_dist_thresh=17),
+        criterion=dict(heatmap=dict(type='DEKRHeatmapLoss', weight=1),
+                       offset=dict(type='DEKROffsetLoss', weight=0.03)),
+        heatmap_config=dict(channels=[c_in, 4, k + 1], num_blocks=1, dilation_rate=1,
+                            final_conv_kernel=1),
+        offset_config=dict(channels=[c_in, k * p, k], num_offset_per_kpt=p, num_blocks=1,
+                           dilation_rate=1, final_conv_kernel=1))
+
+
+# ---------------------------------------------------------------------------- criteria
+def test_heatmap_loss_by_hand():
+    loss = MODELS.build(dict(type='DEKRHeatmapLoss'))
+    out = torch.tensor([[[[1., 2.], [3., 4.]]]])
+    weights = torch.tensor([[[[1., 0.], [0.1, 1.]]]])
+    # mean of (1, 0, 0.9, 16)
+    assert loss(out, torch.zeros_like(out), weights).item() == pytest.approx(17.9 / 4)
+
+
+def test_offset_loss_by_hand():
+    loss = MODELS.build(dict(type='DEKROffsetLoss'))
+    out = torch.tensor([[[[0.05, 1.0], [2.0, 0.0]]]])
+    weights = torch.tensor([[[[1.0, 0.5], [0.0, 0.0]]]])
+    beta = 1 / 9
+    want = (0.5 * 0.05 ** 2 / beta * 1.0 + (1.0 - 0.5 * beta) * 0.5) / 2  # 2 positive weights
+    assert loss(out, torch.zeros_like(out), weights).item() == pytest.approx(want)
+    assert loss(out, torch.zeros_like(out), torch.zeros_like(out)).item() == 0
