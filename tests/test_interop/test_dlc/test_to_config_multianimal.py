@@ -183,3 +183,30 @@ def test_paf_shuffle_trains_and_evaluates_into_deeplabcuts_files(project):
     assert list(results.columns) == [f'{s} {m}' for s in ('train', 'test')
                                      for m in ('rmse', 'rmse_pcutoff', 'mAP', 'mAR')]
     assert results.index[0][:3] == (0.8, 1, 1)
+
+    # DeepLabCut's analyze_videos: per frame the assembled individuals in DeepLabCut's video
+    # layout (apis/videos.py create_df_from_prediction: 4 levels, unique bodyparts under
+    # single, max_individuals rows, -1 for individuals a frame does not have)
+    import cv2
+    from posecfg.apis import dlc
+    source = cv2.VideoCapture(str(root / 'videos' / 'video.mp4'))
+    frames = [source.read()[1] for _ in range(3)]
+    source.release()
+    video = root / 'videos' / 'clip.avi'
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 30,
+                             frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    video_scorer = dlc.analyze_videos(root / 'config.yaml', [video], shuffle=1,
+                                      cfg_options=list(SMALL_PAF), progress=False)
+    table = pd.read_hdf(root / 'videos' / f'clip{video_scorer}.h5')
+    assert list(table.columns.names) == ['scorer', 'individuals', 'bodyparts', 'coords']
+    assert table.columns.get_level_values('individuals').unique().tolist() == [
+        'animal_0', 'animal_1', 'animal_2', 'single']
+    assert table.shape == (3, (3 * 4 + 1) * 3)
+    animals = table.drop(columns='single', level='individuals').to_numpy().reshape(3, 3, 4, 3)
+    rows_absent = (animals == -1).all(axis=(2, 3))
+    rows_found = ~np.isnan(animals[..., 2]).all(axis=2) & ~rows_absent
+    assert (rows_absent | rows_found).all()  # every row: an individual, or DeepLabCut's -1
+    assert np.isfinite(table.xs('single', axis=1, level='individuals').to_numpy()).all()
