@@ -93,6 +93,20 @@ def pose_config(project):
     return project / SHUFFLE.format(1) / 'pytorch_config.yaml'
 
 
+def write_clip(source, video: Path, frames: int) -> Path:
+    """The first ``frames`` frames of ``source`` as an MJPG ``video``."""
+    import cv2
+    capture = cv2.VideoCapture(str(source))
+    images = [capture.read()[1] for _ in range(frames)]
+    capture.release()
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 30,
+                             images[0].shape[1::-1])
+    for image in images:
+        writer.write(image)
+    writer.release()
+    return video
+
+
 def line_of(path, *patterns):
     """1-based line of the first line matching the last pattern, each pattern searched after
     the line of the one before (the test's own oracle)."""
@@ -148,19 +162,10 @@ def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_conf
     assert (results / f'{scorer}.h5').is_file()
 
     # DeepLabCut's analyze_videos on the project: the same snapshot, DeepLabCut's video files
-    import cv2
     import pandas as pd
     from posecfg.apis import dlc
-    source = cv2.VideoCapture(str(shared_path('dlc-openfield-Pranav-2018-10-30', 'videos',
-                                              'm3v1mp4.mp4')))
-    frames = [source.read()[1] for _ in range(4)]
-    source.release()
-    video = project / 'videos' / 'clip.avi'
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 30,
-                             frames[0].shape[1::-1])
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+    video = write_clip(shared_path('dlc-openfield-Pranav-2018-10-30', 'videos', 'm3v1mp4.mp4'),
+                       project / 'videos' / 'clip.avi', 4)
     assert dlc.analyze_videos(project / 'config.yaml', [video], shuffle=1, save_as_csv=True,
                               cfg_options=list(SMALL), progress=False) == scorer
     table = pd.read_hdf(project / 'videos' / f'clip{scorer}.h5')

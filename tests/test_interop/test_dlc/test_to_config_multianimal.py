@@ -187,17 +187,9 @@ def test_paf_shuffle_trains_and_evaluates_into_deeplabcuts_files(project):
     # DeepLabCut's analyze_videos: per frame the assembled individuals in DeepLabCut's video
     # layout (apis/videos.py create_df_from_prediction: 4 levels, unique bodyparts under
     # single, max_individuals rows, -1 for individuals a frame does not have)
-    import cv2
     from posecfg.apis import dlc
-    source = cv2.VideoCapture(str(root / 'videos' / 'video.mp4'))
-    frames = [source.read()[1] for _ in range(3)]
-    source.release()
-    video = root / 'videos' / 'clip.avi'
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 30,
-                             frames[0].shape[1::-1])
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+    from tests.test_interop.test_dlc.test_to_config import write_clip
+    video = write_clip(root / 'videos' / 'video.mp4', root / 'videos' / 'clip.avi', 3)
     video_scorer = dlc.analyze_videos(root / 'config.yaml', [video], shuffle=1,
                                       cfg_options=list(SMALL_PAF), progress=False)
     table = pd.read_hdf(root / 'videos' / f'clip{video_scorer}.h5')
