@@ -2,16 +2,23 @@
 integrals, assembly) per image, on maps drawn from random individuals by posecfg's own
 generators (perfect heatmaps, locref and PAFs, so every individual is found and assembled).
 
-    python benchmarks/paf_predictor.py [--repeats 5] [--threads 1]
+    python benchmarks/paf_predictor.py [--repeats 5] [--threads 1] [--dlc-source DIR]
 
 Prints one JSON line per case (batch, individuals, keypoints, edges, map cells) with
 milliseconds per image for the whole predictor and for the assembly alone, and how many
-individuals were found.
+individuals were found. With ``--dlc-source`` (the ``src`` folder of an unpacked DeepLabCut
+3.0.2 wheel: ``pip download --no-deps deeplabcut==3.0.2`` and unzip into DIR/), DeepLabCut's
+own ``PartAffinityFieldPredictor`` (models/predictors/paf_predictor.py, with
+core/inferenceutils.py's ``Assembler``; loaded from those two files, the rest of DeepLabCut
+stubbed) runs on the same outputs: its time, and whether its ``poses`` equal posecfg's.
+Nothing of DeepLabCut is copied into the repository.
 """
 import argparse
+import importlib.util
 import json
 import sys
 import time
+import types
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +29,8 @@ from posecfg.codecs import PartAffinityFieldPredictor, SequentialGenerator  # no
 
 # B, individuals, keypoints, cells (448 px crop at stride 8: 57; DeepLabCut's default graph:
 # every pair of keypoints)
-CASES = [(8, 3, 4, 57), (8, 3, 12, 57), (8, 10, 12, 57)]
+CASES = [(8, 3, 4, 57, 0.0), (8, 3, 12, 57, 0.0), (8, 10, 12, 57, 0.0), (8, 3, 12, 57, 0.3),
+         (8, 10, 12, 57, 0.3)]  # last: noise std on the maps (many spurious peaks and links)
 
 
 def maps_for(batch, animals, k, cells, stride, rng):
@@ -40,31 +48,90 @@ def maps_for(batch, animals, k, cells, stride, rng):
                        paf=torch.from_numpy(t['paf_maps']))
 
 
+def load_dlc_predictor(src: Path):
+    """DeepLabCut's PartAffinityFieldPredictor class from its source files."""
+    def module(name, path=None, **attrs):
+        if path is None:
+            mod = types.ModuleType(name)
+        else:
+            spec = importlib.util.spec_from_file_location(name, path)
+            mod = importlib.util.module_from_spec(spec)
+        mod.__dict__.update(attrs)
+        sys.modules[name] = mod
+        if path is not None:
+            spec.loader.exec_module(mod)
+        return mod
+
+    class Registry:
+        def register_module(self, cls):
+            return cls
+
+    if 'tqdm' not in sys.modules:
+        try:
+            import tqdm  # noqa: F401
+        except ImportError:
+            module('tqdm', tqdm=lambda x=None, **kw: x)
+    pkg = 'deeplabcut'
+    for name in (pkg, f'{pkg}.core', f'{pkg}.pose_estimation_pytorch',
+                 f'{pkg}.pose_estimation_pytorch.models',
+                 f'{pkg}.pose_estimation_pytorch.models.predictors'):
+        module(name, __path__=[])
+    inference = module(f'{pkg}.core.inferenceutils', src / pkg / 'core' / 'inferenceutils.py')
+    sys.modules[f'{pkg}.core'].inferenceutils = inference
+    base = module(f'{pkg}.pose_estimation_pytorch.models.predictors.base',
+                  PREDICTORS=Registry(), BasePredictor=torch.nn.Module)
+    assert base
+    paf = module(f'{pkg}.pose_estimation_pytorch.models.predictors.paf_predictor',
+                 src / pkg / 'pose_estimation_pytorch' / 'models' / 'predictors' /
+                 'paf_predictor.py')
+    return paf.PartAffinityFieldPredictor
+
+
+def timed(fn, repeats):
+    result = fn()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        result = fn()
+    return result, (time.perf_counter() - start) / repeats
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument('--threads', type=int, default=1)
+    parser.add_argument('--dlc-source', type=Path, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    dlc_cls = load_dlc_predictor(args.dlc_source) if args.dlc_source else None
     rng = np.random.default_rng(0)
-    for batch, animals, k, cells in CASES:
+    for batch, animals, k, cells, noise in CASES:
         graph, outputs = maps_for(batch, animals, k, cells, 8, rng)
+        if noise:
+            gen = torch.Generator().manual_seed(0)
+            outputs = {name: value + noise * torch.randn(value.shape, generator=gen)
+                       for name, value in outputs.items()}
         pred = PartAffinityFieldPredictor(num_animals=animals, num_multibodyparts=k,
                                           graph=graph, apply_sigmoid=False, stride=8)
-        result = pred.predict_poses(outputs)
-        start = time.perf_counter()
-        for _ in range(args.repeats):
-            result = pred.predict_poses(outputs)
-        total = (time.perf_counter() - start) / args.repeats / batch * 1000
-        start = time.perf_counter()
-        for _ in range(args.repeats):
-            for p in result['preds']:
-                pred.assembler.assemble(p['coordinates'][0], p['confidence'], p['costs'])
-        assembly = (time.perf_counter() - start) / args.repeats / batch * 1000
-        print(json.dumps(dict(batch=batch, individuals=animals, keypoints=k, edges=len(graph),
-                              cells=cells, ms_per_image=round(total, 2),
-                              assembly_ms_per_image=round(assembly, 2),
-                              found_per_image=float(result['found'].sum(1).mean()))))
+        result, total = timed(lambda: pred.predict_poses(outputs), args.repeats)
+        _, assembly = timed(lambda: [pred.assembler.assemble(p['coordinates'][0],
+                                                             p['confidence'], p['costs'])
+                                     for p in result['preds']], args.repeats)
+        row = dict(batch=batch, individuals=animals, keypoints=k, edges=len(graph),
+                   cells=cells, noise=noise, ms_per_image=round(total / batch * 1000, 2),
+                   assembly_ms_per_image=round(assembly / batch * 1000, 2),
+                   found_per_image=float(result['found'].sum(1).mean()))
+        if dlc_cls is not None:
+            dlc = dlc_cls(num_animals=animals, num_multibodyparts=k, num_uniquebodyparts=0,
+                          graph=graph, edges_to_keep=list(range(len(graph))),
+                          locref_stdev=7.2801, nms_radius=5, sigma=1.0, min_affinity=0.05,
+                          apply_sigmoid=False)
+            theirs, dlc_time = timed(lambda: dlc(8, outputs)['poses'].numpy(), args.repeats)
+            row.update(dlc_ms_per_image=round(dlc_time / batch * 1000, 2),
+                       speedup=round(dlc_time / total, 2),
+                       same_poses=bool(np.array_equal(theirs, result['poses'],
+                                                      equal_nan=True)),
+                       max_abs_difference=float(np.nanmax(np.abs(theirs - result['poses']))))
+        print(json.dumps(row))
 
 
 if __name__ == '__main__':

@@ -31,6 +31,10 @@ from .base import BaseKeypointCodec
 from .dlc_heatmap import DLC_LABEL_KEYS, _last_true, _positive, with_stride
 
 
+#: elements of the per-chunk (individuals, edges, H, W) arrays
+CHUNK_ELEMENTS = 1 << 22
+
+
 def check_graph(graph, owner: str, num_keypoints: Optional[int] = None) -> List[Tuple[int, int]]:
     """``graph`` as a list of (a, b) keypoint-index pairs, with errors naming ``owner``."""
     try:
@@ -129,15 +133,20 @@ class PartAffinityFieldGenerator(BaseKeypointCodec):
             if points.shape[1] <= edges.max():
                 raise ValueError(f'{owner}: graph names keypoint {int(edges.max())} but the '
                                  f'labels have {points.shape[1]} keypoints')
-            if len(points):  # an image without individuals keeps zero maps
-                maps[i] = self._sample(points.astype(np.float32).astype(np.float64), flags,
-                                       cx, cy)
+            if not len(points):  # an image without individuals keeps zero maps
+                continue
+            points = points.astype(np.float32).astype(np.float64)  # DeepLabCut's float32 labels
+            # edges in chunks: the (N, edges, H, W) arrays stay near CHUNK_ELEMENTS
+            step = max(1, CHUNK_ELEMENTS // (len(points) * height * width))
+            for first in range(0, self.num_limbs, step):
+                chunk = edges[first:first + step]
+                maps[i, 2 * first:2 * (first + len(chunk))] = self._sample(points, flags, chunk,
+                                                                          cx, cy)
         return dict(paf_maps=maps)
 
-    def _sample(self, points: np.ndarray, flags: np.ndarray, cx: np.ndarray, cy: np.ndarray
-                ) -> np.ndarray:
-        """One image: points (N, K, 2), flags (N, K) → (2L, H, W)."""
-        edges = np.asarray(self.graph)
+    def _sample(self, points: np.ndarray, flags: np.ndarray, edges: np.ndarray,
+                cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
+        """One image: points (N, K, 2), flags (N, K), edges (E, 2) → (2E, H, W)."""
         a, b = points[:, edges[:, 0]], points[:, edges[:, 1]]  # (N, L, 2)
         vec = b - a
         dist = np.sqrt(np.square(vec).sum(-1))  # (N, L)

@@ -19,7 +19,8 @@ DeepLabCut 3.0.2 ``models/predictors/paf_predictor.py`` (identical in 3.0.1), pe
 5. individuals: :class:`~posecfg.codecs.paf_assembly.PAFAssembler` (DeepLabCut's
    ``Assembler``) per image; output ``poses`` (B, num_animals, K, 5): x, y, confidence,
    identity group (-1), the individual's mean affinity; -1 everywhere for individuals not
-   found, NaN for keypoints an individual lacks; ``clip_scores`` clips the confidences.
+   found; a keypoint an individual lacks has NaN coordinates and group, confidence 0;
+   ``clip_scores`` clips the confidences.
 
 Steps 1-4 run in torch over the whole batch (the pairs of every edge and image at once);
 DeepLabCut's per-image Python assembly is replaced by a lighter one with the same rules.
@@ -65,8 +66,9 @@ class PartAffinityFieldPredictor(BaseKeypointCodec):
         apply_sigmoid: heatmaps are logits (DLCRNetHead: true).
         clip_scores: clip confidences to [0, 1].
         force_fusion: merge surplus individuals into the nearest instead of along links.
-        return_preds: accepted for DeepLabCut configs; :meth:`predict_poses` always returns
-            the peaks and costs too.
+        return_preds: compute every pair's affinity for the ``preds`` of
+            :meth:`predict_poses` (otherwise, with the optimal pairing, only the pairs it can
+            link: the others' ``m1`` are NaN; the poses are the same).
     DeepLabCut's ``Assembler`` defaults it does not expose (posecfg's, same defaults):
         pcutoff: peaks below are not linked (0.1), min_n_links: fewest links of an individual
         (2), max_overlap: pose NMS threshold (0.8), greedy: greedy instead of optimal pairing.
@@ -74,8 +76,9 @@ class PartAffinityFieldPredictor(BaseKeypointCodec):
         stride: model stride, input pixels per cell (set by the head when None).
 
     ``decode(outputs)`` → keypoints (B, num_animals, K, 2) float32 input pixels and scores
-    (B, num_animals, K), NaN where DeepLabCut has no keypoint (an individual lacking it, or an
-    individual not found); :meth:`predict_poses` gives DeepLabCut's ``poses`` array.
+    (B, num_animals, K): NaN coordinates where an individual lacks a keypoint (score 0, as
+    DeepLabCut), NaN coordinates and scores for individuals not found;
+    :meth:`predict_poses` gives DeepLabCut's ``poses`` array.
     """
 
     example_args = dict(num_animals=2, num_multibodyparts=3, num_uniquebodyparts=0,
@@ -169,8 +172,15 @@ class PartAffinityFieldPredictor(BaseKeypointCodec):
         grid = torch.stack([ci, ri], 1).float() * self.stride
         xy = (grid + float(self.stride // 2) + offsets).numpy()
         conf = heatmaps[bi, ki, ri, ci].numpy()
+        # the optimal pairing only reads the pairs of each keypoint's num_animals most
+        # confident peaks: integrate only those unless all costs are asked for
+        candidates = None
+        if not (self.assembler.greedy or self.return_preds):
+            candidates = linked_candidates(peaks, heatmaps[bi, ki, ri, ci], self.num_animals,
+                                           self.assembler.pcutoff)
         costs = edge_costs(pafs.reshape(b, -1, 2, h, w), peaks,
-                           [self.graph[e] for e in self.edges_to_keep], self.edges_to_keep)
+                           [self.graph[e] for e in self.edges_to_keep], self.edges_to_keep,
+                           candidates)
         peaks_np = peaks.numpy()
         preds = []
         for i in range(b):
@@ -243,14 +253,17 @@ def find_peaks(heatmaps: torch.Tensor, radius: int, threshold: float) -> torch.T
 
 
 def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[int, int]],
-               edge_inds: Sequence[int]) -> List[Dict[int, Dict[str, np.ndarray]]]:
+               edge_inds: Sequence[int], candidates: Optional[torch.Tensor] = None
+               ) -> List[Dict[int, Dict[str, np.ndarray]]]:
     """PAF line integrals of every candidate pair.
 
     Args:
         pafs: (B, L, 2, H, W) (x, y components per graph edge).
-        peaks: (P, 4) (batch, keypoint, row, column).
+        peaks: (P, 4) (batch, keypoint, row, column), sorted (as ``torch.nonzero`` gives them).
         graph: the kept edges (a, b); ``edge_inds``: their indices in the full graph (PAF
             channel and key of the result).
+        candidates: (P,) bool or None: integrate only pairs of these peaks (the others' ``m1``
+            is NaN); None: every pair, as DeepLabCut.
 
     Returns per image ``{edge index: {'m1': (n_a, n_b) affinity, 'distance': (n_a, n_b)
     length in cells}}``, rows and columns in peak order, for edges with peaks at both ends.
@@ -259,8 +272,7 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
     costs: List[Dict[int, Dict[str, np.ndarray]]] = [{} for _ in range(b)]
     if not len(graph) or not len(peaks):
         return costs
-    k = int(peaks[:, 1].max()) + 1
-    k = max(k, 1 + max(max(e) for e in graph))
+    k = max(int(peaks[:, 1].max()) + 1, 1 + max(max(e) for e in graph))
     # peaks come sorted by (image, keypoint): each (image, keypoint) is a run of them
     counts = torch.bincount(peaks[:, 0] * k + peaks[:, 1], minlength=b * k).reshape(b, k)
     starts = (torch.cumsum(counts.flatten(), 0) - counts.flatten()).reshape(b, k)
@@ -278,19 +290,25 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
     local = torch.arange(total) - torch.repeat_interleave(torch.cumsum(sizes, 0) - sizes, sizes)
     s = s0[group] + torch.div(local, n_t[group], rounding_mode='floor')
     t = t0[group] + local % n_t[group]
-    channel = torch.tensor(list(edge_inds))[group % len(graph)]
+    del local
     rc = peaks[:, 2:].float()  # (P, 2) row, column
+    eps = float(np.spacing(np.float32(1)))
+    scale = 10 ** N_DECIMALS
     vec = rc[t] - rc[s]
-    lengths = torch.linalg.vector_norm(vec, dim=1) + float(np.spacing(np.float32(1)))
+    lengths = torch.linalg.vector_norm(vec, dim=1) + eps
+    affinity = torch.full((total,), float('nan'))
+    use = slice(None) if candidates is None else (candidates[s] & candidates[t]).nonzero()[:, 0]
+    channel = torch.tensor(list(edge_inds))[group[use] % len(graph)]
+    vec, start, length = vec[use], rc[s[use]], lengths[use]
     steps = torch.linspace(0, 1, N_POINTS)[None, :, None]
-    points = (rc[s][:, None] + steps * vec[:, None]).to(torch.int32)  # (Q, n, 2) row, col
+    points = (start[:, None] + steps * vec[:, None]).to(torch.int32)  # (Q, n, 2) row, col
     points[..., 0].clamp_(0, h - 1)
     points[..., 1].clamp_(0, w - 1)
     points = points.long()
-    sampled = pafs[peaks[s, 0][:, None], channel[:, None], :, points[..., 0], points[..., 1]]
+    sampled = pafs[peaks[s[use], 0][:, None], channel[:, None], :, points[..., 0],
+                   points[..., 1]]
     integral = torch.trapezoid(sampled, points.flip(-1).float(), dim=1)  # (Q, 2)
-    scale = 10 ** N_DECIMALS
-    affinity = torch.round(torch.linalg.vector_norm(integral, dim=1) / lengths * scale) / scale
+    affinity[use] = torch.round(torch.linalg.vector_norm(integral, dim=1) / length * scale) / scale
     lengths = torch.round(lengths * scale) / scale
     affinity, lengths = affinity.numpy(), lengths.numpy()
     bounds = np.cumsum(np.r_[0, sizes.numpy()])
@@ -302,3 +320,18 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
             m1=affinity[lo:hi].reshape(n_s[g], n_t[g]),
             distance=lengths[lo:hi].reshape(n_s[g], n_t[g]))
     return costs
+
+
+def linked_candidates(peaks: torch.Tensor, confidence: torch.Tensor, num_animals: int,
+                      pcutoff: float) -> torch.Tensor:
+    """(P,) bool: the peaks DeepLabCut's optimal pairing can link (``extract_best_links``):
+    per image and keypoint the ``num_animals`` most confident (stable order on ties) that
+    reach ``pcutoff``."""
+    key = (peaks[:, 0] * (int(peaks[:, 1].max()) + 1) + peaks[:, 1]).numpy()
+    conf = confidence.double().numpy()  # DeepLabCut compares Python floats
+    order = np.lexsort((np.arange(len(key)), -conf, key))
+    first = np.r_[0, np.flatnonzero(np.diff(key[order])) + 1]
+    run_start = np.repeat(first, np.diff(np.r_[first, len(order)]))
+    rank = np.empty(len(key), np.int64)
+    rank[order] = np.arange(len(order)) - run_start
+    return torch.from_numpy((rank < num_animals) & (conf >= pcutoff))

@@ -61,10 +61,13 @@ class Link:
 
 
 class Assembly:
-    """An individual being built: ``data`` (K, 4) x, y, confidence, group (-1), NaN if absent."""
+    """An individual being built: ``data`` (K, 4) x, y, confidence, group (-1); a keypoint it
+    lacks has NaN coordinates and group and confidence 0 (DeepLabCut's ``Assembly.__init__``
+    sets ``self.confidence = 0``, a property writing the whole column)."""
 
     def __init__(self, size: int):
         self.data = np.full((size, 4), np.nan)
+        self.data[:, 2] = 0
         self.affinity_sum = 0.0
         self.links: List[Link] = []
         self.visible = set()

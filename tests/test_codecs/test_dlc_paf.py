@@ -8,6 +8,7 @@ from math import sqrt
 import numpy as np
 import pytest
 
+from posecfg.codecs import dlc_paf
 from posecfg.codecs import (HeatmapPlateauGenerator, PartAffinityFieldGenerator,
                             SequentialGenerator)
 
@@ -73,9 +74,13 @@ def test_diagonal_limb_by_hand():
     assert on[0, 0] and on[1, 1] and on[0, 1] and not on[0, 3] and not on[3, 3]
 
 
-def test_matches_deeplabcuts_loops():
+@pytest.mark.parametrize('chunk', [None, 1])
+def test_matches_deeplabcuts_loops(chunk, monkeypatch):
     """Several individuals (overlapping limbs: the later one wins), invisible keypoints, a
-    zero-length limb, non-integer stride cell centres, a batch of two images."""
+    zero-length limb, non-integer stride cell centres, a batch of two images; all edges at
+    once or one edge at a time."""
+    if chunk is not None:
+        monkeypatch.setattr(dlc_paf, 'CHUNK_ELEMENTS', chunk)
     rng = np.random.default_rng(3)
     graph = [[0, 1], [1, 2], [0, 2], [2, 3]]
     stride, h, w = 6, 9, 11

@@ -214,3 +214,24 @@ def test_overlap_of_two_individuals_by_hand():
     # a ∩ b box: (5, 5)-(10, 10): a has (10, 10) inside → 1/3; b has (5, 5) → 1/2
     expected = np.array([[1, 1 / 3, 0], [1 / 3, 1, 0], [0, 0, 1]])
     np.testing.assert_allclose(overlaps([a, b, c]), expected)
+
+
+def test_integrating_only_linkable_pairs_changes_no_pose():
+    """With the optimal pairing DeepLabCut only reads the pairs of each keypoint's num_animals
+    most confident peaks above pcutoff (extract_best_links); posecfg integrates only those
+    unless return_preds asks for every pair: same poses on noisy maps with many peaks."""
+    torch.manual_seed(0)
+    a = {0: (2, 2), 1: (2, 8), 2: (2, 14)}
+    b = {0: (12, 3), 1: (9, 9), 2: (13, 14)}
+    outputs = outputs_for([a, b], [[0, 1], [1, 2]], 3, size=17)
+    outputs = {name: value + 0.3 * torch.randn(value.shape) for name, value in outputs.items()}
+    fast = predictor().predict_poses(outputs)
+    full = predictor(return_preds=True).predict_poses(outputs)
+    np.testing.assert_array_equal(fast['poses'], full['poses'])
+    m1_fast = fast['preds'][0]['costs'][0]['m1']
+    m1_full = full['preds'][0]['costs'][0]['m1']
+    assert m1_full.shape == m1_fast.shape and m1_fast.size > 4  # many peaks per keypoint
+    assert not np.isnan(m1_full).any() and np.isnan(m1_fast).sum() > 0
+    linked = ~np.isnan(m1_fast)
+    np.testing.assert_array_equal(m1_fast[linked], m1_full[linked])
+    assert linked.any(axis=1).sum() <= 2 and linked.any(axis=0).sum() <= 2  # num_animals
