@@ -244,3 +244,81 @@ def test_offset_loss_by_hand():
     want = (0.5 * 0.05 ** 2 / beta * 1.0 + (1.0 - 0.5 * beta) * 0.5) / 2  # 2 positive weights
     assert loss(out, torch.zeros_like(out), weights).item() == pytest.approx(want)
     assert loss(out, torch.zeros_like(out), torch.zeros_like(out)).item() == 0
+
+
+# ---------------------------------------------------------------------------- DeepLabCut's config
+# model.heads of a dekr_w18 shuffle for a project with 4 bodyparts, 3 individuals, 1 unique
+# bodypart and identity: true, as DeepLabCut 3.0.2 writes it (config/dekr/dekr_w18.yaml,
+# config/base/head_bodyparts.yaml + label_keypoint_key, config/base/head_identity.yaml, the
+# placeholders filled by make_pose_config.py), with DeepLabCut's type names
+DLC_HEADS = dict(
+    bodypart=dict(
+        type='DEKRHead', weight_init='dekr',
+        target_generator=dict(type='DEKRGenerator', num_joints=4, pos_dist_thresh=17,
+                              bg_weight=0.1),
+        criterion=dict(heatmap=dict(type='DEKRHeatmapLoss', weight=1),
+                       offset=dict(type='DEKROffsetLoss', weight=0.03)),
+        predictor=dict(type='DEKRPredictor', apply_sigmoid=False, use_heatmap=False,
+                       clip_scores=True, num_animals=3, keypoint_score_type='combined',
+                       max_absorb_distance=75, nms_threshold=0.05, apply_pose_nms=True),
+        heatmap_config=dict(channels=[270, 18, 5], num_blocks=1, dilation_rate=1,
+                            final_conv_kernel=1),
+        offset_config=dict(channels=[270, 60, 4], num_offset_per_kpt=15, num_blocks=2,
+                           dilation_rate=1, final_conv_kernel=1)),
+    unique_bodypart=dict(
+        type='HeatmapHead', weight_init='normal',
+        predictor=dict(type='HeatmapPredictor', apply_sigmoid=False, clip_scores=True,
+                       location_refinement=True, locref_std=7.2801),
+        target_generator=dict(type='HeatmapGaussianGenerator', num_heatmaps=1,
+                              pos_dist_thresh=17, heatmap_mode='KEYPOINT',
+                              gradient_masking=False, generate_locref=True, locref_std=7.2801,
+                              label_keypoint_key='keypoints_unique'),
+        criterion=dict(heatmap=dict(type='WeightedMSECriterion', weight=1.0),
+                       locref=dict(type='WeightedHuberCriterion', weight=0.05)),
+        heatmap_config=dict(channels=[270, 1], kernel_size=[3], strides=[2]),
+        locref_config=dict(channels=[270, 2], kernel_size=[3], strides=[2])),
+    identity=dict(
+        type='HeatmapHead', predictor=dict(type='IdentityPredictor', apply_sigmoid=True),
+        target_generator=dict(type='HeatmapPlateauGenerator', num_heatmaps=3,
+                              pos_dist_thresh=17, heatmap_mode='INDIVIDUAL',
+                              gradient_masking=False, generate_locref=False),
+        criterion=dict(heatmap=dict(type='WeightedBCECriterion', weight=1.0)),
+        heatmap_config=dict(channels=[270, 3], kernel_size=[3], strides=[2])))
+
+
+def posecfg_types(cfg):
+    """DeepLabCut's type names → posecfg's (DLC_TYPE_NAMES), everywhere in a config."""
+    from posecfg.models.heads import DLC_TYPE_NAMES
+    if isinstance(cfg, dict):
+        return {k: (DLC_TYPE_NAMES[v] if k == 'type' else posecfg_types(v))
+                for k, v in cfg.items()}
+    return cfg
+
+
+def test_deeplabcuts_dekr_w18_heads_build_with_deeplabcuts_keys():
+    from posecfg.models.backbones.named import DLC_NET_TYPES
+    from tests.test_models.layouts import meta_build
+    model = meta_build(dict(type='BottomUp', backbone=DLC_NET_TYPES['dekr_w18'].build_cfg(),
+                            heads=posecfg_types(DLC_HEADS)))
+    shapes = {k: tuple(v.shape) for k, v in to_dlc_state_dict(model.state_dict(),
+                                                               model).items()}
+    head = 'heads.bodypart.'
+    want = {
+        head + 'heatmap_head.transition_heatmap.0.weight': (18, 270, 1, 1),
+        head + 'heatmap_head.head_heatmap.0.0.conv2.weight': (18, 18, 3, 3),
+        head + 'heatmap_head.head_heatmap.1.weight': (5, 18, 1, 1),
+        head + 'offset_head.transition_offset.0.weight': (60, 270, 1, 1),
+        head + 'offset_head.offset_feature_layers.3.1.transform_matrix_conv.weight':
+            (4, 15, 3, 3),
+        head + 'offset_head.offset_feature_layers.3.1.translation_conv.weight': (2, 15, 3, 3),
+        head + 'offset_head.offset_feature_layers.3.1.adapt_conv.weight': (15, 15, 3, 3),
+        head + 'offset_head.offset_feature_layers.3.1.regular_matrix': (2, 9),
+        head + 'offset_head.offset_final_layer.3.weight': (2, 15, 1, 1),
+        'heads.unique_bodypart.heatmap_head.deconv_layers.0.weight': (270, 1, 3, 3),
+        'heads.unique_bodypart.locref_head.deconv_layers.0.weight': (270, 2, 3, 3),
+        'heads.identity.heatmap_head.deconv_layers.0.weight': (270, 3, 3, 3),
+        'backbone.model.stage4.2.fuse_layers.0.3.0.weight': (18, 144, 1, 1)}
+    assert {k: shapes.get(k) for k in want} == want
+    assert not any('offset_feature_layers.4' in k or 'offset_feature_layers.0.2' in k
+                   for k in shapes)
+    assert model.backbone.out_channels == (270,)
