@@ -48,43 +48,62 @@ def maps_for(batch, animals, k, cells, stride, rng):
                        paf=torch.from_numpy(t['paf_maps']))
 
 
-def load_dlc_predictor(src: Path):
-    """DeepLabCut's PartAffinityFieldPredictor class from its source files."""
-    def module(name, path=None, **attrs):
-        if path is None:
-            mod = types.ModuleType(name)
-        else:
-            spec = importlib.util.spec_from_file_location(name, path)
-            mod = importlib.util.module_from_spec(spec)
+def dlc_module(src: Path, name: str, path: Path = None, **attrs):
+    """Register module ``name`` in ``sys.modules``: DeepLabCut's source file ``src/path`` or,
+    without a path, a stub holding ``attrs`` (parent packages are stubbed too)."""
+    parts = name.split('.')
+    for i in range(1, len(parts)):
+        parent = '.'.join(parts[:i])
+        if parent not in sys.modules:
+            stub = types.ModuleType(parent)
+            stub.__path__ = []
+            sys.modules[parent] = stub
+    if path is None:
+        mod = types.ModuleType(name)
         mod.__dict__.update(attrs)
         sys.modules[name] = mod
-        if path is not None:
-            spec.loader.exec_module(mod)
         return mod
+    spec = importlib.util.spec_from_file_location(name, src / path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    setattr(sys.modules['.'.join(parts[:-1])], parts[-1], mod)
+    return mod
 
-    class Registry:
-        def register_module(self, cls):
-            return cls
 
+class _Registry:
+    def register_module(self, cls):
+        return cls
+
+
+def load_dlc_predictor(src: Path):
+    """DeepLabCut's PartAffinityFieldPredictor class from its source files."""
     if 'tqdm' not in sys.modules:
         try:
             import tqdm  # noqa: F401
         except ImportError:
-            module('tqdm', tqdm=lambda x=None, **kw: x)
-    pkg = 'deeplabcut'
-    for name in (pkg, f'{pkg}.core', f'{pkg}.pose_estimation_pytorch',
-                 f'{pkg}.pose_estimation_pytorch.models',
-                 f'{pkg}.pose_estimation_pytorch.models.predictors'):
-        module(name, __path__=[])
-    inference = module(f'{pkg}.core.inferenceutils', src / pkg / 'core' / 'inferenceutils.py')
-    sys.modules[f'{pkg}.core'].inferenceutils = inference
-    base = module(f'{pkg}.pose_estimation_pytorch.models.predictors.base',
-                  PREDICTORS=Registry(), BasePredictor=torch.nn.Module)
-    assert base
-    paf = module(f'{pkg}.pose_estimation_pytorch.models.predictors.paf_predictor',
-                 src / pkg / 'pose_estimation_pytorch' / 'models' / 'predictors' /
-                 'paf_predictor.py')
-    return paf.PartAffinityFieldPredictor
+            dlc_module(src, 'tqdm', tqdm=lambda x=None, **kw: x)
+    dlc_module(src, 'deeplabcut.core.inferenceutils', Path('deeplabcut/core/inferenceutils.py'))
+    predictors = 'deeplabcut.pose_estimation_pytorch.models.predictors'
+    dlc_module(src, f'{predictors}.base', PREDICTORS=_Registry(), BasePredictor=torch.nn.Module)
+    return dlc_module(src, f'{predictors}.paf_predictor',
+                      Path(predictors.replace('.', '/')) / 'paf_predictor.py'
+                      ).PartAffinityFieldPredictor
+
+
+def load_dlc_paf_generator(src: Path):
+    """DeepLabCut's PartAffinityFieldGenerator class from its source file."""
+    class BaseGenerator(torch.nn.Module):
+        def __init__(self, label_keypoint_key='keypoints'):
+            super().__init__()
+            self.label_keypoint_key = label_keypoint_key
+
+    generators = 'deeplabcut.pose_estimation_pytorch.models.target_generators'
+    dlc_module(src, f'{generators}.base', TARGET_GENERATORS=_Registry(),
+               BaseGenerator=BaseGenerator)
+    return dlc_module(src, f'{generators}.pafs_targets',
+                      Path(generators.replace('.', '/')) / 'pafs_targets.py'
+                      ).PartAffinityFieldGenerator
 
 
 def timed(fn, repeats):

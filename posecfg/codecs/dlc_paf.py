@@ -16,8 +16,8 @@ projection ``u·(x, y)`` lies between ``u·a`` and ``u·b`` and its distance acr
 earlier one where their limbs overlap (DeepLabCut's loop order: individuals in label order).
 DeepLabCut returns no weights for the PAF target (its criterion then weighs every cell 1).
 
-Vectorised over individuals, edges and cells (DeepLabCut loops in Python over batch,
-individuals and edges), one batch sample at a time to bound memory.
+Vectorised over individuals, edges and the cells near each limb (DeepLabCut loops in Python
+over batch, individuals and edges, each time over the whole map), one batch sample at a time.
 """
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ import numpy as np
 
 from ..registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec
-from .dlc_heatmap import DLC_LABEL_KEYS, _last_true, _positive, with_stride
+from .dlc_heatmap import DLC_LABEL_KEYS, _positive, with_stride
 
 
 #: elements of the per-chunk (individuals, edges, H, W) arrays
-CHUNK_ELEMENTS = 1 << 22
+CHUNK_ELEMENTS = 1 << 18
 
 
 def check_graph(graph, owner: str, num_keypoints: Optional[int] = None) -> List[Tuple[int, int]]:
@@ -146,30 +146,50 @@ class PartAffinityFieldGenerator(BaseKeypointCodec):
 
     def _sample(self, points: np.ndarray, flags: np.ndarray, edges: np.ndarray,
                 cx: np.ndarray, cy: np.ndarray) -> np.ndarray:
-        """One image: points (N, K, 2), flags (N, K), edges (E, 2) → (2E, H, W)."""
-        a, b = points[:, edges[:, 0]], points[:, edges[:, 1]]  # (N, L, 2)
+        """One image: points (N, K, 2), flags (N, K), edges (E, 2) → (2E, H, W).
+
+        Only the cells of each limb's box (its segment's extent ± ``width`` pixels, which holds
+        every cell within ``width`` of the segment) are evaluated, all limbs at once as one
+        flat list of (individual, edge, cell) entries."""
+        n_edges, height, width = len(edges), len(cy), len(cx)
+        out = np.zeros((n_edges, 2, height, width))
+        a, b = points[:, edges[:, 0]], points[:, edges[:, 1]]  # (N, E, 2)
         vec = b - a
-        dist = np.sqrt(np.square(vec).sum(-1))  # (N, L)
+        dist = np.sqrt(np.square(vec).sum(-1))  # (N, E)
         drawn = (flags[:, edges[:, 0]] > 0) & (flags[:, edges[:, 1]] > 0) & (dist > 0)
-        unit = vec / np.where(dist > 0, dist, 1.0)[..., None]
-        ux, uy = unit[..., 0, None, None], unit[..., 1, None, None]  # (N, L, 1, 1)
-        along_a = (unit * a).sum(-1)[..., None, None]
-        along_b = (unit * b).sum(-1)[..., None, None]
-        ortho = (a[..., 1] * unit[..., 0] - a[..., 0] * unit[..., 1])[..., None, None]
-        x, y = cx[None, :], cy[:, None]  # (1, W), (H, 1)
-        along = ux * x + uy * y  # (N, L, H, W)
-        across = np.abs((y * ux - x * uy) - ortho) / self.width
-        mask = ((along >= np.minimum(along_a, along_b)) & (along <= np.maximum(along_a, along_b))
-                & (across <= 1) & drawn[..., None, None])
-        value = 1 - across
-        # the last individual whose limb covers a cell decides it (DeepLabCut overwrites)
-        last = _last_true(mask, axis=0)[None]  # (1, L, H, W)
-        covered = mask.any(axis=0)
-        weight = np.take_along_axis(value, last, 0)[0] * covered
-        ux = np.take_along_axis(np.broadcast_to(ux, mask.shape), last, 0)[0]
-        uy = np.take_along_axis(np.broadcast_to(uy, mask.shape), last, 0)[0]
-        out = np.stack([ux * weight, uy * weight], axis=1)  # (L, 2, H, W)
-        return out.reshape(-1, *out.shape[2:]).astype(np.float32)
+        ind, edge = np.nonzero(drawn)  # individual-major: DeepLabCut's drawing order
+        if not len(ind):
+            return out.reshape(-1, height, width).astype(np.float32)
+        a, b, vec, dist = a[ind, edge], b[ind, edge], vec[ind, edge], dist[ind, edge]
+        ux, uy = vec[:, 0] / dist, vec[:, 1] / dist
+        along_a, along_b = ux * a[:, 0] + uy * a[:, 1], ux * b[:, 0] + uy * b[:, 1]
+        low_along, high_along = np.minimum(along_a, along_b), np.maximum(along_a, along_b)
+        ortho = a[:, 1] * ux - a[:, 0] * uy
+        # each limb's box of cells (cell centres ascend, so search them)
+        lo, hi = np.minimum(a, b) - self.width, np.maximum(a, b) + self.width
+        c0, c1 = np.searchsorted(cx, lo[:, 0], 'left'), np.searchsorted(cx, hi[:, 0], 'right')
+        r0, r1 = np.searchsorted(cy, lo[:, 1], 'left'), np.searchsorted(cy, hi[:, 1], 'right')
+        box_w, box_h = c1 - c0, r1 - r0
+        sizes = box_w * box_h
+        limb = np.repeat(np.arange(len(ind)), sizes)
+        local = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        col = c0[limb] + local % box_w[limb]
+        row = r0[limb] + local // box_w[limb]
+        x, y = cx[col], cy[row]
+        along = ux[limb] * x + uy[limb] * y
+        across = np.abs((y * ux[limb] - x * uy[limb]) - ortho[limb]) / self.width
+        on = (along >= low_along[limb]) & (along <= high_along[limb]) & (across <= 1)
+        limb, row, col, across = limb[on], row[on], col[on], across[on]
+        # where limbs of several individuals cover a cell, the last drawn wins (DeepLabCut
+        # overwrites): keep the last entry of each (edge, cell), entries being in drawing order
+        key = (edge[limb] * height + row) * width + col
+        order = np.argsort(key, kind='stable')
+        key = key[order]
+        last = order[np.r_[key[1:] != key[:-1], True]]
+        limb, row, col, value = limb[last], row[last], col[last], 1 - across[last]
+        out[edge[limb], 0, row, col] = ux[limb] * value
+        out[edge[limb], 1, row, col] = uy[limb] * value
+        return out.reshape(-1, height, width).astype(np.float32)
 
 
 @KEYPOINT_CODECS.register_module()

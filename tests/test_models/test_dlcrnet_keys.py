@@ -138,3 +138,18 @@ def test_outputs_at_deeplabcuts_stride_and_yaml_mapping(output_stride, mid):
     head = model.heads['bodypart']
     assert head.model_stride((96, 64), (f[1], f[0])) == 4
     assert len(preds) == 1 and preds[0]['keypoints'].shape[1:] == (K, 2)
+
+
+def test_a_bare_resnet_checkpoint_loads_under_model(tmp_path):
+    """DeepLabCut's pretrained DLCRNet starts from timm's resnet50 weights (keys without
+    ``model.``); the conv blocks keep their initialisation."""
+    from posecfg.models.backbones import ResNet
+    torch.manual_seed(0)
+    resnet = ResNet(depth=50, base_channels=8, stem_channels=8)
+    path = tmp_path / 'resnet.pth'
+    torch.save({k: v for k, v in resnet.state_dict().items()}, path)
+    model = MODELS.build(dict(type='DLCRNet', base_channels=8, stem_channels=8,
+                              init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+    model.init_weights()
+    for key, value in resnet.state_dict().items():
+        assert torch.equal(model.state_dict()[f'model.{key}'], value), key
