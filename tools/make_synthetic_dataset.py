@@ -4,6 +4,13 @@ Usage::
 
     python tools/make_synthetic_dataset.py OUT_DIR [--num-train N] [--num-val M]
         [--image-size W H] [--seed S] [--overwrite]
+    python tools/make_synthetic_dataset.py OUT_DIR --format dlc [--num-images N]
+        [--image-size W H] [--seed S] [--overwrite]
+
+``--format dlc`` writes the same kind of images as a DeepLabCut multi-animal project instead
+(config.yaml, labeled-data/quadrupeds/ frames and CollectedData_posecfg.h5/.csv with the 4-row
+header, videos/quadrupeds.mp4; posecfg/datasets/synthetic_dlc.py), ready for
+tools/dlc_create_training_dataset.py OUT_DIR/config.yaml.
 
 Layout of OUT_DIR (point a COCO-style top-down dataset's ``ann_file`` at an annotation file and
 its ``img_prefix`` at the matching image folder)::
@@ -30,12 +37,18 @@ import sys
 from posecfg.config.errors import ConfigError
 from posecfg.datasets.synthetic import (DEFAULT_DATASET_INFO, DatasetExistsError,
                                         generate_dataset)
+from posecfg.datasets.synthetic_dlc import generate_dlc_project
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Write the synthetic quadruped keypoint dataset (COCO format) to OUT_DIR.')
     parser.add_argument('out_dir', metavar='OUT_DIR', help='dataset directory to create')
+    parser.add_argument('--format', choices=('coco', 'dlc'), default='coco',
+                        help='coco: COCO keypoint files (default); dlc: a DeepLabCut '
+                             'multi-animal project')
+    parser.add_argument('--num-images', type=int, default=100,
+                        help='labelled frames of a --format dlc project (100)')
     parser.add_argument('--num-train', type=int, default=400, help='training images (400)')
     parser.add_argument('--num-val', type=int, default=100, help='validation images (100)')
     parser.add_argument('--image-size', type=int, nargs=2, default=(320, 240),
@@ -51,10 +64,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
-        summary = generate_dataset(args.out_dir, num_train=args.num_train,
-                                   num_val=args.num_val, image_size=tuple(args.image_size),
-                                   seed=args.seed, overwrite=args.overwrite,
-                                   dataset_info=args.dataset_info)
+        if args.format == 'dlc':
+            summary = generate_dlc_project(args.out_dir, num_images=args.num_images,
+                                           image_size=tuple(args.image_size), seed=args.seed,
+                                           overwrite=args.overwrite,
+                                           dataset_info=args.dataset_info)
+        else:
+            summary = generate_dataset(args.out_dir, num_train=args.num_train,
+                                       num_val=args.num_val, image_size=tuple(args.image_size),
+                                       seed=args.seed, overwrite=args.overwrite,
+                                       dataset_info=args.dataset_info)
     except DatasetExistsError as err:
         print(f'error: {err}', file=sys.stderr)
         return 1

@@ -74,7 +74,8 @@ DEFAULT_DATASET_INFO = BASE_DATASETS_DIR / 'synthetic_animal.py'
 
 MANIFEST_NAME = 'manifest.json'
 SPLITS = ('train', 'val')
-_SPLIT_CODES = {'train': 0, 'val': 1, 'val_detections': 2}
+#: random stream of each kind of image (a DeepLabCut project's frames: 'dlc', synthetic_dlc.py)
+_SPLIT_CODES = {'train': 0, 'val': 1, 'val_detections': 2, 'dlc': 3}
 JPEG_QUALITY = 90
 
 #: COCO's area ranges, for the summary: small < 32², medium < 96², large above.
@@ -733,7 +734,7 @@ def _is_complete(root: Path, params: dict) -> bool:
                for s, n in counts.items())
 
 
-def existing_dataset(root: Path, params: dict) -> Optional[str]:
+def existing_dataset(root: Path, params: dict, is_complete=_is_complete) -> Optional[str]:
     """What is at ``root``: None (nothing, or an empty directory), 'same' (this dataset,
     complete) or 'different' (another synthetic dataset, or an incomplete one).
 
@@ -754,7 +755,7 @@ def existing_dataset(root: Path, params: dict) -> Optional[str]:
         raise DatasetExistsError(
             f'{root} is not empty and is not a posecfg synthetic dataset (no readable '
             f'{MANIFEST_NAME}); choose another output directory or remove it yourself') from None
-    if found == params and _is_complete(root, params):
+    if found == params and is_complete(root, params):
         return 'same'
     return 'different'
 
@@ -862,12 +863,21 @@ def generate_dataset(out_dir: os.PathLike, num_train: int = 400, num_val: int = 
         dataset_info: the ``configs/_base_/datasets/*.py`` file with the keypoint facts.
     """
     _check_args(num_train, num_val, image_size, seed)
-    root = Path(out_dir)
     meta = load_keypoint_meta(dataset_info)
     params = dataset_params(num_train, num_val, tuple(int(v) for v in image_size), seed, meta)
-    state = existing_dataset(root, params)
+    return write_generated(Path(out_dir), params, lambda tmp: _write_all(tmp, meta, params),
+                           summarize, overwrite, _is_complete)
+
+
+def write_generated(root: Path, params: dict, write, summarize_fn, overwrite: bool,
+                    is_complete):
+    """Write a generated dataset to ``root`` unless the same one is there (module docstring of
+    :func:`generate_dataset`): ``write(tmp)`` fills an empty sibling directory (the manifest
+    with ``params`` last), which is then renamed into place; ``summarize_fn(root, created,
+    seconds)`` is returned; ``is_complete(root, params)`` tells a finished dataset."""
+    state = existing_dataset(root, params, is_complete)
     if state == 'same':
-        return summarize(root, created=False, seconds=0.0)
+        return summarize_fn(root, created=False, seconds=0.0)
     if state == 'different' and not overwrite:
         raise DatasetExistsError(f'{root} holds a different synthetic dataset '
                                  f'({_differences(root, params)}); pass overwrite=True '
@@ -876,13 +886,14 @@ def generate_dataset(out_dir: os.PathLike, num_train: int = 400, num_val: int = 
     start = time.perf_counter()
     tmp = _make_sibling(root, 'partial')
     try:
-        _write_all(tmp, meta, params)
+        write(tmp)
         seconds = time.perf_counter() - start
-        _move_into_place(tmp, root, params, replace=state == 'different')
+        _move_into_place(tmp, root, params, replace=state == 'different',
+                         is_complete=is_complete)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return summarize(root, created=True, seconds=seconds)
+    return summarize_fn(root, created=True, seconds=seconds)
 
 
 def _make_sibling(root: Path, purpose: str) -> Path:
@@ -899,7 +910,8 @@ def _make_sibling(root: Path, purpose: str) -> Path:
     raise FileExistsError(f'could not create a temporary directory next to {root}')
 
 
-def _move_into_place(tmp: Path, root: Path, params: dict, replace: bool) -> None:
+def _move_into_place(tmp: Path, root: Path, params: dict, replace: bool,
+                     is_complete=_is_complete) -> None:
     """Rename the finished ``tmp`` to ``root``; the old dataset (if ``replace``) is renamed
     aside first and deleted after, so ``root`` never holds a mix of the two."""
     old = None
@@ -910,7 +922,7 @@ def _move_into_place(tmp: Path, root: Path, params: dict, replace: bool) -> None
         os.replace(tmp, root)  # also replaces an empty directory
     except OSError:
         # another run created root meanwhile: fine if it made the same dataset
-        if existing_dataset(root, params) != 'same':
+        if existing_dataset(root, params, is_complete) != 'same':
             raise DatasetExistsError(f'{root} appeared while this dataset was being written')
     finally:
         if old is not None:

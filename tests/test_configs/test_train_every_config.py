@@ -107,10 +107,19 @@ def shrink_options(cfg: Config) -> list:
     return options
 
 
-def _model_configs():
+def is_dlc_project_config(cfg: Config) -> bool:
+    """A config training on a DeepLabCut project (tests/test_configs/test_dlc_project_configs.py
+    trains those on a generated project)."""
+    train = (cfg.get('data') or {}).get('train') or {}
+    return isinstance(train, dict) and train.get('type') == 'DLCProjectDataset'
+
+
+def _model_configs(dlc_projects: bool = False):
     paths = sorted(glob.glob(os.path.join(REPO, 'configs', '**', '*.py'), recursive=True))
     paths = [p for p in paths if os.sep + '_base_' + os.sep not in p]
-    return [os.path.relpath(p, REPO) for p in paths if 'model' in Config.fromfile(p)]
+    configs = {p: Config.fromfile(p) for p in paths}
+    return [os.path.relpath(p, REPO) for p, cfg in configs.items()
+            if 'model' in cfg and is_dlc_project_config(cfg) == dlc_projects]
 
 
 CONFIGS = _model_configs()

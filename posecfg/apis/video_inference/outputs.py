@@ -11,6 +11,12 @@ frames that did not decode (and instances a frame does not have) are NaN.
   ``create_df_from_prediction`` (l. 712-762) write them; see
   :mod:`posecfg.interop.dlc.outputs`. Labeled video: ``<video stem><scorer>_p<100·pcutoff>
   _labeled.mp4`` (``deeplabcut/utils/make_labeled_video.py`` l. 792, single-animal).
+  A model of a DeepLabCut multi-animal project (its config tests on a ``DLCProjectDataset``)
+  writes, per frame, the assembled individuals under the project's ``individuals`` (as many
+  rows as it has, in the model's order: by identity with an identity head), ``-1`` for the
+  individuals a frame does not have (DeepLabCut's ``PadOutputs(pad_value=-1)``; frames that
+  did not decode stay NaN) and the unique bodyparts under ``single``: DeepLabCut's tracking
+  input, without DeepLabCut's ``_full.pickle`` (no pickle of arbitrary objects).
 - ``lp``: Lightning Pose's ``video_preds/<video stem>.csv`` (:mod:`posecfg.interop.lp.outputs`;
   the first instance) and ``video_preds/labeled_videos/<video stem>_labeled.mp4``.
 - ``coco``: ``<video stem>_keypoints.json``, a COCO keypoint results list: one record per
@@ -114,15 +120,16 @@ def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float
 
 def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
                   scorer: str = '', batch_size: int = 1, boxes: Optional[Dict] = None,
-                  start: Optional[float] = None) -> List[Path]:
+                  start: Optional[float] = None, unique: Optional[Dict] = None) -> List[Path]:
     """Write ``values`` (T, N, K, 3) in ``fmt`` to ``paths``; returns the files written.
 
     ``result``: the :class:`~posecfg.apis.video.VideoPredictions` (frame count, video info,
-    decoded frames); ``boxes``: frame → (N, 5) boxes of a top-down model (COCO ``bbox``).
+    decoded frames); ``boxes``: frame → (N, 5) boxes of a top-down model (COCO ``bbox``);
+    ``unique``: frame → (U, 3) DeepLabCut unique bodyparts (``dlc`` only).
     """
     names = vm.keypoint_names
     if fmt == 'dlc':
-        return _write_dlc(paths, values, names, scorer, vm, result, batch_size, start)
+        return _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, unique)
     if fmt == 'lp':
         from posecfg.interop.lp.outputs import write_predictions
         model_type = lp_model_type(vm)
@@ -137,18 +144,33 @@ def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
     raise ValueError(f'output format must be one of {", ".join(FORMATS)}, got {fmt!r}')
 
 
-def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start):
+def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, unique=None):
     from posecfg.interop.dlc.outputs import (predictions_frame, write_predictions,
                                              write_video_metadata)
     n = values.shape[1]
-    individuals = None if n == 1 else list(_individuals(vm, n))
-    df = predictions_frame(values, scorer, names, individuals=individuals)
+    project = dlc_project_of(vm)
+    multi = project is not None and project.multi_animal
+    individuals = None if n == 1 and not multi else list(_individuals(vm, n))
+    unique_names = list(project.unique_bodyparts) if multi else []
+    unique_values = None
+    if unique_names:
+        unique_values = np.full((len(values), len(unique_names), 3), np.nan)
+        for t, rows in (unique or {}).items():
+            unique_values[t] = rows
+    if multi:
+        # DeepLabCut pads a frame's poses to its individuals with -1 (data/postprocessor.py
+        # PadOutputs(pad_value=-1)); frames that did not decode stay NaN
+        values = np.array(values, np.float64)
+        absent = np.isnan(values).all(axis=(2, 3)) & np.asarray(result.decoded)[:, None]
+        values[absent] = -1.0
+    df = predictions_frame(values, scorer, names, individuals=individuals,
+                           unique_predictions=unique_values, unique_bodyparts=unique_names)
     written = write_predictions(df, paths.predictions, csv='csv' in paths)
     info = result.info
     pose_config = dict(vm.cfg.get('dlc_pose_config') or {})
     pose_config.setdefault('metadata', dict(bodyparts=list(names),
                                             individuals=individuals or ['animal'],
-                                            unique_bodyparts=[]))
+                                            unique_bodyparts=unique_names))
     stop = time.time()
     write_video_metadata(paths['meta'], scorer=scorer, pose_config=pose_config, fps=info.fps,
                          batch_size=batch_size, frame_dimensions=(info.width, info.height),
@@ -171,11 +193,32 @@ def lp_model_type(vm) -> str:
     return 'regression' if type(first).__name__ == 'LPRegressionHead' else 'heatmap'
 
 
+def dlc_project_of(vm):
+    """The DeepLabCut project a model's config tests on (a ``DLCProjectDataset``: a translated
+    shuffle or a DLC-project config), or None."""
+    test = (vm.cfg.get('data') or {}).get('test') or {}
+    if not isinstance(test, dict) or test.get('type') != 'DLCProjectDataset':
+        return None
+    from posecfg.interop.dlc.project import read_project
+    try:
+        return read_project(test['project_config'])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def default_instances(vm) -> int:
+    """Instances per frame a whole-image model keeps by default: a DeepLabCut multi-animal
+    project's individuals (DeepLabCut writes ``max_individuals`` rows), else 1."""
+    project = dlc_project_of(vm)
+    return len(project.individuals) if project is not None and project.multi_animal else 1
+
+
 def _individuals(vm, n: int):
-    """DeepLabCut ``individuals`` names for N instances: the config's top-level
-    ``individuals`` list (a translated multi-animal DLC config carries it), else
-    ``individual0``, ``individual1``, ..."""
-    given = list(vm.cfg.get('individuals') or [])
+    """DeepLabCut ``individuals`` names for N instances: the DeepLabCut project's individuals,
+    the config's top-level ``individuals`` list, else ``individual0``, ``individual1``, ..."""
+    project = dlc_project_of(vm)
+    given = list(project.individuals if project is not None and project.multi_animal
+                 else vm.cfg.get('individuals') or [])
     if len(given) >= n:
         return given[:n]
     return [f'individual{i}' for i in range(n)]

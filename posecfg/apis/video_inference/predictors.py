@@ -19,14 +19,17 @@ from .model import VideoModel
 __all__ = ['BottomUpFramePredictor', 'TopDownFramePredictor', 'pad_instances']
 
 
-def pad_instances(keypoints: np.ndarray, scores: np.ndarray, num: int) -> np.ndarray:
+def pad_instances(keypoints: np.ndarray, scores: np.ndarray, num: int,
+                  keep_order: bool = False) -> np.ndarray:
     """(M, K, 2) keypoints and (M, K) scores → (num, K, 3) rows: the ``num`` instances of
-    highest mean score (in that order), NaN rows after the last instance."""
+    highest mean score (in that order; with ``keep_order`` the first ``num`` as given, e.g.
+    sorted by identity), NaN rows after the last instance."""
     keypoints = np.asarray(keypoints, np.float32).reshape(-1, *np.shape(keypoints)[-2:])
     scores = np.asarray(scores, np.float32).reshape(len(keypoints), -1)
     rows = np.full((num, scores.shape[1], 3), np.nan, np.float32)
     if len(keypoints):
-        order = np.argsort(-np.nan_to_num(scores.mean(axis=1), nan=-np.inf), kind='stable')
+        order = (np.arange(len(keypoints)) if keep_order else
+                 np.argsort(-np.nan_to_num(scores.mean(axis=1), nan=-np.inf), kind='stable'))
         order = order[:num]
         rows[:len(order), :, :2] = keypoints[order]
         rows[:len(order), :, 2] = scores[order]
@@ -54,6 +57,8 @@ class BottomUpFramePredictor:
         self.pipeline = Compose(steps)
         self.ann_info = metainfo_ann_info(vm.meta)
         self.video = video
+        #: frame → (U, 3) unique bodyparts x, y, score (a DeepLabCut unique-bodypart head)
+        self.unique: Dict[int, np.ndarray] = {}
 
     def record(self, frame: np.ndarray, index: int) -> dict:
         """The image record (CONTRACTS.md) of a video frame: no instances."""
@@ -71,7 +76,16 @@ class BottomUpFramePredictor:
         samples = [self.pipeline(self.record(frame, t))
                    for frame, t in zip(batch.centre_frames, batch.indices)]
         outputs = self.vm.predict(pose_collate(samples))
-        return np.stack([pad_instances(o['keypoints'], o['keypoint_scores'], self.num)
+        for t, o in zip(batch.indices, outputs):
+            if o.get('unique_keypoints') is not None:
+                xy = np.asarray(o['unique_keypoints'], np.float32).reshape(-1, 2)
+                score = np.asarray(o.get('unique_keypoint_scores', np.ones(len(xy))),
+                                   np.float32).reshape(-1, 1)
+                self.unique[int(t)] = np.concatenate([xy, score], axis=1)
+        # an identity head's instances come sorted by identity (row j = individual j, as
+        # DeepLabCut's AssignIndividualIdentities): kept in that order
+        return np.stack([pad_instances(o['keypoints'], o['keypoint_scores'], self.num,
+                                       keep_order='identities' in o)
                          for o in outputs])
 
 

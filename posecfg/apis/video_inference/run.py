@@ -31,7 +31,8 @@ import numpy as np
 from ..video import (DecodeReport, LabeledVideoWriter, VideoDecodeWarning, VideoReader,
                      run_video)
 from .model import VideoModel
-from .outputs import OutputPaths, dlc_scorer, existing, output_paths, write_outputs
+from .outputs import (OutputPaths, default_instances, dlc_scorer, existing, output_paths,
+                      write_outputs)
 from .predictors import BottomUpFramePredictor, TopDownFramePredictor
 
 __all__ = ['VideoResult', 'infer_video', 'load_detections', 'default_format',
@@ -137,7 +138,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
             ``colormap``, skeleton of the dataset metainfo).
         detections: top-down models: frame → (M, 5) boxes (:func:`load_detections`); None:
             the whole frame is the box.
-        max_instances: instances per frame kept (default: 1 for BottomUp, the most boxes any
+        max_instances: instances per frame kept (default: for BottomUp the individuals of a
+            DeepLabCut multi-animal project it was trained on, else 1; the most boxes any
             frame has for top-down).
         scorer: DeepLabCut scorer (default :func:`~.outputs.dlc_scorer`).
         log: where messages go (default stderr).
@@ -158,7 +160,7 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
     if vm.kind == 'topdown':
         predictor = TopDownFramePredictor(vm, detections, max_instances)
     else:
-        predictor = BottomUpFramePredictor(vm, max_instances or 1, video)
+        predictor = BottomUpFramePredictor(vm, max_instances or default_instances(vm), video)
     reader = VideoReader(video, batch_size=batch_size, backend=backend)
     info = reader.info
     writer = None
@@ -190,7 +192,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
             boxes = {int(t): predictor.boxes(int(t), size)
                      for t in np.flatnonzero(result.decoded)}
         written = write_outputs(fmt, paths, result.values, vm, result, scorer=scorer,
-                                batch_size=batch_size, boxes=boxes, start=start)
+                                batch_size=batch_size, boxes=boxes, start=start,
+                                unique=getattr(predictor, 'unique', None))
     except BaseException:
         if writer is not None:  # no labeled video without its predictions
             writer.abort()

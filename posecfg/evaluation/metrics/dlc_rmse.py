@@ -33,6 +33,36 @@ def _with_scores(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
                            np.asarray(scores, np.float64)[..., None]], axis=-1)
 
 
+def dlc_poses(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """A prediction's (N, K, 2) keypoints and (N, K) scores → DeepLabCut's (N, K, 3) poses.
+
+    A keypoint missing from an assembly is NaN in DeepLabCut (its PAF predictor), so it counts
+    in no error; posecfg's PAF decoding writes it as (0, 0) with score 0
+    (models/heads/dlcrnet_head.py ``decode``), which becomes NaN here again. (A detected point
+    has a positive score: sigmoid outputs.)
+    """
+    poses = _with_scores(keypoints, scores)
+    missing = (poses == 0).all(axis=-1)
+    poses[missing] = np.nan
+    return poses
+
+
+def unique_prediction(pred: Any):
+    """(unique keypoints (1, U, 2), scores (1, U)) of a prediction dict, or None: at its top
+    level or in a further head's dict (``BottomUp`` puts the ``unique_bodypart`` head's
+    decoded ``unique_keypoints`` under the head's name)."""
+    if not isinstance(pred, dict):
+        return None
+    for source in [pred] + [v for v in pred.values() if isinstance(v, dict)]:
+        if source.get('unique_keypoints') is not None:
+            unique = _to_numpy(source['unique_keypoints']).reshape(1, -1, 2)
+            scores = source.get('unique_keypoint_scores')
+            scores = (np.ones(unique.shape[:2]) if scores is None else
+                      _to_numpy(scores).reshape(unique.shape[:2]))
+            return unique, scores
+    return None
+
+
 @METRICS.register_module()
 class DLCRMSEMetric(BaseMetric):
     """DeepLabCut's pixel errors (and OKS mAP/mAR) over image-level predictions.
@@ -78,16 +108,13 @@ class DLCRMSEMetric(BaseMetric):
         for _, pred, gt, keypoints, scores, truth in labelled_pairs(self, data_batch,
                                                                     data_samples):
             entry = dict(gt=_with_scores(truth['keypoints'], truth['visible']),
-                         pred=_with_scores(keypoints, scores))
+                         pred=dlc_poses(keypoints, scores))
             if gt.get('unique_keypoints') is not None:
                 entry['unique_gt'] = _with_scores(_to_numpy(gt['unique_keypoints']),
                                                   _to_numpy(gt['unique_keypoints_visible']))
-                if isinstance(pred, dict) and pred.get('unique_keypoints') is not None:
-                    unique = _to_numpy(pred['unique_keypoints']).reshape(1, -1, 2)
-                    unique_scores = pred.get('unique_keypoint_scores')
-                    unique_scores = (np.ones(unique.shape[:2]) if unique_scores is None else
-                                     _to_numpy(unique_scores).reshape(unique.shape[:2]))
-                    entry['unique_pred'] = _with_scores(unique, unique_scores)
+                unique = unique_prediction(pred)
+                if unique is not None:
+                    entry['unique_pred'] = _with_scores(*unique)
             self.results.append(entry)
 
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:

@@ -74,6 +74,7 @@ class EvaluationRun:
         self.results: Dict[str, Dict[str, float]] = {}
         self.per_bodypart: Dict[str, Dict[str, float]] = {}
         self.predictions: Dict[Tuple[str, ...], Tuple[np.ndarray, np.ndarray]] = {}
+        self.identity_scores: Dict[Tuple[str, ...], np.ndarray] = {}
         self.split_of: Dict[Tuple[str, ...], str] = {}
         self.row_order: Optional[List[Tuple[str, ...]]] = None
 
@@ -102,6 +103,7 @@ class EvaluationRun:
                                with_map=True, per_keypoint=True)
         metric.dataset_meta = {}  # per-bodypart keys stay rmse_keypoint_<k>; named below
         seen = set()
+        truth: Dict[Tuple[str, ...], np.ndarray] = {}
         for data_batch, outputs in batches:
             # one entry per image: a distributed sampler repeats samples to even out ranks
             keep = [i for i, pred in enumerate(outputs)
@@ -112,15 +114,41 @@ class EvaluationRun:
                            [outputs[i] for i in keep])
             for i in keep:
                 self._keep_prediction(outputs[i], split)
+                if gts is not None and gts[i] is not None:
+                    truth[self._image_key(outputs[i], split)] = self._individual_rows(gts[i])
         if not metric.results:
             raise ValueError(f'the {split} split had no labelled image to evaluate')
         values = metric.compute_metrics(metric.results)
         self.results[split] = {k: values.get(k, math.nan) for k in METRIC_ORDER}
+        scored = [key for key in truth if key in self.identity_scores]
+        if scored:  # apis/evaluation.py: id_head_<name> after the pose metrics
+            from posecfg.evaluation.functional.dlc_identity import identity_accuracy
+            accuracy = identity_accuracy(
+                self.project.bodyparts, len(self.individuals),
+                {key: self.predictions[key][0] for key in scored},
+                {key: self.identity_scores[key] for key in scored},
+                {key: truth[key] for key in scored})
+            self.results[split].update({f'id_head_{k}': v for k, v in accuracy.items()})
         self.per_bodypart[split] = self._bodypart_errors(values)
         labels = getattr(dataset, 'labels', None)
         if labels is not None and self.row_order is None:
             self.row_order = [label_index(p, f'{type(dataset).__name__}: ')
                               for p in labels.image_paths]
+
+    def _individual_rows(self, gt: dict) -> np.ndarray:
+        """An image's ground truth as (I, K, 3) x, y, visibility, row ``j`` = individual ``j``
+        (DeepLabCut's ``ground_truth_keypoints``), from ``gt`` and its ``identities``."""
+        from posecfg.evaluation.metrics._records import _to_numpy
+        k = len(self.project.bodyparts)
+        rows = np.zeros((len(self.individuals), k, 3))
+        keypoints = _to_numpy(gt['keypoints']).reshape(-1, k, 2)
+        visible = _to_numpy(gt['keypoints_visible']).reshape(-1, k)
+        ids = gt.get('identities')
+        ids = np.arange(len(keypoints)) if ids is None else _to_numpy(ids).astype(int)
+        for j, xy, vis in zip(ids, keypoints, visible):
+            if 0 <= j < len(rows):
+                rows[j, :, :2], rows[j, :, 2] = xy, vis
+        return rows
 
     @staticmethod
     def _image_key(pred: dict, split: str) -> Tuple[str, ...]:
@@ -132,22 +160,49 @@ class EvaluationRun:
         return label_index(image, f'{split} split: ')
 
     def _keep_prediction(self, pred: dict, split: str) -> None:
-        from posecfg.evaluation.metrics._records import _to_numpy, prediction_instances
+        """The image's row of DeepLabCut's predictions table: poses padded to the individuals
+        with -1 (NaN for keypoints missing from an assembly), reordered by identity when the
+        model has an identity head, unique bodyparts (:mod:`~posecfg.evaluation.functional.
+        dlc_identity` for the facts)."""
+        from posecfg.evaluation.functional.dlc_identity import identity_order, pad_poses
+        from posecfg.evaluation.metrics._records import prediction_instances
+        from posecfg.evaluation.metrics.dlc_rmse import dlc_poses, unique_prediction
         keypoints, scores = prediction_instances(self, pred, 0)
-        n_ind = len(self.individuals)
-        k = len(self.project.bodyparts)
-        poses = np.full((n_ind, k, 3), np.nan)
-        n = min(n_ind, len(keypoints))  # DeepLabCut keeps max_individuals predictions
-        poses[:n, :, :2], poses[:n, :, 2] = keypoints[:n], scores[:n]
+        poses = pad_poses(dlc_poses(keypoints, scores), len(self.individuals))
+        identity = self._identity_scores(pred, keypoints, len(poses))
+        if identity is not None:
+            order = identity_order(poses, identity)
+            poses, identity = poses[order], identity[order]
         unique = np.full((len(self.project.unique_bodyparts), 3), np.nan)
-        if unique.size and pred.get('unique_keypoints') is not None:
-            xy = _to_numpy(pred['unique_keypoints']).reshape(-1, 2)
-            s = pred.get('unique_keypoint_scores')
-            unique[:, :2] = xy
-            unique[:, 2] = 1.0 if s is None else _to_numpy(s).reshape(-1)
+        found = unique_prediction(pred)
+        if unique.size and found is not None:
+            unique[:, :2], unique[:, 2] = found[0].reshape(-1, 2), found[1].reshape(-1)
         key = self._image_key(pred, split)
         self.predictions[key] = (poses, unique)
         self.split_of[key] = split
+        if identity is not None:
+            self.identity_scores[key] = identity
+
+    def _identity_scores(self, pred: dict, keypoints: np.ndarray, rows: int):
+        """(rows, K, I) identity scores of the predicted poses (-1 padding), or None without an
+        identity head: the prediction's ``identity_scores`` (``BottomUp`` reads the identity
+        maps at its keypoints), else the identity head's ``identity_maps`` read at the
+        keypoints (input-size maps; DeepLabCut's evaluation feeds whole images, data.inference
+        resizes nothing, so the keypoints are read there as they are)."""
+        from posecfg.evaluation.functional.dlc_identity import pad_poses
+        from posecfg.evaluation.metrics._records import _to_numpy
+        if pred.get('identity_scores') is not None:  # BottomUp's, at its keypoints
+            return pad_poses(_to_numpy(pred['identity_scores']), rows)
+        maps = None
+        for value in pred.values():
+            if isinstance(value, dict) and value.get('identity_maps') is not None:
+                maps = value['identity_maps']
+        if maps is None:
+            return None
+        from posecfg.codecs.dekr import identity_scores
+        scores = identity_scores(maps, keypoints) if len(keypoints) else \
+            np.zeros((0, keypoints.shape[1], len(self.individuals)))
+        return pad_poses(scores, rows)
 
     def _bodypart_errors(self, values: Dict[str, float]) -> Dict[str, float]:
         """``rmse_keypoint_<k>`` → bodypart names (DeepLabCut's ``_extract_rmse_per_bodypart``,

@@ -6,7 +6,11 @@ The build follows ``deeplabcut/pose_estimation_pytorch/config/make_pose_config.p
 1. the backbone's YAML, ``method: bu``, and a ``bodypart`` head: ``head_bodyparts.yaml`` for a
    single-animal project, ``head_bodyparts_with_paf.yaml`` for a multi-animal one, with its
    placeholders filled (``num_bodyparts``, ``num_individuals``, ``backbone_output_channels``,
-   ``paf_graph``, ``paf_edges_to_keep``, ``num_limbs``; ``x``, ``+``, ``//`` arithmetic);
+   ``paf_graph``, ``paf_edges_to_keep``, ``num_limbs``; ``x``, ``+``, ``//`` arithmetic); the
+   whole-model net types ``dekr_w18/w32/w48`` and ``dlcrnet_stride16_ms5/stride32_ms5``
+   (``dlcrnet_ms5``) instead read their own file (``dekr/``, ``dlcrnet/``) with the
+   placeholders filled everywhere (DLCRNet: multi-animal projects only, as it needs the PAF
+   parameters);
 2. ``net_type``; ``data`` from ``aug_default.yaml`` merged in; all of it merged over
    ``base.yaml`` (a nested mapping merges key by key, except that ``optimizer`` and
    ``scheduler`` are replaced whole: DeepLabCut compares the parent's ``type`` with the new
@@ -34,7 +38,7 @@ from .project import DLCProject, read_project
 from .yaml_io import ConfigFileError, dump_yaml
 
 #: net types this module builds configs for (DeepLabCut's bottom-up backbones)
-NET_TYPES = tuple(D.BACKBONES)
+NET_TYPES = tuple(D.BACKBONES) + tuple(D.ARCHITECTURES)
 #: DeepLabCut prunes a complete PAF graph with at least this many edges
 #: (paf_parameters.py ``num_limbs_threshold``) to this average degree (``paf_graph_degree``)
 PAF_PRUNE_THRESHOLD = 105
@@ -164,25 +168,38 @@ def build_pose_config(project: Union[str, Path, DLCProject], net_type: Optional[
     """
     project = read_project(project)
     net_type = project.cfg['default_net_type'] if net_type is None else net_type
-    if net_type.startswith('top_down_') or net_type not in D.BACKBONES:
+    net_type = D.NET_TYPE_ALIASES.get(net_type, net_type)
+    if net_type not in NET_TYPES:
         raise ConfigFileError(
             f'net type {net_type!r} is not supported by posecfg yet; supported (DeepLabCut '
-            f'bottom-up backbones): {", ".join(NET_TYPES)}')
+            f'bottom-up models): {", ".join(NET_TYPES)}')
     bodyparts, unique = project.bodyparts, project.unique_bodyparts
     individuals = project.individuals
+    # make_pose_config.py: PAF parameters exist for multi-animal bottom-up projects only
+    paf = (paf_parameters(len(bodyparts), project.cfg.get('paf_best'), seed=paf_seed)
+           if project.multi_animal else None)
 
-    model_cfg = copy.deepcopy(D.BACKBONES[net_type])
-    channels = model_cfg['model']['backbone_output_channels']
-    if project.multi_animal:
-        paf = paf_parameters(len(bodyparts), project.cfg.get('paf_best'), seed=paf_seed)
-        head = fill_placeholders(D.HEAD_BODYPARTS_WITH_PAF, num_bodyparts=len(bodyparts),
-                                 num_individuals=len(individuals),
-                                 backbone_output_channels=channels, **paf)
+    if net_type in D.ARCHITECTURES:  # a whole model file: placeholders filled everywhere
+        if net_type.startswith('dlcrnet') and paf is None:
+            raise ConfigFileError(
+                f'{net_type} predicts part affinity fields between individuals: DeepLabCut '
+                f'builds it for multi-animal projects only (multianimalproject: true in '
+                f'{project.config_path}); choose one of {", ".join(D.BACKBONES)}')
+        model_cfg = fill_placeholders(D.ARCHITECTURES[net_type], num_bodyparts=len(bodyparts),
+                                      num_individuals=len(individuals), **(paf or {}))
     else:
-        model_cfg['method'] = 'bu'
-        head = fill_placeholders(D.HEAD_BODYPARTS, num_bodyparts=len(bodyparts),
-                                 num_individuals=None, backbone_output_channels=channels)
-    model_cfg['model']['heads'] = {'bodypart': head}
+        model_cfg = copy.deepcopy(D.BACKBONES[net_type])
+        channels = model_cfg['model']['backbone_output_channels']
+        if paf is not None:
+            head = fill_placeholders(D.HEAD_BODYPARTS_WITH_PAF, num_bodyparts=len(bodyparts),
+                                     num_individuals=len(individuals),
+                                     backbone_output_channels=channels, **paf)
+        else:
+            model_cfg['method'] = 'bu'
+            head = fill_placeholders(D.HEAD_BODYPARTS, num_bodyparts=len(bodyparts),
+                                     num_individuals=None, backbone_output_channels=channels)
+        model_cfg['model']['heads'] = {'bodypart': head}
+    channels = model_cfg['model']['backbone_output_channels']
     model_cfg['net_type'] = net_type
     model_cfg = merge_defaults(model_cfg, {'data': D.AUG_DEFAULT})
     cfg = merge_defaults(D.BASE, model_cfg)

@@ -160,6 +160,102 @@ BACKBONES: Dict[str, Dict[str, Any]] = {
     'cspnext_x': _cspnext('x', 1.33, 1.25, 1280),
 }
 
+# -- config/dlcrnet/<net_type>.yaml, config/dekr/<net_type>.yaml --------------------------------
+# Whole model files (not a backbone plus a base head): make_pose_config.py
+# ``build_pose_config_defaults`` reads ``<architecture>/<net_type>.yaml`` and fills its
+# placeholders (num_bodyparts, num_individuals, and for DLCRNet the PAF parameters) everywhere.
+def _deconv(channels, kernels):
+    return {'channels': channels, 'kernel_size': [3] * kernels, 'strides': [2] * kernels}
+
+
+def _dlcrnet(output_stride: int) -> Dict[str, Any]:
+    # dlcrnet/dlcrnet_stride16_ms5.yaml, dlcrnet_stride32_ms5.yaml: stride 32 upsamples twice
+    # (channels 2304 → 1152 → output); the predictor has no apply_sigmoid/clip_scores keys
+    mid = [2304] if output_stride == 16 else [2304, 1152]
+    kernels = len(mid)
+    return {
+        'model': {
+            'backbone': {'type': 'DLCRNet', 'model_name': 'resnet50', 'pretrained': True,
+                         'output_stride': output_stride},
+            'backbone_output_channels': 2304,
+            'pose_model': {'stride': 8},
+            'heads': {'bodypart': {
+                'type': 'DLCRNetHead',
+                'predictor': {'type': 'PartAffinityFieldPredictor',
+                              'num_animals': 'num_individuals',
+                              'num_multibodyparts': 'num_bodyparts', 'num_uniquebodyparts': 0,
+                              'nms_radius': 5, 'sigma': 1.0, 'locref_stdev': 7.2801,
+                              'min_affinity': 0.05, 'graph': 'paf_graph',
+                              'edges_to_keep': 'paf_edges_to_keep'},
+                'target_generator': {'type': 'SequentialGenerator', 'generators': [
+                    {'type': 'HeatmapPlateauGenerator', 'num_heatmaps': 'num_bodyparts',
+                     'pos_dist_thresh': 17, 'heatmap_mode': 'KEYPOINT', 'generate_locref': True,
+                     'locref_std': 7.2801},
+                    {'type': 'PartAffinityFieldGenerator', 'graph': 'paf_graph', 'width': 20},
+                ]},
+                'criterion': {'heatmap': {'type': 'WeightedBCECriterion', 'weight': 1.0},
+                              'locref': {'type': 'WeightedHuberCriterion', 'weight': 0.05},
+                              'paf': {'type': 'WeightedHuberCriterion', 'weight': 0.1}},
+                'heatmap_config': _deconv(mid + ['num_bodyparts'], kernels),
+                'locref_config': _deconv(mid + ['num_bodyparts x 2'], kernels),
+                'paf_config': _deconv(mid + ['num_limbs x 2'], kernels),
+                'num_stages': 5,
+            }},
+        },
+        'runner': {'eval_interval': 25},
+    }
+
+
+def _dekr(width: int) -> Dict[str, Any]:
+    # dekr/dekr_w18.yaml, dekr_w32.yaml, dekr_w48.yaml (HRNet output concatenated: 15 x width)
+    channels = 15 * width
+    return {
+        'data': {'inference': {'auto_padding': {'pad_width_divisor': 32,
+                                                'pad_height_divisor': 32}}},
+        'model': {
+            'backbone': {'type': 'HRNet', 'model_name': f'hrnet_w{width}',
+                         'freeze_bn_stats': False, 'freeze_bn_weights': False,
+                         'interpolate_branches': True, 'increased_channel_count': False},
+            'backbone_output_channels': channels,
+            'heads': {'bodypart': {
+                'type': 'DEKRHead',
+                'weight_init': 'dekr',
+                'target_generator': {'type': 'DEKRGenerator', 'num_joints': 'num_bodyparts',
+                                     'pos_dist_thresh': 17, 'bg_weight': 0.1},
+                'criterion': {'heatmap': {'type': 'DEKRHeatmapLoss', 'weight': 1},
+                              'offset': {'type': 'DEKROffsetLoss', 'weight': 0.03}},
+                'predictor': {'type': 'DEKRPredictor', 'apply_sigmoid': False,
+                              'use_heatmap': False, 'clip_scores': True,
+                              'num_animals': 'num_individuals',
+                              'keypoint_score_type': 'combined', 'max_absorb_distance': 75,
+                              'nms_threshold': 0.05, 'apply_pose_nms': True},
+                'heatmap_config': {'channels': [channels, width, 'num_bodyparts + 1'],
+                                   'num_blocks': 1, 'dilation_rate': 1,
+                                   'final_conv_kernel': 1},
+                'offset_config': {'channels': [channels, 'num_bodyparts x 15', 'num_bodyparts'],
+                                  'num_offset_per_kpt': 15, 'num_blocks': 2,
+                                  'dilation_rate': 1, 'final_conv_kernel': 1},
+            }},
+        },
+        'runner': {'optimizer': {'type': 'AdamW', 'params': {'lr': 5e-4}},
+                   'scheduler': {'type': 'LRListScheduler',
+                                 'params': {'lr_list': [[1e-4], [1e-5]],
+                                            'milestones': [90, 120]}}},
+        'with_center_keypoints': True,
+    }
+
+
+#: net types whose file is a whole model (make_pose_config.py: not in backbones/)
+ARCHITECTURES: Dict[str, Dict[str, Any]] = {
+    'dekr_w18': _dekr(18),
+    'dekr_w32': _dekr(32),
+    'dekr_w48': _dekr(48),
+    'dlcrnet_stride16_ms5': _dlcrnet(16),
+    'dlcrnet_stride32_ms5': _dlcrnet(32),
+}
+#: config/enums.py NetType aliases (the canonical name is what the file records)
+NET_TYPE_ALIASES = {'dlcrnet_ms5': 'dlcrnet_stride16_ms5'}
+
 # -- deeplabcut/inference_cfg.yaml (written for multi-animal shuffles, keys in its order) -------
 INFERENCE_CFG = {
     'variant': 0, 'pafthreshold': 0.1, 'method': 'm1',

@@ -28,11 +28,14 @@ DeepLabCut key → posecfg (a key posecfg cannot honour yet is an error that say
                                            ``train_network`` overrides the key the same way,
                                            apis/training.py:76-97); a ``pretrained`` key
                                            written in the file is honoured (posecfg only)
-``model.heads.<name>`` (``HeatmapHead``)   ``model.heads.<name>`` = ``DLCHeatmapHead`` with
-                                           ``predictor``, ``target_generator``, ``criterion``,
-                                           ``heatmap_config``, ``locref_config``,
-                                           ``weight_init`` (type names: ``DLC_TYPE_NAMES``)
-``model.neck``, ``model.pose_model``       null only
+``model.heads.<name>``                     ``model.heads.<name>``: the registered posecfg part
+                                           of the head's type (``dlc_parts()``: ``HeatmapHead``
+                                           → ``DLCHeatmapHead``; ``DLCRNetHead``, ``DEKRHead``
+                                           and their predictors, generators, criteria by
+                                           DeepLabCut's own names), every key passed through
+                                           and checked against the class's constructor
+``model.neck``                             null only
+``model.pose_model``                       accepted; DeepLabCut never reads it
 (several heads)                            ``model.head_loss_reduction='mean'``: the objective
                                            is the mean of the heads' totals, as DeepLabCut's
                                            ``PoseModel.get_loss`` (models/model.py:93-102)
@@ -42,7 +45,7 @@ DeepLabCut key → posecfg (a key posecfg cannot honour yet is an error that say
 ``data.bbox_margin``                       ``DLCProjectDataset.bbox_margin``
 ``data.colormode``                         ``RGB`` only
 ``metadata.*``                             checked against the project (``with_identity``
-                                           true: error, no identity head yet)
+                                           true exactly when there is an ``identity`` head)
 ``runner.optimizer``                       ``optimizer=dict(type=<torch.optim class>,
                                            **params)``
 ``runner.scheduler``                       ``param_scheduler``: ``LRListScheduler`` or
@@ -80,9 +83,10 @@ the device posecfg picks anyway: ``cuda`` when there is a GPU, else ``cpu``), ``
 (``PoseTrainingRunner``), ``runner.gpus`` (one GPU at most: several run with
 ``tools/dist_train.sh``), ``runner.load_weights_only`` (posecfg always loads snapshots as
 weights only), ``train_settings.weight_init``, ``data.gen_sampling``, ``data.loader``,
-``detector``,
-``with_center_keypoints``. ``config_version``, ``net_type`` and ``runner.device`` (unused by
-DeepLabCut too) are accepted as they are.
+``detector``;
+``with_center_keypoints`` is true only with a ``DEKRHead`` (whose generator finds the
+centres). ``config_version``, ``net_type`` and ``runner.device`` (unused by DeepLabCut too) are
+accepted as they are.
 """
 from __future__ import annotations
 
@@ -127,7 +131,6 @@ _DEFAULT_ONLY = {
                               'posecfg yet',
     ('data', 'loader'): 'posecfg reads the shuffle with its own DLCProjectDataset',
     ('detector',): 'top-down models (a detector) are not supported by posecfg yet',
-    ('with_center_keypoints',): 'center keypoints are not supported by posecfg yet',
 }
 _DEFAULTS_OF: Dict[KeyPath, D.Schema] = {}
 
@@ -440,6 +443,14 @@ class Translator:
             raise self.fail(('runner', 'load_weights_only'),
                             'posecfg always loads snapshots as weights only (plain data); '
                             'false is not honoured')
+        if self.get('with_center_keypoints'):
+            # DeepLabCut appends each individual's centre keypoint for DEKR's target generator
+            # (data/dataset.py); posecfg's DEKR parts compute the centres themselves
+            kind = (self.get('model', 'heads', 'bodypart') or {}).get('type')
+            if kind != 'DEKRHead':
+                raise self.fail(('with_center_keypoints',),
+                                f'center keypoints are used by DEKR heads only (the bodypart '
+                                f'head is {kind!r}); set it to false')
         if self.get('data', 'colormode') != 'RGB':
             raise self.fail(('data', 'colormode'), 'posecfg feeds RGB images; other colour '
                                                    'modes are not supported yet')
@@ -591,9 +602,11 @@ class Translator:
         if method != 'bu':
             raise self.fail(('method',), f'{self.get("method")!r}: top-down DeepLabCut models '
                                          f'are not supported by posecfg yet (bu only)')
-        for key in ('neck', 'pose_model'):
-            if self.get('model', key) is not None:
-                raise self.fail(('model', key), 'not supported by posecfg yet; set it to null')
+        if self.get('model', 'neck') is not None:
+            raise self.fail(('model', 'neck'), 'not supported by posecfg yet; set it to null')
+        # model.pose_model (dlcrnet_*.yaml: {stride: 8}) is stored by DeepLabCut's ModelConfig
+        # and read nowhere (models/model.py PoseModel takes its strides from the backbone and
+        # heads): accepted, without effect, as there
         backbone = dict(self.get('model', 'backbone') or {})
         if 'pretrained' not in backbone:
             backbone['pretrained'] = self.get('resume_training_from') is None
@@ -613,61 +626,69 @@ class Translator:
         return model
 
     def head(self, name: str, head: Any) -> dict:
-        from posecfg.models.heads.dlc_heatmap_head import DLC_TYPE_NAMES
+        """A DeepLabCut head → the registered posecfg head of its type, every key passed through
+        (checked against the class's constructor), nested ``{type: ...}`` parts translated the
+        same way (:meth:`typed`)."""
         where = ('model', 'heads', name)
         self.link(('model', 'heads', name), where)
-        if name == 'identity' or not isinstance(head, dict) or head.get('type') != 'HeatmapHead':
-            kind = head.get('type') if isinstance(head, dict) else head
-            raise self.fail(where, f'a {kind} head is not supported by posecfg yet (HeatmapHead '
-                                   f'bodypart / unique_bodypart heads are)')
-        keys = ('type', 'predictor', 'target_generator', 'criterion', 'heatmap_config',
-                'locref_config', 'weight_init')
-        self.check_keys(head, keys, where, 'a HeatmapHead')
-        out = dict(type=DLC_TYPE_NAMES['HeatmapHead'])
-        for key in keys[1:]:
-            if key not in head:
-                continue
-            value = copy.deepcopy(head[key])
-            if key in ('predictor', 'target_generator'):
-                value = self.typed(value, where + (key,), 'codec')
-                if key == 'target_generator':
-                    self.check_heatmaps(name, value, where + (key,))
-            elif key == 'criterion':
-                if isinstance(value, dict) and 'type' not in value:
-                    value = {k: self.typed(v, where + (key, k), 'model')
-                             for k, v in value.items()}
-                else:
-                    value = self.typed(value, where + (key,), 'model')
-            out[key] = value
+        if not isinstance(head, dict) or 'type' not in head:
+            raise self.fail(where, f'must be a mapping with a type, found {head!r}')
+        out = self.typed(head, where)
+        for path, generator in _generators(out.get('target_generator'),
+                                           where + ('target_generator',)):
+            self.check_heatmaps(generator, path)
         return out
 
-    def typed(self, cfg: Any, path: KeyPath, registry: str) -> dict:
-        """A DeepLabCut ``{type, ...}`` part → posecfg's type name, its keys checked against the
-        class's constructor."""
+    def typed(self, cfg: Any, path: KeyPath) -> dict:
+        """A DeepLabCut ``{type, ...}`` part → posecfg's part of that name (:func:`dlc_parts`),
+        its keys checked against the class's constructor; values that are parts themselves (a
+        mapping with a type, a mapping of them such as ``criterion``, a list of them such as a
+        ``SequentialGenerator``'s ``generators``) are translated too."""
         import inspect
-        from posecfg.models.heads.dlc_heatmap_head import DLC_TYPE_NAMES
-        from posecfg.registry import KEYPOINT_CODECS, MODELS
         if not isinstance(cfg, dict) or 'type' not in cfg:
             raise self.fail(path, f'must be a mapping with a type, found {cfg!r}')
         kind = cfg['type']
-        if kind not in DLC_TYPE_NAMES:
+        cls = registered_part(kind)
+        if cls is None:
+            known = [k for k in dlc_parts() if registered_part(k) is not None]
             raise self.fail(path + ('type',), f'{kind!r} is not supported by posecfg yet '
-                                              f'(supported: {", ".join(DLC_TYPE_NAMES)})'
-                                              f'{_close(kind, DLC_TYPE_NAMES)}')
-        name = DLC_TYPE_NAMES[kind]
-        cls = (KEYPOINT_CODECS if registry == 'codec' else MODELS).get(name)
+                                              f'(supported: {", ".join(known)})'
+                                              f'{_close(kind, known)}')
         params = [p for p in inspect.signature(cls.__init__).parameters if p != 'self']
         self.check_keys({k: v for k, v in cfg.items() if k != 'type'}, params, path, kind)
-        return dict(cfg, type=name)
+        out = dict(type=dlc_parts()[kind])
+        for key, value in cfg.items():
+            if key != 'type':
+                out[key] = self.parts_in(copy.deepcopy(value), path + (key,))
+        return out
 
-    def check_heatmaps(self, head: str, generator: dict, path: KeyPath) -> None:
-        unique = generator.get('label_keypoint_key') == 'keypoints_unique'
-        names = self.project.unique_bodyparts if unique else self.project.bodyparts
-        if generator.get('num_heatmaps') != len(names):
-            raise self.fail(path + ('num_heatmaps',), f'{generator.get("num_heatmaps")!r} '
-                                                      f'heatmaps but the project has '
-                                                      f'{len(names)} {"unique " if unique else ""}'
-                                                      f'bodyparts ({", ".join(names)})')
+    def parts_in(self, value: Any, path: KeyPath) -> Any:
+        if isinstance(value, dict) and 'type' in value:
+            return self.typed(value, path)
+        if isinstance(value, dict) and value and all(isinstance(v, dict) and 'type' in v
+                                                     for v in value.values()):
+            return {k: self.typed(v, path + (k,)) for k, v in value.items()}
+        if isinstance(value, list) and value and all(isinstance(v, dict) and 'type' in v
+                                                     for v in value):
+            return [self.typed(v, path + (i,)) for i, v in enumerate(value)]
+        return value
+
+    def check_heatmaps(self, generator: dict, path: KeyPath) -> None:
+        """A generator's map count against the project: bodyparts, unique bodyparts
+        (``label_keypoint_key: keypoints_unique``) or individuals (``heatmap_mode:
+        INDIVIDUAL``, the identity head)."""
+        key = 'num_joints' if 'num_joints' in generator else 'num_heatmaps'
+        if key not in generator:
+            return
+        if generator.get('label_keypoint_key') == 'keypoints_unique':
+            names, what = self.project.unique_bodyparts, 'unique bodyparts'
+        elif str(generator.get('heatmap_mode', '')).upper() == 'INDIVIDUAL':
+            names, what = self.project.individuals, 'individuals'
+        else:
+            names, what = self.project.bodyparts, 'bodyparts'
+        if generator[key] != len(names):
+            raise self.fail(path + (key,), f'{generator[key]!r} maps but the project has '
+                                           f'{len(names)} {what} ({", ".join(names)})')
 
     # -- data ------------------------------------------------------------------------------
     def data(self) -> dict:
@@ -676,7 +697,8 @@ class Translator:
         train_steps, collate = self.pipeline('train', train=True)
         test_steps, _ = self.pipeline('inference', train=False)
         keys = ['img', 'keypoints', 'keypoints_visible'] + (
-            ['unique_keypoints', 'unique_keypoints_visible'] if unique else [])
+            ['unique_keypoints', 'unique_keypoints_visible'] if unique else []) + (
+            ['identities'] if self.get('metadata', 'with_identity') else [])  # identity head
         meta = ['image_file', 'image_id']
         train_pipeline = ([dict(type='LoadImageFromFile')] + train_steps +
                           [dict(type='Collect', keys=keys, meta_keys=meta)])
@@ -720,9 +742,12 @@ class Translator:
                 raise self.fail(('metadata', key), f'{meta[key]!r} but the project '
                                                    f'({project.config_path}) has {ours!r}; '
                                                    f'recreate the shuffle')
-        if meta['with_identity']:
-            raise self.fail(('metadata', 'with_identity'), 'identity heads are not supported '
-                                                           'by posecfg yet')
+        heads = self.get('model', 'heads') or {}
+        if bool(meta['with_identity']) != ('identity' in heads):
+            raise self.fail(('metadata', 'with_identity'),
+                            f'{meta["with_identity"]!r} but the model has '
+                            f'{"an" if "identity" in heads else "no"} identity head; '
+                            f'DeepLabCut adds one exactly when the project has identity: true')
 
     def pipeline(self, section: str, train: bool) -> Tuple[List[dict], Optional[dict]]:
         """``data.<section>`` → (posecfg steps after loading, collate_fn or None), in the
@@ -913,13 +938,49 @@ class Translator:
         head's terms as ``<head>_<term>`` (``bodypart_total_loss``, ``bodypart_heatmap``,
         ``bodypart_locref``); posecfg's estimator prefixes a head's terms with its name only
         when there are several heads, and logs the summed objective as ``loss``."""
-        heads = list(self.get('model', 'heads'))
+        heads = self.get('model', 'heads')
         names = {'loss': 'total_loss'}
-        for head in heads:
-            for term in ('total_loss', 'heatmap', 'locref'):
+        for head, cfg in heads.items():
+            criterion = cfg.get('criterion') if isinstance(cfg, dict) else None
+            # DeepLabCut names a head's terms after its criterion keys (heatmap, locref, paf,
+            # offset, ...); one criterion with a type is the heatmap's
+            terms = (list(criterion) if isinstance(criterion, dict) and 'type' not in criterion
+                     else ['heatmap'])
+            for term in ['total_loss'] + terms:
                 ours = term if len(heads) == 1 else f'{head}_{term}'
                 names[ours] = f'{head}_{term}'
         return names
+
+
+def dlc_parts() -> Dict[str, str]:
+    """DeepLabCut part type → posecfg's registered name (``DLC_TYPE_NAMES`` of
+    :mod:`posecfg.models.heads.dlc_heatmap_head`: DeepLabCut's own names, except its
+    ``HeatmapHead``, posecfg's ``DLCHeatmapHead``)."""
+    from posecfg.models.heads.dlc_heatmap_head import DLC_TYPE_NAMES
+    return DLC_TYPE_NAMES
+
+
+def registered_part(kind: Any):
+    """The posecfg class a DeepLabCut part type names (models or codecs), None when posecfg
+    has none (yet)."""
+    from posecfg.registry import KEYPOINT_CODECS, MODELS
+    parts = dlc_parts()
+    if not isinstance(kind, str) or kind not in parts:
+        return None
+    for registry in (MODELS, KEYPOINT_CODECS):
+        cls = registry.get(parts[kind])
+        if cls is not None:
+            return cls
+    return None
+
+
+def _generators(generator: Any, path: KeyPath):
+    """(path, config) of a target generator and of those a ``SequentialGenerator`` holds."""
+    if not isinstance(generator, dict):
+        return
+    yield path, generator
+    for i, inner in enumerate(generator.get('generators') or ()):
+        yield from _generators(inner, path + ('generators', i))
 
 
 def _schema_defaults(schema: D.Schema) -> dict:

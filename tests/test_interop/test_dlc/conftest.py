@@ -36,10 +36,10 @@ def openfield(tmp_path, shared_path) -> Path:
     return root
 
 
-@pytest.fixture
-def synthetic_ma(tmp_path, shared_path) -> Path:
-    """A ready copy of the synthetic multi-animal project; returns its folder."""
-    root = _copy_project(shared_path('dlc-synthetic-multianimal'), tmp_path / 'synthetic')
+def copy_synthetic_ma(shared_path, dst: Path) -> Path:
+    """A ready copy of the synthetic multi-animal project at ``dst`` (project_path and the
+    video key filled in)."""
+    root = _copy_project(shared_path('dlc-synthetic-multianimal'), dst)
     cfg = root / 'config.yaml'
     lines = []
     for line in cfg.read_text().splitlines():
@@ -50,3 +50,9 @@ def synthetic_ma(tmp_path, shared_path) -> Path:
         lines.append(line)
     cfg.write_text('\n'.join(lines) + '\n')
     return root
+
+
+@pytest.fixture
+def synthetic_ma(tmp_path, shared_path) -> Path:
+    """A ready copy of the synthetic multi-animal project; returns its folder."""
+    return copy_synthetic_ma(shared_path, tmp_path / 'synthetic')

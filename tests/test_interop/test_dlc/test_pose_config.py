@@ -18,6 +18,8 @@ from posecfg.interop.dlc.pose_config import (NET_TYPES, build_pose_config, build
 from posecfg.interop.dlc.yaml_io import dump_yaml, parse_yaml
 
 BODYPARTS = ['snout', 'leftear', 'rightear', 'tailbase']
+#: backbone + heatmap head net types (dekr/dlcrnet: test_pose_config_multianimal.py)
+BACKBONE_NET_TYPES = [n for n in NET_TYPES if not n.startswith(('dekr', 'dlcrnet'))]
 
 # data.train / data.inference: DataTransformationConfig's 17 fields (config/data.py) with
 # aug_default.yaml's values
@@ -139,7 +141,7 @@ def _ordered_items(obj):
     return (type(obj).__name__, obj)
 
 
-@pytest.mark.parametrize('net', NET_TYPES)
+@pytest.mark.parametrize('net', BACKBONE_NET_TYPES)
 def test_pose_config_per_net_type(openfield, net):
     pose_path = openfield / f'dlc-models-pytorch/iteration-0/openfieldOct30-trainset95shuffle1/train/pytorch_config.yaml'
     with pytest.warns(UserWarning, match='multianimalproject'):
@@ -228,6 +230,7 @@ def test_placeholders():
 
 
 def test_unsupported_net_type(openfield):
-    with pytest.raises(ValueError, match='dekr_w32.*not supported.*resnet_50'), \
-            pytest.warns(UserWarning):
-        build_pose_config(openfield, 'dekr_w32')
+    for net in ('rtmpose_m', 'top_down_resnet_50'):
+        with pytest.raises(ValueError, match=f'{net}.*not supported.*resnet_50.*dekr_w32'), \
+                pytest.warns(UserWarning):
+            build_pose_config(openfield, net)

@@ -93,6 +93,20 @@ def pose_config(project):
     return project / SHUFFLE.format(1) / 'pytorch_config.yaml'
 
 
+def write_clip(source, video: Path, frames: int) -> Path:
+    """The first ``frames`` frames of ``source`` as an MJPG ``video``."""
+    import cv2
+    capture = cv2.VideoCapture(str(source))
+    images = [capture.read()[1] for _ in range(frames)]
+    capture.release()
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 30,
+                             images[0].shape[1::-1])
+    for image in images:
+        writer.write(image)
+    writer.release()
+    return video
+
+
 def line_of(path, *patterns):
     """1-based line of the first line matching the last pattern, each pattern searched after
     the line of the one before (the test's own oracle)."""
@@ -150,19 +164,10 @@ def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_conf
     assert (results / f'{scorer}.h5').is_file()
 
     # DeepLabCut's analyze_videos on the project: the same snapshot, DeepLabCut's video files
-    import cv2
     import pandas as pd
     from posecfg.apis import dlc
-    source = cv2.VideoCapture(str(shared_path('dlc-openfield-Pranav-2018-10-30', 'videos',
-                                              'm3v1mp4.mp4')))
-    frames = [source.read()[1] for _ in range(4)]
-    source.release()
-    video = project / 'videos' / 'clip.avi'
-    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*'MJPG'), 30,
-                             frames[0].shape[1::-1])
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+    video = write_clip(shared_path('dlc-openfield-Pranav-2018-10-30', 'videos', 'm3v1mp4.mp4'),
+                       project / 'videos' / 'clip.avi', 4)
     assert dlc.analyze_videos(project / 'config.yaml', [video], shuffle=1, save_as_csv=True,
                               cfg_options=list(SMALL), progress=False) == scorer
     table = pd.read_hdf(project / 'videos' / f'clip{scorer}.h5')
@@ -309,7 +314,7 @@ def test_yaml_typos_name_the_file_line_and_close_matches(project, tmp_path):
     ('runner.gpus=[0,1]', 'dist_train'),
     ('data.colormode=BGR', 'RGB'),
     ('device=mps', 'only auto'),
-    ('with_center_keypoints=true', 'not supported'),
+    ('with_center_keypoints=true', 'DEKR heads only'),
 ])
 def test_keys_posecfg_cannot_honour_are_errors(pose_config, option, message):
     with pytest.raises(ConfigError, match=message):
@@ -373,17 +378,6 @@ def test_other_net_types_translate_build_and_run(project, net_type, shuffle, cha
         out = model(torch.zeros(1, 3, 64, 64), mode='tensor')
     heatmap = out['heatmap'] if 'heatmap' in out else out['bodypart']['heatmap']
     assert heatmap.shape[:2] == (1, 4)
-
-
-def test_multi_animal_heads_are_refused_until_built(synthetic_ma):
-    from posecfg.interop.dlc.create_dataset import create_training_dataset
-    created = create_training_dataset(synthetic_ma / 'config.yaml', shuffle=1,
-                                      net_type='resnet_50')
-    path = next(p for p in map(Path, created.files) if p.name == 'pytorch_config.yaml')
-    line = line_of(path, r'model:', r'  heads:', r'    bodypart:')
-    with pytest.raises(ConfigError, match=rf'pytorch_config.yaml:{line}: model\.heads\.bodypart: '
-                                          rf'a DLCRNetHead head is not supported by posecfg yet'):
-        load_as_config(path)
 
 
 def test_dlc_python_api_goes_through_this_translator(project):
