@@ -1,0 +1,153 @@
+"""Lightning Pose's context model (``model.model_type: heatmap_mhcrnn``) from the mirror-mouse
+config.yaml: the translation, and a tiny model that trains an epoch on labelled 5-frame windows
+and unlabeled sequences (temporal loss) and predicts the labelled frames and the video.
+
+Facts (lightning-pose 2.4.3): ``models/heatmap_tracker_mhcrnn.py:97-103`` the context head,
+``data/datasets.py:301-336`` labelled frames read with their neighbouring image files,
+``data/factory.py:297-301`` an unlabeled context batch of ``ceil(max(bs - 4, 0) / gpus + 4)``
+frames, ``models/base.py:360-386`` of which the first and last two only give context,
+``utils/predictions.py:147-185`` a video's first two frames take frame 2's prediction and the
+last two frame N-3's, ``utils/predictions.py:611`` the scorer ``<model_type>_tracker``.
+"""
+import math
+import shutil
+import warnings
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from posecfg.config.cli import flag_override
+from posecfg.interop.lp.to_config import load_as_config
+from tests.conftest import shared_path
+
+pytestmark = pytest.mark.usefixtures('one_thread')
+
+MIRROR = 'config_mirror-mouse-example.yaml'
+ROWS = 12  # labelled frames kept: img01 … img12 of the CSV
+VIDEO_FRAMES = 8
+TINY = ['model.model_type=heatmap_mhcrnn', 'model.backbone=resnet18',
+        'model.backbone_pretrained=False', 'data.columns_for_singleview_pca=[0,1,2,3,4,5]',
+        'data.image_resize_dims.height=128', 'data.image_resize_dims.width=128',
+        'training.train_prob=0.5', 'training.val_prob=0.1', 'training.train_batch_size=3',
+        'training.val_batch_size=8', 'training.test_batch_size=12', 'training.num_workers=0',
+        'training.check_val_every_n_epoch=1', 'training.min_epochs=1', 'training.max_epochs=1',
+        'training.unfreezing_epoch=0', 'training.imgaug=dlc', 'dali.context.train.batch_size=6',
+        'callbacks.anneal_weight.init_val=1.0', 'losses.temporal.epsilon=0.0',
+        'losses.temporal.prob_threshold=0.0']
+
+
+@pytest.fixture(scope='module')
+def project(tmp_path_factory):
+    """(config.yaml, project folder): the mirror-mouse project with its first 12 labelled rows
+    (and their neighbouring frames img00 … img14) and its video cut to 8 frames."""
+    root = tmp_path_factory.mktemp('lpmhcrnn')
+    source = shared_path('lp-mirror-mouse')
+    data = root / 'mirror-mouse'
+    (data / 'labeled-data').mkdir(parents=True)
+    for i in range(ROWS + 3):
+        shutil.copy(source / 'labeled-data' / f'img{i:02d}.png', data / 'labeled-data')
+    lines = (source / 'CollectedData.csv').read_text().splitlines(keepends=True)
+    (data / 'CollectedData.csv').write_text(''.join(lines[:3 + ROWS]))
+    (data / 'videos').mkdir()
+    video = cv2.VideoCapture(str(source / 'videos' / 'test_vid.mp4'))
+    size = (int(video.get(cv2.CAP_PROP_FRAME_WIDTH)), int(video.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    out = cv2.VideoWriter(str(data / 'videos' / 'test_vid.mp4'),
+                          cv2.VideoWriter_fourcc(*'mp4v'), 25.0, size)
+    for _ in range(VIDEO_FRAMES):
+        ok, frame = video.read()
+        assert ok
+        out.write(frame)
+    out.release()
+    video.release()
+    config = root / 'config.yaml'
+    shutil.copy(shared_path('lp-configs', MIRROR), config)
+    return config, data
+
+
+def load(project, *options, extra=()):
+    config, data = project
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        return load_as_config(str(config), [f'data.data_dir={data}',
+                                            f'data.video_dir={data}/videos', *options],
+                              list(extra))
+
+
+def test_translation(project):
+    cfg = load(project, 'model.model_type=heatmap_mhcrnn', 'model.losses_to_use=[temporal]',
+               'dali.context.train.batch_size=16', 'training.num_gpus=2')
+    head = cfg['model']['heads']['bodypart']
+    assert head['type'] == 'LPHeatmapMHCRNNHead'
+    assert head['downsample_factor'] == 2 and list(head['unsupervised_losses']) == ['temporal']
+    for split in ('train', 'val'):
+        pipeline = cfg['data'][split]['pipeline']
+        assert [s['type'] for s in pipeline] == ['ContextFrames', 'Collect']
+        assert pipeline[0]['context'] == 2
+        assert pipeline[0]['transforms'][0]['type'] == 'LoadImageFromFile'
+    # a sequence of ceil(max(16 - 4, 0) / 2 + 4) = 10 frames predicts its 6 centre frames
+    unlabeled = cfg['data']['unlabeled']
+    assert (unlabeled['sequence_length'], unlabeled['context']) == (6, 2)
+    _, events = cfg.provenance.history(cfg.path_of('data.unlabeled.sequence_length'))
+    assert events[-1].note == 'dali.context.train.batch_size'
+    # Lightning Pose's context model has downsample_factor 2 only
+    from posecfg.config.errors import ConfigError
+    with pytest.raises(ConfigError, match='downsample_factor'):
+        load(project, 'model.model_type=heatmap_mhcrnn', 'data.downsample_factor=3')
+
+
+def test_context_model_trains_and_predicts(project, tmp_path):
+    """One epoch: labelled windows (B, 5, 3, 128, 128) and unlabeled sequences of 6 frames
+    (2 predicted); predictions.csv for every labelled row and video_preds/test_vid.csv for every
+    video frame, with Lightning Pose's rule at the video's edges."""
+    import torch
+    from mmengine.hooks import Hook
+
+    from posecfg.engine import build_runner
+    config, data = project
+    run = tmp_path / 'run'
+    cfg = load(project, *TINY, 'model.losses_to_use=[temporal]',
+               extra=[flag_override('--work-dir', 'work_dir', str(run))])
+    runner = build_runner(cfg)
+    steps, shapes = [], []
+
+    class Recorder(Hook):
+        def before_train_iter(self, runner, batch_idx, data_batch=None):
+            shapes.append((tuple(data_batch['img'].shape),
+                           tuple(data_batch['unlabeled']['img'].shape)))
+
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            steps.append({k: float(torch.as_tensor(v).detach()) for k, v in outputs.items()})
+
+    runner.register_hook(Recorder(), 'LOW')
+    runner.train()
+    # split (6, 1, 5): 6 training frames in batches of 3 (2 batches); 8 video frames in
+    # sequences of 2 centres (4 sequences): an epoch of max(2, 4) steps
+    assert len(steps) == VIDEO_FRAMES // 2
+    assert shapes[0] == ((3, 5, 3, 128, 128), (6, 3, 128, 128))
+    for step in steps:
+        assert {'heatmap_mse_loss', 'unlabeled_temporal_loss'} <= set(step)
+        assert all(math.isfinite(v) for v in step.values())
+        # epsilon 0 and no confidence threshold (an untrained model's is ~0.002): every move
+        assert step['unlabeled_temporal_loss'] > 0
+    labels = pd.read_csv(data / 'CollectedData.csv', header=[0, 1, 2], index_col=0)
+    preds = pd.read_csv(run / 'predictions.csv', header=[0, 1, 2], index_col=0)
+    assert list(preds.index) == list(labels.index)
+    assert set(preds.columns.get_level_values(0)) == {'heatmap_mhcrnn_tracker', 'set'}
+    assert np.isfinite(preds.iloc[:, :-1].to_numpy(float)).all()
+    table = pd.read_csv(run / 'video_preds' / 'test_vid.csv', header=[0, 1, 2], index_col=0)
+    assert list(table.index) == list(range(VIDEO_FRAMES))
+    assert set(table.columns.get_level_values(0)) == {'heatmap_mhcrnn_tracker'}
+    values = table.to_numpy(float)
+    assert np.isfinite(values).all()
+    # LP: rows 0, 1 = row 2; rows N-2, N-1 = row N-3; the frames between differ (the video moves)
+    np.testing.assert_array_equal(values[0], values[2])
+    np.testing.assert_array_equal(values[1], values[2])
+    np.testing.assert_array_equal(values[-1], values[-3])
+    np.testing.assert_array_equal(values[-2], values[-3])
+    assert not np.array_equal(values[2], values[3])
+    assert (run / 'video_preds' / 'labeled_videos' / 'test_vid_labeled.mp4').stat().st_size > 0
+    saved = yaml.safe_load((run / 'config.yaml').read_text())
+    assert saved['model']['model_type'] == 'heatmap_mhcrnn'
