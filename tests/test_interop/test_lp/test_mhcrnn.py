@@ -13,7 +13,6 @@ import math
 import shutil
 import warnings
 
-import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,6 +21,7 @@ import yaml
 from posecfg.config.cli import flag_override
 from posecfg.interop.lp.to_config import load_as_config
 from tests.conftest import shared_path
+from tests.test_interop.test_lp.videos import copy_first_frames
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
@@ -52,16 +52,8 @@ def project(tmp_path_factory):
     lines = (source / 'CollectedData.csv').read_text().splitlines(keepends=True)
     (data / 'CollectedData.csv').write_text(''.join(lines[:3 + ROWS]))
     (data / 'videos').mkdir()
-    video = cv2.VideoCapture(str(source / 'videos' / 'test_vid.mp4'))
-    size = (int(video.get(cv2.CAP_PROP_FRAME_WIDTH)), int(video.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-    out = cv2.VideoWriter(str(data / 'videos' / 'test_vid.mp4'),
-                          cv2.VideoWriter_fourcc(*'mp4v'), 25.0, size)
-    for _ in range(VIDEO_FRAMES):
-        ok, frame = video.read()
-        assert ok
-        out.write(frame)
-    out.release()
-    video.release()
+    copy_first_frames(source / 'videos' / 'test_vid.mp4', data / 'videos' / 'test_vid.mp4',
+                      VIDEO_FRAMES)
     config = root / 'config.yaml'
     shutil.copy(shared_path('lp-configs', MIRROR), config)
     return config, data
