@@ -78,7 +78,10 @@ def run(model_type: str, data: Path, args, work: Path) -> dict:
     steps = len(stamps)
     rate = (steps - 1) / (stamps[-1] - stamps[0]) if steps > 1 else float('nan')
     return dict(model_type=model_type, size=args.size, batch_size=args.batch_size,
-                unlabeled_frames=args.context_batch if args.losses else 0,
+                # frames through the backbone per step for the unlabeled sequence
+                unlabeled_frames=(args.context_batch if model_type == 'heatmap_mhcrnn'
+                                  else args.context_batch - 4) if args.losses else 0,
+                labelled_frames=args.batch_size * (5 if model_type == 'heatmap_mhcrnn' else 1),
                 losses=args.losses, threads=args.threads, steps=steps,
                 steps_per_second=round(rate, 4), first_step_s=round(stamps[0] - start, 2),
                 cpu_load=os.getloadavg()[0])
