@@ -278,7 +278,8 @@ class Translator:
         if lp.semi_supervised and model_type not in SEMI_SUPERVISED_MODEL_TYPES:
             raise self.fail('model.losses_to_use',
                             f'{lp.losses_to_use}: unsupervised losses on the {model_type} model '
-                            f'are not built in posecfg yet (they are for model_type=heatmap); '
+                            f'are not built in posecfg yet (they are for model_type '
+                            f'{" and ".join(SEMI_SUPERVISED_MODEL_TYPES)}); '
                             f'set model.losses_to_use=[] for a supervised {model_type} model')
         for name in lp.losses_to_use:
             if name not in UNSUPERVISED_LOSSES:

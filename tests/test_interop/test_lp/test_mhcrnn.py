@@ -68,7 +68,7 @@ def load(project, *options, extra=()):
                               list(extra))
 
 
-def test_translation(project):
+def test_translation(project, tmp_path):
     cfg = load(project, 'model.model_type=heatmap_mhcrnn', 'model.losses_to_use=[temporal]',
                'dali.context.train.batch_size=16', 'training.num_gpus=2')
     head = cfg['model']['heads']['bodypart']
@@ -84,6 +84,12 @@ def test_translation(project):
     assert (unlabeled['sequence_length'], unlabeled['context']) == (6, 2)
     _, events = cfg.provenance.history(cfg.path_of('data.unlabeled.sequence_length'))
     assert events[-1].note == 'dali.context.train.batch_size'
+    # print_config.py's .py form loads back to the same config
+    from posecfg.config import Config
+    from posecfg.interop.lp.to_config import format_config
+    text, _ = format_config(cfg, 'py')
+    (tmp_path / 'mhcrnn.py').write_text(text)
+    assert Config.fromfile(str(tmp_path / 'mhcrnn.py')).to_dict() == cfg.to_dict()
     # Lightning Pose's context model has downsample_factor 2 only
     from posecfg.config.errors import ConfigError
     with pytest.raises(ConfigError, match='downsample_factor'):
