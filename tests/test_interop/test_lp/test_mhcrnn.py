@@ -34,7 +34,7 @@ TINY = ['model.model_type=heatmap_mhcrnn', 'model.backbone=resnet18',
         'training.train_prob=0.5', 'training.val_prob=0.1', 'training.train_batch_size=3',
         'training.val_batch_size=8', 'training.test_batch_size=12', 'training.num_workers=0',
         'training.check_val_every_n_epoch=1', 'training.min_epochs=1', 'training.max_epochs=1',
-        'training.unfreezing_epoch=0', 'training.imgaug=dlc', 'dali.context.train.batch_size=6',
+        'training.unfreezing_epoch=0', 'training.imgaug=dlc', 'dali.context.train.batch_size=8',
         'callbacks.anneal_weight.init_val=1.0', 'losses.temporal.epsilon=0.0',
         'losses.temporal.prob_threshold=0.0']
 
@@ -97,8 +97,8 @@ def test_translation(project, tmp_path):
 
 
 def test_context_model_trains_and_predicts(project, tmp_path):
-    """One epoch: labelled windows (B, 5, 3, 128, 128) and unlabeled sequences of 6 frames
-    (2 predicted); predictions.csv for every labelled row and video_preds/test_vid.csv for every
+    """One epoch: labelled windows (B, 5, 3, 128, 128) and unlabeled sequences of 8 frames
+    (4 predicted); predictions.csv for every labelled row and video_preds/test_vid.csv for every
     video frame, with Lightning Pose's rule at the video's edges."""
     import torch
     from mmengine.hooks import Hook
@@ -122,9 +122,10 @@ def test_context_model_trains_and_predicts(project, tmp_path):
     runner.register_hook(Recorder(), 'LOW')
     runner.train()
     # split (6, 1, 5): 6 training frames in batches of 3 (2 batches); 8 video frames in
-    # sequences of 2 centres (4 sequences): an epoch of max(2, 4) steps
-    assert len(steps) == VIDEO_FRAMES // 2
-    assert shapes[0] == ((3, 5, 3, 128, 128), (6, 3, 128, 128))
+    # sequences of 4 centres read with 2 context frames on each side (2 sequences): an epoch of
+    # max(2, 2) steps
+    assert len(steps) == 2
+    assert shapes[0] == ((3, 5, 3, 128, 128), (8, 3, 128, 128))
     for step in steps:
         assert {'heatmap_mse_loss', 'unlabeled_temporal_loss'} <= set(step)
         assert all(math.isfinite(v) for v in step.values())
