@@ -13,6 +13,7 @@ import math
 import shutil
 import warnings
 
+import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -148,5 +149,41 @@ def test_context_model_trains_and_predicts(project, tmp_path):
     np.testing.assert_array_equal(values[-2], values[-3])
     assert not np.array_equal(values[2], values[3])
     assert (run / 'video_preds' / 'labeled_videos' / 'test_vid_labeled.mp4').stat().st_size > 0
+    # the same numbers from Lightning Pose's windows built here: frame t (2 <= t <= N-3) from
+    # frames t-2 … t+2, the edges copied (utils/predictions.py:147-185)
+    np.testing.assert_allclose(values, lp_video_rows(run, data / 'videos' / 'test_vid.mp4'),
+                               atol=1e-2)
     saved = yaml.safe_load((run / 'config.yaml').read_text())
     assert saved['model']['model_type'] == 'heatmap_mhcrnn'
+
+
+def lp_video_rows(run, video):
+    """(N, 3K) x, y, likelihood per frame of ``video`` by Lightning Pose's windowing, with the
+    run's best checkpoint (through posecfg's model and test pipeline on each frame)."""
+    from posecfg.apis.dlc_video import load_config_and_checkpoint
+    from posecfg.apis.video_inference import load_video_model
+    from posecfg.apis.video_inference.predictors import BottomUpFramePredictor
+    from posecfg.transforms.collate import pose_collate
+    checkpoint = next((run / 'tb_logs').rglob('*-best.ckpt'))
+    cfg, checkpoint = load_config_and_checkpoint(run / 'config.yaml', checkpoint=checkpoint)
+    vm = load_video_model(cfg, checkpoint, runtime=dict(fold_bn=False))
+    frame_steps = BottomUpFramePredictor(vm, 1, str(video))  # each frame alone: its record
+    capture, frames = cv2.VideoCapture(str(video)), []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+        frames.append(frame_steps.pipeline(frame_steps.record(rgb, len(frames))))
+    capture.release()
+    n = len(frames)
+    rows = {}
+    for t in range(2, n - 2):
+        batch = pose_collate(frames[t - 2:t + 3])
+        batch['img'] = batch['img'][None]
+        batch['img_metas'] = batch['img_metas'][2:3]
+        (out,) = vm.predict(batch)
+        rows[t] = np.concatenate([out['keypoints'][0], out['keypoint_scores'][0][:, None]],
+                                 axis=1).reshape(-1)
+    rows.update({0: rows[2], 1: rows[2], n - 2: rows[n - 3], n - 1: rows[n - 3]})
+    return np.stack([rows[t] for t in range(n)])
