@@ -241,3 +241,28 @@ def test_estimator_windows_and_runs_of_frames_agree():
                    keypoints_visible=[np.ones((1, 2), np.float32)] * 2)
     losses['heatmap_mse_loss'].backward()
     assert all(p.grad is not None for p in model.bodypart.parameters())
+
+
+def test_pca_loss_averages_both_heads_predictions():
+    """pca_singleview on [sf; mf]: the mean over all rows of both heads' frames, i.e. the mean
+    of the loss on each head's keypoints (Lightning Pose's concatenation, losses.py:426-573)."""
+    from posecfg.apis.video.geometry import ResizeMap
+    from posecfg.models.losses.lp_unsupervised import _example_poses
+    torch.manual_seed(0)
+    pca = dict(type='LPPCASingleviewLoss', labels=_example_poses(40, 4) * 3, log_weight=0.0,
+               components_to_keep=2, epsilon=0.0)
+    head = LPHeatmapMHCRNNHead(in_channels=16, out_channels=4,
+                               unsupervised_losses=dict(pca_singleview=pca))
+    frames = torch.rand(2 * 8, 16, 2, 3)  # two sequences of 8 frames: 4 predicted each
+    resize = ResizeMap(source_size=(96, 64), input_size=(96, 64))
+    batch = dict(img=torch.zeros(16, 3, 64, 96), sequence_length=8,
+                 warp_mat=torch.eye(2, 3)[None].repeat(2, 1, 1),
+                 img_metas=[dict(resize=resize)] * 16)
+    losses = head.loss_unlabeled((frames,), batch)
+    out = head((windows_from_sequences(frames, 8, 2),))
+    codec = head.codec.sized((96, 64))
+    loss = head.unsupervised_losses['pca_singleview']
+    per_head = [loss(codec.decode_torch(out[name])[0]) for name in ('sf', 'mf')]
+    torch.testing.assert_close(losses['pca_singleview_loss'], (per_head[0] + per_head[1]) / 2,
+                               rtol=1e-4, atol=1e-4)
+    assert losses['pca_singleview_loss'] > 0
