@@ -181,10 +181,11 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
                           fp16: bool = False):
     """A copy of ``model`` with BatchNorms folded and/or its networks compiled (inductor, frozen
     weights), each step checked against the model on a random input of ``input_shape``
-    (C, H, W); falls back to what passed the check."""
+    (C, H, W), or (T, C, H, W) for context models; falls back to what passed the check."""
     example = torch.randn(1, *input_shape, generator=torch.Generator().manual_seed(0))
     example = example.to(next(model.parameters()).device)
-    if getattr(model.data_preprocessor, 'channels_last', False):
+    if getattr(model.data_preprocessor, 'channels_last', False) and example.dim() == 4:
+        # (windows of frames (1, T, C, H, W) have no channels-last form: as the preprocessor)
         example = example.contiguous(memory_format=torch.channels_last)
 
     def run(m):

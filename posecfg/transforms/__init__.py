@@ -19,14 +19,15 @@ resizing collates (``resize_collate``) complete DeepLabCut's augmentation keys; 
 holds imgaug's augmenters and ``lp_imgaug`` turns Lightning Pose's presets into steps. Importing this
 package registers every step.
 """
-from . import (affine, augment, bbox, collate, compose, formatting, imgaug_ops, loading,
-               lp_imgaug, pixel_ops, resize_collate, targets, whole_image)
+from . import (affine, augment, bbox, collate, compose, context_frames, formatting, imgaug_ops,
+               loading, lp_imgaug, pixel_ops, resize_collate, targets, whole_image)
 from .affine import TopDownAffine, crop_matrix
 from .augment import (TopDownGetRandomScaleRotation, TopDownHalfBodyTransform,
                       TopDownRandomFlip)
 from .bbox import TopDownGetBboxCenterScale, TopDownRandomShiftBboxCenter
 from .collate import pose_collate, pose_pad_collate
 from .compose import Compose
+from .context_frames import ContextFrames, lp_context_paths
 from .formatting import Collect, NormalizeTensor, ToTensor
 from .imgaug_ops import (AllChannelsCLAHE, CoarsePepper, CoarseSalt, CropAndPad, Emboss,
                          ImgaugCoarseDropout, ImgaugElasticTransformation, ImgaugMotionBlur,
@@ -54,5 +55,6 @@ __all__ = [
     'HorizontalFlip', 'KeypointAwareCrop', 'LongestMaxSize', 'PadIfNeeded', 'RandomAffine',
     'Resize', 'imgaug_ops', 'lp_imgaug', 'lp_imgaug_pipeline', 'AllChannelsCLAHE',
     'CoarsePepper', 'CoarseSalt', 'CropAndPad', 'Emboss', 'ImgaugCoarseDropout',
-    'ImgaugElasticTransformation', 'ImgaugMotionBlur', 'Rot90',
+    'ImgaugElasticTransformation', 'ImgaugMotionBlur', 'Rot90', 'context_frames',
+    'ContextFrames', 'lp_context_paths',
 ]

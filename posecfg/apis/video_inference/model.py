@@ -63,6 +63,13 @@ class VideoModel:
         return self.model.dataset_meta
 
     @property
+    def context(self) -> int:
+        """Frames on each side of a frame the model reads (0: single frames; 2: Lightning
+        Pose's context models), the most any of its heads declares (``head.context``)."""
+        heads = getattr(self.model, 'heads', {}) or {}
+        return max((int(getattr(head, 'context', 0)) for head in heads.values()), default=0)
+
+    @property
     def keypoint_names(self) -> list:
         return list(self.meta.names)
 
@@ -77,9 +84,12 @@ class VideoModel:
             self._prepared = self.model
             if self.fold_bn:
                 from posecfg.engine.loops import prepare_for_inference
+                shape = tuple(example_img.shape[1:])
+                if self.context and len(shape) == 3:  # a run of frames: check on a window
+                    shape = (2 * self.context + 1, *shape)
                 with self.inference():
                     self._prepared = prepare_for_inference(
-                        self.model, tuple(example_img.shape[1:]), fold_bn=True,
+                        self.model, shape, fold_bn=True,
                         fp16=self.autocast is not None).eval()
         return self._prepared
 
@@ -91,8 +101,13 @@ class VideoModel:
             yield
 
     def predict(self, batch: dict) -> list:
-        """The estimator's ``'predict'`` outputs (one dict per sample) for a collated batch."""
+        """The estimator's ``'predict'`` outputs (one dict per sample) for a collated batch.
+        A run of frames for a context model (``frame_context`` c in the batch) carries the
+        img_metas of all its frames; the predictions are for the centre ones, c … len − c − 1."""
         data = self.model.data_preprocessor(batch, False)
+        context = int(data.get('frame_context') or 0)
+        if context:
+            data['img_metas'] = data['img_metas'][context:len(data['img_metas']) - context]
         model = self.runnable(data['img'])
         with self.inference():
             return model(**data, mode='predict')

@@ -184,13 +184,15 @@ def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, uniq
 def lp_model_type(vm) -> str:
     """Lightning Pose's ``model.model_type`` (the CSV scorer is ``<model_type>_tracker``): the
     config's ``lp_model_type`` when a translated LP config carries it, else ``regression`` for a
-    model whose first head is an ``LPRegressionHead`` and ``heatmap`` otherwise."""
+    model whose first head is an ``LPRegressionHead``, ``heatmap_mhcrnn`` for an
+    ``LPHeatmapMHCRNNHead`` and ``heatmap`` otherwise."""
     given = vm.cfg.get('lp_model_type')
     if given:
         return str(given)
     heads = getattr(vm.model, 'heads', {})
-    first = next(iter(heads.values()), None)
-    return 'regression' if type(first).__name__ == 'LPRegressionHead' else 'heatmap'
+    first = type(next(iter(heads.values()), None)).__name__
+    return {'LPRegressionHead': 'regression',
+            'LPHeatmapMHCRNNHead': 'heatmap_mhcrnn'}.get(first, 'heatmap')
 
 
 def dlc_project_of(vm):

@@ -16,7 +16,8 @@ import numpy as np
 
 from .model import VideoModel
 
-__all__ = ['BottomUpFramePredictor', 'TopDownFramePredictor', 'pad_instances']
+__all__ = ['BottomUpFramePredictor', 'ContextFramePredictor', 'TopDownFramePredictor',
+           'pad_instances', 'test_pipeline_steps']
 
 
 def pad_instances(keypoints: np.ndarray, scores: np.ndarray, num: int,
@@ -36,6 +37,23 @@ def pad_instances(keypoints: np.ndarray, scores: np.ndarray, num: int,
     return rows
 
 
+def test_pipeline_steps(vm: VideoModel) -> list:
+    """The test pipeline's steps for a decoded frame: without ``LoadImageFromFile``, and for
+    context models the per-frame steps of ``ContextFrames`` (each frame of a run goes through
+    them once; the model builds the windows), then what follows it (``Collect``)."""
+    steps = []
+    for step in vm.cfg.to_dict()['data']['test']['pipeline']:
+        if isinstance(step, dict) and step.get('type') == 'ContextFrames':
+            steps.extend(test_steps_of(step['transforms']))
+        elif not (isinstance(step, dict) and step.get('type') == 'LoadImageFromFile'):
+            steps.append(step)
+    return steps
+
+
+def test_steps_of(steps) -> list:
+    return [s for s in steps if not (isinstance(s, dict) and s.get('type') == 'LoadImageFromFile')]
+
+
 class BottomUpFramePredictor:
     """Whole frames through a :class:`BottomUp` model.
 
@@ -51,10 +69,7 @@ class BottomUpFramePredictor:
         from posecfg.transforms import Compose
         self.vm = vm
         self.num = int(max_instances)
-        test = vm.cfg.to_dict()['data']['test']
-        steps = [s for s in test['pipeline'] if not (isinstance(s, dict) and
-                                                     s.get('type') == 'LoadImageFromFile')]
-        self.pipeline = Compose(steps)
+        self.pipeline = Compose(test_pipeline_steps(vm))
         self.ann_info = metainfo_ann_info(vm.meta)
         self.video = video
         #: frame → (U, 3) unique bodyparts x, y, score (a DeepLabCut unique-bodypart head)
@@ -86,6 +101,31 @@ class BottomUpFramePredictor:
         # DeepLabCut's AssignIndividualIdentities): kept in that order
         return np.stack([pad_instances(o['keypoints'], o['keypoint_scores'], self.num,
                                        keep_order='identities' in o)
+                         for o in outputs])
+
+
+class ContextFramePredictor(BottomUpFramePredictor):
+    """Runs of frames through a context model (``vm.context`` = c > 0; batches of a
+    :class:`~posecfg.apis.video.VideoReader` with ``context=c``): every frame of the run
+    (B + 2c, edge frames repeated at the video's ends) goes through the per-frame test steps
+    once and the model reads each centre frame's window of 2c + 1 (``frame_context``)."""
+
+    def __call__(self, batch) -> np.ndarray:
+        from posecfg.transforms.collate import pose_collate
+        c = int(batch.context)
+        if c != self.vm.context:
+            raise ValueError(f'the video batches carry {c} context frames but the model reads '
+                             f'{self.vm.context}; open the VideoReader with context='
+                             f'{self.vm.context}')
+        first = int(batch.indices[0])
+        samples = [self.pipeline(self.record(frame, first - c + i))
+                   for i, frame in enumerate(batch.frames)]
+        data = pose_collate(samples)
+        for meta, t in zip(data['img_metas'][c:], batch.indices):
+            meta['image_id'] = int(t)  # a frame lost to damage shifts the run: the true index
+        data['frame_context'] = c
+        outputs = self.vm.predict(data)
+        return np.stack([pad_instances(o['keypoints'], o['keypoint_scores'], self.num)
                          for o in outputs])
 
 

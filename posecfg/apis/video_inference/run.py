@@ -31,9 +31,10 @@ import numpy as np
 from ..video import (DecodeReport, LabeledVideoWriter, VideoDecodeWarning, VideoReader,
                      run_video)
 from .model import VideoModel
+from .context_edges import ContextEdgeStream, lp_context_edges
 from .outputs import (OutputPaths, default_instances, dlc_scorer, existing, output_paths,
                       write_outputs)
-from .predictors import BottomUpFramePredictor, TopDownFramePredictor
+from .predictors import BottomUpFramePredictor, ContextFramePredictor, TopDownFramePredictor
 
 __all__ = ['VideoResult', 'infer_video', 'load_detections', 'default_format',
            'VIDEO_EXTENSIONS', 'collect_videos']
@@ -157,11 +158,14 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
                    f'replace): {", ".join(str(p) for p in found)}')
         print(message, file=log)
         return VideoResult(video, paths, skipped=True, message=message)
+    context = vm.context
     if vm.kind == 'topdown':
         predictor = TopDownFramePredictor(vm, detections, max_instances)
+    elif context:  # each frame with its neighbours; Lightning Pose's rule at the video's ends
+        predictor = ContextFramePredictor(vm, max_instances or 1, video)
     else:
         predictor = BottomUpFramePredictor(vm, max_instances or default_instances(vm), video)
-    reader = VideoReader(video, batch_size=batch_size, backend=backend)
+    reader = VideoReader(video, batch_size=batch_size, backend=backend, context=context)
     info = reader.info
     writer = None
     if save_video:
@@ -176,9 +180,16 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
             reader.close()
             raise
 
+    def draw_row(frame, row):
+        writer.write(frame, row[..., :2], row[..., 2])
+
+    # context models: the rows of the first and last frames follow their neighbours'
+    # (context_edges), also in the labeled video
+    edges = ContextEdgeStream(context, draw_row) if context and writer else None
+
     def draw(batch, rows):
         for frame, row in zip(batch.centre_frames, rows):
-            writer.write(frame, row[..., :2], row[..., 2])
+            (edges.push if edges else draw_row)(frame, row)
 
     start = time.time()
     try:
@@ -186,6 +197,10 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
             warnings.simplefilter('ignore', VideoDecodeWarning)
             result = run_video(reader, predictor, on_batch_result=draw if writer else None,
                                progress=progress)
+        if context:
+            lp_context_edges(result.values, result.decoded, context)
+            if edges:
+                edges.finish()
         boxes = None
         if vm.kind == 'topdown':
             size = (info.width, info.height)

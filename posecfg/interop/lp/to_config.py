@@ -21,6 +21,13 @@ Lightning Pose key                             posecfg
                                                val/test: the resize alone)
 ``model.model_type`` heatmap / regression      ``BottomUp`` + ``LPHeatmapHead`` /
                                                ``LPRegressionHead`` (``heads.bodypart``)
+``model.model_type`` heatmap_mhcrnn            ``BottomUp`` + ``LPHeatmapMHCRNNHead``; every
+                                               pipeline wrapped in ``ContextFrames`` (each
+                                               labelled frame with its neighbouring image
+                                               files t-2 … t+2, one augmentation): ``img``
+                                               (B, 5, 3, H, W)
+``dali.context.train.batch_size`` (context)    ``UnlabeledVideoDataset(sequence_length=bs - 4,
+                                               context=2)``: bs frames, bs - 4 predicted
 ``model.backbone``, ``backbone_pretrained``    ``lp_backbone_cfg`` (named.py)
 ``model.heatmap_loss_type``                    ``LPHeatmap{MSE,KL,JS}Loss``
 ``data.downsample_factor``                     the head's and codec's ``downsample_factor``
@@ -90,10 +97,9 @@ pca_singleview, pca_multiview, temporal)       LPPCASingleviewLoss | LPPCAMultiv
                                                (absolute; ``--work-dir`` wins)
 =============================================  ===============================================
 
-Refused with an error saying why (never dropped silently): context models
-(``heatmap_mhcrnn``), the heatmap temporal losses (``temporal_heatmap_mse``/``kl``), unsupervised
-losses on the regression model, multi-view projects,
-``model.backbone_checkpoint``, ``training.val_check_interval`` (but 1.0), ``data.bbox_file``,
+Refused with an error saying why (never dropped silently): the heatmap temporal losses
+(``temporal_heatmap_mse``/``kl``), unsupervised losses on the regression model, multi-view
+projects, ``model.backbone_checkpoint``, ``training.val_check_interval`` (but 1.0), ``data.bbox_file``,
 ``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
 steps (``dali``, ``callbacks``, ``losses``) have no effect on a supervised run (as in Lightning
 Pose).
@@ -121,7 +127,11 @@ from .config import LPConfig, LPConfigError, load_lp_config
 #: ``data/datasets.py``: ``transforms.Normalize(mean, std)``)
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 HEATMAP_LOSSES = {'mse': 'LPHeatmapMSELoss', 'kl': 'LPHeatmapKLLoss', 'js': 'LPHeatmapJSLoss'}
-SUPPORTED_MODEL_TYPES = ('heatmap', 'regression')
+SUPPORTED_MODEL_TYPES = ('heatmap', 'heatmap_mhcrnn', 'regression')
+#: model types whose unsupervised losses posecfg builds
+SEMI_SUPERVISED_MODEL_TYPES = ('heatmap', 'heatmap_mhcrnn')
+#: ``LPHeatmapHead`` / ``LPHeatmapMHCRNNHead`` per heatmap model type
+HEATMAP_HEADS = {'heatmap': 'LPHeatmapHead', 'heatmap_mhcrnn': 'LPHeatmapMHCRNNHead'}
 #: feature channels of the last map of each Lightning Pose backbone (torchvision ``fc`` /
 #: ``classifier`` in_features, ViT widths; lightning-pose 2.4.3 ``models/backbones/``)
 FEATURE_CHANNELS = {
@@ -271,14 +281,19 @@ class Translator:
         if model_type not in SUPPORTED_MODEL_TYPES:
             raise self.fail('model.model_type',
                             f'{model_type!r}: posecfg trains the '
-                            f'{" and ".join(SUPPORTED_MODEL_TYPES)} models; '
-                            + ('context models (heatmap_mhcrnn: frames around each labelled '
-                               'frame) are not built yet' if model_type == 'heatmap_mhcrnn' else
-                               'multi-view models are not supported yet'))
-        if lp.semi_supervised and model_type != 'heatmap':
+                            f'{", ".join(SUPPORTED_MODEL_TYPES)} models; multi-view models are '
+                            f'not supported yet')
+        if model_type == 'heatmap_mhcrnn' and int(self.get('data.downsample_factor')) != 2:
+            raise self.fail('data.downsample_factor',
+                            f'{self.get("data.downsample_factor")}: heatmap_mhcrnn models have '
+                            f'downsample_factor 2 only (the context head\'s maps are at 1/4 of '
+                            f'the input; Lightning Pose raises NotImplementedError, '
+                            f'models/heatmap_tracker_mhcrnn.py:68-69)')
+        if lp.semi_supervised and model_type not in SEMI_SUPERVISED_MODEL_TYPES:
             raise self.fail('model.losses_to_use',
                             f'{lp.losses_to_use}: unsupervised losses on the {model_type} model '
-                            f'are not built in posecfg yet (they are for model_type=heatmap); '
+                            f'are not built in posecfg yet (they are for model_type '
+                            f'{" and ".join(SEMI_SUPERVISED_MODEL_TYPES)}); '
                             f'set model.losses_to_use=[] for a supervised {model_type} model')
         for name in lp.losses_to_use:
             if name not in UNSUPERVISED_LOSSES:
@@ -368,10 +383,10 @@ class Translator:
             raise self.fail('model.backbone', str(err)) from None
         channels = FEATURE_CHANNELS[name]
         keypoints = len(self.project.keypoint_names)
-        if self.lp.model_type == 'heatmap':
+        if self.lp.model_type in HEATMAP_HEADS:
             factor = int(self.get('data.downsample_factor'))
             loss_type = self.get('model.heatmap_loss_type')
-            head = dict(type='LPHeatmapHead', in_channels=channels, out_channels=keypoints,
+            head = dict(type=HEATMAP_HEADS[self.lp.model_type], in_channels=channels, out_channels=keypoints,
                         downsample_factor=factor,
                         backbone_stride=dialect.BACKBONE_STRIDES[name],
                         codec=dict(type='LPHeatmap', downsample_factor=factor,
@@ -434,12 +449,17 @@ class Translator:
         resize = [dict(type='Resize', height=height, width=width, keep_ratio=False)]
         tail = [dict(type='ToTensor'),
                 dict(type='NormalizeTensor', mean=IMAGENET_MEAN, std=IMAGENET_STD)]
-        train = [dict(type='LoadImageFromFile'), *self.augmentation(height, width), *tail,
-                 dict(type='Collect', keys=['img', 'keypoints', 'keypoints_visible'],
-                      meta_keys=['image_file', 'image_id'])]
+        train = [dict(type='LoadImageFromFile'), *self.augmentation(height, width), *tail]
+        test = [dict(type='LoadImageFromFile'), *resize, *tail]
+        if self.lp.model_type == 'heatmap_mhcrnn':
+            # each labelled frame with its neighbouring image files, t-2 … t+2, augmented alike
+            # (Lightning Pose's do_context datasets, data/datasets.py:301-336)
+            train = [dict(type='ContextFrames', transforms=train, context=2)]
+            test = [dict(type='ContextFrames', transforms=test, context=2)]
         keys = ['img', 'keypoints', 'keypoints_visible'] if targets else ['img']
-        test = [dict(type='LoadImageFromFile'), *resize, *tail,
-                dict(type='Collect', keys=keys, meta_keys=['image_file', 'image_id'])]
+        train.append(dict(type='Collect', keys=['img', 'keypoints', 'keypoints_visible'],
+                          meta_keys=['image_file', 'image_id']))
+        test.append(dict(type='Collect', keys=keys, meta_keys=['image_file', 'image_id']))
         return train, test
 
     def augmentation(self, height: int, width: int) -> list:
@@ -502,8 +522,22 @@ class Translator:
         # training.imgaug goes to the video reader (data/factory.py:317), which augments for
         # 'dlc' / 'dlc-top-down' only (data/video/dali.py:156)
         imgaug = self.get('training.imgaug')
+        length_key = 'dali.base.train.sequence_length'
+        length, context = int(self.get(length_key)), {}
+        gpus = max(int(self.get('training.num_gpus') or 1), 1)
+        if self.lp.model_type == 'heatmap_mhcrnn':
+            # a sequence of L frames predicts its L - 4 centre frames; L from
+            # dali.context.train.batch_size (data/factory.py:297-301): ceil(max(bs-4, 0)/gpus)+4;
+            # posecfg reads the 2 context frames on each side around the L - 4 centres
+            length_key = 'dali.context.train.batch_size'
+            length = math.ceil(max(int(self.get(length_key)) - 4, 0) / gpus)
+            if length < 2:
+                raise self.fail(length_key, f'{self.get(length_key)}: posecfg needs at least 6 '
+                                            f'frames per context sequence (2 centre frames and '
+                                            f'2 context frames on each side)')
+            context = dict(context=2)
         dataset = dict(type='UnlabeledVideoDataset', video_dir=self.get('data.video_dir'),
-                       sequence_length=int(self.get('dali.base.train.sequence_length')),
+                       sequence_length=length, **context,
                        image_resize_dims=dict(
                            height=int(self.get('data.image_resize_dims.height')),
                            width=int(self.get('data.image_resize_dims.width'))),
@@ -512,12 +546,12 @@ class Translator:
         loader = dict(samples_per_gpu=1, workers_per_gpu=workers,
                       collate_fn=dict(type='unlabeled_sequence_collate'))
         for ours, theirs in (('video_dir', 'data.video_dir'),
-                             ('sequence_length', 'dali.base.train.sequence_length'),
+                             ('sequence_length', length_key),
                              ('image_resize_dims', 'data.image_resize_dims'),
                              ('imgaug', 'training.imgaug'), ('seed', 'dali.general.seed')):
             self.link(('data', 'unlabeled', ours), theirs)
         self.link(('data', 'unlabeled'), 'model.losses_to_use')
-        self.link(('data', 'unlabeled_dataloader'), 'dali.base.train.sequence_length')
+        self.link(('data', 'unlabeled_dataloader'), length_key)
         self.link(('data', 'unlabeled_dataloader', 'workers_per_gpu'), 'training.num_workers')
         return dict(unlabeled=dataset, unlabeled_dataloader=loader)
 

@@ -134,7 +134,13 @@ class LPHeatmapHead(BaseHead):
         return torch.softmax(maps.reshape(b, k, h * w), dim=-1).reshape(b, k, h, w)
 
     def loss(self, feats, batch: dict) -> dict:
-        outputs = self.forward(feats)
+        return self.loss_from_outputs(self.forward(feats), batch)
+
+    def loss_from_outputs(self, outputs: Tensor, batch: dict, copies: int = 1) -> dict:
+        """The supervised loss (and ``supervised_rmse``) of ``outputs`` (copies · B, K, h, w):
+        ``copies`` blocks of predictions for the batch's B samples, each trained towards the
+        same targets (Lightning Pose's context model concatenates its two heads' maps and
+        repeats the targets, ``models/heatmap_tracker_mhcrnn.py:172-178``)."""
         input_size = (int(batch['img'].shape[-1]), int(batch['img'].shape[-2]))
         codec = self.codec.sized(input_size, outputs.shape[:1:-1])
         if batch.get('heatmaps') is not None:
@@ -147,9 +153,11 @@ class LPHeatmapHead(BaseHead):
             targets = torch.from_numpy(np.stack([e['heatmaps'] for e in encoded])).to(
                 outputs.device)
             weights = torch.from_numpy(np.stack([e['keypoint_weights'][0] for e in encoded]))
+        if copies > 1:
+            targets, weights = torch.cat([targets] * copies), torch.cat([weights] * copies)
         losses = {f'{self.loss_module.loss_name}_loss':
                   self.loss_module(outputs, targets, weights.to(outputs.device))}
-        rmse = self._rmse(codec, outputs, batch, input_size)
+        rmse = self._rmse(codec, outputs, batch, input_size, copies)
         if rmse is not None:
             losses['supervised_rmse'] = rmse
         return losses
@@ -171,25 +179,39 @@ class LPHeatmapHead(BaseHead):
                            "(UnlabeledVideoDataset) collated by unlabeled_sequence_collate: set "
                            "data.unlabeled_dataloader.collate_fn=dict(type="
                            "'unlabeled_sequence_collate')")
-        outputs = self.forward(feats)
-        input_size = (int(batch['img'].shape[-1]), int(batch['img'].shape[-2]))
-        codec = self.codec.sized(input_size, outputs.shape[:1:-1])
-        keypoints, scores = codec.decode_torch(outputs, differentiable=True)  # (U·S, K, 2)
         length = int(batch['sequence_length'])
-        keypoints = keypoints.reshape(-1, length, *keypoints.shape[1:])  # (U, S, K, 2)
-        scores = scores.reshape(keypoints.shape[:3])
-        from posecfg.datasets.unlabeled_video import undo_warp
-        keypoints = undo_warp(keypoints, batch['warp_mat'].to(keypoints)[:, None])
-        metas = batch['img_metas'][::length]
-        scale = keypoints.new_tensor([m['resize'].scale for m in metas])[:, None, None]
-        offset = keypoints.new_tensor([m['resize'].offset for m in metas])[:, None, None]
-        keypoints = keypoints * scale + offset
+        keypoints, scores = self.unlabeled_keypoints(self.forward(feats), batch,
+                                                     batch['img_metas'][::length])
+        return self.unsupervised_loss_values(keypoints, scores)
+
+    def unsupervised_loss_values(self, keypoints: Tensor, scores: Tensor) -> dict:
+        """``<name>_loss`` of each of ``unsupervised_losses`` on keypoints (U, S, K, 2)
+        original-frame pixels and confidences (U, S, K) of U sequences."""
         return {f'{name}_loss': loss(keypoints, scores)
                 for name, loss in self.unsupervised_losses.items()}
 
+    def unlabeled_keypoints(self, outputs: Tensor, batch: dict, metas: Sequence[dict]
+                            ) -> Tuple[Tensor, Tensor]:
+        """Heatmaps (U · S, K, h, w) of U sequences of S frames (``metas``: one dict per
+        sequence, with its ``resize``) → differentiable keypoints (U, S, K, 2) in
+        original-frame pixels (the sequence's ``batch['warp_mat']`` augmentation undone) and
+        confidences (U, S, K)."""
+        input_size = (int(batch['img'].shape[-1]), int(batch['img'].shape[-2]))
+        codec = self.codec.sized(input_size, outputs.shape[:1:-1])
+        keypoints, scores = codec.decode_torch(outputs, differentiable=True)  # (U·S, K, 2)
+        keypoints = keypoints.reshape(len(metas), -1, *keypoints.shape[1:])  # (U, S, K, 2)
+        scores = scores.reshape(keypoints.shape[:3])
+        from posecfg.datasets.unlabeled_video import undo_warp
+        keypoints = undo_warp(keypoints, batch['warp_mat'].to(keypoints)[:, None])
+        scale = keypoints.new_tensor([m['resize'].scale for m in metas])[:, None, None]
+        offset = keypoints.new_tensor([m['resize'].offset for m in metas])[:, None, None]
+        return keypoints * scale + offset, scores
+
     @torch.no_grad()
-    def _rmse(self, codec, outputs: Tensor, batch: dict, input_size) -> Optional[Tensor]:
-        """RMSE in original-image pixels; keypoints outside the input count as unlabelled
+    def _rmse(self, codec, outputs: Tensor, batch: dict, input_size,
+              copies: int = 1) -> Optional[Tensor]:
+        """RMSE in original-image pixels (over the ``copies`` blocks of predictions of
+        :meth:`loss_from_outputs`); keypoints outside the input count as unlabelled
         (Lightning Pose sets them NaN, datasets.py:496-508)."""
         if batch.get('keypoints') is None:
             return None
@@ -198,10 +220,15 @@ class LPHeatmapHead(BaseHead):
         w, h = input_size
         inside = ((target >= 0).all(-1) & (target[..., 0] < w) & (target[..., 1] < h))
         target[~inside] = np.nan
-        for i, meta in enumerate(batch.get('img_metas') or []):
+        metas = batch.get('img_metas') or []
+        for i, meta in enumerate(metas):
             if meta.get('warp_mat') is not None:
                 back = invert_affine(meta['warp_mat'])
-                pred[i], target[i] = affine_points(pred[i], back), affine_points(target[i], back)
+                target[i] = affine_points(target[i], back)
+                for block in range(copies):
+                    j = block * len(target) + i
+                    pred[j] = affine_points(pred[j], back)
+        target = np.concatenate([target] * copies)
         from posecfg.models.losses import lp_rmse
         return lp_rmse(torch.from_numpy(pred), torch.from_numpy(target),
                        torch.from_numpy(np.isfinite(target).all(-1)))

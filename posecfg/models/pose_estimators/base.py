@@ -10,7 +10,10 @@ Shapes: B samples, T frames (context models), K keypoints, N instances per sampl
   batch)`` (keys prefixed ``<head name>_`` when there are several heads), plus
   ``loss_unlabeled`` of the heads that have one when the batch carries an ``unlabeled`` batch
   (the ``data.unlabeled`` stream, keys prefixed ``unlabeled_``);
-- ``forward(img, mode='predict', img_metas=..., **batch)`` → one dict per sample:
+- ``forward(img, mode='predict', img_metas=..., **batch)`` → one dict per sample
+  (``frame_context=c`` in the batch: ``img`` is a run of B + 2c consecutive frames (B + 2c, 3,
+  h, w) and ``img_metas`` the B centre frames'; the backbone runs once per frame and the heads
+  read each centre's window of 2c + 1 frames' maps, as for inputs (B, 2c + 1, 3, h, w)):
   ``keypoints`` (N, K, 2) float32 **original-image** pixels, ``keypoint_scores`` (N, K) float32,
   ``image_file``, ``image_id`` (plus what the estimator adds: see TopDown, BottomUp).
 
@@ -187,7 +190,17 @@ class BasePoseEstimator(BaseModel):
 
     # ------------------------------------------------------------------ running
     def extract_feat(self, img: Tensor) -> tuple:
-        """(B, 3, h, w) (or (B, T, 3, h, w)) normalized images → backbone (and neck) maps."""
+        """(B, 3, h, w) normalized images → backbone (and neck) maps (B, C_i, h_i, w_i).
+
+        Windows of frames (B, T, 3, h, w) (context models): the backbone (and neck) run on the
+        B · T frames as one batch, each map comes back as (B, T, C_i, h_i, w_i) (as Lightning
+        Pose's ``get_representations``, ``models/base.py``, before its time-last permute)."""
+        if img.dim() == 5:
+            frames = img.reshape(-1, *img.shape[2:])
+            feats = self.extract_feat(frames)
+            if isinstance(feats, Tensor):
+                return feats.reshape(*img.shape[:2], *feats.shape[1:])
+            return tuple(f.reshape(*img.shape[:2], *f.shape[1:]) for f in feats)
         feats = self.backbone(img)
         return self.neck(feats) if self.with_neck else feats
 
@@ -249,10 +262,22 @@ class BasePoseEstimator(BaseModel):
         return losses
 
     @torch.no_grad()
-    def head_outputs(self, img: Tensor, img_metas: Optional[Sequence[dict]]) -> dict:
+    def head_outputs(self, img: Tensor, img_metas: Optional[Sequence[dict]],
+                     frame_context: int = 0) -> dict:
         """Head name → outputs for ``img``, averaged with the mirrored batch's outputs flipped
         back when ``test_cfg.flip_test`` (both batches in one pass: larger matrices, one
-        network call; the same numbers in eval mode)."""
+        network call; the same numbers in eval mode). ``frame_context`` c > 0: ``img`` is a run
+        of frames whose windows of 2c + 1 the heads read (module docstring)."""
+        if frame_context:
+            if self.flip_test:
+                raise ValueError('test_cfg.flip_test=True is not available for runs of frames '
+                                 '(frame_context); set test_cfg.flip_test=False')
+            from ..utils.frame_windows import windows_from_sequences
+            feats = self.extract_feat(img)
+            feats = (windows_from_sequences(feats, len(feats), frame_context)
+                     if isinstance(feats, Tensor) else
+                     tuple(windows_from_sequences(f, len(f), frame_context) for f in feats))
+            return {name: head(feats) for name, head in self.heads.items()}
         if not self.flip_test:
             feats = self.extract_feat(img)
             return {name: head(feats) for name, head in self.heads.items()}
@@ -274,12 +299,14 @@ class BasePoseEstimator(BaseModel):
         """One dict per sample; see the module docstring and the subclass."""
         self._require_heads('predict')
         img_metas = batch.get('img_metas')
-        if img_metas is None or len(img_metas) != img.shape[0]:
+        context = int(batch.get('frame_context') or 0)
+        count = img.shape[0] - 2 * context
+        if img_metas is None or len(img_metas) != count:
             raise ValueError(f"{type(self).__name__} mode='predict' needs one img_metas dict "
-                             f"per image ({img.shape[0]}), got "
+                             f"per image ({count}), got "
                              f"{'none' if img_metas is None else len(img_metas)}")
         input_size = (int(img.shape[-1]), int(img.shape[-2]))
-        outputs = self.head_outputs(img, img_metas)
+        outputs = self.head_outputs(img, img_metas, context)
         decoded = {name: head.decode(outputs[name], input_size)
                    for name, head in self.heads.items()}
         results = []

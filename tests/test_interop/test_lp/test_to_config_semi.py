@@ -14,7 +14,6 @@ import math
 import shutil
 import warnings
 
-import cv2
 import numpy as np
 import pandas as pd
 import pytest
@@ -23,6 +22,7 @@ import yaml
 from posecfg.config.cli import flag_override
 from posecfg.interop.lp.to_config import load_as_config
 from tests.conftest import shared_path
+from tests.test_interop.test_lp.videos import copy_first_frames
 
 MIRROR = 'config_mirror-mouse-example.yaml'
 HEAD = 'model.heads.bodypart'
@@ -48,16 +48,8 @@ def project(tmp_path_factory):
     shutil.copytree(shared_path('lp-mirror-mouse'), data,
                     ignore=shutil.ignore_patterns('videos'))
     (data / 'videos').mkdir()
-    source = cv2.VideoCapture(str(shared_path('lp-mirror-mouse', 'videos', 'test_vid.mp4')))
-    size = (int(source.get(cv2.CAP_PROP_FRAME_WIDTH)), int(source.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-    out = cv2.VideoWriter(str(data / 'videos' / 'test_vid.mp4'),
-                          cv2.VideoWriter_fourcc(*'mp4v'), 25.0, size)
-    for _ in range(VIDEO_FRAMES):
-        ok, frame = source.read()
-        assert ok
-        out.write(frame)
-    out.release()
-    source.release()
+    copy_first_frames(shared_path('lp-mirror-mouse', 'videos', 'test_vid.mp4'),
+                      data / 'videos' / 'test_vid.mp4', VIDEO_FRAMES)
     config = root / 'config.yaml'
     shutil.copy(shared_path('lp-configs', MIRROR), config)
     return config, data, yaml.safe_load(config.read_text())
