@@ -637,6 +637,19 @@ def test_dataset_records(name, cls):
         assert sample['img'].shape[1] == 3 and sample['img_metas']['warp_mat'].shape == (2, 3)
         assert torch.equal(ds[(0, 7)]['img'], ds[(0, 7)]['img'])  # same seed, same sample
         return
+    if getattr(cls, 'sample_kind', None) == 'multiview':  # every camera view of a frame
+        ds = R.DATASETS.build(dict(type=name, **args, test_mode=True, pipeline=[
+            dict(type='LoadImageFromFile'), dict(type='ToTensor'),
+            dict(type='Collect', keys=['img', 'keypoints', 'keypoints_visible'],
+                 meta_keys=['image_file', 'image_id'])]))
+        num = ds.metainfo['num_keypoints']
+        check_image_record(ds.image_record(0), name, num_keypoints=num)
+        sample = ds[0]
+        views = sample['img'].shape[0]
+        assert sample['img'].dim() == 4 and views >= 2 and len(sample['img_metas']['views']) == \
+            views and sample['gt']['keypoints'].shape == (1, num, 2)
+        assert sample['keypoints'].shape == (views, 1, num // views, 2)
+        return
     for key in ('ann_file', 'img_prefix'):
         if key in args:
             args[key] = str(shared_path(args[key]))

@@ -2,6 +2,7 @@
 from .base import PoseDataset
 from .dlc_project import DLCProjectDataset
 from .lp_project import LPProjectDataset
+from .lp_multiview import LPMultiviewProjectDataset
 from .metainfo import (DatasetInfoError, DatasetMeta, base_dataset_file, load_dataset_info,
                        parse_dataset_info, resolve_dataset_meta)
 from .mpii import TopDownMpiiDataset
@@ -21,5 +22,6 @@ __all__ = [
     'TopDownCrowdPoseDataset', 'AnimalAP10KDataset', 'AnimalPoseDataset', 'AnimalHorse10Dataset',
     'AnimalMacaqueDataset', 'AnimalFlyDataset', 'AnimalLocustDataset', 'AnimalZebraDataset',
     'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset', 'SeededSampler', 'DLCProjectDataset', 'LPProjectDataset',
+    'LPMultiviewProjectDataset',
     'UnlabeledVideoDataset', 'unlabeled_sequence_collate',
 ]
