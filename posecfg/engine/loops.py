@@ -148,7 +148,8 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
     (C, H, W); falls back to what passed the check."""
     example = torch.randn(1, *input_shape, generator=torch.Generator().manual_seed(0))
     example = example.to(next(model.parameters()).device)
-    if getattr(model.data_preprocessor, 'channels_last', False):
+    if getattr(model.data_preprocessor, 'channels_last', False) and example.dim() == 4:
+        # (1, V or T, C, H, W) inputs (multi-view, context models) have no NHWC form
         example = example.contiguous(memory_format=torch.channels_last)
 
     def run(m):

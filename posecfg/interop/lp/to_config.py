@@ -253,6 +253,8 @@ class Translator:
 
     def check_supported(self) -> None:
         lp = self.lp
+        if lp.multiview:
+            self.check_multiview()
         model_type = lp.model_type
         if model_type not in SUPPORTED_MODEL_TYPES:
             raise self.fail('model.model_type',
@@ -272,9 +274,6 @@ class Translator:
                                 f'{name!r}: posecfg has the unsupervised losses '
                                 f'{", ".join(UNSUPERVISED_LOSSES)}; the heatmap temporal '
                                 f'losses (temporal_heatmap_mse/kl) are not built yet')
-        if lp.multiview:
-            raise self.fail('data.view_names', 'multi-view projects are not supported by '
-                                               'posecfg yet')
         if lp.step_mode:
             raise self.fail('training.max_steps', 'step-based training (min_steps/max_steps) is '
                                                   'not supported by posecfg yet: give '
@@ -288,6 +287,34 @@ class Translator:
             if self.get(key, None) is not None:
                 raise self.fail(key, f'{why} is not supported by posecfg yet; remove the key or '
                                      f'set it to null')
+
+    def check_multiview(self) -> None:
+        """What posecfg builds of Lightning Pose's multi-view projects (``data.view_names``): the
+        ``heatmap`` model over every view, supervised (:mod:`.multiview`)."""
+        model_type = self.lp.model_type
+        if model_type == 'heatmap_multiview_transformer':
+            raise self.fail('model.model_type',
+                            "'heatmap_multiview_transformer' (Lightning Pose's multi-view "
+                            'transformer: a ViT over all views with view embeddings, patch '
+                            'masking and 3D losses from camera calibration) is not built in '
+                            'posecfg; model_type: heatmap trains this multi-view project (every '
+                            'view through one backbone and head, as Lightning Pose does)')
+        if model_type != 'heatmap':
+            raise self.fail('model.model_type',
+                            f'{model_type!r}: posecfg trains multi-view projects with the '
+                            f'heatmap model (Lightning Pose: multi-view needs a heatmap model, '
+                            f'data/factory.py:147-149; multi-view context models are not built '
+                            f'in posecfg)')
+        if 'pca_singleview' in self.lp.losses_to_use:
+            raise self.fail('model.losses_to_use',
+                            'pca_singleview is not defined for multi-view projects (Lightning '
+                            'Pose: NotImplementedError, losses/factory.py:178-184)')
+        if self.lp.losses_to_use:
+            raise self.fail('model.losses_to_use',
+                            f'{self.lp.losses_to_use}: unsupervised losses on multi-view video '
+                            f'(one video per view) are not built in posecfg yet; set '
+                            f'model.losses_to_use=[] (the multi-view PCA errors of the labelled '
+                            f'frames are still written from data.mirrored_column_matches)')
 
     # -- model -----------------------------------------------------------------------------
     def model(self) -> dict:
@@ -325,8 +352,9 @@ class Translator:
             head = dict(type='LPRegressionHead', in_channels=channels, out_channels=keypoints)
         self.link(('model',), 'model.model_type')
         self.link(('model', 'backbone'), 'model.backbone')
-        return dict(type='BottomUp', backbone=backbone, heads=dict(bodypart=head),
-                    test_cfg=dict(flip_test=False))
+        # multi-view: every view through this backbone and head (heatmap_tracker.py:107-131)
+        return dict(type='MultiviewBottomUp' if self.lp.multiview else 'BottomUp',
+                    backbone=backbone, heads=dict(bodypart=head), test_cfg=dict(flip_test=False))
 
     def unsupervised_losses(self) -> dict:
         """``model.losses_to_use`` → the head's ``unsupervised_losses`` (name → loss config)
@@ -505,6 +533,12 @@ class Translator:
             for key in keys:
                 self.link(('custom_hooks', len(hooks) - 1, key), f'callbacks.anneal_weight.{key}')
         _, test_pipeline = self.pipelines()
+        if self.lp.multiview:
+            hooks.extend(self.multiview_output_hooks(test_pipeline))
+            self.link(('custom_hooks', len(hooks) - 2), 'data.view_names')
+            self.link(('custom_hooks', len(hooks) - 2, 'mirrored_column_matches'),
+                      'data.mirrored_column_matches')
+            return hooks
         hooks.append(dict(type='LPPredictionsHook', model_type=self.lp.model_type,
                           dataset=dict(self.data_args(), split='all', test_mode=True,
                                        pipeline=test_pipeline),
@@ -523,7 +557,37 @@ class Translator:
                           hparams=lp_hparams(self.lp, num_targets=2 * labels.num_keypoints)))
         return hooks
 
+    def multiview_output_hooks(self, test_pipeline: list) -> list:
+        """Multi-view projects: ``LPMultiviewPredictionsHook`` (``predictions_<view>.csv`` and
+        metrics) and the run folder with every view's labels CSV."""
+        from .run_folder import lp_hparams
+        if self.get('eval.predict_vids_after_training', True):
+            warnings.warn(f'{self.lp.where("eval.predict_vids_after_training")}: multi-view '
+                          f'video prediction is not built in posecfg yet; the eval videos are '
+                          f'not predicted after training', ConfigWarning, stacklevel=2)
+        hooks = [dict(type='LPMultiviewPredictionsHook', model_type=self.lp.model_type,
+                      dataset=dict(self.data_args(), split='all', test_mode=True,
+                                   pipeline=test_pipeline),
+                      batch_size=int(self.get('training.test_batch_size')),
+                      best_from='val/loss',
+                      mirrored_column_matches=self.get('data.mirrored_column_matches', None)),
+                 dict(type='LPRunFolderHook', lp_config=copy.deepcopy(self.lp.raw),
+                      csv_files=[view.csv_file for view in self.project.views],
+                      # the dataset's num_targets: 2 x keypoints of all views (datasets.py:686)
+                      hparams=lp_hparams(self.lp, num_targets=2 * len(
+                          self.project.keypoint_names) * len(self.project.views)))]
+        return hooks
+
     def data_args(self) -> dict:
+        if self.lp.multiview:
+            return dict(type='LPMultiviewProjectDataset', data_dir=self.project.data_dir,
+                        csv_file=list(self.get('data.csv_file')),
+                        view_names=list(self.get('data.view_names')),
+                        train_prob=self.get('training.train_prob'),
+                        val_prob=self.get('training.val_prob'),
+                        train_frames=self.get('training.train_frames'),
+                        rng_seed_data_pt=int(self.get('training.rng_seed_data_pt')),
+                        keypoint_names=list(self.project.keypoint_names))
         return dict(type='LPProjectDataset', data_dir=self.project.data_dir,
                     csv_file=self.get('data.csv_file'),
                     train_prob=self.get('training.train_prob'),
