@@ -144,8 +144,8 @@ class LPPredictionsHook(Hook):
                     path = osp.join(hook.out_dir or runner.work_dir, state['file'])
                     model.load_state_dict(load_checkpoint_file(path)['state_dict'])
                     self._checkpoint = path
-                    runner.logger.info(f'{type(self).__name__}: predicting with the best checkpoint '
-                                       f'by {self.best_from}: {path}')
+                    runner.logger.info(f'{type(self).__name__}: predicting with the best '
+                                       f'checkpoint by {self.best_from}: {path}')
                     return
         runner.logger.info(f'LPPredictionsHook: no best checkpoint by {self.best_from!r} in '
                            f'this run; predicting with the final weights')
