@@ -10,6 +10,7 @@ from .records import check_image_record, image_ground_truth, topdown_sample
 from .sampler import SeededSampler
 from .topdown_base import TopDownBaseDataset
 from .unlabeled_video import UnlabeledVideoDataset, unlabeled_sequence_collate
+from .unlabeled_multiview_video import MultiviewUnlabeledVideoDataset, multiview_sequence_collate
 from .topdown_coco import (AnimalAP10KDataset, AnimalATRWDataset, AnimalFlyDataset,
                            AnimalHorse10Dataset, AnimalKingdomDataset, AnimalLocustDataset,
                            AnimalMacaqueDataset, AnimalPoseDataset, AnimalZebraDataset,
@@ -23,5 +24,6 @@ __all__ = [
     'AnimalMacaqueDataset', 'AnimalFlyDataset', 'AnimalLocustDataset', 'AnimalZebraDataset',
     'AnimalATRWDataset', 'AnimalKingdomDataset', 'TopDownMpiiDataset', 'SeededSampler', 'DLCProjectDataset', 'LPProjectDataset',
     'LPMultiviewProjectDataset',
-    'UnlabeledVideoDataset', 'unlabeled_sequence_collate',
+    'UnlabeledVideoDataset', 'unlabeled_sequence_collate', 'MultiviewUnlabeledVideoDataset',
+    'multiview_sequence_collate',
 ]

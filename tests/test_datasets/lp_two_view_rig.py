@@ -74,3 +74,25 @@ def two_view_config(path: Path, data_dir: Path) -> Path:
     cfg['model']['losses_to_use'] = []
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path
+
+
+def write_two_view_videos(folder: Path, frames: int = 12) -> Path:
+    """The first ``frames`` frames of the mirror-mouse video cut the same way:
+    ``test_vid_top.mp4`` and ``test_vid_bot.mp4`` (one session, one video per view, named as
+    Lightning Pose matches videos to views); returns ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = cv2.VideoCapture(str(shared_path('lp-mirror-mouse', 'videos', 'test_vid.mp4')))
+    width = int(source.get(cv2.CAP_PROP_FRAME_WIDTH))
+    writers = {view: cv2.VideoWriter(str(folder / f'test_vid_{view}.mp4'),
+                                     cv2.VideoWriter_fourcc(*'mp4v'), 25.0,
+                                     (width, end - first))
+               for view, (first, end) in VIEWS.items()}
+    for _ in range(frames):
+        ok, frame = source.read()
+        assert ok
+        for view, (first, end) in VIEWS.items():
+            writers[view].write(np.ascontiguousarray(frame[first:end]))
+    for writer in writers.values():
+        writer.release()
+    source.release()
+    return folder

@@ -111,6 +111,3 @@ def test_trains_and_refuses_batches_without_views():
     bad = dict(data, img_metas=[dict(image_id=b) for b in range(B)])
     with pytest.raises(KeyError, match="img_metas need 'views'"):
         model(data['img'], mode='loss', **{k: v for k, v in bad.items() if k != 'img'})
-    with pytest.raises(ValueError, match='unlabeled multi-view video'):
-        model(data['img'], mode='loss', unlabeled=dict(img=data['img'][0]),
-              **{k: v for k, v in data.items() if k != 'img'})

@@ -73,14 +73,23 @@ pca_singleview, pca_multiview, temporal)       LPPCASingleviewLoss | LPPCAMultiv
 ``eval.predict_vids_after_training``,          ``LPPredictionsHook(eval_videos='config.yaml')``:
 ``save_vids_after_training``,                  then ``predict_eval_videos`` on the run folder's
 ``test_videos_directory``, ...                 config (``video_preds/``, labeled videos)
+``data.view_names`` (multi-view projects,      ``MultiviewBottomUp`` (views through one backbone
+one ``data.csv_file`` per view)                and head), ``LPMultiviewProjectDataset``,
+                                               ``MultiviewUnlabeledVideoDataset`` +
+                                               ``multiview_sequence_collate`` (semi-supervised),
+                                               ``LPMultiviewPredictionsHook``
+                                               (``predictions_<view>.csv`` and metrics); see
+                                               :mod:`.multiview`
 (the run folder)                               ``work_dir = outputs/<YYYY-MM-DD>/<HH-MM-SS>``
                                                (absolute; ``--work-dir`` wins)
 =============================================  ===============================================
 
 Refused with an error saying why (never dropped silently): context models
 (``heatmap_mhcrnn``), the heatmap temporal losses (``temporal_heatmap_mse``/``kl``), unsupervised
-losses on the regression model, multi-view projects, step-based training
-(``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
+losses on the regression model, the multi-view transformer
+(``heatmap_multiview_transformer``) and other non-heatmap multi-view models, ``pca_singleview``
+on multi-view projects (Lightning Pose refuses it too), multi-view video prediction after
+training (a warning), step-based training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
 ``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
 ``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
 steps (``dali``, ``callbacks``, ``losses``) have no effect on a supervised run (as in Lightning
@@ -309,12 +318,6 @@ class Translator:
             raise self.fail('model.losses_to_use',
                             'pca_singleview is not defined for multi-view projects (Lightning '
                             'Pose: NotImplementedError, losses/factory.py:178-184)')
-        if self.lp.losses_to_use:
-            raise self.fail('model.losses_to_use',
-                            f'{self.lp.losses_to_use}: unsupervised losses on multi-view video '
-                            f'(one video per view) are not built in posecfg yet; set '
-                            f'model.losses_to_use=[] (the multi-view PCA errors of the labelled '
-                            f'frames are still written from data.mirrored_column_matches)')
 
     # -- model -----------------------------------------------------------------------------
     def model(self) -> dict:
@@ -377,9 +380,17 @@ class Translator:
                     self.link((*head, name, key), f'losses.{name}.{key}')
             if name in PCA_COLUMNS:
                 columns = PCA_COLUMNS[name]
-                loss.update(labels=self.project.labels.csv_file,
+                value = self.get(f'data.{columns}', None)
+                if self.lp.multiview:  # every view's CSV; matches into the V·K keypoints
+                    from .multiview import expand_mirrored_column_matches
+                    labels = [view.csv_file for view in self.project.views]
+                    value = expand_mirrored_column_matches(
+                        value, len(self.project.views), len(self.project.keypoint_names))
+                else:
+                    labels = self.project.labels.csv_file
+                loss.update(labels=labels,
                             label_rows=[int(r) for r in self.project.split.train],
-                            **{columns: self.get(f'data.{columns}', None)})
+                            **{columns: value})
                 self.link((*head, name, columns), f'data.{columns}')
                 self.link((*head, name, 'labels'), 'data.csv_file')
                 self.link((*head, name, 'label_rows'), 'training.train_prob')
@@ -463,15 +474,19 @@ class Translator:
         # training.imgaug goes to the video reader (data/factory.py:317), which augments for
         # 'dlc' / 'dlc-top-down' only (data/video/dali.py:156)
         imgaug = self.get('training.imgaug')
-        dataset = dict(type='UnlabeledVideoDataset', video_dir=self.get('data.video_dir'),
+        multiview = dict(type='MultiviewUnlabeledVideoDataset',
+                         view_names=list(self.get('data.view_names'))) if self.lp.multiview \
+            else dict(type='UnlabeledVideoDataset')
+        dataset = dict(multiview, video_dir=self.get('data.video_dir'),
                        sequence_length=int(self.get('dali.base.train.sequence_length')),
                        image_resize_dims=dict(
                            height=int(self.get('data.image_resize_dims.height')),
                            width=int(self.get('data.image_resize_dims.width'))),
                        imgaug=imgaug if imgaug in VIDEO_IMGAUG else 'default',
                        seed=int(self.get('dali.general.seed')))
-        loader = dict(samples_per_gpu=1, workers_per_gpu=workers,
-                      collate_fn=dict(type='unlabeled_sequence_collate'))
+        loader = dict(samples_per_gpu=1, workers_per_gpu=workers, collate_fn=dict(
+            type='multiview_sequence_collate' if self.lp.multiview
+            else 'unlabeled_sequence_collate'))
         for ours, theirs in (('video_dir', 'data.video_dir'),
                              ('sequence_length', 'dali.base.train.sequence_length'),
                              ('image_resize_dims', 'data.image_resize_dims'),

@@ -16,7 +16,9 @@ batch is unfolded to one entry per (sample, view) — ``img_metas[b]['views'][v]
 own ``warp_mat``: views may differ in size), ``keypoints[b][v]``, … as
 :class:`~posecfg.datasets.lp_multiview.LPMultiviewProjectDataset` gives them — so any
 single-view head (``LPHeatmapHead``) trains and decodes as it does for one image, in each view's
-own original pixels. Predictions are regrouped per sample: ``keypoints`` (1, V·K, 2) and
+own original pixels. The unlabeled stream (``MultiviewUnlabeledVideoDataset`` batches from
+``multiview_sequence_collate``) already holds one sequence per (sample, view); the head joins
+the views' keypoints for ``pca_multiview``/``temporal``. Predictions are regrouped per sample: ``keypoints`` (1, V·K, 2) and
 ``keypoint_scores`` (1, V·K), view after view, ``view_image_files`` (V,).
 
 Shapes: ``img`` (B, V, 3, H, W); ``'tensor'`` → (B, V·K, h, w) (Lightning Pose's layout). A
@@ -106,11 +108,11 @@ class MultiviewBottomUp(BottomUp):
         views = self._num_views(img)
         if not views:
             return super().loss(img, batch)
+        folded = fold_views(batch, views)
         if batch.get('unlabeled') is not None:
-            raise ValueError('MultiviewBottomUp: unlabeled multi-view video (the pca_multiview '
-                             'loss on unlabeled frames) is not supported yet; train without '
-                             'data.unlabeled')
-        return super().loss(img.flatten(0, 1), fold_views(batch, views))
+            # already one sequence per (sample, view): multiview_sequence_collate
+            folded['unlabeled'] = batch['unlabeled']
+        return super().loss(img.flatten(0, 1), folded)
 
     def predict(self, img: Tensor, batch: dict) -> List[dict]:
         views = self._num_views(img)

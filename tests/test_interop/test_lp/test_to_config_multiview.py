@@ -22,11 +22,15 @@ from posecfg.config.cli import flag_override
 from posecfg.interop.lp.multiview import expand_mirrored_column_matches
 from posecfg.interop.lp.to_config import LPDialectError, load_as_config
 from tests.test_datasets.lp_two_view_rig import (BODYPARTS, VIEWS, two_view_config,
-                                                 write_two_view_rig)
+                                                 write_two_view_rig, write_two_view_videos)
 
 pytestmark = pytest.mark.usefixtures('one_thread')
 
 FRAMES = 24
+#: the unlabeled videos (one per view): 2 sequences of 4 frames
+VIDEO_FRAMES = 8
+SEMI = ['model.losses_to_use=[pca_multiview,temporal]', 'dali.base.train.sequence_length=4',
+        'callbacks.anneal_weight.init_val=1.0']
 #: 24 frames: train 16 (2 batches of 8), val 2, test 6 (floor(0.7·24), floor(0.1·24), leftover
 #: 6 ≥ 5 to test); 128×128 inputs, resnet18 from scratch, one epoch
 SMALL = ['model.backbone=resnet18', 'model.backbone_pretrained=False',
@@ -43,6 +47,7 @@ SMALL = ['model.backbone=resnet18', 'model.backbone_pretrained=False',
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp('lpmultiview')
     data = write_two_view_rig(root / 'two-view', rows=range(FRAMES))
+    write_two_view_videos(data / 'videos', frames=VIDEO_FRAMES)
     return two_view_config(root / 'config.yaml', data), data
 
 
@@ -86,7 +91,6 @@ def test_keys_land_on_the_multiview_parts(project):
     (['model.model_type=heatmap_multiview_transformer'], 'multi-view transformer'),
     (['model.model_type=heatmap_mhcrnn'], 'multi-view projects with the heatmap model'),
     (['model.losses_to_use=[pca_singleview]'], 'not defined for multi-view'),
-    (['model.losses_to_use=[pca_multiview]'], 'unsupervised losses on multi-view video'),
     (['training.imgaug_hflip=true'], 'imgaug_hflip'),
 ])
 def test_what_is_not_built_is_refused_naming_the_key(project, options, message):
@@ -146,3 +150,56 @@ def test_trains_and_writes_lightning_poses_per_view_files(project, tmp_path):
                                    rtol=1e-6, atol=1e-9)
     assert (run / 'CollectedData_top.csv').is_file() and (run / 'CollectedData_bot.csv').is_file()
     assert list((run / 'tb_logs' / 'my_base_toy_model').glob('version_0/checkpoints/*best.ckpt'))
+
+
+def test_semi_supervised_keys_land_on_the_multiview_parts(project):
+    """pca_multiview fits on every view's CSV (training rows) with the per-view indices
+    expanded (losses/factory.py:160-171); the unlabeled stream reads every view's videos."""
+    config, data = project
+    cfg = load(project, *SEMI)
+    losses = cfg['model']['heads']['bodypart']['unsupervised_losses']
+    multi = losses['pca_multiview']
+    assert multi['type'] == 'LPPCAMultiviewLoss'
+    assert multi['labels'] == [str(data / f'CollectedData_{v}.csv') for v in VIEWS]
+    assert multi['mirrored_column_matches'] == [list(range(7)), list(range(7, 14))]
+    perm = torch.randperm(FRAMES, generator=torch.Generator().manual_seed(42)).tolist()
+    assert multi['label_rows'] == perm[:16]
+    assert losses['temporal']['type'] == 'LPTemporalLoss'
+    unlabeled = cfg['data']['unlabeled']
+    assert unlabeled['type'] == 'MultiviewUnlabeledVideoDataset'
+    assert unlabeled['view_names'] == list(VIEWS) and unlabeled['sequence_length'] == 4
+    assert cfg['data']['unlabeled_dataloader']['collate_fn'] == dict(
+        type='multiview_sequence_collate')
+
+
+def test_semi_supervised_multiview_trains_with_unlabeled_views(project, tmp_path):
+    """One epoch of labelled batches and synchronized two-view unlabeled sequences: finite
+    pca_multiview and temporal losses at every step."""
+    from mmengine.hooks import Hook
+
+    from posecfg.engine import build_runner
+    cfg = load(project, *SEMI, extra=[flag_override('--work-dir', 'work_dir',
+                                                    str(tmp_path / 'run'))])
+    runner = build_runner(cfg)
+    steps = []
+
+    class Recorder(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            steps.append({k: float(torch.as_tensor(v).detach()) for k, v in outputs.items()})
+
+    runner.register_hook(Recorder(), 'LOW')
+    runner.train()
+    assert len(steps) == 2
+    for step in steps:
+        assert {'unlabeled_pca_multiview_loss', 'unlabeled_temporal_loss',
+                'heatmap_mse_loss'} <= set(step)
+        assert all(np.isfinite(v) for v in step.values())
+    # the loss's PCA: both views' training labels, rows (x_top, y_top, x_bot, y_bot)
+    config, data = project
+    perm = torch.randperm(FRAMES, generator=torch.Generator().manual_seed(42)).tolist()
+    labels = [pd.read_csv(data / f'CollectedData_{v}.csv', header=[0, 1, 2], index_col=0)
+              .to_numpy(float).reshape(FRAMES, 7, 2)[perm[:16]] for v in VIEWS]
+    rows = np.concatenate(labels, axis=2).reshape(-1, 4)
+    loss = runner.model.heads['bodypart'].unsupervised_losses['pca_multiview']
+    np.testing.assert_allclose(loss.mean.numpy(), np.nanmean(rows, axis=0), rtol=1e-6)
+    assert (tmp_path / 'run' / 'predictions_bot_pca_multiview_error.csv').is_file()
