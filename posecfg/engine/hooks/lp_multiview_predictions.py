@@ -21,7 +21,8 @@ all its views (:class:`~posecfg.datasets.lp_multiview.LPMultiviewProjectDataset`
 The test-set pixel error over all views is printed. Arguments as :class:`LPPredictionsHook`
 plus ``mirrored_column_matches`` (one list of indices into the V·K keypoints per view, or a
 flat per-view list: :func:`~posecfg.interop.lp.multiview.expand_mirrored_column_matches`).
-Multi-view video prediction is not done (``eval_videos`` must be None).
+Multi-view video prediction is not done (``eval_videos`` must be None). A dataset without
+views (not an ``LPMultiviewProjectDataset``) gets :class:`LPPredictionsHook`'s single file.
 """
 from __future__ import annotations
 
@@ -58,10 +59,10 @@ class LPMultiviewPredictionsHook(LPPredictionsHook):
 
         views = getattr(dataset, 'views', None)
         view_names = getattr(dataset, 'view_names', None)
-        if not views or not view_names:
-            raise TypeError(f'{type(self).__name__}: the dataset must be an '
-                            f'LPMultiviewProjectDataset (views and view_names), got '
-                            f'{type(dataset).__name__}')
+        if not views or not view_names:  # one view: LPPredictionsHook's predictions.csv
+            runner.logger.info(f'{type(self).__name__}: {type(dataset).__name__} has no views; '
+                               f'writing one predictions file')
+            return super().write(runner, table, dataset)
         k = len(dataset.keypoint_names)
         if table['keypoints'].shape[1] != k * len(views):
             raise ValueError(f'{type(self).__name__}: predictions hold '
