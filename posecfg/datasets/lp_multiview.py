@@ -135,7 +135,11 @@ class LPMultiviewProjectDataset(Dataset):
         self.data_dir, self.lp_split = first.data_dir, first.lp_split
         self.csv_files = [v.csv_file for v in self.views]
         self.keypoint_names = list(first.labels.keypoint_names)
-        self.meta = project_meta(dataset_name, multiview_keypoint_names(
+        #: one view image's keypoints: what the shared model predicts for one image (video
+        #: inference of a view's video reads it)
+        self.meta = project_meta(dataset_name, self.keypoint_names, self.csv_files[0])
+        #: a sample's V·K joined keypoints (``metainfo``: evaluation)
+        self.joint_meta = project_meta(dataset_name, multiview_keypoint_names(
             view_names, self.keypoint_names), ', '.join(self.csv_files))
 
     def _check_views(self) -> None:
@@ -174,7 +178,7 @@ class LPMultiviewProjectDataset(Dataset):
 
     @property
     def metainfo(self) -> dict:
-        return {**self.meta.as_metainfo(), 'view_names': list(self.view_names),
+        return {**self.joint_meta.as_metainfo(), 'view_names': list(self.view_names),
                 'view_keypoint_names': list(self.keypoint_names), 'csv_files': self.csv_files,
                 'data_dir': self.data_dir, 'split': self.split,
                 'split_sizes': self.lp_split.sizes}
@@ -195,7 +199,7 @@ class LPMultiviewProjectDataset(Dataset):
                     keypoints=gt['keypoints'], keypoints_visible=gt['keypoints_visible'],
                     bboxes=gt['bboxes'], bbox_scores=np.ones(1, np.float32),
                     instance_ids=gt['instance_ids'], category_ids=gt['category_ids'],
-                    areas=gt['areas'], dataset=self.meta.dataset_name,
+                    areas=gt['areas'], dataset=self.joint_meta.dataset_name,
                     view_image_files=[r['image_file'] for r in records])
 
     def __getitem__(self, key) -> dict:

@@ -21,7 +21,11 @@ all its views (:class:`~posecfg.datasets.lp_multiview.LPMultiviewProjectDataset`
 The test-set pixel error over all views is printed. Arguments as :class:`LPPredictionsHook`
 plus ``mirrored_column_matches`` (one list of indices into the V·K keypoints per view, or a
 flat per-view list: :func:`~posecfg.interop.lp.multiview.expand_mirrored_column_matches`).
-Multi-view video prediction is not done (``eval_videos`` must be None). A dataset without
+``eval_videos``: then every video of the config's ``eval.test_videos_directory`` is predicted
+with the same weights into ``video_preds/<video>.csv`` (Lightning Pose 2.4.3
+``api/model.py:794-917`` writes ``video_preds/<view video stem>.csv`` per view; the model has no
+cross-view layer, so each view's video predicts alone exactly as with its session's other
+views). A dataset without
 views (not an ``LPMultiviewProjectDataset``) gets :class:`LPPredictionsHook`'s single file.
 """
 from __future__ import annotations
@@ -45,10 +49,11 @@ class LPMultiviewPredictionsHook(LPPredictionsHook):
     def __init__(self, model_type: str = 'heatmap', dataset: Optional[dict] = None,
                  batch_size: int = 32, num_workers: int = 0, out_dir: Optional[str] = None,
                  best_from: Optional[str] = 'val/loss', set_name: str = 'test',
-                 mirrored_column_matches: Optional[Sequence] = None):
+                 mirrored_column_matches: Optional[Sequence] = None,
+                 eval_videos: Optional[str] = None):
         super().__init__(model_type=model_type, dataset=dataset, batch_size=batch_size,
                          num_workers=num_workers, out_dir=out_dir, best_from=best_from,
-                         set_name=set_name, eval_videos=None)
+                         set_name=set_name, eval_videos=eval_videos)
         self.mirrored_column_matches = mirrored_column_matches
 
     def write(self, runner, table: dict, dataset):

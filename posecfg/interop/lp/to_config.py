@@ -88,8 +88,7 @@ Refused with an error saying why (never dropped silently): context models
 (``heatmap_mhcrnn``), the heatmap temporal losses (``temporal_heatmap_mse``/``kl``), unsupervised
 losses on the regression model, the multi-view transformer
 (``heatmap_multiview_transformer``) and other non-heatmap multi-view models, ``pca_singleview``
-on multi-view projects (Lightning Pose refuses it too), multi-view video prediction after
-training (a warning), step-based training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
+on multi-view projects (Lightning Pose refuses it too), step-based training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
 ``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
 ``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
 steps (``dali``, ``callbacks``, ``losses``) have no effect on a supervised run (as in Lightning
@@ -576,16 +575,15 @@ class Translator:
         """Multi-view projects: ``LPMultiviewPredictionsHook`` (``predictions_<view>.csv`` and
         metrics) and the run folder with every view's labels CSV."""
         from .run_folder import lp_hparams
-        if self.get('eval.predict_vids_after_training', True):
-            warnings.warn(f'{self.lp.where("eval.predict_vids_after_training")}: multi-view '
-                          f'video prediction is not built in posecfg yet; the eval videos are '
-                          f'not predicted after training', ConfigWarning, stacklevel=2)
         hooks = [dict(type='LPMultiviewPredictionsHook', model_type=self.lp.model_type,
                       dataset=dict(self.data_args(), split='all', test_mode=True,
                                    pipeline=test_pipeline),
                       batch_size=int(self.get('training.test_batch_size')),
                       best_from='val/loss',
-                      mirrored_column_matches=self.get('data.mirrored_column_matches', None)),
+                      mirrored_column_matches=self.get('data.mirrored_column_matches', None),
+                      # every view's video, by the shared model (video_preds/<video>.csv)
+                      eval_videos='config.yaml' if self.get(
+                          'eval.predict_vids_after_training', True) else None),
                  dict(type='LPRunFolderHook', lp_config=copy.deepcopy(self.lp.raw),
                       csv_files=[view.csv_file for view in self.project.views],
                       # the dataset's num_targets: 2 x keypoints of all views (datasets.py:686)

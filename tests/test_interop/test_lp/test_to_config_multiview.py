@@ -174,10 +174,11 @@ def test_semi_supervised_keys_land_on_the_multiview_parts(project):
 
 def test_semi_supervised_multiview_trains_with_unlabeled_views(project, tmp_path):
     """One epoch of labelled batches and synchronized two-view unlabeled sequences: finite
-    pca_multiview and temporal losses at every step."""
+    pca_multiview and temporal losses at every step; then each view's video predicted."""
     from posecfg.engine import build_runner
-    cfg = load(project, *SEMI, extra=[flag_override('--work-dir', 'work_dir',
-                                                    str(tmp_path / 'run'))])
+    cfg = load(project, *SEMI, 'eval.predict_vids_after_training=true',
+               'eval.save_vids_after_training=false',
+               extra=[flag_override('--work-dir', 'work_dir', str(tmp_path / 'run'))])
     runner = build_runner(cfg)
     runner.train()
     # every training step's logged values (mmengine's message hub: 'train/<loss>')
@@ -194,3 +195,11 @@ def test_semi_supervised_multiview_trains_with_unlabeled_views(project, tmp_path
     loss = runner.model.heads['bodypart'].unsupervised_losses['pca_multiview']
     np.testing.assert_allclose(loss.mean.numpy(), np.nanmean(rows, axis=0), rtol=1e-6)
     assert (tmp_path / 'run' / 'predictions_bot_pca_multiview_error.csv').is_file()
+    # eval.predict_vids_after_training: each view's video → video_preds/<video>.csv with that
+    # view's keypoints (api/model.py:794-917), one row per frame
+    for view in VIEWS:
+        table = pd.read_csv(tmp_path / 'run' / 'video_preds' / f'test_vid_{view}.csv',
+                            header=[0, 1, 2], index_col=0)
+        assert list(table.index) == list(range(VIDEO_FRAMES))
+        assert list(dict.fromkeys(table.columns.get_level_values(1))) == list(BODYPARTS)
+        assert np.isfinite(table.to_numpy(float)).all()
