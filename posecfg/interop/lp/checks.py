@@ -521,8 +521,12 @@ def _check_pca_rows(cfg, losses_to_use, num_keypoints, columns, matches, frames,
                          f'pca_singleview cannot fit PCA with {frames} training frames < {dims} '
                          f'observation dimensions (2 per keypoint); use fewer keypoints or more '
                          'training frames (paninski-lab/lightning-pose#169)')
-    if 'pca_multiview' in losses_to_use and matches and isinstance(matches[0], list):
-        rows, dims = frames * len(matches[0]), 2 * len(matches)
+    if 'pca_multiview' in losses_to_use and matches and (isinstance(matches[0], list) or
+                                                         cfg.multiview):
+        if isinstance(matches[0], list):
+            rows, dims = frames * len(matches[0]), 2 * len(matches)
+        else:  # a multi-view project's per-view indices, the same in every view
+            rows, dims = frames * len(matches), 2 * len(cfg.get('data.view_names'))
         if rows < dims:
             problems.add('data.mirrored_column_matches',
                          f'pca_multiview cannot fit PCA with {rows} rows < {dims} observation '

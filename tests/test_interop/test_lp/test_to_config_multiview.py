@@ -92,6 +92,12 @@ def test_keys_land_on_the_multiview_parts(project):
     (['model.model_type=heatmap_mhcrnn'], 'multi-view projects with the heatmap model'),
     (['model.losses_to_use=[pca_singleview]'], 'not defined for multi-view'),
     (['training.imgaug_hflip=true'], 'imgaug_hflip'),
+    # lightning-pose#169: 1 training frame x 1 matched keypoint = 1 row < 4 dimensions (x, y of
+    # 2 views)
+    (['model.losses_to_use=[pca_multiview]', 'data.mirrored_column_matches=[3]',
+      'training.train_frames=0.1'], 'cannot fit PCA with 1 rows < 4'),
+    # a list per view indexes the 14 joined keypoints: 14 is out of range
+    (['data.mirrored_column_matches=[[0,1],[7,14]]'], r'indices \[14\] are out of range'),
 ])
 def test_what_is_not_built_is_refused_naming_the_key(project, options, message):
     with pytest.raises(LPDialectError, match=message):
@@ -203,3 +209,11 @@ def test_semi_supervised_multiview_trains_with_unlabeled_views(project, tmp_path
         assert list(table.index) == list(range(VIDEO_FRAMES))
         assert list(dict.fromkeys(table.columns.get_level_values(1))) == list(BODYPARTS)
         assert np.isfinite(table.to_numpy(float)).all()
+
+
+def test_lists_of_matches_index_the_joined_keypoints(project):
+    """A list per view names keypoints of the V·K joined ones (utils/pca.py:70-84): kept as
+    given."""
+    cfg = load(project, *SEMI, 'data.mirrored_column_matches=[[0,1,6],[7,8,13]]')
+    multi = cfg['model']['heads']['bodypart']['unsupervised_losses']['pca_multiview']
+    assert multi['mirrored_column_matches'] == [[0, 1, 6], [7, 8, 13]]
