@@ -88,7 +88,8 @@ Refused with an error saying why (never dropped silently): context models
 (``heatmap_mhcrnn``), the heatmap temporal losses (``temporal_heatmap_mse``/``kl``), unsupervised
 losses on the regression model, the multi-view transformer
 (``heatmap_multiview_transformer``) and other non-heatmap multi-view models, ``pca_singleview``
-on multi-view projects (Lightning Pose refuses it too), step-based training (``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
+on multi-view projects (Lightning Pose refuses it too), step-based training
+(``min_steps``/``max_steps``), ``model.checkpoint``, ``model.backbone_checkpoint``,
 ``training.limit_train_batches``, ``training.val_check_interval``, ``data.bbox_file``,
 ``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
 steps (``dali``, ``callbacks``, ``losses``) have no effect on a supervised run (as in Lightning
@@ -298,7 +299,8 @@ class Translator:
 
     def check_multiview(self) -> None:
         """What posecfg builds of Lightning Pose's multi-view projects (``data.view_names``): the
-        ``heatmap`` model over every view, supervised (:mod:`.multiview`)."""
+        ``heatmap`` model over every view, supervised or with ``pca_multiview``/``temporal``
+        (:mod:`.multiview`)."""
         model_type = self.lp.model_type
         if model_type == 'heatmap_multiview_transformer':
             raise self.fail('model.model_type',
@@ -592,22 +594,17 @@ class Translator:
         return hooks
 
     def data_args(self) -> dict:
-        if self.lp.multiview:
-            return dict(type='LPMultiviewProjectDataset', data_dir=self.project.data_dir,
-                        csv_file=list(self.get('data.csv_file')),
-                        view_names=list(self.get('data.view_names')),
-                        train_prob=self.get('training.train_prob'),
-                        val_prob=self.get('training.val_prob'),
-                        train_frames=self.get('training.train_frames'),
-                        rng_seed_data_pt=int(self.get('training.rng_seed_data_pt')),
-                        keypoint_names=list(self.project.keypoint_names))
-        return dict(type='LPProjectDataset', data_dir=self.project.data_dir,
+        args = dict(type='LPProjectDataset', data_dir=self.project.data_dir,
                     csv_file=self.get('data.csv_file'),
                     train_prob=self.get('training.train_prob'),
                     val_prob=self.get('training.val_prob'),
                     train_frames=self.get('training.train_frames'),
                     rng_seed_data_pt=int(self.get('training.rng_seed_data_pt')),
                     keypoint_names=list(self.project.keypoint_names), data_mode='bottomup')
+        if self.lp.multiview:  # one CSV per view (data/factory.py:160-200)
+            args.update(type='LPMultiviewProjectDataset', csv_file=list(args['csv_file']),
+                        view_names=list(self.get('data.view_names')))
+        return args
 
     # -- run folder ---------------------------------------------------------------------------
     def run_dir(self) -> str:
