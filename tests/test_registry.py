@@ -576,6 +576,18 @@ def test_collate_function(name, fn):
         assert [m['start'] for m in batch['img_metas']] == [0] * 4 + [4] * 4
         assert (batch['img'][4:] == 1).all() and batch['warp_mat'].shape == (2, 2, 3)
         return
+    if getattr(fn, 'sample_kind', None) == 'multiview_frame_sequence':  # V views per sample
+        samples = [dict(img=torch.stack([torch.full((4, 3, 16, 12), 10 * i + v,
+                                                    dtype=torch.uint8) for v in range(2)]),
+                        img_metas=dict(views=[dict(start=4 * i, view=v, warp_mat=np.eye(
+                            2, 3, dtype=np.float32)) for v in range(2)]))
+                   for i in range(2)]
+        batch = collate(samples)
+        assert batch['img'].shape == (16, 3, 16, 12) and batch['sequence_length'] == 4
+        assert batch['num_views'] == 2 and batch['warp_mat'].shape == (4, 2, 3)
+        assert [int(batch['img'][4 * j, 0, 0, 0]) for j in range(4)] == [0, 1, 10, 11]
+        assert [m['view'] for m in batch['img_metas'][::4]] == [0, 1, 0, 1]
+        return
     samples = [dict(img=torch.zeros(3, 16, 12, dtype=torch.uint8),
                     keypoints=np.zeros((n, 3, 2), np.float32),
                     keypoints_visible=np.ones((n, 3), np.float32),
@@ -638,6 +650,26 @@ def test_dataset_records(name, cls):
         assert sample['img'].dtype == torch.uint8 and sample['img'].dim() == 4
         assert sample['img'].shape[1] == 3 and sample['img_metas']['warp_mat'].shape == (2, 3)
         assert torch.equal(ds[(0, 7)]['img'], ds[(0, 7)]['img'])  # same seed, same sample
+        return
+    if getattr(cls, 'sample_kind', None) == 'multiview_frame_sequence':  # views of a sequence
+        ds = R.DATASETS.build(dict(type=name, **args))
+        sample = ds[0]
+        assert sample['img'].dtype == torch.uint8 and sample['img'].dim() == 5
+        assert sample['img'].shape[0] == len(sample['img_metas']['views']) >= 2
+        assert torch.equal(ds[(0, 7)]['img'], ds[(0, 7)]['img'])  # same seed, same sample
+        return
+    if getattr(cls, 'sample_kind', None) == 'multiview':  # every camera view of a frame
+        ds = R.DATASETS.build(dict(type=name, **args, test_mode=True, pipeline=[
+            dict(type='LoadImageFromFile'), dict(type='ToTensor'),
+            dict(type='Collect', keys=['img', 'keypoints', 'keypoints_visible'],
+                 meta_keys=['image_file', 'image_id'])]))
+        num = ds.metainfo['num_keypoints']
+        check_image_record(ds.image_record(0), name, num_keypoints=num)
+        sample = ds[0]
+        views = sample['img'].shape[0]
+        assert sample['img'].dim() == 4 and views >= 2 and len(sample['img_metas']['views']) == \
+            views and sample['gt']['keypoints'].shape == (1, num, 2)
+        assert sample['keypoints'].shape == (views, 1, num // views, 2)
         return
     for key in ('ann_file', 'img_prefix'):
         if key in args:

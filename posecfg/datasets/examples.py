@@ -43,9 +43,9 @@ def _write_frames(folder: Path, names, grey: bool) -> None:
         cv2.imwrite(str(folder / name), rng.integers(0, 255, shape, dtype=np.uint8))
 
 
-def _label_rows(prefix: str, frames) -> list:
+def _label_rows(prefix: str, frames, poses: np.ndarray = _POINTS) -> list:
     rows = []
-    for name, points in zip(frames, _POINTS):
+    for name, points in zip(frames, poses):
         cells = ['' if np.isnan(v) else repr(float(v)) for v in points.reshape(-1)]
         rows.append(','.join([f'{prefix}{name}'] + cells))
     return rows
@@ -81,6 +81,17 @@ def write_tiny_lp_project(root: Path) -> Path:
     _write_frames(root / 'labeled-data', frames, grey=True)
     (root / 'CollectedData.csv').write_text(
         '\n'.join(_header('ex') + _label_rows('labeled-data/', frames)) + '\n')
+    return root
+
+
+def write_tiny_lp_multiview_project(root: Path) -> Path:
+    """A two-view Lightning Pose project (views ``top`` and ``bot``: 5 grey frames each in
+    ``labeled-data/<view>/``, 3 keypoints, ``CollectedData_<view>.csv``); returns its data_dir."""
+    frames = [f'img{i:02d}.png' for i in range(len(_POINTS))]
+    for view, shift in (('top', 0.0), ('bot', 1.5)):
+        _write_frames(root / 'labeled-data' / view, frames, grey=True)
+        rows = _label_rows(f'labeled-data/{view}/', frames, _POINTS + shift)
+        (root / f'CollectedData_{view}.csv').write_text('\n'.join(_header('ex') + rows) + '\n')
     return root
 
 

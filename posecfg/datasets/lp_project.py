@@ -99,7 +99,7 @@ class LPProjectDataset(ProjectDataset):
         if not isinstance(csv_file, (str, os.PathLike)):
             raise ProjectDataError(
                 f'{owner}: csv_file must be one labels CSV, got {csv_file!r}; multi-view '
-                f'projects (one CSV per view) are not read by this dataset yet')
+                f'projects (one CSV per view) are read by LPMultiviewProjectDataset')
         self.csv_file = resolve_csv_path(csv_file, self.data_dir)
         self.labels = read_lp_labels(self.csv_file, key=f'{owner}.csv_file')
         self.lp_split: LPSplit = lp_split(self.labels.num_images, train_prob, val_prob,

@@ -78,8 +78,15 @@ def _write_tiny_videos(root):
     return root
 
 
-def find_videos(video_dir: str, extensions: Sequence[str] = VIDEO_EXTENSIONS) -> List[str]:
-    """The videos of ``video_dir`` (a folder, sorted by name, or one file)."""
+def find_videos(video_dir: Union[str, Sequence[str]],
+                extensions: Sequence[str] = VIDEO_EXTENSIONS) -> List[str]:
+    """The videos of ``video_dir`` (a folder, sorted by name, one file, or a list of files)."""
+    if isinstance(video_dir, (list, tuple)):
+        missing = [f for f in video_dir if not os.path.isfile(os.fspath(f))]
+        if missing or not video_dir:
+            raise FileNotFoundError(f'UnlabeledVideoDataset: video files {missing or "(none)"} '
+                                    f'do not exist')
+        return [os.fspath(f) for f in video_dir]
     video_dir = os.fspath(video_dir)
     if os.path.isfile(video_dir):
         return [video_dir]
@@ -147,7 +154,7 @@ class UnlabeledVideoDataset(torch.utils.data.Dataset):
     """Sequences of ``sequence_length`` consecutive frames of the videos of ``video_dir``.
 
     Args:
-        video_dir: a folder of videos (or one video file).
+        video_dir: a folder of videos (or one video file, or a list of video files).
         sequence_length: frames per sample (``dali.base.train.sequence_length``, or
             ``dali.context.train.batch_size`` for context models).
         image_resize_dims: (height, width) or ``dict(height=, width=)`` of the model input;

@@ -185,7 +185,7 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
     example = torch.randn(1, *input_shape, generator=torch.Generator().manual_seed(0))
     example = example.to(next(model.parameters()).device)
     if getattr(model.data_preprocessor, 'channels_last', False) and example.dim() == 4:
-        # (windows of frames (1, T, C, H, W) have no channels-last form: as the preprocessor)
+        # (1, V or T, C, H, W) inputs (multi-view, context models) have no NHWC form
         example = example.contiguous(memory_format=torch.channels_last)
 
     def run(m):

@@ -7,11 +7,12 @@ from .dlc_evaluation import DLCEvaluationHook
 from .dlc_snapshots import DLCSnapshotHook
 from .learning_stats import DLCLearningStatsHook
 from .lp_checkpoint import LPCheckpointHook
+from .lp_multiview_predictions import LPMultiviewPredictionsHook
 from .lp_predictions import LPPredictionsHook
 from .lp_run_folder import LPRunFolderHook
 from .monitored import EarlyStoppingHook, ModelCheckpointHook
 
 __all__ = ['AnnealWeightHook', 'CheckpointHook', 'CompileModelHook', 'DLCEvaluationHook',
            'DLCLearningStatsHook', 'DLCSnapshotHook', 'EarlyStoppingHook', 'LPCheckpointHook',
-           'LPPredictionsHook',
+           'LPMultiviewPredictionsHook', 'LPPredictionsHook',
            'LPRunFolderHook', 'ModelCheckpointHook', 'UnfreezeBackboneHook', 'compile_networks']

@@ -162,8 +162,8 @@ class LPPredictionsHook(Hook):
                     path = osp.join(hook.out_dir or runner.work_dir, state['file'])
                     model.load_state_dict(load_checkpoint_file(path)['state_dict'])
                     self._checkpoint = path
-                    runner.logger.info(f'LPPredictionsHook: predicting with the best checkpoint '
-                                       f'by {self.best_from}: {path}')
+                    runner.logger.info(f'{type(self).__name__}: predicting with the best '
+                                       f'checkpoint by {self.best_from}: {path}')
                     return
         runner.logger.info(f'LPPredictionsHook: no best checkpoint by {self.best_from!r} in '
                            f'this run; predicting with the final weights')
@@ -230,12 +230,16 @@ class LPPredictionsHook(Hook):
                           index=index, sets=sets)
         errors = pixel_error(table['labels'], table['keypoints'])
         write_metric(path, 'pixel_error', errors, names, index, sets)
+        self.report(runner, errors, sets, path)
+        return path, metric_path(path, 'pixel_error')
+
+    def report(self, runner, errors: np.ndarray, sets, written: str) -> None:
+        """Log and print the mean pixel error of the test frames ((M, K) errors, (M,) sets)."""
         reported = errors[np.asarray(sets) == REPORTED_SET]
         if np.isfinite(reported).any():
             message = (f'Pixel error ({REPORTED_SET} set, {len(reported)} frames): '
                        f'{np.nanmean(reported):.4f} px')
         else:
             message = f'Pixel error: no labelled {REPORTED_SET} frames'
-        runner.logger.info(f'LPPredictionsHook: {message}; wrote {path}')
+        runner.logger.info(f'{type(self).__name__}: {message}; wrote {written}')
         print(message, flush=True)
-        return path, metric_path(path, 'pixel_error')

@@ -454,7 +454,8 @@ def check_project(cfg: LPConfig, keypoint_names: Sequence[str], *, num_train_fra
         _check_indices(columns, len(names), 'data.columns_for_singleview_pca', problems)
     matches = cfg.get('data.mirrored_column_matches')
     if matches:
-        _check_matches(matches, len(names), cfg.multiview, problems)
+        views = len(cfg.get('data.view_names')) if cfg.multiview else 1
+        _check_matches(matches, len(names), cfg.multiview, problems, views)
     if num_train_frames is not None and not problems:
         _check_pca_rows(cfg, losses_to_use, len(names), columns, matches, num_train_frames,
                         problems)
@@ -492,11 +493,14 @@ def _check_indices(indices, num_keypoints: int, key: str, problems: _Problems) -
     return True
 
 
-def _check_matches(matches, num_keypoints: int, multiview: bool, problems: _Problems):
+def _check_matches(matches, num_keypoints: int, multiview: bool, problems: _Problems,
+                   num_views: int = 1):
     key = 'data.mirrored_column_matches'
     if multiview and all(isinstance(m, int) for m in matches):
         _check_indices(matches, num_keypoints, key, problems)   # per-view indices
         return
+    # lists of a multi-view project index the V·K concatenated keypoints (utils/pca.py:70-84)
+    num_keypoints *= num_views
     if not all(isinstance(m, list) for m in matches):
         problems.add(key, 'must hold one list of keypoint indices per view')
         return
@@ -517,8 +521,12 @@ def _check_pca_rows(cfg, losses_to_use, num_keypoints, columns, matches, frames,
                          f'pca_singleview cannot fit PCA with {frames} training frames < {dims} '
                          f'observation dimensions (2 per keypoint); use fewer keypoints or more '
                          'training frames (paninski-lab/lightning-pose#169)')
-    if 'pca_multiview' in losses_to_use and matches and isinstance(matches[0], list):
-        rows, dims = frames * len(matches[0]), 2 * len(matches)
+    if 'pca_multiview' in losses_to_use and matches and (isinstance(matches[0], list) or
+                                                         cfg.multiview):
+        if isinstance(matches[0], list):
+            rows, dims = frames * len(matches[0]), 2 * len(matches)
+        else:  # a multi-view project's per-view indices, the same in every view
+            rows, dims = frames * len(matches), 2 * len(cfg.get('data.view_names'))
         if rows < dims:
             problems.add('data.mirrored_column_matches',
                          f'pca_multiview cannot fit PCA with {rows} rows < {dims} observation '

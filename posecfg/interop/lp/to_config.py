@@ -93,13 +93,22 @@ pca_singleview, pca_multiview, temporal)       LPPCASingleviewLoss | LPPCAMultiv
 ``eval.predict_vids_after_training``,          ``LPPredictionsHook(eval_videos='config.yaml')``:
 ``save_vids_after_training``,                  then ``predict_eval_videos`` on the run folder's
 ``test_videos_directory``, ...                 config (``video_preds/``, labeled videos)
+``data.view_names`` (multi-view projects,      ``MultiviewBottomUp`` (views through one backbone
+one ``data.csv_file`` per view)                and head), ``LPMultiviewProjectDataset``,
+                                               ``MultiviewUnlabeledVideoDataset`` +
+                                               ``multiview_sequence_collate`` (semi-supervised),
+                                               ``LPMultiviewPredictionsHook``
+                                               (``predictions_<view>.csv`` and metrics); see
+                                               :mod:`.multiview`
 (the run folder)                               ``work_dir = outputs/<YYYY-MM-DD>/<HH-MM-SS>``
                                                (absolute; ``--work-dir`` wins)
 =============================================  ===============================================
 
 Refused with an error saying why (never dropped silently): the heatmap temporal losses
-(``temporal_heatmap_mse``/``kl``), unsupervised losses on the regression model, multi-view
-projects, ``model.backbone_checkpoint``, ``training.val_check_interval`` (but 1.0), ``data.bbox_file``,
+(``temporal_heatmap_mse``/``kl``), unsupervised losses on the regression model, the multi-view
+transformer (``heatmap_multiview_transformer``) and other non-heatmap multi-view models,
+``pca_singleview`` on multi-view projects (Lightning Pose refuses it too),
+``model.backbone_checkpoint``, ``training.val_check_interval`` (but 1.0), ``data.bbox_file``,
 ``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
 steps (``dali``, ``callbacks``, ``losses``) have no effect on a supervised run (as in Lightning
 Pose).
@@ -277,12 +286,14 @@ class Translator:
 
     def check_supported(self) -> None:
         lp = self.lp
+        if lp.multiview:
+            self.check_multiview()
         model_type = lp.model_type
         if model_type not in SUPPORTED_MODEL_TYPES:
             raise self.fail('model.model_type',
                             f'{model_type!r}: posecfg trains the '
-                            f'{", ".join(SUPPORTED_MODEL_TYPES)} models; multi-view models are '
-                            f'not supported yet')
+                            f'{", ".join(SUPPORTED_MODEL_TYPES)} models (the multi-view '
+                            f'transformer is not built)')
         if model_type == 'heatmap_mhcrnn' and int(self.get('data.downsample_factor')) != 2:
             raise self.fail('data.downsample_factor',
                             f'{self.get("data.downsample_factor")}: heatmap_mhcrnn models have '
@@ -301,9 +312,6 @@ class Translator:
                                 f'{name!r}: posecfg has the unsupervised losses '
                                 f'{", ".join(UNSUPERVISED_LOSSES)}; the heatmap temporal '
                                 f'losses (temporal_heatmap_mse/kl) are not built yet')
-        if lp.multiview:
-            raise self.fail('data.view_names', 'multi-view projects are not supported by '
-                                               'posecfg yet')
         for key, why in (('model.backbone_checkpoint', 'backbone weights from a file'),
                          ('data.bbox_file', 'cropping to boxes'),
                          ('data.camera_params_file', 'camera calibration')):
@@ -371,6 +379,29 @@ class Translator:
         self.link(('train_cfg', 'max_iters'), 'training.max_steps')
         return out
 
+    def check_multiview(self) -> None:
+        """What posecfg builds of Lightning Pose's multi-view projects (``data.view_names``): the
+        ``heatmap`` model over every view, supervised or with ``pca_multiview``/``temporal``
+        (:mod:`.multiview`)."""
+        model_type = self.lp.model_type
+        if model_type == 'heatmap_multiview_transformer':
+            raise self.fail('model.model_type',
+                            "'heatmap_multiview_transformer' (Lightning Pose's multi-view "
+                            'transformer: a ViT over all views with view embeddings, patch '
+                            'masking and 3D losses from camera calibration) is not built in '
+                            'posecfg; model_type: heatmap trains this multi-view project (every '
+                            'view through one backbone and head, as Lightning Pose does)')
+        if model_type != 'heatmap':
+            raise self.fail('model.model_type',
+                            f'{model_type!r}: posecfg trains multi-view projects with the '
+                            f'heatmap model (Lightning Pose: multi-view needs a heatmap model, '
+                            f'data/factory.py:147-149; multi-view context models are not built '
+                            f'in posecfg)')
+        if 'pca_singleview' in self.lp.losses_to_use:
+            raise self.fail('model.losses_to_use',
+                            'pca_singleview is not defined for multi-view projects (Lightning '
+                            'Pose: NotImplementedError, losses/factory.py:178-184)')
+
     # -- model -----------------------------------------------------------------------------
     def model(self) -> dict:
         from posecfg.models.backbones.named import lp_backbone_cfg
@@ -407,8 +438,9 @@ class Translator:
             head = dict(type='LPRegressionHead', in_channels=channels, out_channels=keypoints)
         self.link(('model',), 'model.model_type')
         self.link(('model', 'backbone'), 'model.backbone')
-        return dict(type='BottomUp', backbone=backbone, heads=dict(bodypart=head),
-                    test_cfg=dict(flip_test=False))
+        # multi-view: every view through this backbone and head (heatmap_tracker.py:107-131)
+        return dict(type='MultiviewBottomUp' if self.lp.multiview else 'BottomUp',
+                    backbone=backbone, heads=dict(bodypart=head), test_cfg=dict(flip_test=False))
 
     def unsupervised_losses(self) -> dict:
         """``model.losses_to_use`` → the head's ``unsupervised_losses`` (name → loss config)
@@ -431,9 +463,17 @@ class Translator:
                     self.link((*head, name, key), f'losses.{name}.{key}')
             if name in PCA_COLUMNS:
                 columns = PCA_COLUMNS[name]
-                loss.update(labels=self.project.labels.csv_file,
+                value = self.get(f'data.{columns}', None)
+                if self.lp.multiview:  # every view's CSV; matches into the V·K keypoints
+                    from .multiview import expand_mirrored_column_matches
+                    labels = [view.csv_file for view in self.project.views]
+                    value = expand_mirrored_column_matches(
+                        value, len(self.project.views), len(self.project.keypoint_names))
+                else:
+                    labels = self.project.labels.csv_file
+                loss.update(labels=labels,
                             label_rows=[int(r) for r in self.project.split.train],
-                            **{columns: self.get(f'data.{columns}', None)})
+                            **{columns: value})
                 self.link((*head, name, columns), f'data.{columns}')
                 self.link((*head, name, 'labels'), 'data.csv_file')
                 self.link((*head, name, 'label_rows'), 'training.train_prob')
@@ -536,15 +576,19 @@ class Translator:
                                             f'frames per context sequence (2 centre frames and '
                                             f'2 context frames on each side)')
             context = dict(context=2)
-        dataset = dict(type='UnlabeledVideoDataset', video_dir=self.get('data.video_dir'),
+        multiview = dict(type='MultiviewUnlabeledVideoDataset',
+                         view_names=list(self.get('data.view_names'))) if self.lp.multiview \
+            else dict(type='UnlabeledVideoDataset')
+        dataset = dict(multiview, video_dir=self.get('data.video_dir'),
                        sequence_length=length, **context,
                        image_resize_dims=dict(
                            height=int(self.get('data.image_resize_dims.height')),
                            width=int(self.get('data.image_resize_dims.width'))),
                        imgaug=imgaug if imgaug in VIDEO_IMGAUG else 'default',
                        seed=int(self.get('dali.general.seed')))
-        loader = dict(samples_per_gpu=1, workers_per_gpu=workers,
-                      collate_fn=dict(type='unlabeled_sequence_collate'))
+        loader = dict(samples_per_gpu=1, workers_per_gpu=workers, collate_fn=dict(
+            type='multiview_sequence_collate' if self.lp.multiview
+            else 'unlabeled_sequence_collate'))
         for ours, theirs in (('video_dir', 'data.video_dir'),
                              ('sequence_length', length_key),
                              ('image_resize_dims', 'data.image_resize_dims'),
@@ -616,6 +660,12 @@ class Translator:
             for key in keys:
                 self.link(('custom_hooks', len(hooks) - 1, key), f'callbacks.anneal_weight.{key}')
         _, test_pipeline = self.pipelines()
+        if self.lp.multiview:
+            hooks.extend(self.multiview_output_hooks(test_pipeline))
+            self.link(('custom_hooks', len(hooks) - 2), 'data.view_names')
+            self.link(('custom_hooks', len(hooks) - 2, 'mirrored_column_matches'),
+                      'data.mirrored_column_matches')
+            return hooks
         hooks.append(dict(type='LPPredictionsHook', model_type=self.lp.model_type,
                           dataset=dict(self.data_args(), split='all', test_mode=True,
                                        pipeline=test_pipeline),
@@ -650,14 +700,38 @@ class Translator:
             self.link(('custom_hooks', len(hooks) - 1, 'max_steps'), 'training.max_steps')
         return hooks
 
+    def multiview_output_hooks(self, test_pipeline: list) -> list:
+        """Multi-view projects: ``LPMultiviewPredictionsHook`` (``predictions_<view>.csv`` and
+        metrics) and the run folder with every view's labels CSV."""
+        from .run_folder import lp_hparams
+        hooks = [dict(type='LPMultiviewPredictionsHook', model_type=self.lp.model_type,
+                      dataset=dict(self.data_args(), split='all', test_mode=True,
+                                   pipeline=test_pipeline),
+                      batch_size=int(self.get('training.test_batch_size')),
+                      best_from='val/loss',
+                      mirrored_column_matches=self.get('data.mirrored_column_matches', None),
+                      # every view's video, by the shared model (video_preds/<video>.csv)
+                      eval_videos='config.yaml' if self.get(
+                          'eval.predict_vids_after_training', True) else None),
+                 dict(type='LPRunFolderHook', lp_config=copy.deepcopy(self.lp.raw),
+                      csv_files=[view.csv_file for view in self.project.views],
+                      # the dataset's num_targets: 2 x keypoints of all views (datasets.py:686)
+                      hparams=lp_hparams(self.lp, num_targets=2 * len(
+                          self.project.keypoint_names) * len(self.project.views)))]
+        return hooks
+
     def data_args(self) -> dict:
-        return dict(type='LPProjectDataset', data_dir=self.project.data_dir,
+        args = dict(type='LPProjectDataset', data_dir=self.project.data_dir,
                     csv_file=self.get('data.csv_file'),
                     train_prob=self.get('training.train_prob'),
                     val_prob=self.get('training.val_prob'),
                     train_frames=self.get('training.train_frames'),
                     rng_seed_data_pt=int(self.get('training.rng_seed_data_pt')),
                     keypoint_names=list(self.project.keypoint_names), data_mode='bottomup')
+        if self.lp.multiview:  # one CSV per view (data/factory.py:160-200)
+            args.update(type='LPMultiviewProjectDataset', csv_file=list(args['csv_file']),
+                        view_names=list(self.get('data.view_names')))
+        return args
 
     # -- run folder ---------------------------------------------------------------------------
     def run_dir(self) -> str:

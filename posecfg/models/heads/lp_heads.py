@@ -35,6 +35,14 @@ def _numpy(value) -> np.ndarray:
     return value.detach().cpu().numpy() if isinstance(value, Tensor) else np.asarray(value)
 
 
+def join_view_sequences(values: Tensor, views: int) -> Tensor:
+    """(U·V, S, K, C) per-view sequences (view after view within each of U samples) → (U, S,
+    V·K, C): each frame's keypoints of every view, view after view."""
+    u, s, k, c = values.shape
+    return values.reshape(u // views, views, s, k, c).permute(0, 2, 1, 3, 4).reshape(
+        u // views, s, views * k, c)
+
+
 def ground_truth(batch: dict, num_keypoints: int, owner: str) -> Tuple[np.ndarray, np.ndarray]:
     """Per-sample keypoints (N ≤ 1, K, 2) → (B, K, 2) float64 with NaN where unlabelled."""
     if batch.get('keypoints') is None or batch.get('keypoints_visible') is None:
@@ -165,7 +173,10 @@ class LPHeatmapHead(BaseHead):
     def loss_unlabeled(self, feats, batch: dict) -> dict:
         """``<name>_loss`` of each of ``unsupervised_losses`` on a batch of unlabeled sequences
         (:func:`~posecfg.datasets.unlabeled_video.unlabeled_sequence_collate`: U · S frames,
-        ``sequence_length`` S, ``warp_mat`` (U, 2, 3), ``img_metas[i]['resize']``).
+        ``sequence_length`` S, ``warp_mat`` (U, 2, 3), ``img_metas[i]['resize']``; with
+        ``num_views`` V (:func:`~posecfg.datasets.unlabeled_multiview_video.
+        multiview_sequence_collate`) the U sequences are U/V frames' views, and the losses see
+        (U/V, S, V·K) keypoints).
 
         As Lightning Pose (``models/heatmap_tracker.py:264-286``): heatmaps → differentiable
         soft-argmax keypoints and confidences, the sequence's augmentation undone, then mapped
@@ -182,6 +193,12 @@ class LPHeatmapHead(BaseHead):
         length = int(batch['sequence_length'])
         keypoints, scores = self.unlabeled_keypoints(self.forward(feats), batch,
                                                      batch['img_metas'][::length])
+        views = int(batch.get('num_views') or 1)
+        if views > 1:
+            # U·V view sequences (multiview_sequence_collate) → U sequences of the V·K
+            # keypoints, view after view (Lightning Pose's multi-view layout)
+            keypoints, scores = join_view_sequences(keypoints, views), \
+                join_view_sequences(scores[..., None], views)[..., 0]
         return self.unsupervised_loss_values(keypoints, scores)
 
     def unsupervised_loss_values(self, keypoints: Tensor, scores: Tensor) -> dict:

@@ -61,13 +61,26 @@ def _example_poses(num_frames: int = 40, num_keypoints: int = 4, seed: int = 0) 
 def load_labels(labels, label_rows: Optional[Sequence[int]] = None):
     """``labels`` → ((N, K, 2) float64 with NaN, keypoint names or None, description).
 
-    ``labels``: a Lightning Pose labels CSV (path), or an (N, K, 2) array (NaN unlabelled).
+    ``labels``: a Lightning Pose labels CSV (path), a list of them (a multi-view project: one
+    CSV per view, the same frames row by row; the views' keypoints concatenated view after
+    view, as ``MultiviewHeatmapDataset.fusion`` gives them, ``data/datasets.py:1141-1186``), or
+    an (N, K, 2) array (NaN unlabelled).
     ``label_rows``: the rows to use (Lightning Pose fits on the training split only).
     """
-    if isinstance(labels, (str, bytes)) or hasattr(labels, '__fspath__'):
+    def is_path(value):
+        return isinstance(value, (str, bytes)) or hasattr(value, '__fspath__')
+
+    if is_path(labels) or (isinstance(labels, (list, tuple)) and labels and
+                           all(is_path(f) for f in labels)):
         from posecfg.interop.lp.labels import read_lp_labels
-        read = read_lp_labels(str(labels), key='labels')
-        keypoints, names, source = read.keypoints, read.keypoint_names, str(labels)
+        files = [labels] if is_path(labels) else list(labels)
+        reads = [read_lp_labels(str(f), key='labels') for f in files]
+        if len({r.num_images for r in reads}) != 1:
+            raise ValueError(f'labels: the views\' CSVs {files} have different numbers of rows '
+                             f'{[r.num_images for r in reads]}; each row must be one frame')
+        keypoints = np.concatenate([r.keypoints for r in reads], axis=1)
+        names = tuple(n for r in reads for n in r.keypoint_names)
+        source = ', '.join(str(f) for f in files)
     else:
         keypoints, names, source = np.asarray(labels, np.float64), None, 'the given labels'
     if label_rows is not None:
@@ -190,8 +203,9 @@ class LPPCASingleviewLoss(_LPPCALoss):
 @MODELS.register_module()
 class LPPCAMultiviewLoss(_LPPCALoss):
     """Lightning Pose's multi-view PCA loss (``losses.pca_multiview``) for mirrored (one-image)
-    multi-view projects: each matched keypoint's ``(x, y)`` in every view lie near a 3-dimensional
-    subspace.
+    and multi-view (one CSV per view: ``labels`` the list of CSVs, indices into the V·K
+    concatenated keypoints) projects: each matched keypoint's ``(x, y)`` in every view lie near a
+    3-dimensional subspace.
 
     Args:
         mirrored_column_matches: one list of keypoint indices per view (keypoint i of each list
