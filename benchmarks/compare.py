@@ -73,6 +73,11 @@ def main(path):
             prepare = max(r.get('prepare_seconds', 0) for r in ours)
             extra.append(f'achieved {ours_g:.0f} GFLOP/s (reference {ref_g:.0f}); posecfg '
                          f'compiled once in {prepare:.0f} s before timing')
+        if pair == 'lp_load' and all('cpu_s' in r for r in ours + ref):
+            a_cpu, b_cpu = pooled(ours, 'cpu_s'), pooled(ref, 'cpu_s')
+            extra.append(f'CPU seconds (user+sys): posecfg {statistics.median(a_cpu):.1f}, '
+                         f'reference {statistics.median(b_cpu):.1f}, ratio '
+                         f'{statistics.median(b_cpu) / statistics.median(a_cpu):.2f}')
         if pair == 'lp_video':
             extra.append('decode-only (OpenCV) '
                          f'{statistics.median(pooled(ours + ref, "decode_frames_per_s")):.0f} '

@@ -8,13 +8,15 @@
 #   (d) test pixel error after the same wall-clock training budget from the same weights
 # Each pair runs alternately, posecfg then reference, ROUNDS times; compare.py prints
 # "posecfg X, reference Y, ratio" with min/median/max.
-#   benchmarks/run_lp.sh [--rounds 1] [--budget 600] [--frames 0] [--steps 3] [--only a,b,c,d]
+#   benchmarks/run_lp.sh [--rounds 1] [--budget 600] [--frames 0] [--steps 3] [--load-repeats 3]
+#                       [--only a,b,c,d]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=1
 BUDGET=600      # seconds of training per side for (d) (and the models of (b), (c))
 FRAMES=0        # (c): 0 = the whole test_vid.mp4 (994 frames), else its first N frames
 STEPS=3         # (a): timed steps after 2 warm-up steps
+LOAD_REPEATS=3  # (b): fresh processes per side and round
 ONLY=a,b,c,d
 while [ $# -gt 0 ]; do
     case $1 in
@@ -22,8 +24,9 @@ while [ $# -gt 0 ]; do
         --budget) BUDGET=$2; shift 2 ;;
         --frames) FRAMES=$2; shift 2 ;;
         --steps) STEPS=$2; shift 2 ;;
+        --load-repeats) LOAD_REPEATS=$2; shift 2 ;;
         --only) ONLY=$2; shift 2 ;;
-        *) echo "usage: $0 [--rounds N] [--budget S] [--frames N] [--steps N] [--only a,b,c,d]" >&2
+        *) echo "usage: $0 [--rounds N] [--budget S] [--frames N] [--steps N] [--load-repeats N] [--only a,b,c,d]" >&2
            exit 2 ;;
     esac
 done
@@ -68,24 +71,28 @@ fi
 for round in $(seq "$ROUNDS"); do
     echo "round $round/$ROUNDS" >&2
     if want a; then
-        for backbone in resnet18 resnet50; do
-            record lp_train_$backbone posecfg $OURS benchmarks/lp_train_steps.py \
-                --backbone $backbone --threads "$THREADS" --steps "$STEPS"
-            record lp_train_$backbone reference $REF benchmarks/reference/lp_train_steps.py \
-                --backbone $backbone --threads "$THREADS" --steps "$STEPS"
-        done
+        record lp_train_resnet18 posecfg $OURS benchmarks/lp_train_steps.py \
+            --backbone resnet18 --threads "$THREADS" --steps "$STEPS"
+        record lp_train_resnet18 reference $REF benchmarks/reference/lp_train_steps.py \
+            --backbone resnet18 --threads "$THREADS" --steps "$STEPS"
     fi
     if want b; then
         record lp_load posecfg $OURS benchmarks/lp_load_time.py --run-dir "$WORK/posecfg-run" \
-            --threads "$THREADS"
+            --threads "$THREADS" --repeats "$LOAD_REPEATS"
         record lp_load reference $REF benchmarks/reference/lp_load_time.py \
-            --model-dir "$WORK/lp-model" --threads "$THREADS"
+            --model-dir "$WORK/lp-model" --threads "$THREADS" --repeats "$LOAD_REPEATS"
     fi
     if want c; then
         record lp_video posecfg $OURS benchmarks/lp_video.py --run-dir "$WORK/posecfg-run" \
             --frames "$FRAMES" --threads "$THREADS"
         record lp_video reference $REF benchmarks/reference/lp_video.py \
             --model-dir "$WORK/lp-model" --frames "$FRAMES" --threads "$THREADS"
+    fi
+    if want a; then  # last: the longest pair
+        record lp_train_resnet50 posecfg $OURS benchmarks/lp_train_steps.py \
+            --backbone resnet50 --threads "$THREADS" --steps "$STEPS"
+        record lp_train_resnet50 reference $REF benchmarks/reference/lp_train_steps.py \
+            --backbone resnet50 --threads "$THREADS" --steps "$STEPS"
     fi
 done
 echo "results: $OUT (logs and models: $WORK)" >&2

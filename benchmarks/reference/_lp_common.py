@@ -180,20 +180,25 @@ def pixel_errors(run_dir):
 
 
 def time_processes(cmd, repeats, env=None):
-    """Wall seconds, spawn to exit, of ``repeats`` fresh processes running ``cmd``; a failing
-    run raises with the end of its output."""
+    """Wall seconds, spawn to exit, of ``repeats`` fresh processes running ``cmd``, and the CPU
+    seconds (user + system) each used: on shared cores the wall time includes waiting for a
+    core, the CPU time does not. A failing run raises with the end of its output."""
+    import resource
     import subprocess
     import time
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run(cmd, capture_output=True, text=True,
                               env=dict(os.environ, **(env or {})))
         seconds.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         if done.returncode:
             raise RuntimeError(f'{" ".join(cmd)} exited with {done.returncode}:\n'
                                f'{(done.stdout + done.stderr)[-3000:]}')
-    return seconds
+    return seconds, cpu
 
 
 def bench_video(frames, folder):
