@@ -25,46 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, 'reference'))
 sys.path.insert(0, os.path.dirname(HERE))
 from _common import emit, machine, versions  # noqa: E402
-from _lp_common import (Budget, add_run_arguments, budget_overrides,  # noqa: E402
-                        lp_state_to_posecfg, pixel_errors, project_copy)
-from _lp_posecfg import load_lp_config  # noqa: E402
-
-
-def train_for_budget(overrides, budget_s, out, threads, init=None):
-    """Build the run of ``overrides`` (Lightning Pose keys) in ``out``, train it for
-    ``budget_s`` seconds (whole epochs), let its hooks write the outputs; returns
-    (Budget, progress dict with steps and epochs)."""
-    cfg = load_lp_config(overrides, threads, out)
-    import torch
-    from mmengine.hooks import Hook
-
-    from posecfg.engine import build_runner
-    runner = build_runner(cfg, validate=True)
-    budget = Budget(budget_s)
-    progress = {}
-
-    class BudgetHook(Hook):
-        def before_train(self, runner):
-            if init:
-                model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-                model.load_state_dict(lp_state_to_posecfg(torch.load(init)))
-
-        def before_train_iter(self, runner, batch_idx, data_batch=None):
-            budget.started()
-
-        def after_train_epoch(self, runner):
-            progress.update(steps=runner.iter + 1, epochs=runner.epoch + 1)  # before the increments
-
-        def after_val_loss_epoch(self, runner, metrics=None):
-            # the validation-loss phase follows each training epoch (check_val_every_n_epoch=1):
-            # stopping here, not in after_train_epoch, lets the last epoch's validation loss
-            # (and so its best checkpoint) happen, as Lightning's should_stop does
-            if budget.over():
-                runner.train_loop.stop_training = True
-
-    runner.register_hook(BudgetHook(), priority='HIGHEST')
-    runner.train()
-    return budget, progress
+from _lp_common import add_run_arguments, budget_overrides, pixel_errors, project_copy  # noqa
+from _lp_posecfg import train_for_budget  # noqa: E402
 
 
 def main():
