@@ -9,7 +9,8 @@
 # Each pair runs alternately, posecfg then reference, ROUNDS times; compare.py prints
 # "posecfg X, reference Y, ratio" with min/median/max.
 #   benchmarks/run_lp.sh [--rounds 1] [--budget 600] [--frames 0] [--steps 3] [--load-repeats 3]
-#                       [--only a,b,c,d]
+#                       [--only a,b,c,d] [--work DIR]
+#                       [--backbones resnet18,resnet50]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=1
@@ -18,6 +19,9 @@ FRAMES=0        # (c): 0 = the whole test_vid.mp4 (994 frames), else its first N
 STEPS=3         # (a): timed steps after 2 warm-up steps
 LOAD_REPEATS=3  # (b): fresh processes per side and round
 ONLY=a,b,c,d
+BACKBONES=resnet18,resnet50  # (a)
+WORK=           # folder for logs and the trained models; --work DIR of an earlier run reuses
+                # its models for (b) and (c) when (d) is not asked for
 while [ $# -gt 0 ]; do
     case $1 in
         --rounds) ROUNDS=$2; shift 2 ;;
@@ -26,7 +30,9 @@ while [ $# -gt 0 ]; do
         --steps) STEPS=$2; shift 2 ;;
         --load-repeats) LOAD_REPEATS=$2; shift 2 ;;
         --only) ONLY=$2; shift 2 ;;
-        *) echo "usage: $0 [--rounds N] [--budget S] [--frames N] [--steps N] [--load-repeats N] [--only a,b,c,d]" >&2
+        --work) WORK=$2; shift 2 ;;
+        --backbones) BACKBONES=$2; shift 2 ;;
+        *) echo "usage: $0 [--rounds N] [--budget S] [--frames N] [--steps N] [--load-repeats N] [--only a,b,c,d] [--work DIR] [--backbones LIST]" >&2
            exit 2 ;;
     esac
 done
@@ -43,7 +49,7 @@ REF=benchmarks/.lp-ref-env/bin/python
 THREADS=${THREADS:-$(nproc)}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=benchmarks/.cache/lp-results-$STAMP.jsonl
-WORK=$(mktemp -d /tmp/posecfg-lpbench-XXXXXX)
+WORK=${WORK:-$(mktemp -d /tmp/posecfg-lpbench-XXXXXX)}
 mkdir -p benchmarks/.cache
 : > "$OUT"
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -61,7 +67,7 @@ record() {  # record PAIR SIDE COMMAND...: run COMMAND, keep its last stdout lin
 
 # (d) first: both train for the budget from the same initial weights (Lightning Pose's, saved by
 # the reference run); the trained folders serve (b) and (c)
-if want d || want b || want c; then
+if want d || { { want b || want c; } && [ ! -d "$WORK/posecfg-run" ]; }; then
     echo "(d) training $BUDGET s per side (resnet18)" >&2
     record lp_error reference $REF benchmarks/reference/lp_train_budget.py --budget "$BUDGET" \
         --out "$WORK/lp-model" --save-init "$WORK/init.pt" --threads "$THREADS"
@@ -71,10 +77,13 @@ fi
 for round in $(seq "$ROUNDS"); do
     echo "round $round/$ROUNDS" >&2
     if want a; then
-        record lp_train_resnet18 posecfg $OURS benchmarks/lp_train_steps.py \
-            --backbone resnet18 --threads "$THREADS" --steps "$STEPS"
-        record lp_train_resnet18 reference $REF benchmarks/reference/lp_train_steps.py \
-            --backbone resnet18 --threads "$THREADS" --steps "$STEPS"
+        for backbone in ${BACKBONES//,/ }; do
+            [ "$backbone" = resnet18 ] || continue  # resnet18 first, the rest after (b), (c)
+            record lp_train_$backbone posecfg $OURS benchmarks/lp_train_steps.py \
+                --backbone $backbone --threads "$THREADS" --steps "$STEPS"
+            record lp_train_$backbone reference $REF benchmarks/reference/lp_train_steps.py \
+                --backbone $backbone --threads "$THREADS" --steps "$STEPS"
+        done
     fi
     if want b; then
         record lp_load posecfg $OURS benchmarks/lp_load_time.py --run-dir "$WORK/posecfg-run" \
@@ -89,10 +98,13 @@ for round in $(seq "$ROUNDS"); do
             --model-dir "$WORK/lp-model" --frames "$FRAMES" --threads "$THREADS"
     fi
     if want a; then  # last: the longest pair
-        record lp_train_resnet50 posecfg $OURS benchmarks/lp_train_steps.py \
-            --backbone resnet50 --threads "$THREADS" --steps "$STEPS"
-        record lp_train_resnet50 reference $REF benchmarks/reference/lp_train_steps.py \
-            --backbone resnet50 --threads "$THREADS" --steps "$STEPS"
+        for backbone in ${BACKBONES//,/ }; do
+            [ "$backbone" != resnet18 ] || continue
+            record lp_train_$backbone posecfg $OURS benchmarks/lp_train_steps.py \
+                --backbone $backbone --threads "$THREADS" --steps "$STEPS"
+            record lp_train_$backbone reference $REF benchmarks/reference/lp_train_steps.py \
+                --backbone $backbone --threads "$THREADS" --steps "$STEPS"
+        done
     fi
 done
 echo "results: $OUT (logs and models: $WORK)" >&2
