@@ -14,16 +14,18 @@ from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
 prefer_passive_openmp()  # as the tools do, before torch loads
 
 
-def load_lp_config(overrides, threads=None, work_dir=None):
+def load_lp_config(overrides, threads=None, work_dir=None, runtime=None):
     """Lightning Pose's example config.yaml with ``overrides`` (its key names) as the posecfg
     Config ``tools/train.py`` would build; ``threads`` sets ``runtime.threads`` (instead of
     posecfg's ``'auto'`` probe, so both tools get the same count); ``work_dir`` is the run
-    folder (``tools/train.py --work-dir``)."""
+    folder (``tools/train.py --work-dir``); ``runtime``: other ``runtime.*`` settings."""
     from posecfg.config.cli import flag_override
     from posecfg.interop.dialects import detect_dialect, load_dialect_config
     extra = [flag_override('--threads', 'runtime.threads', threads)] if threads else []
     if work_dir:
         extra.append(flag_override('--work-dir', 'work_dir', work_dir))
+    for key, value in (runtime or {}).items():
+        extra.append(flag_override(f'--runtime-{key}', f'runtime.{key}', value))
     return load_dialect_config(detect_dialect(LP_CONFIG), LP_CONFIG, overrides, extra)
 
 
@@ -38,12 +40,12 @@ def best_checkpoint(run_dir):
     return best[-1]
 
 
-def train_for_budget(overrides, budget_s, out, threads, init=None):
+def train_for_budget(overrides, budget_s, out, threads, init=None, runtime=None):
     """Build the run of ``overrides`` (Lightning Pose keys) in ``out``, train it for
     ``budget_s`` seconds (whole epochs), let its hooks write the outputs; returns
     (Budget, progress dict: steps, epochs, train_iter_s = seconds inside training iterations,
     i.e. without validation and data waits between them)."""
-    cfg = load_lp_config(overrides, threads, out)
+    cfg = load_lp_config(overrides, threads, out, runtime)
     import torch
     from mmengine.hooks import Hook
 

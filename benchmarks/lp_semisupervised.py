@@ -114,7 +114,11 @@ def main():
         elif variant != 'supervised':
             raise SystemExit(f'--variants: supervised or semisupervised, not {variant!r}')
         run_dir = os.path.join(out, variant)
-        budget, progress = train_for_budget(overrides, args.budget, run_dir, args.threads)
+        # no torch.compile: posecfg's compile='auto' judges a run by its configured length
+        # (300 epochs; with unlabeled video an epoch is 62 steps here, so it would compile,
+        # ~8 minutes on this loaded machine), which a short budget never wins back
+        budget, progress = train_for_budget(overrides, args.budget, run_dir, args.threads,
+                                            runtime=dict(compile=False))
         emit({
             'bench': 'posecfg_lp_semisupervised', 'variant': variant,
             'losses': SEMI_LOSSES if variant == 'semisupervised' else '',

@@ -46,6 +46,10 @@ def main():
                                      [f'training.min_steps={total}',
                                       f'training.max_steps={total}'])
     cfg = OmegaConf.merge(OmegaConf.load(LP_CONFIG), OmegaConf.from_dotlist(overrides))
+    # Lightning Pose counts either steps or epochs (api/model_config.py
+    # _validate_steps_vs_epochs: min_steps excludes min_epochs/max_epochs)
+    for key in ('min_epochs', 'max_epochs'):
+        cfg.training.pop(key, None)
     timer = StepTimer(args.warmup, args.steps)
 
     class TimeSteps(pl.Callback):
