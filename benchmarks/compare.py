@@ -78,10 +78,19 @@ def main(path):
             extra.append(f'CPU seconds (user+sys): posecfg {statistics.median(a_cpu):.1f}, '
                          f'reference {statistics.median(b_cpu):.1f}, ratio '
                          f'{statistics.median(b_cpu) / statistics.median(a_cpu):.2f}')
+        if pair.startswith('lp_train') or pair == 'lp_video':
+            cpu_key = 'cpu_s_per_step' if pair.startswith('lp_train') else 'cpu_ms_per_frame'
+            if all(cpu_key in r for r in ours + ref):
+                a_cpu, b_cpu = pooled(ours, cpu_key), pooled(ref, cpu_key)
+                extra.append(f'process CPU {cpu_key}: posecfg {statistics.median(a_cpu):.1f}, '
+                             f'reference {statistics.median(b_cpu):.1f}, ratio '
+                             f'{statistics.median(b_cpu) / statistics.median(a_cpu):.2f}')
         if pair == 'lp_video':
-            extra.append('decode-only (OpenCV) '
-                         f'{statistics.median(pooled(ours + ref, "decode_frames_per_s")):.0f} '
-                         f'frames/s; {ours[0]["frames"]} frames')
+            extra.append('decode-only (OpenCV) frames/s: posecfg env '
+                         f'{statistics.median(pooled(ours, "decode_frames_per_s")):.0f}, '
+                         'reference env '
+                         f'{statistics.median(pooled(ref, "decode_frames_per_s")):.0f}; '
+                         f'{ours[0]["frames"]} frames')
         if pair == 'lp_error':
             extra.append('trained s: posecfg ' + ', '.join(f'{r["trained_s"]:.0f}' for r in ours)
                          + '; reference ' + ', '.join(f'{r["trained_s"]:.0f}' for r in ref)

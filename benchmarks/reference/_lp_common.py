@@ -82,22 +82,26 @@ def decode_rate(video):
 
 
 class StepTimer:
-    """Wall-clock times of training steps, ``warmup`` untimed then ``steps`` timed; ``tick()``
-    after each step returns True once the last timed step is done."""
+    """Wall-clock and process CPU times (all threads of this process; dataloader workers are
+    other processes) of training steps, ``warmup`` untimed then ``steps`` timed; ``tick()``
+    after each step returns True once the last timed step is done. On shared cores the CPU
+    time is the steadier number: it leaves out the time spent waiting for a core."""
 
     def __init__(self, warmup, steps):
         self.warmup, self.steps = warmup, steps
-        self.ticks = []
+        self.ticks, self.cpu_ticks = [], []
 
     def tick(self):
         import time
         self.ticks.append(time.perf_counter())
+        self.cpu_ticks.append(time.process_time())
         return len(self.ticks) >= self.warmup + self.steps
 
-    def step_seconds(self):
-        timed = self.ticks[self.warmup - 1:] if self.warmup else None
+    def step_seconds(self, cpu=False):
+        ticks = self.cpu_ticks if cpu else self.ticks
+        timed = ticks[self.warmup - 1:] if self.warmup else None
         if not timed or len(timed) < 2:
-            raise RuntimeError(f'{len(self.ticks)} steps recorded; need warm-up '
+            raise RuntimeError(f'{len(ticks)} steps recorded; need warm-up '
                                f'{self.warmup} >= 1 and {self.steps} timed')
         return [b - a for a, b in zip(timed, timed[1:])]
 

@@ -71,6 +71,7 @@ def main():
         'unit': 'steps/s',
         'steps_per_s': stats([1 / s for s in seconds]),
         's_per_step': stats(seconds),
+        'cpu_s_per_step': stats(timer.step_seconds(cpu=True)),
         'backbone': args.backbone, 'size': args.size, 'batch_size': args.batch_size,
         'threads': args.threads, 'torch_threads': torch.get_num_threads(),
         'versions': versions(), 'machine': machine(),
