@@ -103,6 +103,10 @@ def main():
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--video-frames', type=int, default=200)
     ap.add_argument('--variants', default='supervised,semisupervised')
+    ap.add_argument('--semi-overrides', nargs='*', default=[], metavar='KEY=VALUE',
+                    help='more Lightning Pose overrides for the semi-supervised variant, e.g. '
+                    'callbacks.anneal_weight.init_val=1.0 (the example anneals the unsupervised '
+                    'weight from 0 by 0.01 per epoch: a short budget never sees it)')
     args = ap.parse_args()
     out = os.path.abspath(args.out)
     data_dir = project_copy(out)
@@ -110,7 +114,7 @@ def main():
         overrides = budget_overrides(data_dir, args.backbone, args.size, args.batch_size) + [
             f'training.train_frames={args.train_frames}']
         if variant == 'semisupervised':
-            overrides.append(f'model.losses_to_use=[{SEMI_LOSSES}]')
+            overrides += [f'model.losses_to_use=[{SEMI_LOSSES}]', *args.semi_overrides]
         elif variant != 'supervised':
             raise SystemExit(f'--variants: supervised or semisupervised, not {variant!r}')
         run_dir = os.path.join(out, variant)
@@ -122,6 +126,7 @@ def main():
         emit({
             'bench': 'posecfg_lp_semisupervised', 'variant': variant,
             'losses': SEMI_LOSSES if variant == 'semisupervised' else '',
+            'overrides': args.semi_overrides if variant == 'semisupervised' else [],
             **quality(run_dir, data_dir, args.video_frames, args.threads),
             'steps_per_s': progress['steps'] / progress['train_iter_s'],
             'budget_s': args.budget, 'trained_s': budget.trained(), **progress,

@@ -6,8 +6,7 @@
         [--steps 3] [--data-dir COPY]
 
 The example ``config.yaml`` with the overrides of ``_lp_common.supervised_overrides`` (backbone
-from scratch, no unsupervised loss, whole network trained from step 1) and
-``training.min_steps = max_steps = warmup + steps``. Lightning Pose builds everything itself
+from scratch, no unsupervised loss, whole network trained from step 1). Lightning Pose builds everything itself
 (imgaug pipeline, dataset, data module with its default workers, model, callbacks, Trainer with
 its TensorBoard logger); the only addition is a callback appended to ``get_callbacks``'s list
 that records the wall clock at the end of every training batch (after the optimizer step) and
@@ -41,15 +40,11 @@ def main():
 
     work = tempfile.mkdtemp(prefix='lpbench-ref-')
     data_dir = args.data_dir or project_copy(work)
-    total = args.warmup + args.steps
-    overrides = supervised_overrides(data_dir, args.backbone, args.size, args.batch_size,
-                                     [f'training.min_steps={total}',
-                                      f'training.max_steps={total}'])
+    # the example's epoch mode is kept (Lightning Pose's step mode also wants unfreezing_step
+    # and milestone_steps, api/model_config.py _validate_steps_vs_epochs); the callback stops
+    # the run after the last timed step
+    overrides = supervised_overrides(data_dir, args.backbone, args.size, args.batch_size)
     cfg = OmegaConf.merge(OmegaConf.load(LP_CONFIG), OmegaConf.from_dotlist(overrides))
-    # Lightning Pose counts either steps or epochs (api/model_config.py
-    # _validate_steps_vs_epochs: min_steps excludes min_epochs/max_epochs)
-    for key in ('min_epochs', 'max_epochs'):
-        cfg.training.pop(key, None)
     timer = StepTimer(args.warmup, args.steps)
 
     class TimeSteps(pl.Callback):
