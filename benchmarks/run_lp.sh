@@ -59,9 +59,11 @@ record() {  # record PAIR SIDE COMMAND...: run COMMAND, keep its last stdout lin
     shift 2
     log="$WORK/$pair-$side.log"
     local line
-    line=$("$@" 2>"$log" | tail -n 1) || { echo "  $pair $side FAILED (see $log)" >&2; return 0; }
-    # from the first '{': Lightning's progress bar ends its lines with \r, not \n
-    python3 -c 'import json, sys; s = sys.argv[1]; r = json.loads(s[s.index("{"):]); r.update(pair=sys.argv[2], side=sys.argv[3]); print(json.dumps(r))' \
+    # the last line holding a result: Lightning's progress bar ends its lines with \r, not
+    # \n, and redraws after the result when training is stopped
+    line=$("$@" 2>"$log" | grep -o '{"bench".*' | tail -n 1) || true
+    [ -n "$line" ] || { echo "  $pair $side FAILED (see $log)" >&2; return 0; }
+    python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r.update(pair=sys.argv[2], side=sys.argv[3]); print(json.dumps(r))' \
         "$line" "$pair" "$side" >> "$OUT"
     echo "  $pair $side done" >&2
 }
