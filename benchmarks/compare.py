@@ -4,9 +4,10 @@
 
 Each line of RESULTS.jsonl is one benchmark's output (its last stdout line) with a ``side`` key
 ('posecfg' or 'reference') and a ``pair`` key (pipeline, train, infer, print_config) added by
-run_all.sh. Runs of a pair alternate A B A B, so slow phases of a shared machine hit both
+run_all.sh (MMPose) or run_lp.sh (Lightning Pose: lp_train_resnet18, lp_train_resnet50, lp_load,
+lp_video, lp_error). Runs of a pair alternate A B A B, so slow phases of a shared machine hit both
 sides; each side's repeats are pooled. Ratios are reference time / posecfg time, i.e. how many
-times faster posecfg is; min/median/max of the ratio pair the sides' max/median/min and
+times faster posecfg is (for errors: reference error / posecfg error); min/median/max of the ratio pair the sides' max/median/min and
 median/median and min/max throughputs.
 """
 import json
@@ -14,18 +15,24 @@ import statistics
 import sys
 from collections import defaultdict
 
-PAIRS = {
-    'pipeline': ('samples_per_s', 'samples/s', '(a) train pipeline, 1 core'),
-    'train': ('images_per_s', 'images/s', '(b) training R50 256x192 b16'),
-    'infer': ('images_per_s', 'images/s', '(c) inference R50 + flip, b32'),
-    'print_config': ('wall_s', 's', '(d) print_config, cold process'),
+PAIRS = {  # pair: (result key, unit, title, lower is better)
+    'pipeline': ('samples_per_s', 'samples/s', '(a) train pipeline, 1 core', False),
+    'train': ('images_per_s', 'images/s', '(b) training R50 256x192 b16', False),
+    'infer': ('images_per_s', 'images/s', '(c) inference R50 + flip, b32', False),
+    'print_config': ('wall_s', 's', '(d) print_config, cold process', True),
+    'lp_train_resnet18': ('steps_per_s', 'steps/s', '(a) LP train resnet18 256 b16', False),
+    'lp_train_resnet50': ('steps_per_s', 'steps/s', '(a) LP train resnet50 256 b16', False),
+    'lp_load': ('wall_s', 's', '(b) LP load to 1st prediction', True),
+    'lp_video': ('frames_per_s', 'frames/s', '(c) LP video prediction r18', False),
+    'lp_error': ('test_pixel_error', 'px', '(d) LP test error, same budget', True),
 }
 
 
 def pooled(runs, key):
     values = []
     for run in runs:
-        values += run[key]['all']
+        value = run[key]
+        values += value['all'] if isinstance(value, dict) else [value]
     return values
 
 
@@ -37,12 +44,12 @@ def main(path):
             record = json.loads(line)
             by[(record['pair'], record['side'])].append(record)
     lines = []
-    for pair, (key, unit, title) in PAIRS.items():
+    for pair, (key, unit, title, lower_better) in PAIRS.items():
         ours, ref = by.get((pair, 'posecfg')), by.get((pair, 'reference'))
         if not ours or not ref:
             continue
         a, b = pooled(ours, key), pooled(ref, key)
-        if unit == 's':  # times: ratio = reference / posecfg
+        if lower_better:  # times, errors: ratio = reference / posecfg
             ratio = (min(b) / max(a), statistics.median(b) / statistics.median(a),
                      max(b) / min(a))
         else:  # throughputs: ratio = posecfg / reference
@@ -66,6 +73,33 @@ def main(path):
             prepare = max(r.get('prepare_seconds', 0) for r in ours)
             extra.append(f'achieved {ours_g:.0f} GFLOP/s (reference {ref_g:.0f}); posecfg '
                          f'compiled once in {prepare:.0f} s before timing')
+        if pair == 'lp_load' and all('cpu_s' in r for r in ours + ref):
+            a_cpu, b_cpu = pooled(ours, 'cpu_s'), pooled(ref, 'cpu_s')
+            extra.append(f'CPU seconds (user+sys): posecfg {statistics.median(a_cpu):.1f}, '
+                         f'reference {statistics.median(b_cpu):.1f}, ratio '
+                         f'{statistics.median(b_cpu) / statistics.median(a_cpu):.2f}')
+        if pair.startswith('lp_train') or pair == 'lp_video':
+            cpu_key = 'cpu_s_per_step' if pair.startswith('lp_train') else 'cpu_ms_per_frame'
+            if all(cpu_key in r for r in ours + ref):
+                a_cpu, b_cpu = pooled(ours, cpu_key), pooled(ref, cpu_key)
+                extra.append(f'process CPU {cpu_key}: posecfg {statistics.median(a_cpu):.1f}, '
+                             f'reference {statistics.median(b_cpu):.1f}, ratio '
+                             f'{statistics.median(b_cpu) / statistics.median(a_cpu):.2f}')
+        if pair == 'lp_video':
+            extra.append('decode-only (OpenCV) frames/s: posecfg env '
+                         f'{statistics.median(pooled(ours, "decode_frames_per_s")):.0f}, '
+                         'reference env '
+                         f'{statistics.median(pooled(ref, "decode_frames_per_s")):.0f}; '
+                         f'{ours[0]["frames"]} frames')
+        if pair == 'lp_error':
+            extra.append('trained s: posecfg ' + ', '.join(f'{r["trained_s"]:.0f}' for r in ours)
+                         + '; reference ' + ', '.join(f'{r["trained_s"]:.0f}' for r in ref)
+                         + '; steps: posecfg ' + ', '.join(str(r.get('steps')) for r in ours)
+                         + '; reference ' + ', '.join(str(r.get('steps')) for r in ref))
+        if pair.startswith('lp_'):
+            loads = [x for r in ours + ref for x in (r['machine']['loadavg_start'][0],
+                                                     r['machine']['loadavg_end'][0])]
+            extra.append(f'1-min load average during the runs {min(loads):.1f}-{max(loads):.1f}')
         lines += [f'{"":34s} {e}' for e in extra]
     print('\n'.join(lines))
 

@@ -52,15 +52,36 @@ def rate_stats(times, n):
 
 def versions():
     out = {'python': platform.python_version()}
-    for mod in ('mmpose', 'mmengine', 'mmcv', 'mmdet', 'torch', 'numpy', 'cv2'):
+    for mod in ('mmpose', 'mmengine', 'mmcv', 'mmdet', 'lightning_pose', 'lightning', 'torch',
+                'torchvision', 'numpy', 'cv2'):
         m = sys.modules.get(mod)
         if m is not None:
             out[mod] = getattr(m, '__version__', '?')
     return out
 
 
+def cpu_model():
+    """``lscpu``'s model name and whether the CPU has native bf16 arithmetic (AVX-512 BF16 or
+    AMX): posecfg's ``runtime.autocast='auto'`` trains in bf16 only there."""
+    name, flags = platform.processor() or 'unknown', set()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                key, _, value = line.partition(':')
+                if key.strip() == 'model name':
+                    name = value.strip()
+                elif key.strip() == 'flags':
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    return {'model': name, 'native_bf16': bool(flags & {'avx512_bf16', 'amx_bf16'}),
+            'avx512': any(f.startswith('avx512') for f in flags)}
+
+
 def machine():
     return {
+        'cpu': cpu_model(),
         'cpu_count': os.cpu_count(),
         'affinity': len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else None,
         'platform': platform.platform(),
