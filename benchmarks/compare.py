@@ -1,10 +1,11 @@
-"""Combine the JSON lines of the posecfg and MMPose benchmark runs into the ratio table.
+"""Combine the JSON lines of posecfg's and a reference's benchmark runs into the ratio table.
 
     python benchmarks/compare.py RESULTS.jsonl
 
 Each line of RESULTS.jsonl is one benchmark's output (its last stdout line) with a ``side`` key
-('posecfg' or 'reference') and a ``pair`` key (pipeline, train, infer, print_config) added by
-run_all.sh. Runs of a pair alternate A B A B, so slow phases of a shared machine hit both
+('posecfg' or 'reference') and a ``pair`` key added by run_all.sh (MMPose: pipeline, train,
+infer, print_config) or run_dlc.sh (DeepLabCut: dlc_train_<net>, dlc_evaluate, dlc_video,
+dlc_budget). Runs of a pair alternate A B A B, so slow phases of a shared machine hit both
 sides; each side's repeats are pooled. Ratios are reference time / posecfg time, i.e. how many
 times faster posecfg is; min/median/max of the ratio pair the sides' max/median/min and
 median/median and min/max throughputs.
@@ -19,7 +20,13 @@ PAIRS = {
     'train': ('images_per_s', 'images/s', '(b) training R50 256x192 b16'),
     'infer': ('images_per_s', 'images/s', '(c) inference R50 + flip, b32'),
     'print_config': ('wall_s', 's', '(d) print_config, cold process'),
+    'dlc_train_resnet_50': ('images_per_s', 'images/s', '(a) DLC train resnet_50 448 b8'),
+    'dlc_train_hrnet_w32': ('images_per_s', 'images/s', '(a) DLC train hrnet_w32 448 b8'),
+    'dlc_evaluate': ('images_per_s', 'images/s', '(b) DLC evaluate, 116 images'),
+    'dlc_video': ('frames_per_s', 'frames/s', '(c) DLC analyze_videos resnet_50'),
+    'dlc_budget': ('rmse_test', 'px', '(d) DLC test RMSE after budget'),
 }
+LOWER_IS_BETTER = {'s', 'px'}  # ratio = reference / posecfg; else posecfg / reference
 
 
 def pooled(runs, key):
@@ -42,7 +49,7 @@ def main(path):
         if not ours or not ref:
             continue
         a, b = pooled(ours, key), pooled(ref, key)
-        if unit == 's':  # times: ratio = reference / posecfg
+        if unit in LOWER_IS_BETTER:  # times, errors: ratio = reference / posecfg
             ratio = (min(b) / max(a), statistics.median(b) / statistics.median(a),
                      max(b) / min(a))
         else:  # throughputs: ratio = posecfg / reference
@@ -66,6 +73,16 @@ def main(path):
             prepare = max(r.get('prepare_seconds', 0) for r in ours)
             extra.append(f'achieved {ours_g:.0f} GFLOP/s (reference {ref_g:.0f}); posecfg '
                          f'compiled once in {prepare:.0f} s before timing')
+        if pair == 'dlc_video':
+            decode = pooled(ours, 'decode_only_frames_per_s')
+            extra.append(f'decode-only (OpenCV) of the same {ours[0]["frames"]}-frame clip: '
+                         f'{statistics.median(decode):.0f} frames/s')
+        if pair == 'dlc_budget':
+            for side, runs in (('posecfg', ours), ('reference', ref)):
+                r = runs[-1]
+                extra.append(f'{side}: {r["iterations"]} iterations in {r["trained_s"]:.0f} s '
+                             f'(budget {r["budget_s"]:.0f} s, epoch {r["epochs_started"]}), '
+                             f'train RMSE {r["rmse_train"]:.2f} px')
         lines += [f'{"":34s} {e}' for e in extra]
     print('\n'.join(lines))
 

@@ -52,7 +52,7 @@ def rate_stats(times, n):
 
 def versions():
     out = {'python': platform.python_version()}
-    for mod in ('mmpose', 'mmengine', 'mmcv', 'mmdet', 'torch', 'numpy', 'cv2'):
+    for mod in ('mmpose', 'mmengine', 'mmcv', 'mmdet', 'deeplabcut', 'torch', 'numpy', 'cv2'):
         m = sys.modules.get(mod)
         if m is not None:
             out[mod] = getattr(m, '__version__', '?')
