@@ -45,3 +45,4 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "results: $OUT" >&2
 python3 benchmarks/compare.py "$OUT"
+echo "(posecfg against DeepLabCut 3.0.2: benchmarks/run_dlc.sh, tens of minutes; see benchmarks/README.md)" >&2

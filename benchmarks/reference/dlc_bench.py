@@ -104,7 +104,10 @@ def cmd_train(args):
     wrap_step(on_step)
     config = os.path.join(args.project, 'config.yaml')
     try:  # the config's 200 epochs; Stop comes within the first (14 iterations)
-        deeplabcut.train_network(config, shuffle=shuffle, device='cpu')
+        # snapshot_path: the yaml's resume_training_from is read only after the model is built
+        # with pretrained_backbone=True, which downloads (apis/training.py:76-97, 128)
+        deeplabcut.train_network(config, shuffle=shuffle, device='cpu',
+                                 snapshot_path=init_snapshot(args.project, shuffle))
     except Stop:
         pass
     timed = intervals[1 + args.warmup:]  # as posecfg's side: the first and warm-up dropped
@@ -174,7 +177,8 @@ def cmd_budget(args):
     TrainingRunner.fit = timed_fit
     wrap_step(on_step)
     try:  # the config's 200 epochs, snapshots every 25: neither is reached in the budgets run
-        deeplabcut.train_network(config, shuffle=BUDGET_SHUFFLE, device='cpu')
+        deeplabcut.train_network(config, shuffle=BUDGET_SHUFFLE, device='cpu',
+                                 snapshot_path=init_snapshot(args.project, BUDGET_SHUFFLE))
     except Stop:
         pass
     trained = time.perf_counter() - state['start']
