@@ -34,8 +34,8 @@ sys.path.insert(0, os.path.join(HERE, 'reference'))
 sys.path.insert(0, ROOT)
 from _common import emit, machine, pin_threads, stats, versions  # noqa: E402
 from _dlc_project import (ALL_SHUFFLES, BUDGET_SHUFFLE, EVAL_SNAPSHOT, SHUFFLES,  # noqa: E402
-                          copy_project, evaluation_rmse, init_snapshot, shuffle_folder,
-                          timed_evaluation, use_initialisation)
+                          add_measurement_arguments, copy_project, evaluation_rmse,
+                          init_snapshot, shuffle_folder, timed_evaluation, use_initialisation)
 
 from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
 
@@ -234,12 +234,7 @@ def main():
     ap.add_argument('clip', nargs='?', help='video: the clip; clip: the number of frames')
     ap.add_argument('out', nargs='?', help='clip: the output file')
     ap.add_argument('--reference-project', help='prepare: the reference side\'s project')
-    ap.add_argument('--net', default='resnet_50', choices=sorted(SHUFFLES))
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--warmup', type=int, default=1)
-    ap.add_argument('--iters', type=int, default=3)
-    ap.add_argument('--seconds', type=float, default=300)
-    args = ap.parse_args()
+    args = add_measurement_arguments(ap).parse_args()
     if args.command == 'prepare':
         args.reference_project = args.reference_project or args.clip
         if not args.reference_project:

@@ -118,3 +118,14 @@ def timed_evaluation(bench, project, threads, evaluate):
           'images_per_s': stats([images / seconds]), 'seconds': round(seconds, 2),
           'rmse_test_train': evaluation_rmse(project, shuffle), 'threads': threads,
           'versions': versions(), 'machine': machine()})
+
+
+def add_measurement_arguments(parser):
+    """The options both sides' dlc_bench.py take (one meaning on both sides)."""
+    parser.add_argument('--net', default='resnet_50', choices=sorted(SHUFFLES))
+    parser.add_argument('--threads', type=int, default=2, help='torch threads (both sides)')
+    parser.add_argument('--warmup', type=int, default=1,
+                        help='train: untimed iterations after the first')
+    parser.add_argument('--iters', type=int, default=3, help='train: timed iterations')
+    parser.add_argument('--seconds', type=float, default=300, help='budget: training seconds')
+    return parser

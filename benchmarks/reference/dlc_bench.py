@@ -25,9 +25,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _common import emit, machine, pin_threads, stats, versions  # noqa: E402
-from _dlc_project import (ALL_SHUFFLES, BUDGET_SHUFFLE, SHUFFLES, copy_project,  # noqa: E402
-                          evaluation_rmse, init_snapshot, shuffle_folder,
-                          timed_evaluation, use_initialisation)
+from _dlc_project import (ALL_SHUFFLES, BUDGET_SHUFFLE, SHUFFLES,  # noqa: E402
+                          add_measurement_arguments, copy_project, evaluation_rmse,
+                          init_snapshot, shuffle_folder, timed_evaluation, use_initialisation)
 
 
 class Stop(Exception):
@@ -197,12 +197,7 @@ def main():
     ap.add_argument('command', choices=['prepare', 'train', 'evaluate', 'video', 'budget'])
     ap.add_argument('project')
     ap.add_argument('clip', nargs='?')
-    ap.add_argument('--net', default='resnet_50', choices=sorted(SHUFFLES))
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--warmup', type=int, default=1)
-    ap.add_argument('--iters', type=int, default=3)
-    ap.add_argument('--seconds', type=float, default=300)
-    args = ap.parse_args()
+    args = add_measurement_arguments(ap).parse_args()
     globals()[f'cmd_{args.command}'](args)
 
 
