@@ -1,11 +1,12 @@
-"""Combine the JSON lines of the posecfg and MMPose benchmark runs into the ratio table.
+"""Combine the JSON lines of posecfg's and a reference's benchmark runs into the ratio table.
 
     python benchmarks/compare.py RESULTS.jsonl
 
 Each line of RESULTS.jsonl is one benchmark's output (its last stdout line) with a ``side`` key
-('posecfg' or 'reference') and a ``pair`` key (pipeline, train, infer, print_config) added by
-run_all.sh (MMPose) or run_lp.sh (Lightning Pose: lp_train_resnet18, lp_train_resnet50, lp_load,
-lp_video, lp_error). Runs of a pair alternate A B A B, so slow phases of a shared machine hit both
+('posecfg' or 'reference') and a ``pair`` key added by run_all.sh (MMPose: pipeline, train,
+infer, print_config), run_lp.sh (Lightning Pose: lp_train_resnet18, lp_train_resnet50, lp_load,
+lp_video, lp_error) or run_dlc.sh (DeepLabCut: dlc_train_<net>, dlc_evaluate, dlc_video,
+dlc_budget). Runs of a pair alternate A B A B, so slow phases of a shared machine hit both
 sides; each side's repeats are pooled. Ratios are reference time / posecfg time, i.e. how many
 times faster posecfg is (for errors: reference error / posecfg error); min/median/max of the ratio pair the sides' max/median/min and
 median/median and min/max throughputs.
@@ -25,6 +26,11 @@ PAIRS = {  # pair: (result key, unit, title, lower is better)
     'lp_load': ('wall_s', 's', '(b) LP load to 1st prediction', True),
     'lp_video': ('frames_per_s', 'frames/s', '(c) LP video prediction r18', False),
     'lp_error': ('test_pixel_error', 'px', '(d) LP test error, same budget', True),
+    'dlc_train_resnet_50': ('images_per_s', 'images/s', '(a) DLC train resnet_50 448 b8', False),
+    'dlc_train_hrnet_w32': ('images_per_s', 'images/s', '(a) DLC train hrnet_w32 448 b8', False),
+    'dlc_evaluate': ('images_per_s', 'images/s', '(b) DLC evaluate, 116 images', False),
+    'dlc_video': ('frames_per_s', 'frames/s', '(c) DLC analyze_videos resnet_50', False),
+    'dlc_budget': ('rmse_test', 'px', '(d) DLC test RMSE after budget', True),
 }
 
 
@@ -100,6 +106,16 @@ def main(path):
             loads = [x for r in ours + ref for x in (r['machine']['loadavg_start'][0],
                                                      r['machine']['loadavg_end'][0])]
             extra.append(f'1-min load average during the runs {min(loads):.1f}-{max(loads):.1f}')
+        if pair == 'dlc_video':
+            decode = pooled(ours, 'decode_only_frames_per_s')
+            extra.append(f'decode-only (OpenCV) of the same {ours[0]["frames"]}-frame clip: '
+                         f'{statistics.median(decode):.0f} frames/s')
+        if pair == 'dlc_budget':
+            for side, runs in (('posecfg', ours), ('reference', ref)):
+                r = runs[-1]
+                extra.append(f'{side}: {r["iterations"]} iterations in {r["trained_s"]:.0f} s '
+                             f'(budget {r["budget_s"]:.0f} s, epoch {r["epochs_started"]}), '
+                             f'train RMSE {r["rmse_train"]:.2f} px')
         lines += [f'{"":34s} {e}' for e in extra]
     print('\n'.join(lines))
 

@@ -28,15 +28,7 @@ OUT=benchmarks/.cache/results-$(date +%Y%m%d-%H%M%S).jsonl
 mkdir -p benchmarks/.cache
 : > "$OUT"
 
-record() {  # record PAIR SIDE COMMAND...: run COMMAND, keep its last stdout line, tagged
-    local pair=$1 side=$2
-    shift 2
-    local line
-    line=$("$@" 2>/dev/null | tail -n 1)
-    python3 -c 'import json, sys; r = json.loads(sys.argv[1]); r.update(pair=sys.argv[2], side=sys.argv[3]); print(json.dumps(r))' \
-        "$line" "$pair" "$side" >> "$OUT"
-    echo "  $pair $side done" >&2
-}
+source benchmarks/_record.sh  # record PAIR SIDE COMMAND...
 
 # each side with its defaults: posecfg's tools set passive OpenMP waits (posecfg/config/cli.py),
 # MMPose leaves OpenMP's; both get the same thread count
@@ -53,3 +45,4 @@ for round in $(seq "$ROUNDS"); do
 done
 echo "results: $OUT" >&2
 python3 benchmarks/compare.py "$OUT"
+echo "(posecfg against DeepLabCut 3.0.2: benchmarks/run_dlc.sh, tens of minutes; see benchmarks/README.md)" >&2

@@ -52,8 +52,8 @@ def rate_stats(times, n):
 
 def versions():
     out = {'python': platform.python_version()}
-    for mod in ('mmpose', 'mmengine', 'mmcv', 'mmdet', 'lightning_pose', 'lightning', 'torch',
-                'torchvision', 'numpy', 'cv2'):
+    for mod in ('mmpose', 'mmengine', 'mmcv', 'mmdet', 'deeplabcut', 'lightning_pose', 'lightning',
+                'torch', 'torchvision', 'numpy', 'cv2'):
         m = sys.modules.get(mod)
         if m is not None:
             out[mod] = getattr(m, '__version__', '?')

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# posecfg vs DeepLabCut 3.0.2, side by side on this machine, on a temporary copy of the
+# openfield project (see benchmarks/README.md, "DeepLabCut 3.0.2"):
+# (a) training images/s, resnet_50 and hrnet_w32, 448x448 crops, batch 8 (the shuffle's yaml);
+# (b) evaluation images/s (116 train+test images); (c) video analysis frames/s of a clip of
+# m3v1mp4.mp4, with the decode-only rate beside; (d) test RMSE after the same wall-clock
+# training budget from the same initialisation (once, after the rounds; --budget 0 skips it).
+# Each measurement alternates posecfg then DeepLabCut, ROUNDS times; compare.py prints ratios.
+#   benchmarks/run_dlc.sh [--rounds 1] [--iters 3] [--warmup 1] [--nets resnet_50,hrnet_w32]
+#                         [--clip-frames 100] [--budget 600]
+#                         [--only train,evaluate,video,budget] [--data-root DIR]
+#                         [--work DIR] [--out FILE.jsonl]
+# --work keeps the prepared projects in DIR (prepared only once) and --out appends to FILE, so
+# the measurements can be run piece by piece (--only) into one table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=1
+ITERS=3
+WARMUP=1
+NETS=resnet_50,hrnet_w32
+CLIP_FRAMES=100
+BUDGET=600
+ONLY=train,evaluate,video,budget
+WORK=
+OUT=benchmarks/.cache/dlc-results-$(date +%Y%m%d-%H%M%S).jsonl
+export POSECFG_SHARED_DATA=${POSECFG_SHARED_DATA:-$(cd .. && pwd)/shared/data}
+while [ $# -gt 0 ]; do
+    case $1 in
+        --rounds) ROUNDS=$2; shift 2 ;;
+        --iters) ITERS=$2; shift 2 ;;
+        --warmup) WARMUP=$2; shift 2 ;;
+        --nets) NETS=$2; shift 2 ;;
+        --clip-frames) CLIP_FRAMES=$2; shift 2 ;;
+        --budget) BUDGET=$2; shift 2 ;;
+        --only) ONLY=$2; shift 2 ;;
+        --data-root) POSECFG_SHARED_DATA=$2; shift 2 ;;
+        --work) WORK=$2; shift 2 ;;
+        --out) OUT=$2; shift 2 ;;
+        *) echo "usage: $0 [--rounds N] [--iters N] [--warmup N] [--nets A,B] [--clip-frames N] [--budget S]" \
+                "[--only train,evaluate,video,budget] [--data-root DIR] [--work DIR] [--out FILE]" >&2
+           exit 2 ;;
+    esac
+done
+PROJECT=$POSECFG_SHARED_DATA/dlc-openfield-Pranav-2018-10-30
+if [ ! -d "$PROJECT" ]; then
+    echo "the DeepLabCut benchmarks need the openfield project at $PROJECT (--data-root DIR)" >&2
+    exit 2
+fi
+OURS=${OURS_PYTHON:-.venv/bin/python}  # OURS_PYTHON: an existing posecfg environment
+[ -x "$OURS" ] || make env >/dev/null
+benchmarks/setup_dlc_reference_env.sh >/dev/null
+REF=benchmarks/.dlc-ref-env/bin/python
+THREADS=${THREADS:-$(nproc)}
+mkdir -p "$(dirname "$OUT")"
+touch "$OUT"
+source benchmarks/_record.sh  # record PAIR SIDE COMMAND...
+if [ -z "$WORK" ]; then
+    WORK=$(mktemp -d)
+    trap 'rm -rf "$WORK"' EXIT
+fi
+wants() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+if [ ! -f "$WORK/clip.mp4" ]; then
+    # the reference writes the shuffles and the initialisation both sides start from
+    echo "preparing the projects in $WORK" >&2
+    record prepare reference $REF benchmarks/reference/dlc_bench.py prepare "$WORK/reference" --threads "$THREADS"
+    record prepare posecfg $OURS benchmarks/dlc_bench.py prepare "$WORK/posecfg" "$WORK/reference"
+    $OURS benchmarks/dlc_bench.py clip "$PROJECT/videos/m3v1mp4.mp4" "$CLIP_FRAMES" "$WORK/clip.mp4" >/dev/null
+fi
+
+COMMON=(--threads "$THREADS")
+for round in $(seq "$ROUNDS"); do
+    echo "round $round/$ROUNDS" >&2
+    if wants train; then
+        for net in ${NETS//,/ }; do
+            record "dlc_train_$net" posecfg $OURS benchmarks/dlc_bench.py train "$WORK/posecfg" --net $net --iters "$ITERS" --warmup "$WARMUP" "${COMMON[@]}"
+            record "dlc_train_$net" reference $REF benchmarks/reference/dlc_bench.py train "$WORK/reference" --net $net --iters "$ITERS" --warmup "$WARMUP" "${COMMON[@]}"
+        done
+    fi
+    if wants evaluate; then
+        record dlc_evaluate posecfg $OURS benchmarks/dlc_bench.py evaluate "$WORK/posecfg" "${COMMON[@]}"
+        record dlc_evaluate reference $REF benchmarks/reference/dlc_bench.py evaluate "$WORK/reference" "${COMMON[@]}"
+    fi
+    if wants video; then
+        record dlc_video posecfg $OURS benchmarks/dlc_bench.py video "$WORK/posecfg" "$WORK/clip.mp4" "${COMMON[@]}"
+        record dlc_video reference $REF benchmarks/reference/dlc_bench.py video "$WORK/reference" "$WORK/clip.mp4" "${COMMON[@]}"
+    fi
+done
+if wants budget && [ "$BUDGET" != 0 ]; then
+    record dlc_budget posecfg $OURS benchmarks/dlc_bench.py budget "$WORK/posecfg" --seconds "$BUDGET" "${COMMON[@]}"
+    record dlc_budget reference $REF benchmarks/reference/dlc_bench.py budget "$WORK/reference" --seconds "$BUDGET" "${COMMON[@]}"
+fi
+echo "results: $OUT" >&2
+python3 benchmarks/compare.py "$OUT"
