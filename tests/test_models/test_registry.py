@@ -59,6 +59,13 @@ EXAMPLE_OUTPUTS = {
     # Lightning Pose: pixel shuffle ×2, then log2(32) - 2 - 1 = 2 transposed convolutions ×2
     'LPHeatmapHead': (N, 3, 16, 24),
     'LPRegressionHead': (N, 3, 2),
+    # DEKR: heatmaps (K + the centre) and 2 offsets per keypoint at the feature's resolution
+    'DEKRHead': dict(heatmap=(N, 4, 16, 12), offset=(N, 6, 16, 12)),
+    # DLCRNet on the last map (8×6): DeepLabCut's first deconvolution stack and its refinement
+    # stages' upsampling give 33×25; PAFs: 2 channels per graph edge
+    'DLCRNetHead': dict(heatmap=(N, 3, 33, 25), locref=(N, 6, 33, 25), paf=(N, 6, 33, 25)),
+    # Lightning Pose's context model: static (sf) and context (mf) heads, LPHeatmapHead's size
+    'LPHeatmapMHCRNNHead': dict(sf=(N, 3, 16, 24), mf=(N, 3, 16, 24)),
 }
 
 

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from posecfg.registry import MODELS
-from .base import BaseBackbone
+from .base import BaseBackbone, check_frozen_stages
 from .resnet import ResNet
 
 #: DeepLabCut's hooked blocks: ``layer1[2]`` and ``layer2[2]`` (resnet.py:97-98)
@@ -50,7 +50,8 @@ class DLCRNet(BaseBackbone):
     Args (DeepLabCut's): ``model_name`` (``resnet50`` or ``resnet101``), ``output_stride``
     (16 or 32: stride of the output, layer4 dilated for 16).
     posecfg's: ``base_channels`` / ``stem_channels`` of the ResNet (64; smaller for tests),
-    ``norm_eval`` (DeepLabCut's ``freeze_bn_stats``), ``frozen_stages``, ``init_cfg``.
+    ``norm_eval`` (DeepLabCut's ``freeze_bn_stats``), ``frozen_stages``, ``with_cp`` (gradient
+    checkpointing of the ResNet's blocks), ``init_cfg``.
 
     ``forward(x (B, 3, H, W))`` → one map (B, 256 + C4, H / s, W / s), ``s = output_stride``.
     """
@@ -62,7 +63,8 @@ class DLCRNet(BaseBackbone):
 
     def __init__(self, model_name: str = 'resnet50', output_stride: int = 32,
                  base_channels: int = 64, stem_channels: int = 64, norm_eval: bool = False,
-                 frozen_stages: int = -1, init_cfg: Optional[dict] = None):
+                 frozen_stages: int = -1, with_cp: bool = False,
+                 init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if model_name not in self.DEPTHS:
             raise ValueError(f'DLCRNet: model_name={model_name!r} must be one of '
@@ -73,7 +75,7 @@ class DLCRNet(BaseBackbone):
                              f'(dlcrnet_stride16_ms5 / dlcrnet_stride32_ms5)')
         self.model = ResNet(depth=self.DEPTHS[model_name], output_stride=output_stride,
                             base_channels=base_channels, stem_channels=stem_channels,
-                            out_indices=(3,))
+                            out_indices=(3,), with_cp=with_cp)
         c1, c2 = (self.model.layer1[-1].out_channels, self.model.layer2[-1].out_channels)
         self.conv_block1 = _conv_block(c2, c2, 3, 2)
         self.conv_block2 = _conv_block(c2, BANK_CHANNELS, 1, 1)
@@ -86,7 +88,7 @@ class DLCRNet(BaseBackbone):
         self.out_channels = (2 * BANK_CHANNELS + self.model.out_channels[0],)
         self.out_strides = (output_stride,)
         self.norm_eval = norm_eval
-        self.frozen_stages = frozen_stages
+        self.frozen_stages = check_frozen_stages('DLCRNet', frozen_stages, 4)
         self._freeze_stages()
 
     def _keep(self, name: str):
