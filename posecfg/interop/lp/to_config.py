@@ -335,7 +335,10 @@ class Translator:
         batches)``, as Lightning; 0 batches is an error there too)."""
         limit = self.get('training.limit_train_batches', None)
         if limit is None:
-            return None
+            # Lightning Pose passes steps_per_epoch itself (train.py:424): for a semi-supervised
+            # model at least 10 batches, whatever the length of the unlabeled stream (posecfg's
+            # loop would otherwise run one pass over the longest stream)
+            return self.lp_steps_per_epoch() if self.lp.semi_supervised else None
         batches = self.lp_steps_per_epoch()
         if isinstance(limit, float) and limit <= 1.0:
             length = int(batches * limit)
@@ -368,7 +371,9 @@ class Translator:
         length = self.epoch_length()
         if length is not None:
             out['epoch_length'] = length
-            self.link(('train_cfg', 'epoch_length'), 'training.limit_train_batches')
+            self.link(('train_cfg', 'epoch_length'), 'training.limit_train_batches'
+                      if self.get('training.limit_train_batches', None) is not None
+                      else 'training.train_batch_size')
         if not self.lp.step_mode:
             out['total_epochs'] = int(self.get('training.max_epochs'))
             return out

@@ -114,6 +114,10 @@ def test_example_keys_land_on_the_semi_supervised_parts(project):
     assert cfg['data']['unlabeled_dataloader'] == dict(
         samples_per_gpu=1, workers_per_gpu=0,
         collate_fn=dict(type='unlabeled_sequence_collate'))
+    # an epoch is Lightning Pose's steps_per_epoch (train.py:63-82, 424): labelled batches, at
+    # least 10 for a semi-supervised model, not a pass over the unlabeled stream
+    train_batches = math.ceil(len(rows) / lp['training']['train_batch_size'])
+    assert cfg['train_cfg']['epoch_length'] == max(10, train_batches)
     # callbacks.anneal_weight → AnnealWeightHook with the same arguments
     anneal = [h for h in cfg['custom_hooks'] if h['type'] == 'AnnealWeightHook']
     assert anneal == [dict(type='AnnealWeightHook', **lp['callbacks']['anneal_weight'])]
