@@ -56,11 +56,23 @@ def init_model(config: ConfigLike, checkpoint: Optional[str] = None, device: str
     return model.to(device).eval()
 
 
+def inference_dataset_cfg(cfg: Config) -> dict:
+    """The dataset config whose pipeline and keypoints inference uses: ``data.test``, or
+    ``data.val`` when the config has no test split (a Lightning Pose split with
+    ``train_prob + val_prob = 1`` has no test frames; its val and test pipelines are the same)."""
+    data = cfg.to_dict().get('data') or {}
+    for split in ('test', 'val'):
+        if isinstance(data.get(split), dict):
+            return data[split]
+    raise KeyError(f'{cfg.filename}: the config has neither data.test nor data.val; inference '
+                   f'takes its pipeline and keypoint names from one of them')
+
+
 def _test_dataset_meta(cfg: Config):
     """The test dataset's keypoint facts: from its ``dataset_info`` (or its class's default
     file) when it has one; project datasets (DeepLabCut, Lightning Pose) take theirs from the
     project, so the dataset is built to read them."""
-    test = cfg.to_dict()['data']['test']
+    test = inference_dataset_cfg(cfg)
     dataset_cls = DATASETS.get(test['type'])
     default = getattr(dataset_cls, 'default_dataset_info', None)
     if test.get('dataset_info') is None and default is None:
@@ -92,7 +104,7 @@ def topdown_pipeline(model: torch.nn.Module, from_array: bool):
     uint8 (H, W, 3) array when ``from_array``: the pipeline's ``LoadImageFromFile`` is left out).
     """
     from posecfg.transforms import Compose
-    test = model.cfg.to_dict()['data']['test']
+    test = inference_dataset_cfg(model.cfg)
     data_cfg = parse_data_cfg(test['data_cfg'], owner='inference_topdown')
     ann_info = build_ann_info(data_cfg, model.dataset_meta)
     steps = list(test['pipeline'])

@@ -42,7 +42,8 @@ def test_pipeline_steps(vm: VideoModel) -> list:
     context models the per-frame steps of ``ContextFrames`` (each frame of a run goes through
     them once; the model builds the windows), then what follows it (``Collect``)."""
     steps = []
-    for step in vm.cfg.to_dict()['data']['test']['pipeline']:
+    from posecfg.apis.inference import inference_dataset_cfg
+    for step in inference_dataset_cfg(vm.cfg)['pipeline']:
         if isinstance(step, dict) and step.get('type') == 'ContextFrames':
             steps.extend(test_steps_of(step['transforms']))
         elif not (isinstance(step, dict) and step.get('type') == 'LoadImageFromFile'):
