@@ -111,6 +111,10 @@ def test_preset_has_lightning_pose_operations_ranges_and_probabilities(preset):
 def test_presets_are_lightning_pose_list_and_unknown_preset_lists_them():
     # augmentations.py:137-144
     assert set(IMGAUG_PRESETS) == {'default', 'none', 'dlc', 'dlc-lr', 'dlc-top-down', 'dlc-mv'}
+    # the dialect keeps its own copy (it must not import the transforms for print_config's
+    # speed): the two lists are the same
+    from posecfg.interop.lp import dialect
+    assert dialect.IMGAUG_PRESETS == IMGAUG_PRESETS
     with pytest.raises(ValueError) as err:
         lp_imgaug_pipeline('dlc-fancy', (256, 256))
     for name in ('dlc-fancy', 'default', 'dlc', 'dlc-lr', 'dlc-top-down', 'dlc-mv'):

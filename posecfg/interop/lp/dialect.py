@@ -46,7 +46,8 @@ BACKBONE_STRIDES = {**{b: 32 for b in BACKBONES_CNN}, **{b: 16 for b in BACKBONE
 MODEL_TYPES = ('regression', 'heatmap', 'heatmap_mhcrnn', 'heatmap_multiview_transformer')
 #: ``losses/factory.py:115``: 'heatmap_' + heatmap_loss_type names a loss class
 HEATMAP_LOSS_TYPES = ('mse', 'kl', 'js')
-#: ``data/augmentations.py:137-144``
+#: ``data/augmentations.py:137-144`` (the same tuple as transforms/lp_imgaug.py, kept here so the
+#: dialect loads without importing the transforms; tests check they are equal)
 IMGAUG_PRESETS = ('default', 'none', 'dlc', 'dlc-lr', 'dlc-top-down', 'dlc-mv')
 #: unsupervised losses ``model.losses_to_use`` can name (``losses/factory.py:76-88``)
 UNSUPERVISED_LOSSES = ('pca_multiview', 'pca_singleview', 'temporal', 'temporal_heatmap_mse',
