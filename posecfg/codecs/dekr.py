@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ..datasets.boxes import boxes_from_keypoints
 from ..registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec, to_numpy
-from .dlc_heatmap import DLC_LABEL_KEYS, _positive, with_stride
+from .dlc_heatmap import DLC_LABEL_KEYS, DLCLabelGenerator, _positive, with_stride
 
 #: DeepLabCut's ``data.bbox_margin`` default (dlcloader.py ``load_data``)
 DLC_BBOX_MARGIN = 20
@@ -87,7 +87,7 @@ def add_center_keypoints(keypoints: np.ndarray, visible: np.ndarray
 
 
 @KEYPOINT_CODECS.register_module()
-class DEKRGenerator(BaseKeypointCodec):
+class DEKRGenerator(DLCLabelGenerator):
     """DeepLabCut's ``DEKRGenerator``: K + 1 heatmaps (keypoints, then the instance centre) and
     2K offset maps from each instance's centre region to its keypoints.
 
@@ -146,14 +146,6 @@ class DEKRGenerator(BaseKeypointCodec):
         if not (isinstance(bbox_margin, (int, float)) and bbox_margin >= 0):
             raise ValueError(f'{owner}: bbox_margin must be >= 0 pixels, got {bbox_margin!r}')
         self.bbox_margin = float(bbox_margin)
-
-    @property
-    def batch_key(self) -> str:
-        return DLC_LABEL_KEYS[self.label_keypoint_key]
-
-    def at(self, stride: float, heatmap_size: Tuple[int, int]) -> 'DEKRGenerator':
-        """This generator for outputs of ``heatmap_size`` (W, H) at model ``stride`` (a copy)."""
-        return with_stride(self.sized(heatmap_size=heatmap_size), stride)
 
     # ------------------------------------------------------------------ encoding
     def encode(self, keypoints, keypoints_visible=None, areas=None) -> dict:

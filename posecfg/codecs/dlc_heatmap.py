@@ -44,7 +44,24 @@ def _example_round_trip(generator: str) -> dict:
                 outputs=dict(heatmap='heatmaps', locref='locref_maps'), input_size=(48, 64))
 
 
-class DLCHeatmapGenerator(BaseKeypointCodec):
+class DLCLabelGenerator(BaseKeypointCodec):
+    """What DeepLabCut's target generators share: the labels they read
+    (``label_keypoint_key``, one of :data:`DLC_LABEL_KEYS`) and their copy for a head's
+    output size and stride. Subclasses set ``label_keypoint_key`` and ``stride``."""
+
+    label_keypoint_key: str = 'keypoints'
+
+    @property
+    def batch_key(self) -> str:
+        """The batch key of the labels (``keypoints`` or ``unique_keypoints``)."""
+        return DLC_LABEL_KEYS[self.label_keypoint_key]
+
+    def at(self, stride: float, heatmap_size: Tuple[int, int]):
+        """This generator for outputs of ``heatmap_size`` (W, H) at model ``stride`` (a copy)."""
+        return with_stride(self.sized(heatmap_size=heatmap_size), stride)
+
+
+class DLCHeatmapGenerator(DLCLabelGenerator):
     """Base of DeepLabCut's heatmap target generators (``HeatmapGenerator``).
 
     Args (DeepLabCut's, ``heatmap_targets.py`` ``HeatmapGenerator.__init__``):
@@ -116,15 +133,6 @@ class DLCHeatmapGenerator(BaseKeypointCodec):
             raise ValueError(f'{owner}: num_animals must be None or a positive integer, got '
                              f'{num_animals!r}')
         self.num_animals = num_animals
-
-    @property
-    def batch_key(self) -> str:
-        """The batch key of the labels (``keypoints`` or ``unique_keypoints``)."""
-        return DLC_LABEL_KEYS[self.label_keypoint_key]
-
-    def at(self, stride: float, heatmap_size: Tuple[int, int]) -> 'DLCHeatmapGenerator':
-        """This generator for outputs of ``heatmap_size`` (W, H) at model ``stride`` (a copy)."""
-        return with_stride(self.sized(heatmap_size=heatmap_size), stride)
 
     # ------------------------------------------------------------------ encoding
     def encode(self, keypoints, keypoints_visible=None, identities=None) -> dict:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..registry import KEYPOINT_CODECS
 from .base import BaseKeypointCodec
-from .dlc_heatmap import DLC_LABEL_KEYS, _positive, with_stride
+from .dlc_heatmap import DLC_LABEL_KEYS, DLCLabelGenerator, _positive
 
 
 #: elements of the per-chunk (individuals, edges, H, W) arrays
@@ -68,7 +68,7 @@ def _example_round_trip() -> dict:
 
 
 @KEYPOINT_CODECS.register_module()
-class PartAffinityFieldGenerator(BaseKeypointCodec):
+class PartAffinityFieldGenerator(DLCLabelGenerator):
     """DeepLabCut's ``PartAffinityFieldGenerator`` (see the module for the maps).
 
     Args (DeepLabCut's):
@@ -101,14 +101,6 @@ class PartAffinityFieldGenerator(BaseKeypointCodec):
                              f'{", ".join(DLC_LABEL_KEYS)}, got {label_keypoint_key!r}')
         self.label_keypoint_key = label_keypoint_key
         self.stride = None if stride is None else _positive(stride, 'stride', owner)
-
-    @property
-    def batch_key(self) -> str:
-        return DLC_LABEL_KEYS[self.label_keypoint_key]
-
-    def at(self, stride: float, heatmap_size: Tuple[int, int]) -> 'PartAffinityFieldGenerator':
-        """This generator for outputs of ``heatmap_size`` (W, H) at model ``stride`` (a copy)."""
-        return with_stride(self.sized(heatmap_size=heatmap_size), stride)
 
     def encode(self, keypoints, keypoints_visible=None, identities=None) -> dict:
         keypoints, visible = self.instances(type(self).__name__, keypoints, keypoints_visible)
