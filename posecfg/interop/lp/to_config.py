@@ -96,6 +96,11 @@ temporal_heatmap_mse, temporal_heatmap_kl)     LPPCASingleviewLoss | LPPCAMultiv
 ``eval.predict_vids_after_training``,          ``LPPredictionsHook(eval_videos='config.yaml')``:
 ``save_vids_after_training``,                  then ``predict_eval_videos`` on the run folder's
 ``test_videos_directory``, ...                 config (``video_preds/``, labeled videos)
+``dali.base.predict.sequence_length``,         frames per batch of those video predictions
+``dali.context.predict.sequence_length``       (context models: sequence_length - 4 centre
+                                               frames and their 4 context frames;
+                                               :func:`posecfg.apis.lp_video.video_batch_size`;
+                                               memory and speed, not the predictions)
 ``data.view_names`` (multi-view projects,      ``MultiviewBottomUp`` (views through one backbone
 one ``data.csv_file`` per view)                and head), ``LPMultiviewProjectDataset``,
                                                ``MultiviewUnlabeledVideoDataset`` +
