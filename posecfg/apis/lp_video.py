@@ -34,7 +34,7 @@ from typing import Any, List, Optional, Sequence
 
 from posecfg.config.errors import ConfigError
 
-__all__ = ['predict_eval_videos', 'eval_settings', 'video_batch_size']
+__all__ = ['predict_eval_videos', 'eval_settings', 'video_batch_size', 'config_video_batch_size']
 
 #: frames of context on each side a context model's window holds (t-2 … t+2)
 CONTEXT_FRAMES = 2
@@ -71,13 +71,19 @@ def eval_settings(config) -> dict:
     return settings
 
 
-def video_batch_size(config) -> int:
-    """Centre frames per batch for predicting videos with the Lightning Pose ``config.yaml``
-    (module docstring): ``dali.base.predict.sequence_length``, or for ``heatmap_mhcrnn``
+def video_batch_size(config, where=None) -> int:
+    """Centre frames per batch for predicting videos with a Lightning Pose config (a
+    ``config.yaml`` path, or its tree as a mapping; ``where`` names it in errors), module
+    docstring: ``dali.base.predict.sequence_length``, or for ``heatmap_mhcrnn``
     ``dali.context.predict.sequence_length - 4`` (its windows hold 4 context frames more)."""
-    import yaml
-    with open(config, encoding='utf-8') as f:
-        tree = yaml.safe_load(f) or {}
+    if isinstance(config, dict):
+        tree = config
+    else:
+        import yaml
+        with open(config, encoding='utf-8') as f:
+            tree = yaml.safe_load(f) or {}
+        where = where or config
+    config = where or 'the Lightning Pose config'
     context = (tree.get('model') or {}).get('model_type') == 'heatmap_mhcrnn'
     key = f'dali.{"context" if context else "base"}.predict.sequence_length'
     node = tree
@@ -89,6 +95,18 @@ def video_batch_size(config) -> int:
                 'data/video/dali.py:525-528)' if context else 'an integer >= 1 (frames per batch)')
         raise ConfigError(f'{config}: {key} is {node!r}; video prediction needs {need}')
     return node - 2 * CONTEXT_FRAMES if context else node
+
+
+def config_video_batch_size(cfg, default: int = 8) -> int:
+    """Frames per batch for a translated config's video predictions: Lightning Pose's
+    (:func:`video_batch_size`, with the run's overrides) when ``cfg`` comes from a Lightning
+    Pose file (its ``LPRunFolderHook`` holds the tree), else ``default``."""
+    hook = next((h for h in cfg.get('custom_hooks') or [] if isinstance(h, dict) and
+                 h.get('type') == 'LPRunFolderHook'), None)
+    if hook is None:
+        return default
+    return video_batch_size(hook['lp_config'], where=str(getattr(cfg, 'filename', '') or
+                                                          'the Lightning Pose config'))
 
 
 def predict_eval_videos(config, model_dir, checkpoint: Optional[str] = None,

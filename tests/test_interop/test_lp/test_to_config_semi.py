@@ -298,3 +298,15 @@ def test_regression_head_refuses_heatmap_losses():
     with pytest.raises(ValueError, match='measures heatmaps.*regression'):
         MODELS.build(dict(type='LPRegressionHead', in_channels=16, out_channels=3,
                           unsupervised_losses=dict(t=dict(type='LPTemporalHeatmapKLLoss'))))
+
+
+def test_video_batch_size_follows_the_dali_predict_keys(project):
+    """dali.*.predict.sequence_length (with command-line overrides) → the frames per batch of
+    video predictions (tools/infer_video.py's default; predict_eval_videos reads the saved
+    config.yaml alike): a context model's windows hold 4 context frames."""
+    from posecfg.apis.lp_video import config_video_batch_size
+    assert config_video_batch_size(load(project, 'dali.base.predict.sequence_length=5')) == 5
+    context = load(project, 'model.model_type=heatmap_mhcrnn',
+                   'dali.context.predict.sequence_length=9')
+    assert config_video_batch_size(context) == 9 - 4
+    assert config_video_batch_size(dict(custom_hooks=[])) == 8  # not a Lightning Pose config
