@@ -5,9 +5,10 @@ unsupervised losses as Lightning Pose combines them, and the rule at a video's e
 Oracles are Lightning Pose's code paths written out here:
 ``models/heatmap_tracker_mhcrnn.py:205-229`` (predict_step: ``mf_conf_gt = torch.gt(conf_mf,
 conf_sf)``, masked assignment), ``:158-178`` (loss inputs ``cat([sf, mf])``, targets repeated),
-``:302-337`` (unlabeled: keypoints of both heads concatenated, context head first), ``models/base.py:159-199``
-(``get_context_from_sequence``) and ``:360-386`` (``[2:-2]``), ``models/heads/heatmap_mhcrnn.py:
-269-316`` (the CRNN recurrence), ``utils/predictions.py:147-185`` (``fix_context_preds_confs``),
+``:302-337`` (unlabeled: keypoints of both heads concatenated, context head first),
+``models/base.py:159-199`` (``get_context_from_sequence``) and ``:360-386`` (``[2:-2]``),
+``models/heads/heatmap_mhcrnn.py:269-316`` (the CRNN recurrence),
+``utils/predictions.py:147-185`` (``fix_context_preds_confs``),
 ``losses/losses.py:293-336`` (heatmap MSE), ``:576-704`` (temporal).
 """
 import numpy as np
