@@ -43,7 +43,10 @@ def parse_args(argv=None):
                         "video's folder)")
     parser.add_argument('--format', choices=['dlc', 'lp', 'coco'], default=None,
                         help='output files (default: from the config, see above)')
-    parser.add_argument('--batch-size', type=int, default=8, help='frames per batch')
+    parser.add_argument('--batch-size', type=int, default=None,
+                        help="frames per batch (default 8; a Lightning Pose config's "
+                             'dali.base.predict.sequence_length, or its '
+                             'dali.context.predict.sequence_length - 4 for context models)')
     parser.add_argument('--save-csv', action='store_true',
                         help="DeepLabCut format: write the .csv beside the .h5")
     parser.add_argument('--save-video', action='store_true', help='write a labeled video')
@@ -110,9 +113,12 @@ def main(argv=None):
     from posecfg.apis.video import VideoDecodeError, VideoOpenError
     from posecfg.apis.video_inference import (collect_videos, default_format, infer_video,
                                               load_video_model)
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         raise SystemExit('error: --batch-size must be >= 1')
     cfg = load_config(args)
+    if args.batch_size is None:
+        from posecfg.apis.lp_video import config_video_batch_size
+        args.batch_size = config_video_batch_size(cfg)
     vm = load_video_model(cfg, resolve_checkpoint(args.checkpoint, cfg), device=args.device)
     fmt = args.format or default_format(vm, args.config)
     if fmt == 'lp' and vm.kind == 'topdown':

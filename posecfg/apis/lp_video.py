@@ -10,6 +10,18 @@ labeled video ``video_preds/labeled_videos/<video stem>_labeled.mp4`` drawn in
 ``eval.colormap`` hiding points at or below ``eval.confidence_thresh_for_vid`` (seed 001 and the
 sample ``config_default.yaml``: defaults true, ``${data.video_dir}``, false, ``cool``, 0.90).
 
+Frames per batch: Lightning Pose's video reader reads ``dali.base.predict.sequence_length``
+frames per batch, and for context models (``heatmap_mhcrnn``) windows of
+``dali.context.predict.sequence_length`` frames advancing by that minus 4, each predicting its
+centre frames with 2 frames of context on each side (``data/video/dali.py:585-612``,
+``data/video/opencv.py``; ``litpose predict --batch_size`` sets both keys,
+``cli/commands/predict.py:217-219``). posecfg's video reader does the same with a batch of
+``sequence_length`` frames (base) or ``sequence_length - 4`` centre frames plus their 4 context
+frames (context; :func:`video_batch_size`). The keys set how many frames one forward pass
+holds (memory and speed); the predictions do not depend on them: every frame sees the same
+window t-2 … t+2, and the video's first and last frames follow Lightning Pose's edge rule
+whatever the batching (:mod:`~posecfg.apis.video_inference.context_edges`).
+
 The config goes through :func:`posecfg.interop.dialects.load_dialect_config` (a clear error
 until posecfg has the Lightning Pose translator); the weights are ``checkpoint=`` or the best
 checkpoint under ``model_dir`` (:func:`~posecfg.apis.video_inference.snapshots.find_checkpoint`).
@@ -22,7 +34,10 @@ from typing import Any, List, Optional, Sequence
 
 from posecfg.config.errors import ConfigError
 
-__all__ = ['predict_eval_videos', 'eval_settings']
+__all__ = ['predict_eval_videos', 'eval_settings', 'video_batch_size', 'config_video_batch_size']
+
+#: frames of context on each side a context model's window holds (t-2 … t+2)
+CONTEXT_FRAMES = 2
 
 EVAL_DEFAULTS = dict(predict_vids_after_training=True, test_videos_directory=None,
                      save_vids_after_training=False, colormap='cool',
@@ -56,12 +71,51 @@ def eval_settings(config) -> dict:
     return settings
 
 
+def video_batch_size(config, where=None) -> int:
+    """Centre frames per batch for predicting videos with a Lightning Pose config (a
+    ``config.yaml`` path, or its tree as a mapping; ``where`` names it in errors), module
+    docstring: ``dali.base.predict.sequence_length``, or for ``heatmap_mhcrnn``
+    ``dali.context.predict.sequence_length - 4`` (its windows hold 4 context frames more)."""
+    if isinstance(config, dict):
+        tree = config
+    else:
+        import yaml
+        with open(config, encoding='utf-8') as f:
+            tree = yaml.safe_load(f) or {}
+        where = where or config
+    config = where or 'the Lightning Pose config'
+    context = (tree.get('model') or {}).get('model_type') == 'heatmap_mhcrnn'
+    key = f'dali.{"context" if context else "base"}.predict.sequence_length'
+    node = tree
+    for part in key.split('.'):
+        node = node.get(part) if isinstance(node, dict) else None
+    least = 2 * CONTEXT_FRAMES + 1 if context else 1
+    if isinstance(node, bool) or not isinstance(node, int) or node < least:
+        need = ('an integer > 4: the frames of a window, 4 of them context (Lightning Pose: '
+                'data/video/dali.py:525-528)' if context else 'an integer >= 1 (frames per batch)')
+        raise ConfigError(f'{config}: {key} is {node!r}; video prediction needs {need}')
+    return node - 2 * CONTEXT_FRAMES if context else node
+
+
+def config_video_batch_size(cfg, default: int = 8) -> int:
+    """Frames per batch for a translated config's video predictions: Lightning Pose's
+    (:func:`video_batch_size`, with the run's overrides) when ``cfg`` comes from a Lightning
+    Pose file (its ``LPRunFolderHook`` holds the tree), else ``default``."""
+    hook = next((h for h in cfg.get('custom_hooks') or [] if isinstance(h, dict) and
+                 h.get('type') == 'LPRunFolderHook'), None)
+    if hook is None:
+        return default
+    return video_batch_size(hook['lp_config'], where=str(getattr(cfg, 'filename', '') or
+                                                          'the Lightning Pose config'))
+
+
 def predict_eval_videos(config, model_dir, checkpoint: Optional[str] = None,
                         cfg_options: Sequence[str] = (), overwrite: bool = False,
-                        batch_size: int = 8, progress: bool = True) -> List[Path]:
+                        batch_size: Optional[int] = None, progress: bool = True) -> List[Path]:
     """Predict the ``eval.test_videos_directory`` videos into ``model_dir/video_preds`` (see
     the module docstring); returns the files written (nothing when
-    ``eval.predict_vids_after_training`` is false)."""
+    ``eval.predict_vids_after_training`` is false). ``batch_size``: centre frames per batch;
+    None: the config's (:func:`video_batch_size`)."""
     from .dlc_video import load_config_and_checkpoint
     from .video_inference import collect_videos, infer_video, load_video_model
     from .video_inference.snapshots import find_checkpoint
@@ -72,6 +126,8 @@ def predict_eval_videos(config, model_dir, checkpoint: Optional[str] = None,
     if not directory or not Path(directory).is_dir():
         raise ConfigError(f'{config}: eval.test_videos_directory {directory!r} is not a folder '
                           '(set it, or eval.predict_vids_after_training=false)')
+    if batch_size is None:
+        batch_size = video_batch_size(config)
     checkpoint = checkpoint or find_checkpoint(model_dir)
     if checkpoint is None:
         raise ConfigError(f'{model_dir}: no checkpoint found (epoch=E-step=S-best.ckpt); pass '

@@ -400,3 +400,31 @@ def test_several_instances_give_deeplabcuts_multi_animal_columns(tmp_path):
     # the single-instance BottomUp head finds one animal: the second individual's columns NaN
     assert np.isfinite(df.xs('mus1', level='individuals', axis=1).to_numpy()).all()
     assert np.isnan(df.xs('mus2', level='individuals', axis=1).to_numpy()).all()
+
+
+def test_lightning_pose_video_batch_size(tmp_path, shared_path):
+    """dali.base.predict.sequence_length frames per batch; a context model's windows of
+    dali.context.predict.sequence_length frames hold 4 context frames (data/video/dali.py:
+    585-612), so sequence_length - 4 centre frames; LP refuses windows of 4 or fewer."""
+    import yaml
+
+    from posecfg.apis.lp_video import video_batch_size
+    from posecfg.config.errors import ConfigError
+    tree = yaml.safe_load(shared_path('lp-configs', 'config_default.yaml').read_text())
+    path = tmp_path / 'config.yaml'
+
+    def size(model_type, base, context):
+        tree['model']['model_type'] = model_type
+        tree['dali']['base']['predict']['sequence_length'] = base
+        tree['dali']['context']['predict']['sequence_length'] = context
+        path.write_text(yaml.safe_dump(tree))
+        return video_batch_size(path)
+
+    assert size('heatmap', 96, 50) == 96
+    assert size('regression', 7, 50) == 7
+    assert size('heatmap_mhcrnn', 96, 50) == 46
+    assert size('heatmap_mhcrnn', 1, 5) == 1
+    with pytest.raises(ConfigError, match=r'dali\.context\.predict\.sequence_length is 4.*> 4'):
+        size('heatmap_mhcrnn', 96, 4)
+    with pytest.raises(ConfigError, match=r'dali\.base\.predict\.sequence_length is 0'):
+        size('heatmap', 0, 96)

@@ -5,9 +5,10 @@ unsupervised losses as Lightning Pose combines them, and the rule at a video's e
 Oracles are Lightning Pose's code paths written out here:
 ``models/heatmap_tracker_mhcrnn.py:205-229`` (predict_step: ``mf_conf_gt = torch.gt(conf_mf,
 conf_sf)``, masked assignment), ``:158-178`` (loss inputs ``cat([sf, mf])``, targets repeated),
-``:302-337`` (unlabeled: keypoints of both heads concatenated), ``models/base.py:159-199``
-(``get_context_from_sequence``) and ``:360-386`` (``[2:-2]``), ``models/heads/heatmap_mhcrnn.py:
-269-316`` (the CRNN recurrence), ``utils/predictions.py:147-185`` (``fix_context_preds_confs``),
+``:302-337`` (unlabeled: keypoints of both heads concatenated, context head first),
+``models/base.py:159-199`` (``get_context_from_sequence``) and ``:360-386`` (``[2:-2]``),
+``models/heads/heatmap_mhcrnn.py:269-316`` (the CRNN recurrence),
+``utils/predictions.py:147-185`` (``fix_context_preds_confs``),
 ``losses/losses.py:293-336`` (heatmap MSE), ``:576-704`` (temporal).
 """
 import numpy as np
@@ -154,7 +155,8 @@ def test_supervised_loss_is_lightning_pose_concatenation():
 
 def test_unlabeled_losses_on_both_heads_concatenated_along_the_frames():
     """A sequence of 7 frames predicts its frames 2…4; the temporal loss (epsilon 0, no
-    threshold) sees [sf of 2…4, mf of 2…4] as one run, Lightning Pose's concatenation."""
+    threshold) sees [mf of 2…4, sf of 2…4] as one run, Lightning Pose's concatenation
+    (``torch.cat([crnn, sf])``, heatmap_tracker_mhcrnn.py:333-337)."""
     from posecfg.apis.video.geometry import ResizeMap
     torch.manual_seed(0)
     head = LPHeatmapMHCRNNHead(in_channels=16, out_channels=3, unsupervised_losses=dict(
@@ -166,7 +168,7 @@ def test_unlabeled_losses_on_both_heads_concatenated_along_the_frames():
     losses = head.loss_unlabeled((frames,), batch)
     out = head((lp_context_windows(frames),))
     codec = head.codec.sized((96, 64))
-    points = torch.cat([codec.decode_torch(out['sf'])[0], codec.decode_torch(out['mf'])[0]])
+    points = torch.cat([codec.decode_torch(out['mf'])[0], codec.decode_torch(out['sf'])[0]])
     points = points * 2.0  # 96×64 input → 192×128 frame
     steps = (points[1:] - points[:-1]).norm(dim=-1)  # 5 steps, one across the junction
     torch.testing.assert_close(losses['temporal_loss'], 0.5 * steps.mean(),

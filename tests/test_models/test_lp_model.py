@@ -119,6 +119,36 @@ def test_regression_loss_and_rmse_by_hand():
         pytest.approx(math.sqrt((1 + 4) / 2))
 
 
+def test_regression_unlabeled_losses_see_frame_pixels_without_confidences():
+    """SemiSupervisedRegressionTracker (models/regression_tracker.py:206-221): the regressed
+    keypoints of each sequence with its augmentation undone; posecfg then maps them to
+    original-frame pixels (the resize undone) and passes no confidences (temporal: no pair
+    left out, as Lightning Pose passes it none). Temporal loss by hand on the mapped points."""
+    from posecfg.apis.video.geometry import ResizeMap
+    torch.manual_seed(0)
+    head = MODELS.build(dict(type='LPRegressionHead', in_channels=16, out_channels=3,
+                             unsupervised_losses=dict(temporal=dict(
+                                 type='LPTemporalLoss', epsilon=3.0, prob_threshold=0.9))))
+    feats = 10 * torch.rand(2 * 4, 16, 2, 3)  # 2 sequences of 4 frames
+    warps = torch.tensor([[[1.0, 0, 5.0], [0, 1.0, -3.0]], [[0.0, -1.0, 64.0], [1.0, 0, 0]]])
+    resize = ResizeMap(source_size=(192, 128), input_size=(96, 64))  # scale 2
+    batch = dict(img=torch.zeros(8, 3, 64, 96), sequence_length=4, warp_mat=warps,
+                 img_metas=[dict(resize=resize)] * 8)
+    losses = head.loss_unlabeled(feats, batch)
+    out = head(feats).detach().reshape(2, 4, 3, 2)
+    frame = []
+    for u in range(2):  # x_aug = A x + b  →  x = A⁻¹ (x_aug - b), then × 2
+        linear, shift = warps[u, :, :2], warps[u, :, 2]
+        frame.append(torch.linalg.solve(linear, (out[u] - shift).reshape(-1, 2).T).T * 2.0)
+    frame = torch.stack(frame).reshape(2, 4, 3, 2)
+    moves = (frame[:, 1:] - frame[:, :-1]).norm(dim=-1)
+    assert (moves < 3.0).any() and (moves > 3.0).any()  # epsilon acts on some moves only
+    torch.testing.assert_close(losses['temporal_loss'], 0.5 * (moves - 3.0).clamp(min=0).mean(),
+                               rtol=1e-4, atol=1e-5)
+    losses['temporal_loss'].backward()
+    assert head.linear_layer.weight.grad.abs().sum() > 0
+
+
 def tiny_model(head):
     torch.manual_seed(0)
     model = MODELS.build(dict(

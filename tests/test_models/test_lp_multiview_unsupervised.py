@@ -63,8 +63,15 @@ class Recorder(torch.nn.Module):
         return keypoints.sum() * 0
 
 
+class MapRecorder(Recorder):
+    """An unsupervised loss on heatmaps (as ``temporal_heatmap_*``) that keeps them."""
+
+    unsupervised_input = 'heatmaps'
+
+
 def test_head_joins_the_views_of_unlabeled_sequences():
-    """U = 2 samples of V = 2 views, S = 3 frames: the loss sees (2, 3, 2·K, 2) keypoints, frame
+    """U = 2 samples of V = 2 views, S = 3 frames: the loss sees (2, 3, 2·K, 2) keypoints (and a
+    heatmap loss (2, 3, 2·K, h, w) maps), frame
     s of sample u holding view 0's then view 1's keypoints, each view's augmentation undone with
     its own warp and resized back with its own map."""
     from posecfg.apis.video.geometry import ResizeMap
@@ -74,6 +81,7 @@ def test_head_joins_the_views_of_unlabeled_sequences():
     head = MODELS.build(dict(type='LPHeatmapHead', in_channels=16, out_channels=k,
                              downsample_factor=2))
     head.unsupervised_losses['record'] = Recorder()
+    head.unsupervised_losses['maps'] = MapRecorder()
     sizes = {0: (40, 20), 1: (40, 30)}  # each view's video (w, h); inputs 32 x 16
     samples = []
     for u in range(2):
@@ -106,3 +114,8 @@ def test_head_joins_the_views_of_unlabeled_sequences():
             torch.testing.assert_close(
                 head.unsupervised_losses['record'].scores[u, :, v * k:(v + 1) * k],
                 scores.reshape(2 * views, s, k)[u * views + v].detach())
+            # heatmaps joined alike, as the model outputs them (Lightning Pose's
+            # (batch, V·K, h, w), heatmap_tracker.py:118-127)
+            torch.testing.assert_close(
+                head.unsupervised_losses['maps'].keypoints[u, :, v * k:(v + 1) * k],
+                outputs.reshape(2 * views, s, k, *outputs.shape[-2:])[u * views + v].detach())

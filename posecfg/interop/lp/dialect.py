@@ -279,7 +279,8 @@ KEYS: Tuple[LPKey, ...] = (
        'consecutive unlabeled frames per training batch (context models; >= 5)',
        'data/factory.py:297-308', 16),
     _k('dali.context.predict.sequence_length', INT, REQUIRED, S,
-       'frames per batch when predicting videos (context models)', 'data/video/utils.py:192', 96),
+       'frames per window when predicting videos (context models; > 4): sequence_length - 4 '
+       'centre frames per batch', 'data/video/utils.py:192, data/video/dali.py:603-612', 96),
     # ---------------------------------------------------------------------------- losses
     *(_k(f'losses.{name}.{key}', kinds, default, scope, doc, source, template)
       for name, scope in (('pca_multiview', S), ('pca_singleview', S))

@@ -67,9 +67,12 @@ Lightning Pose key                             posecfg
 (the file itself)                              ``LPRunFolderHook``: the run folder's
                                                ``config.yaml``, labels CSV copy,
                                                ``hparams.yaml``, ``train_status.json``
-``model.losses_to_use`` (semi-supervised:     ``LPHeatmapHead(unsupervised_losses={name:
-pca_singleview, pca_multiview, temporal)       LPPCASingleviewLoss | LPPCAMultiviewLoss |
-                                               LPTemporalLoss})``
+``model.losses_to_use`` (semi-supervised:     ``LPHeatmapHead`` / ``LPHeatmapMHCRNNHead`` /
+pca_singleview, pca_multiview, temporal,       ``LPRegressionHead(unsupervised_losses={name:
+temporal_heatmap_mse, temporal_heatmap_kl)     LPPCASingleviewLoss | LPPCAMultiviewLoss |
+                                               LPTemporalLoss | LPTemporalHeatmapMSELoss |
+                                               LPTemporalHeatmapKLLoss})`` (the heatmap ones
+                                               on heatmap models only, as Lightning Pose)
 ``losses.<name>.*``                            those losses' arguments (log_weight,
                                                components_to_keep, epsilon, empirical_epsilon_*,
                                                centering_method, prob_threshold)
@@ -93,6 +96,11 @@ pca_singleview, pca_multiview, temporal)       LPPCASingleviewLoss | LPPCAMultiv
 ``eval.predict_vids_after_training``,          ``LPPredictionsHook(eval_videos='config.yaml')``:
 ``save_vids_after_training``,                  then ``predict_eval_videos`` on the run folder's
 ``test_videos_directory``, ...                 config (``video_preds/``, labeled videos)
+``dali.base.predict.sequence_length``,         frames per batch of those video predictions
+``dali.context.predict.sequence_length``       (context models: sequence_length - 4 centre
+                                               frames and their 4 context frames;
+                                               :func:`posecfg.apis.lp_video.video_batch_size`;
+                                               memory and speed, not the predictions)
 ``data.view_names`` (multi-view projects,      ``MultiviewBottomUp`` (views through one backbone
 one ``data.csv_file`` per view)                and head), ``LPMultiviewProjectDataset``,
                                                ``MultiviewUnlabeledVideoDataset`` +
@@ -105,8 +113,8 @@ one ``data.csv_file`` per view)                and head), ``LPMultiviewProjectDa
 =============================================  ===============================================
 
 Refused with an error saying why (never dropped silently): the heatmap temporal losses
-(``temporal_heatmap_mse``/``kl``), unsupervised losses on the regression model, the multi-view
-transformer (``heatmap_multiview_transformer``) and other non-heatmap multi-view models,
+(``temporal_heatmap_mse``/``kl``) on the regression model (Lightning Pose refuses them too), the
+multi-view transformer (``heatmap_multiview_transformer``) and other non-heatmap multi-view models,
 ``pca_singleview`` on multi-view projects (Lightning Pose refuses it too),
 ``model.backbone_checkpoint``, ``training.val_check_interval`` (but 1.0), ``data.bbox_file``,
 ``data.camera_params_file``. Keys that only act in Lightning Pose's semi-supervised or video
@@ -137,8 +145,6 @@ from .config import LPConfig, LPConfigError, load_lp_config
 IMAGENET_MEAN, IMAGENET_STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 HEATMAP_LOSSES = {'mse': 'LPHeatmapMSELoss', 'kl': 'LPHeatmapKLLoss', 'js': 'LPHeatmapJSLoss'}
 SUPPORTED_MODEL_TYPES = ('heatmap', 'heatmap_mhcrnn', 'regression')
-#: model types whose unsupervised losses posecfg builds
-SEMI_SUPERVISED_MODEL_TYPES = ('heatmap', 'heatmap_mhcrnn')
 #: ``LPHeatmapHead`` / ``LPHeatmapMHCRNNHead`` per heatmap model type
 HEATMAP_HEADS = {'heatmap': 'LPHeatmapHead', 'heatmap_mhcrnn': 'LPHeatmapMHCRNNHead'}
 #: feature channels of the last map of each Lightning Pose backbone (torchvision ``fc`` /
@@ -161,7 +167,14 @@ UNSUPERVISED_LOSSES = {
         'log_weight', 'components_to_keep', 'empirical_epsilon_percentile',
         'empirical_epsilon_multiplier', 'epsilon')),
     'temporal': ('LPTemporalLoss', ('log_weight', 'epsilon', 'prob_threshold')),
+    'temporal_heatmap_mse': ('LPTemporalHeatmapMSELoss', ('log_weight', 'epsilon',
+                                                          'prob_threshold')),
+    'temporal_heatmap_kl': ('LPTemporalHeatmapKLLoss', ('log_weight', 'epsilon',
+                                                        'prob_threshold')),
 }
+#: unsupervised losses on heatmaps: Lightning Pose's regression model has none to give them
+#: (``models/factory.py`` ``_validate_loss_model_compatibility``: ValueError)
+HEATMAP_ONLY_LOSSES = ('temporal_heatmap_mse', 'temporal_heatmap_kl')
 #: the ``data`` key each PCA loss takes its keypoint columns from
 PCA_COLUMNS = {'pca_singleview': 'columns_for_singleview_pca',
                'pca_multiview': 'mirrored_column_matches'}
@@ -300,18 +313,17 @@ class Translator:
                             f'downsample_factor 2 only (the context head\'s maps are at 1/4 of '
                             f'the input; Lightning Pose raises NotImplementedError, '
                             f'models/heatmap_tracker_mhcrnn.py:68-69)')
-        if lp.semi_supervised and model_type not in SEMI_SUPERVISED_MODEL_TYPES:
-            raise self.fail('model.losses_to_use',
-                            f'{lp.losses_to_use}: unsupervised losses on the {model_type} model '
-                            f'are not built in posecfg yet (they are for model_type '
-                            f'{" and ".join(SEMI_SUPERVISED_MODEL_TYPES)}); '
-                            f'set model.losses_to_use=[] for a supervised {model_type} model')
         for name in lp.losses_to_use:
             if name not in UNSUPERVISED_LOSSES:
                 raise self.fail('model.losses_to_use',
                                 f'{name!r}: posecfg has the unsupervised losses '
-                                f'{", ".join(UNSUPERVISED_LOSSES)}; the heatmap temporal '
-                                f'losses (temporal_heatmap_mse/kl) are not built yet')
+                                f'{", ".join(UNSUPERVISED_LOSSES)}')
+            if name in HEATMAP_ONLY_LOSSES and 'heatmap' not in model_type:
+                raise self.fail('model.losses_to_use',
+                                f'{name} measures predicted heatmaps and the {model_type} '
+                                f'model predicts none (Lightning Pose refuses it too: '
+                                f'models/factory.py _validate_loss_model_compatibility); use '
+                                f'temporal, or a heatmap model')
         for key, why in (('model.backbone_checkpoint', 'backbone weights from a file'),
                          ('data.bbox_file', 'cropping to boxes'),
                          ('data.camera_params_file', 'camera calibration')):
@@ -441,6 +453,8 @@ class Translator:
             self.link(('model', 'heads', 'bodypart', 'loss'), 'model.heatmap_loss_type')
         else:
             head = dict(type='LPRegressionHead', in_channels=channels, out_channels=keypoints)
+            if self.lp.semi_supervised:  # SemiSupervisedRegressionTracker
+                head['unsupervised_losses'] = self.unsupervised_losses()
         self.link(('model',), 'model.model_type')
         self.link(('model', 'backbone'), 'model.backbone')
         # multi-view: every view through this backbone and head (heatmap_tracker.py:107-131)

@@ -45,11 +45,16 @@ def _numpy(value) -> np.ndarray:
 
 
 def join_view_sequences(values: Tensor, views: int) -> Tensor:
-    """(U·V, S, K, C) per-view sequences (view after view within each of U samples) → (U, S,
-    V·K, C): each frame's keypoints of every view, view after view."""
-    u, s, k, c = values.shape
-    return values.reshape(u // views, views, s, k, c).permute(0, 2, 1, 3, 4).reshape(
-        u // views, s, views * k, c)
+    """(U·V, S, K, ...) per-view sequences (view after view within each of U samples) → (U, S,
+    V·K, ...): each frame's keypoints (or heatmaps) of every view, view after view."""
+    u, s, k, *rest = values.shape
+    return values.reshape(u // views, views, s, k, *rest).transpose(1, 2).reshape(
+        u // views, s, views * k, *rest)
+
+
+def sequence_maps(outputs: Tensor, sequences: int) -> Tensor:
+    """Heatmaps (U · S, K, h, w) of U sequences → (U, S, K, h, w)."""
+    return outputs.reshape(sequences, -1, *outputs.shape[1:])
 
 
 def ground_truth(batch: dict, num_keypoints: int, owner: str) -> Tuple[np.ndarray, np.ndarray]:
@@ -66,6 +71,47 @@ def ground_truth(batch: dict, num_keypoints: int, owner: str) -> Tuple[np.ndarra
         if len(kp):
             points[i] = np.where(vis[0, :, None] > 0, kp[0, :, :2], np.nan)
     return points
+
+
+def check_sequence_batch(batch: dict, owner: str) -> int:
+    """The ``sequence_length`` of a batch of unlabeled sequences, or a KeyError saying how to
+    get one."""
+    if 'sequence_length' not in batch or 'warp_mat' not in batch:
+        raise KeyError(f"{owner}.loss_unlabeled needs batches of sequences "
+                       f"(UnlabeledVideoDataset) collated by unlabeled_sequence_collate: set "
+                       f"data.unlabeled_dataloader.collate_fn=dict(type="
+                       f"'unlabeled_sequence_collate')")
+    return int(batch['sequence_length'])
+
+
+def sequence_to_frame(keypoints: Tensor, batch: dict, metas: Sequence[dict]) -> Tensor:
+    """Keypoints (U, S, K, 2) in input pixels of U augmented sequences → original-frame pixels:
+    each sequence's ``batch['warp_mat']`` (U, 2, 3) augmentation undone, then its
+    ``metas[u]['resize']`` undone (Lightning Pose's ``undo_affine_transform_batch`` then
+    ``model_to_frame_batch``, models/heatmap_tracker.py:273-280)."""
+    from posecfg.datasets.unlabeled_video import undo_warp
+    keypoints = undo_warp(keypoints, batch['warp_mat'].to(keypoints)[:, None])
+    scale = keypoints.new_tensor([m['resize'].scale for m in metas])[:, None, None]
+    offset = keypoints.new_tensor([m['resize'].offset for m in metas])[:, None, None]
+    return keypoints * scale + offset
+
+
+def unsupervised_loss_values(losses: nn.ModuleDict, keypoints: Tensor,
+                             scores: Optional[Tensor], heatmaps: Optional[Tensor] = None) -> dict:
+    """``<name>_loss`` of each unsupervised loss of U sequences: ``loss(keypoints (U, S, K, 2),
+    scores (U, S, K) or None)``, or ``loss(heatmaps (U, S, K, h, w), scores)`` for losses whose
+    ``unsupervised_input`` is ``'heatmaps'``."""
+    values = {}
+    for name, loss in losses.items():
+        if getattr(loss, 'unsupervised_input', 'keypoints') == 'heatmaps':
+            if heatmaps is None:
+                raise ValueError(f'the unsupervised loss {name!r} ({type(loss).__name__}) '
+                                 f'measures heatmaps, and this head predicts none (Lightning '
+                                 f'Pose: temporal_heatmap_* losses need a heatmap model)')
+            values[f'{name}_loss'] = loss(heatmaps, scores)
+        else:
+            values[f'{name}_loss'] = loss(keypoints, scores)
+    return values
 
 
 @MODELS.register_module()
@@ -192,27 +238,27 @@ class LPHeatmapHead(BaseHead):
             raise ValueError('LPHeatmapHead: the batch has an unlabeled stream but the head has '
                              'no unsupervised_losses (e.g. dict(temporal=dict(type='
                              "'LPTemporalLoss', ...)))")
-        if 'sequence_length' not in batch or 'warp_mat' not in batch:
-            raise KeyError("LPHeatmapHead.loss_unlabeled needs batches of sequences "
-                           "(UnlabeledVideoDataset) collated by unlabeled_sequence_collate: set "
-                           "data.unlabeled_dataloader.collate_fn=dict(type="
-                           "'unlabeled_sequence_collate')")
-        length = int(batch['sequence_length'])
-        keypoints, scores = self.unlabeled_keypoints(self.forward(feats), batch,
-                                                     batch['img_metas'][::length])
+        length = check_sequence_batch(batch, 'LPHeatmapHead')
+        metas = batch['img_metas'][::length]
+        outputs = self.forward(feats)
+        keypoints, scores = self.unlabeled_keypoints(outputs, batch, metas)
+        maps = sequence_maps(outputs, len(metas))
         views = int(batch.get('num_views') or 1)
         if views > 1:
             # U·V view sequences (multiview_sequence_collate) → U sequences of the V·K
             # keypoints, view after view (Lightning Pose's multi-view layout)
-            keypoints, scores = join_view_sequences(keypoints, views), \
-                join_view_sequences(scores[..., None], views)[..., 0]
-        return self.unsupervised_loss_values(keypoints, scores)
+            keypoints, scores, maps = join_view_sequences(keypoints, views), \
+                join_view_sequences(scores[..., None], views)[..., 0], \
+                join_view_sequences(maps, views)
+        return self.unsupervised_loss_values(keypoints, scores, maps)
 
-    def unsupervised_loss_values(self, keypoints: Tensor, scores: Tensor) -> dict:
+    def unsupervised_loss_values(self, keypoints: Tensor, scores: Tensor,
+                                 heatmaps: Optional[Tensor] = None) -> dict:
         """``<name>_loss`` of each of ``unsupervised_losses`` on keypoints (U, S, K, 2)
-        original-frame pixels and confidences (U, S, K) of U sequences."""
-        return {f'{name}_loss': loss(keypoints, scores)
-                for name, loss in self.unsupervised_losses.items()}
+        original-frame pixels and confidences (U, S, K) of U sequences; losses whose
+        ``unsupervised_input`` is ``'heatmaps'`` (Lightning Pose's ``temporal_heatmap_*``) get
+        the predicted ``heatmaps`` (U, S, K, h, w) instead of the keypoints."""
+        return unsupervised_loss_values(self.unsupervised_losses, keypoints, scores, heatmaps)
 
     def unlabeled_keypoints(self, outputs: Tensor, batch: dict, metas: Sequence[dict]
                             ) -> Tuple[Tensor, Tensor]:
@@ -224,12 +270,7 @@ class LPHeatmapHead(BaseHead):
         codec = self.codec.sized(input_size, outputs.shape[:1:-1])
         keypoints, scores = codec.decode_torch(outputs, differentiable=True)  # (U·S, K, 2)
         keypoints = keypoints.reshape(len(metas), -1, *keypoints.shape[1:])  # (U, S, K, 2)
-        scores = scores.reshape(keypoints.shape[:3])
-        from posecfg.datasets.unlabeled_video import undo_warp
-        keypoints = undo_warp(keypoints, batch['warp_mat'].to(keypoints)[:, None])
-        scale = keypoints.new_tensor([m['resize'].scale for m in metas])[:, None, None]
-        offset = keypoints.new_tensor([m['resize'].offset for m in metas])[:, None, None]
-        return keypoints * scale + offset, scores
+        return sequence_to_frame(keypoints, batch, metas), scores.reshape(keypoints.shape[:3])
 
     @torch.no_grad()
     def _rmse(self, codec, outputs: Tensor, batch: dict, input_size,
@@ -267,6 +308,9 @@ class LPRegressionHead(BaseHead):
         out_channels: keypoints K.
         loss: default ``LPRegressionMSELoss`` (input pixels, weight 0.5).
         in_index: which backbone output to use.
+        unsupervised_losses: name → loss config (``LPTemporalLoss``, ``LPPCASingleviewLoss``,
+            ``LPPCAMultiviewLoss``; not the heatmap losses) computed by :meth:`loss_unlabeled`
+            (Lightning Pose's ``SemiSupervisedRegressionTracker``).
 
     ``forward`` → (B, K, 2) input pixels; ``decode`` → keypoints (1, K, 2), scores (1, K) = 0
     per sample.
@@ -280,11 +324,19 @@ class LPRegressionHead(BaseHead):
 
     def __init__(self, in_channels: int, out_channels: int, loss: Optional[dict] = None,
                  in_index: int = -1, test_cfg: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None, unsupervised_losses: Optional[dict] = None):
         super().__init__(codec=None, test_cfg=test_cfg, init_cfg=init_cfg)
         self.in_channels, self.out_channels, self.in_index = in_channels, out_channels, in_index
         self.linear_layer = nn.Linear(in_channels, 2 * out_channels)  # torch default init
         self.loss_module = MODELS.build(loss or dict(type='LPRegressionMSELoss'))
+        self.unsupervised_losses = nn.ModuleDict(
+            {name: MODELS.build(cfg) for name, cfg in (unsupervised_losses or {}).items()})
+        for name, built in self.unsupervised_losses.items():
+            if getattr(built, 'unsupervised_input', 'keypoints') != 'keypoints':
+                raise ValueError(f'LPRegressionHead: the unsupervised loss {name!r} '
+                                 f'({type(built).__name__}) measures heatmaps and a regression '
+                                 f'head predicts none (Lightning Pose refuses it too, '
+                                 f'models/factory.py:_validate_loss_model_compatibility)')
 
     def init_weights(self) -> None:
         if self.init_cfg:
@@ -308,6 +360,29 @@ class LPRegressionHead(BaseHead):
         if rmse is not None:
             losses['supervised_rmse'] = rmse
         return losses
+
+    def loss_unlabeled(self, feats, batch: dict) -> dict:
+        """``<name>_loss`` of each of ``unsupervised_losses`` on a batch of unlabeled sequences
+        (as :meth:`LPHeatmapHead.loss_unlabeled`): the regressed keypoints, the sequence's
+        augmentation undone (``models/regression_tracker.py:206-221``), in original-frame
+        pixels, without confidences (a regression model has none: the temporal loss leaves no
+        pair out, as Lightning Pose passes it none).
+
+        Lightning Pose leaves a regression model's unlabeled keypoints in resized-image pixels
+        (it does not call ``model_to_frame_batch`` there, unlike its heatmap models); posecfg
+        measures them in original-frame pixels, the units its PCA losses are fitted in and its
+        heatmap models are measured in, so ``epsilon`` means the same for every model type."""
+        if not self.unsupervised_losses:
+            raise ValueError('LPRegressionHead: the batch has an unlabeled stream but the head '
+                             'has no unsupervised_losses')
+        if int(batch.get('num_views') or 1) > 1:
+            raise ValueError('LPRegressionHead: multi-view unlabeled batches need a heatmap '
+                             'model (Lightning Pose: data/factory.py:147-149)')
+        length = check_sequence_batch(batch, 'LPRegressionHead')
+        metas = batch['img_metas'][::length]
+        outputs = self.forward(feats).float()  # (U·S, K, 2) input pixels
+        keypoints = sequence_to_frame(outputs.reshape(len(metas), length, -1, 2), batch, metas)
+        return unsupervised_loss_values(self.unsupervised_losses, keypoints, None)
 
     def decode(self, outputs: Tensor, input_size: Tuple[int, int]) -> List[dict]:
         points = outputs.detach().float().cpu().numpy()

@@ -22,9 +22,10 @@ Facts from the lightning-pose 2.4.3 wheel (``lightning_pose/<file>:<lines>``):
 - unlabeled sequences (``models/base.py:360-386``, ``heatmap_tracker_mhcrnn.py:302-337``): the
   backbone runs on every frame of a sequence, windows are built by edge-padding it
   (``get_context_from_sequence``) and the first and last two dropped, so a sequence of F frames
-  predicts its frames 2 … F−3; the keypoints of both heads are concatenated ``[sf; mf]`` along
-  the frames before the unsupervised losses (so the temporal loss also measures the step from
-  the last static prediction to the first context one, Lightning Pose's quirk, kept);
+  predicts its frames 2 … F−3; the keypoints (and heatmaps) of both heads are concatenated
+  ``[mf; sf]`` (context head first, l. 333-337) along the frames before the unsupervised losses
+  (so the temporal losses also measure the step from the last context prediction to the first
+  static one, Lightning Pose's quirk, kept);
 - prediction (``heatmap_tracker_mhcrnn.py:205-229``): both heads decoded; per keypoint the
   context head's keypoint and confidence where ``conf_mf > conf_sf`` (ties: the static head).
 """
@@ -39,7 +40,8 @@ from torch import Tensor, nn
 from posecfg.registry import MODELS
 from ..utils.frame_windows import windows_from_sequences
 from .base_head import BaseHead
-from .lp_heads import LPHeatmapHead, _select, spatial_softmax
+from .lp_heads import (LPHeatmapHead, _select, check_sequence_batch, sequence_maps,
+                       spatial_softmax)
 
 #: frames on each side of the centre frame (windows of 2 · CONTEXT + 1 = 5 frames)
 CONTEXT = 2
@@ -191,17 +193,18 @@ class LPHeatmapMHCRNNHead(BaseHead):
         if not self.unsupervised_losses:
             raise ValueError('LPHeatmapMHCRNNHead: the batch has an unlabeled stream but the '
                              'head has no unsupervised_losses')
-        if 'sequence_length' not in batch or 'warp_mat' not in batch:
-            raise KeyError("LPHeatmapMHCRNNHead.loss_unlabeled needs batches of sequences "
-                           "(UnlabeledVideoDataset) collated by unlabeled_sequence_collate")
-        length = int(batch['sequence_length'])
+        length = check_sequence_batch(batch, 'LPHeatmapMHCRNNHead')
         x = _select(feats, self.in_index)
         out = self.forward((windows_from_sequences(x, length, self.context),))
         metas = batch['img_metas'][::length]
         sf, conf_sf = self.head_sf.unlabeled_keypoints(out['sf'], batch, metas)
         mf, conf_mf = self.head_sf.unlabeled_keypoints(out['mf'], batch, metas)
-        return self.head_sf.unsupervised_loss_values(torch.cat([sf, mf], dim=1),
-                                                     torch.cat([conf_sf, conf_mf], dim=1))
+        # the context head's predictions first, as Lightning Pose (heatmap_tracker_mhcrnn.py:
+        # 333-337, torch.cat([crnn, sf]))
+        maps = torch.cat([sequence_maps(out['mf'], len(metas)),
+                          sequence_maps(out['sf'], len(metas))], dim=1)
+        return self.head_sf.unsupervised_loss_values(torch.cat([mf, sf], dim=1),
+                                                     torch.cat([conf_mf, conf_sf], dim=1), maps)
 
     def decode(self, outputs: dict, input_size: Tuple[int, int]) -> List[dict]:
         """Both heads decoded, per keypoint the more confident (module docstring)."""

@@ -258,6 +258,10 @@ class LPTemporalLoss(nn.Module):
     """Lightning Pose's temporal loss (``losses.temporal``): frame-to-frame moves of each
     keypoint beyond ``epsilon`` pixels.
 
+    The base of the heatmap temporal losses too (:mod:`.lp_temporal_heatmap`): a value per
+    consecutive pair of frames and keypoint (:meth:`pair_values`), pairs with a low confidence
+    or a non-finite value set to 0, ``relu(value - epsilon)``, the mean, the weight.
+
     Args:
         log_weight: weight ``1 / (2 exp(log_weight))``.
         epsilon: pixels, a scalar or one value per keypoint.
@@ -268,6 +272,8 @@ class LPTemporalLoss(nn.Module):
     loss_name = 'temporal'
     unsupervised_loss = True
     example_args = dict(log_weight=0.0, epsilon=0.0, prob_threshold=0.0)
+    #: what one keypoint of one frame is: its trailing dimensions
+    item_dims, item_shape = 1, '2'
 
     def __init__(self, log_weight: float = 0.0, epsilon: Union[float, Sequence[float]] = 0.0,
                  prob_threshold: float = 0.0):
@@ -276,7 +282,7 @@ class LPTemporalLoss(nn.Module):
         self.weight = lp_loss_weight(self.log_weight)
         epsilon = torch.as_tensor(epsilon, dtype=torch.float32)
         if epsilon.dim() > 1 or (epsilon < 0).any():
-            raise ValueError(f'LPTemporalLoss: epsilon must be a pixel distance >= 0 or a list of '
+            raise ValueError(f'{type(self).__name__}: epsilon must be a value >= 0 or a list of '
                              f'them (one per keypoint), got {epsilon.tolist()}')
         self.register_buffer('epsilon', epsilon, persistent=False)
         self.prob_threshold = float(prob_threshold)
@@ -287,27 +293,37 @@ class LPTemporalLoss(nn.Module):
         still = torch.tensor([[10.0, 20.0], [30.0, 5.0], [44.0, 40.0]]).expand(6, 3, 2).clone()
         return still, still
 
-    def forward(self, keypoints: Tensor, confidences: Optional[Tensor] = None) -> Tensor:
-        """keypoints (T, K, 2) pixels of consecutive frames, or (S, T, K, 2) sequences;
-        confidences (T, K) / (S, T, K) or None → 0-dim tensor."""
-        if keypoints.dim() == 3:
-            keypoints = keypoints[None]
+    def pair_values(self, first: Tensor, second: Tensor) -> Tensor:
+        """Keypoints (S, T-1, K, 2) of frames t and t+1 → (S, T-1, K) moves ``‖p_t+1 - p_t‖``
+        (pixels; NaN where a keypoint is not finite, with no NaN in the gradient)."""
+        step = second - first
+        finite = torch.isfinite(step).all(-1)
+        moves = safe_norm(torch.where(finite[..., None], step, 0.0))
+        return torch.where(finite, moves, moves.new_tensor(float('nan')))
+
+    def forward(self, predictions: Tensor, confidences: Optional[Tensor] = None) -> Tensor:
+        """predictions (T, K, 2) pixels of consecutive frames, or (S, T, K, 2) sequences;
+        confidences (T, K) / (S, T, K) or None (no pair left out) → 0-dim tensor."""
+        name, frame_dims = type(self).__name__, 2 + self.item_dims
+        if predictions.dim() == frame_dims:
+            predictions = predictions[None]
             confidences = None if confidences is None else confidences[None]
-        if keypoints.dim() != 4 or keypoints.shape[-1] != 2:
-            raise ValueError(f'LPTemporalLoss: keypoints must be (T, K, 2) or (S, T, K, 2), got '
-                             f'{tuple(keypoints.shape)}')
-        num_frames, num_keypoints = keypoints.shape[1:3]
+        if predictions.dim() != frame_dims + 1 or (self.item_shape == '2' and
+                                                   predictions.shape[-1] != 2):
+            raise ValueError(f'{name}: predictions must be (T, K, {self.item_shape}) or (S, T, '
+                             f'K, {self.item_shape}), got {tuple(predictions.shape)}')
+        num_frames, num_keypoints = predictions.shape[1:3]
         if num_frames < 2:
-            raise ValueError(f'LPTemporalLoss needs sequences of at least 2 frames, got '
+            raise ValueError(f'{name} needs sequences of at least 2 frames, got '
                              f'{num_frames} (sequence_length)')
         if self.epsilon.dim() == 1 and len(self.epsilon) != num_keypoints:
-            raise ValueError(f'LPTemporalLoss: {len(self.epsilon)} epsilon values for '
+            raise ValueError(f'{name}: {len(self.epsilon)} epsilon values for '
                              f'{num_keypoints} keypoints')
-        keypoints = keypoints.float()
-        step = keypoints[:, 1:] - keypoints[:, :-1]  # (S, T-1, K, 2)
-        keep = torch.isfinite(step).all(-1)  # (S, T-1, K)
+        predictions = predictions.float()
+        values = self.pair_values(predictions[:, :-1], predictions[:, 1:])  # (S, T-1, K)
+        keep = torch.isfinite(values)
         if confidences is not None:
-            confident = confidences.reshape(keypoints.shape[:3]) >= self.prob_threshold
+            confident = confidences.reshape(predictions.shape[:3]) >= self.prob_threshold
             keep &= confident[:, 1:] & confident[:, :-1]
-        moves = torch.where(keep, safe_norm(torch.where(keep[..., None], step, 0.0)), 0.0)
-        return self.weight * F.relu(moves - self.epsilon).mean()
+        values = torch.where(keep, values, values.new_zeros(()))
+        return self.weight * F.relu(values - self.epsilon).mean()

@@ -97,18 +97,29 @@ def test_translation(project, tmp_path):
         load(project, 'model.model_type=heatmap_mhcrnn', 'data.downsample_factor=3')
 
 
-def test_context_model_trains_and_predicts(project, tmp_path):
+def test_context_model_trains_and_predicts(project, tmp_path, monkeypatch):
     """One epoch: labelled windows (B, 5, 3, 128, 128) and unlabeled sequences of 8 frames
     (4 predicted); predictions.csv for every labelled row and video_preds/test_vid.csv for every
-    video frame, with Lightning Pose's rule at the video's edges."""
+    video frame, with Lightning Pose's rule at the video's edges. The video is read in windows
+    of dali.context.predict.sequence_length = 7 frames (3 centre frames per batch: 3 batches
+    for 8 frames), and the rows are those of one window per frame all the same."""
     import torch
     from mmengine.hooks import Hook
 
+    import posecfg.apis.video_inference as video_inference
     from posecfg.engine import build_runner
     config, data = project
     run = tmp_path / 'run'
     cfg = load(project, *TINY, 'model.losses_to_use=[temporal]',
+               'dali.context.predict.sequence_length=7',
                extra=[flag_override('--work-dir', 'work_dir', str(run))])
+    batch_sizes, infer_video = [], video_inference.infer_video
+
+    def recording(*args, **kwargs):
+        batch_sizes.append(kwargs['batch_size'])
+        return infer_video(*args, **kwargs)
+
+    monkeypatch.setattr(video_inference, 'infer_video', recording)
     runner = build_runner(cfg)
     steps, shapes = [], []
 
@@ -149,6 +160,7 @@ def test_context_model_trains_and_predicts(project, tmp_path):
     np.testing.assert_array_equal(values[-2], values[-3])
     assert not np.array_equal(values[2], values[3])
     assert (run / 'video_preds' / 'labeled_videos' / 'test_vid_labeled.mp4').stat().st_size > 0
+    assert batch_sizes == [7 - 4]
     # the same numbers from Lightning Pose's windows built here: frame t (2 <= t <= N-3) from
     # frames t-2 … t+2, the edges copied (utils/predictions.py:147-185)
     np.testing.assert_allclose(values, lp_video_rows(run, data / 'videos' / 'test_vid.mp4'),

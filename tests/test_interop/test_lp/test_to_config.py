@@ -174,12 +174,12 @@ def test_work_dir_flag_wins(project, tmp_path):
 # ------------------------------------------------------------------------------ refusals
 
 @pytest.mark.parametrize('options,match', [
-    # semi-supervised parts not built yet (the rest: test_to_config_semi.py)
-    (['model.losses_to_use=[pca_singleview]', 'model.model_type=regression'],
-     r'model\.losses_to_use.*unsupervised losses on the regression model'),
-    (['model.losses_to_use=[temporal_heatmap_mse]',
+    # semi-supervised refusals Lightning Pose makes too (the rest: test_to_config_semi.py)
+    (['model.losses_to_use=[temporal_heatmap_mse]', 'model.model_type=regression',
       '+losses.temporal_heatmap_mse={log_weight: 1.0, epsilon: 0.0, prob_threshold: 0.0}'],
-     r"model\.losses_to_use: 'temporal_heatmap_mse'.*not built"),
+     r'model\.losses_to_use: temporal_heatmap_mse measures predicted heatmaps.*regression'),
+    (['model.losses_to_use=[temporal_heatmap_kl]'],
+     r'temporal_heatmap_kl needs its settings in losses\.temporal_heatmap_kl'),
     # (context models, model_type=heatmap_mhcrnn, translate: test_mhcrnn.py)
     (['training.max_epoch=3'], r'training\.max_epoch is not a key.*did you mean '
                                r'training\.max_epochs'),

@@ -70,6 +70,26 @@ def link(cfg, dotted):
     return events[-1].note
 
 
+def train_recording_steps(runner) -> list:
+    """Train ``runner`` on one thread; the outputs (losses) of every training step."""
+    import torch
+    from mmengine.hooks import Hook
+    steps = []
+
+    class Recorder(Hook):
+        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+            steps.append({k: float(torch.as_tensor(v).detach()) for k, v in outputs.items()})
+
+    runner.register_hook(Recorder(), 'LOW')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        runner.train()
+    finally:
+        torch.set_num_threads(threads)
+    return steps
+
+
 # ------------------------------------------------------------------------------ mapping
 
 def test_example_keys_land_on_the_semi_supervised_parts(project):
@@ -156,21 +176,11 @@ def test_example_trains_an_epoch_on_labelled_and_unlabeled_batches(project, tmp_
     """tools/train.py's path in process: the translated example (pca_singleview) trains one
     epoch: max(2 labelled, 3 unlabeled) = 3 steps, each with a finite unsupervised loss, and
     writes predictions.csv."""
-    import torch
-    from mmengine.hooks import Hook
-
     from posecfg.engine import build_runner
     config, data, lp = project
     cfg = load(project, *SMALL, extra=[flag_override('--work-dir', 'work_dir',
                                                      str(tmp_path / 'run'))])
     runner = build_runner(cfg)
-    steps = []
-
-    class Recorder(Hook):
-        def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-            steps.append({k: float(torch.as_tensor(v).detach()) for k, v in outputs.items()})
-
-    runner.register_hook(Recorder(), 'LOW')
     model = runner.model
     loss = model.heads['bodypart'].unsupervised_losses['pca_singleview']
     # the PCA: the labels CSV's training rows at the PCA columns, (x, y) per keypoint; the mean
@@ -185,12 +195,7 @@ def test_example_trains_an_epoch_on_labelled_and_unlabeled_batches(project, tmp_
     everything = points[:, [0, 1, 2, 3, 4, 5]].reshape(len(points), -1)
     assert not np.allclose(loss.mean.numpy(), np.nanmean(everything, 0), rtol=1e-3)
     assert loss.weight == pytest.approx(1 / (2 * math.exp(10.7)))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        runner.train()
-    finally:
-        torch.set_num_threads(threads)
+    steps = train_recording_steps(runner)
     assert len(steps) == VIDEO_FRAMES // 4
     for step in steps:
         assert 'unlabeled_pca_singleview_loss' in step and 'heatmap_mse_loss' in step
@@ -234,3 +239,74 @@ def test_missing_anneal_weight_is_refused_and_printed_py_loads_back(project, tmp
     text, _ = format_config(cfg, 'py')
     (tmp_path / 'semi.py').write_text(text)
     assert Config.fromfile(str(tmp_path / 'semi.py')).to_dict() == cfg.to_dict()
+
+
+# ------------------------------------------------------- heatmap temporal losses, regression
+
+HEATMAP_TEMPORAL = {'temporal_heatmap_mse': 'LPTemporalHeatmapMSELoss',
+                    'temporal_heatmap_kl': 'LPTemporalHeatmapKLLoss'}
+
+
+@pytest.mark.parametrize('name', list(HEATMAP_TEMPORAL))
+def test_heatmap_temporal_losses_land_on_their_losses(project, name):
+    """losses/factory.py:151-152: a loss of model.losses_to_use takes losses.<name> (the
+    default config has no section for these: the user adds it, Hydra's +losses...)."""
+    for model_type, head in (('heatmap', HEAD), ('heatmap_mhcrnn', HEAD)):
+        cfg = load(project, f'model.losses_to_use=[{name}]', f'model.model_type={model_type}',
+                   f'+losses.{name}={{log_weight: 1.5, epsilon: [0.1{",0.0" * 16}], '
+                   f'prob_threshold: 0.2}}')
+        loss = cfg['model']['heads']['bodypart']['unsupervised_losses'][name]
+        assert loss == dict(type=HEATMAP_TEMPORAL[name], log_weight=1.5,
+                            epsilon=[0.1] + [0.0] * 16, prob_threshold=0.2)
+        assert link(cfg, f'{head}.unsupervised_losses.{name}.log_weight') == \
+            f'losses.{name}.log_weight'
+        assert 'unlabeled' in cfg['data']
+
+
+REGRESSION = [*SMALL, 'model.model_type=regression', 'training.max_epochs=2',
+              'training.min_epochs=2', 'model.losses_to_use=[pca_singleview,temporal]',
+              'eval.save_vids_after_training=false']
+
+
+def test_regression_with_unsupervised_losses_trains_and_writes_outputs(project, tmp_path):
+    """Lightning Pose's SemiSupervisedRegressionTracker (models/regression_tracker.py:155-221):
+    the mirror-mouse example as a regression model with pca_singleview and temporal trains 2
+    epochs on labelled batches and its video, and writes its predictions of the labelled frames
+    and of the video."""
+    from posecfg.engine import build_runner
+    cfg = load(project, *REGRESSION, extra=[flag_override('--work-dir', 'work_dir',
+                                                          str(tmp_path / 'run'))])
+    head = cfg['model']['heads']['bodypart']
+    assert head['type'] == 'LPRegressionHead'
+    assert list(head['unsupervised_losses']) == ['pca_singleview', 'temporal']
+    steps = train_recording_steps(build_runner(cfg))
+    assert len(steps) == 2 * (VIDEO_FRAMES // 4)
+    for step in steps:
+        assert {'unlabeled_pca_singleview_loss', 'unlabeled_temporal_loss',
+                'regression_loss'} <= set(step)
+        assert all(math.isfinite(v) for v in step.values())
+    run = tmp_path / 'run'
+    for name in ('predictions.csv', 'predictions_pixel_error.csv', 'video_preds/test_vid.csv'):
+        assert (run / name).stat().st_size > 0, name
+    table = pd.read_csv(run / 'video_preds' / 'test_vid.csv', header=[0, 1, 2], index_col=0)
+    assert list(table.index) == list(range(VIDEO_FRAMES))
+    assert table.columns.get_level_values(0)[0] == 'regression_tracker'
+
+
+def test_regression_head_refuses_heatmap_losses():
+    from posecfg.registry import MODELS
+    with pytest.raises(ValueError, match='measures heatmaps.*regression'):
+        MODELS.build(dict(type='LPRegressionHead', in_channels=16, out_channels=3,
+                          unsupervised_losses=dict(t=dict(type='LPTemporalHeatmapKLLoss'))))
+
+
+def test_video_batch_size_follows_the_dali_predict_keys(project):
+    """dali.*.predict.sequence_length (with command-line overrides) → the frames per batch of
+    video predictions (tools/infer_video.py's default; predict_eval_videos reads the saved
+    config.yaml alike): a context model's windows hold 4 context frames."""
+    from posecfg.apis.lp_video import config_video_batch_size
+    assert config_video_batch_size(load(project, 'dali.base.predict.sequence_length=5')) == 5
+    context = load(project, 'model.model_type=heatmap_mhcrnn',
+                   'dali.context.predict.sequence_length=9')
+    assert config_video_batch_size(context) == 9 - 4
+    assert config_video_batch_size(dict(custom_hooks=[])) == 8  # not a Lightning Pose config
