@@ -109,11 +109,15 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
                          draw_skeleton: bool = False, pcutoff: Optional[float] = None,
                          dotsize: int = 8, colormap: str = 'rainbow',
                          overwrite: bool = False, checkpoint: Optional[PathLike] = None,
-                         cfg_options: Sequence[str] = ()) -> List[Optional[str]]:
+                         cfg_options: Sequence[str] = (), color_by: str = 'bodypart'
+                         ) -> List[Optional[str]]:
     """Draw the predictions of :func:`analyze_videos` (the ``.h5`` of the same scorer) on each
     video: points with likelihood > ``pcutoff`` (default 0.6, DeepLabCut's) as discs of radius
-    ``dotsize`` in ``colormap``, the dataset's skeleton with ``draw_skeleton``. Returns the
-    labeled videos written (None where an existing one was kept)."""
+    ``dotsize`` in ``colormap``, coloured by ``color_by`` (``'bodypart'``, DeepLabCut's
+    default, or ``'individual'``), the unique bodyparts too, the dataset's skeleton per
+    individual with ``draw_skeleton``. A multi-animal ``.h5`` gives DeepLabCut's
+    ``<prefix>_bp_p60_labeled.mp4`` / ``_id_`` names. Returns the labeled videos written
+    (None where an existing one was kept)."""
     from posecfg.apis.inference import _test_dataset_meta
     from posecfg.engine.checkpoint import load_checkpoint_file
     from posecfg.interop.dlc.outputs import read_predictions
@@ -128,13 +132,16 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
     skeleton = _test_dataset_meta(cfg).skeleton.tolist() if draw_skeleton else ()
     written = []
     for video in _videos(videos, video_extensions):
-        paths = output_paths(video, 'dlc', destfolder, scorer, pcutoff)
-        if not paths.predictions.exists():
-            raise FileNotFoundError(f'{video}: no predictions {paths.predictions}; run '
+        h5 = output_paths(video, 'dlc', destfolder, scorer, pcutoff).predictions
+        if not h5.exists():
+            raise FileNotFoundError(f'{video}: no predictions {h5}; run '
                                     'analyze_videos first (with the same shuffle/checkpoint)')
-        data = read_predictions(paths.predictions)
+        data = read_predictions(h5)
+        paths = output_paths(video, 'dlc', destfolder, scorer, pcutoff,
+                             multi_animal=data['individuals'] is not None, color_by=color_by)
         points = data['keypoints']  # (T, N, K, 3)
         written.append(write_labeled_video(
             video, points[..., :2], points[..., 2], paths['labeled'], overwrite=overwrite,
-            colormap=colormap, pcutoff=pcutoff, dotsize=dotsize, skeleton=skeleton))
+            unique=data['unique_keypoints'], colormap=colormap, pcutoff=pcutoff,
+            dotsize=dotsize, skeleton=skeleton, color_by=color_by))
     return written
