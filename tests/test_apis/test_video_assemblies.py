@@ -149,3 +149,61 @@ def test_multi_animal_video_labeled_by_individual_and_assemblies_match_the_h5(tm
                 else:
                     assert pixel.max() < 40, (t, j, k, pixel)  # hidden: the black frame
     assert not capture.read()[0]
+
+
+def with_unique(predict):
+    """``predict`` plus one unique bodypart (a DeepLabCut unique-bodypart head's outputs)."""
+    def wrapped(data):
+        outputs = predict(data)
+        for o in outputs:
+            o.update(unique_keypoints=np.array([[[100.5, 40.2]]], np.float32),
+                     unique_keypoint_scores=np.array([[0.95]], np.float32))
+        return outputs
+    return wrapped
+
+
+def frame_at(path, t=0):
+    capture = cv2.VideoCapture(str(path))
+    for _ in range(t + 1):
+        ok, frame = capture.read()
+    assert ok
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).astype(int)
+
+
+def test_unique_bodyparts_drawn_as_the_single_individual_and_by_the_dlc_api(tmp_path,
+                                                                         monkeypatch):
+    from types import SimpleNamespace
+
+    from posecfg.apis.dlc_video import create_labeled_video
+    from posecfg.apis.video_inference import outputs, run
+    project = SimpleNamespace(multi_animal=True, individuals=['mus1', 'mus2'],
+                              unique_bodyparts=['u1'])
+    for module in (outputs, run):  # a model of a multi-animal project with a unique bodypart
+        monkeypatch.setattr(module, 'dlc_project_of', lambda vm: project)
+    config, checkpoint = tiny_model(tmp_path)
+    video = dot_video(tmp_path / 'pair.avi', n=2)
+    vm = load_video_model(str(config), str(checkpoint))
+    vm.predict = with_unique(two_animals())
+    result = infer_video(vm, video, fmt='dlc', save_video=True, color_by='individual',
+                         dotsize=2, progress=False, log=io.StringIO())
+    df = pd.read_hdf(result.paths.predictions, key='df_with_missing')
+    assert list(df.columns.get_level_values('individuals').unique()) == ['mus1', 'mus2',
+                                                                         'single']
+    single = df.xs('single', level='individuals', axis=1).to_numpy()
+    np.testing.assert_allclose(single, [[100.5, 40.2, 0.95]] * 2, rtol=1e-6)
+    data = read_assemblies(result.paths['assemblies'])
+    np.testing.assert_array_equal(data['single'][1], single[1:])
+    # 'individual': two individuals and 'single' → three colours, the unique point the last
+    by_id = keypoint_colors('rainbow', 3).astype(int)
+    frame = frame_at(result.paths['labeled'])
+    assert np.abs(frame[40, 100] - by_id[2]).max() < 40
+    assert np.abs(frame[60, 6] - by_id[0]).max() < 40
+    # DeepLabCut's API from the .h5: 'bodypart' colours over the K + 1 bodypart names
+    written = create_labeled_video(config, [video], color_by='bodypart', dotsize=2,
+                                   checkpoint=checkpoint)
+    assert written[0].endswith('_bp_p60_labeled.mp4')
+    by_part = keypoint_colors('rainbow', K + 1).astype(int)
+    frame = frame_at(written[0])
+    assert np.abs(frame[40, 100] - by_part[K]).max() < 40
+    assert np.abs(frame[60, 6] - by_part[0]).max() < 40
+    assert np.abs(frame[60, 6 + 8 * 5] - by_part[5]).max() < 40
