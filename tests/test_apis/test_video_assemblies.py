@@ -74,6 +74,23 @@ def test_rows_without_extras_keep_every_present_slot():
     assert np.isnan(rows['affinity']).all()
 
 
+def assemblies_as_deeplabcut_rebuilds_them(full, num_bodyparts):
+    """DeepLabCut's ``_generate_assemblies_file`` (videos.py l. 765-825) on a ``_full.pickle``
+    dict without identity scores: per frame the bodyparts' (N, 2) coordinates and (N, 1)
+    confidences stacked to (N, K, 3) plus an identity column of -1, rows that are all < 0
+    dropped (NaN rows are kept, as DeepLabCut keeps them)."""
+    out = {}
+    width = full['metadata']['key_str_width']
+    for t in range(full['metadata']['nframes']):
+        frame = full['frame' + str(t).zfill(width)]
+        coordinates = np.stack(frame['coordinates'][0][:num_bodyparts])  # (K, N, 2)
+        scores = np.stack(frame['confidence'][:num_bodyparts])  # (K, N, 1)
+        preds = np.concatenate([coordinates, scores, -np.ones_like(scores)], -1)
+        preds = preds.transpose(1, 0, 2)
+        out[t] = preds[~np.all(preds < 0, axis=(1, 2))]
+    return out
+
+
 def two_animals(individual_affinities=(0.6, 0.8)):
     """A stand-in for a multi-animal model's 'predict': two individuals per frame, the first
     given scoring lower (so the .h5 puts it second), frame 2 with none; positions move by a
@@ -114,7 +131,7 @@ def test_multi_animal_video_labeled_by_individual_and_assemblies_match_the_h5(tm
                          progress=False, log=io.StringIO())
     names = {p.name.replace(result.paths.predictions.stem, '') for p in result.written}
     assert names == {'.h5', '_meta.pickle', '_assemblies.pickle', '_assemblies.npz',
-                     '_id_p60_labeled.mp4'}
+                     '_full.pickle', '_id_p60_labeled.mp4'}
     df = pd.read_hdf(result.paths.predictions, key='df_with_missing')
     h5 = df.to_numpy().reshape(4, 3, K, 3)
     # the .h5: the higher-scoring individual first, frame 2 and slot 3 empty
@@ -130,6 +147,14 @@ def test_multi_animal_video_labeled_by_individual_and_assemblies_match_the_h5(tm
     table = read_assemblies(result.paths['assemblies_table'])
     np.testing.assert_array_equal(table['keypoints'], h5[table['frame'], table['individual']])
     np.testing.assert_allclose(table['affinity'], [0.8, 0.6] * 3, rtol=1e-6)
+    # DeepLabCut rebuilds the same assemblies (but its identity column) from _full.pickle
+    full = load_pickle(result.paths['full'])
+    assert full['metadata']['nframes'] == 4 and full['metadata']['key_str_width'] == 1
+    assert full['metadata']['all_joints_names'] == vm.keypoint_names
+    rebuilt = assemblies_as_deeplabcut_rebuilds_them(full, K)
+    for t in range(4):  # without a DeepLabCut project absent slots are NaN, not -1
+        found = ~np.isnan(rebuilt[t][..., :3]).all(axis=(1, 2))
+        np.testing.assert_array_equal(rebuilt[t][found][..., :3], data[t][..., :3])
 
     # the labeled video: each visible point, at the .h5's numbers, in its individual's colour
     colors = keypoint_colors('rainbow', 3).astype(int)  # three individuals, none 'single'
@@ -193,6 +218,15 @@ def test_unique_bodyparts_drawn_as_the_single_individual_and_by_the_dlc_api(tmp_
     np.testing.assert_allclose(single, [[100.5, 40.2, 0.95]] * 2, rtol=1e-6)
     data = read_assemblies(result.paths['assemblies'])
     np.testing.assert_array_equal(data['single'][1], single[1:])
+    # a project's absent individuals are -1 (DeepLabCut's padding): DeepLabCut's rebuild from
+    # _full.pickle gives the assemblies written (identity -1), unique bodyparts after the others
+    full = load_pickle(result.paths['full'])
+    assert full['metadata']['all_joints_names'] == vm.keypoint_names + ['u1']
+    rebuilt = assemblies_as_deeplabcut_rebuilds_them(full, K)
+    for t in range(2):
+        np.testing.assert_array_equal(rebuilt[t][..., :3], data[t][..., :3])  # no id scores
+        np.testing.assert_array_equal(full[f'frame{t}']['coordinates'][0][K],
+                                      single[t:t + 1, :2])
     # 'individual': two individuals and 'single' → three colours, the unique point the last
     by_id = keypoint_colors('rainbow', 3).astype(int)
     frame = frame_at(result.paths['labeled'])

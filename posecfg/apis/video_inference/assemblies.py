@@ -42,8 +42,18 @@ has no room for (the assembly's affinity), one row per assembled individual, rea
 ``decoded``         (T,) bool       which frames decoded (T: the ``.h5``'s rows)
 ==================  ==============  ====================================================
 
-DeepLabCut's ``_full.pickle`` (every detection before assembly, and metadata its
-``convert_detections2tracklets`` also opens) is not written.
+``<video stem><scorer>_full.pickle``: what DeepLabCut 3's ``analyze_videos`` writes for a
+multi-animal model (``_generate_output_data``, videos.py l. 884-944), which its
+``convert_detections2tracklets`` also opens (``LoadFullMultiAnimalData``: ``metadata``'s
+``all_joints_names`` and ``nframes``) and from which it rebuilds the assemblies: ``metadata``
+(``nms radius``, ``minimal confidence``: None, not known to posecfg; ``sigma`` 1;
+``PAFgraph``/``PAFinds`` the PAF model's graph and kept edges, else None/[]; ``all_joints``
+``[[0], ..., [K+U-1]]``; ``all_joints_names`` bodyparts then unique bodyparts; ``nframes``;
+``key_str_width`` ``ceil(log10(T))``) and per frame ``'frame' + str(t).zfill(width)``:
+``coordinates`` = ``([(N, 2) per bodypart, then (1, 2) per unique bodypart],)``,
+``confidence`` = ``[(N, 1) ..., (1, 1) ...]``, ``costs`` None: the ``.h5``'s rows (-1 for
+individuals absent, NaN for frames that did not decode). No identity scores (posecfg keeps
+only the most likely identity, in the assemblies). Plain dicts, lists, tuples and arrays.
 """
 from __future__ import annotations
 
@@ -54,7 +64,8 @@ import numpy as np
 
 from posecfg.files import write_atomically
 
-__all__ = ['assembled_rows', 'dlc_assemblies', 'write_assemblies', 'read_assemblies']
+__all__ = ['assembled_rows', 'dlc_assemblies', 'dlc_full_data', 'write_assemblies',
+           'read_assemblies']
 
 
 def assembled_rows(values: np.ndarray, decoded: np.ndarray,
@@ -103,19 +114,57 @@ def dlc_assemblies(rows: Mapping[str, np.ndarray], decoded: np.ndarray,
     return data
 
 
+def dlc_full_data(values: np.ndarray, unique: Optional[np.ndarray], bodyparts: Sequence[str],
+                  unique_bodyparts: Sequence[str] = (), graph: Optional[Sequence] = None,
+                  edges_to_keep: Optional[Sequence[int]] = None) -> dict:
+    """DeepLabCut's ``_full.pickle`` dict (module docstring) of the ``.h5``'s ``values``
+    (T, N, K, 3) and ``unique`` (T, U, 3) or None."""
+    values = np.asarray(values, np.float64)
+    t_count = len(values)
+    names = list(bodyparts) + list(unique_bodyparts)
+    width = int(np.ceil(np.log10(t_count))) if t_count else 0
+    data = {'metadata': {
+        'nms radius': None, 'minimal confidence': None, 'sigma': 1,
+        'PAFgraph': None if graph is None else [list(map(int, e)) for e in graph],
+        'PAFinds': (np.arange(len(graph or [])) if edges_to_keep is None
+                    else np.asarray(edges_to_keep, np.int64)),
+        'all_joints': [[i] for i in range(len(names))], 'all_joints_names': names,
+        'nframes': t_count, 'key_str_width': width}}
+    for t in range(t_count):
+        per_part = values[t].transpose(1, 0, 2)  # (K, N, 3)
+        coordinates = [p[:, :2] for p in per_part]
+        confidence = [p[:, 2:3] for p in per_part]
+        if unique is not None and len(unique_bodyparts):
+            for point in np.asarray(unique[t], np.float64).reshape(-1, 3):
+                coordinates.append(point[None, :2])
+                confidence.append(point[None, 2:3])
+        data['frame' + str(t).zfill(width)] = {'coordinates': (coordinates,),
+                                               'confidence': confidence, 'costs': None}
+    return data
+
+
 def write_assemblies(pickle_path, table_path, values: np.ndarray, decoded: np.ndarray,
                      bodyparts: Sequence[str], individuals: Sequence[str],
                      extras: Optional[Mapping[int, dict]] = None,
                      unique: Optional[np.ndarray] = None,
-                     unique_bodyparts: Sequence[str] = ()) -> List[Path]:
-    """Write the two files of the module docstring atomically; returns their paths.
+                     unique_bodyparts: Sequence[str] = (), full_path=None,
+                     graph: Optional[Sequence] = None,
+                     edges_to_keep: Optional[Sequence[int]] = None) -> List[Path]:
+    """Write the files of the module docstring atomically (``_full.pickle`` when
+    ``full_path``); returns their paths.
 
-    ``values`` (T, N, K, 3) and ``unique`` (T, U, 3): exactly what went into the ``.h5``.
+    ``values`` (T, N, K, 3) and ``unique`` (T, U, 3): exactly what went into the ``.h5``;
+    ``graph``/``edges_to_keep``: a PAF model's (``_full.pickle``'s metadata).
     """
     from posecfg.interop.dlc.safe_pickle import dump_pickle
     decoded = np.asarray(decoded, bool)
     rows = assembled_rows(values, decoded, extras)
     dump_pickle(dlc_assemblies(rows, decoded, unique), pickle_path)
+    written = [Path(pickle_path), Path(table_path)]
+    if full_path is not None:
+        dump_pickle(dlc_full_data(values, unique, bodyparts, unique_bodyparts, graph,
+                                  edges_to_keep), full_path)
+        written.append(Path(full_path))
     unique = (np.zeros((len(decoded), 0, 3)) if unique is None else
               np.asarray(unique, np.float64))
     has_unique = np.flatnonzero(decoded) if unique.shape[1] else np.zeros(0, np.int64)
@@ -125,7 +174,7 @@ def write_assemblies(pickle_path, table_path, values: np.ndarray, decoded: np.nd
                  unique_bodyparts=np.array(list(unique_bodyparts), dtype=str),
                  decoded=decoded)
     write_atomically(lambda f: np.savez(f, **table), table_path)
-    return [Path(pickle_path), Path(table_path)]
+    return written
 
 
 def read_assemblies(path) -> dict:

@@ -15,11 +15,12 @@ frames that did not decode (and instances a frame does not have) are NaN.
   writes, per frame, the assembled individuals under the project's ``individuals`` (as many
   rows as it has, in the model's order: by identity with an identity head), ``-1`` for the
   individuals a frame does not have (DeepLabCut's ``PadOutputs(pad_value=-1)``; frames that
-  did not decode stay NaN) and the unique bodyparts under ``single``: DeepLabCut's tracking
-  input, without DeepLabCut's ``_full.pickle`` (no pickle of arbitrary objects). With
-  several individuals (an ``individuals`` level) the per-frame assembled individuals go
-  beside it, ready for tracking: ``<video stem><scorer>_assemblies.pickle`` (DeepLabCut's
-  layout, plain dicts and arrays) and ``_assemblies.npz`` (:mod:`.assemblies`), and the
+  did not decode stay NaN) and the unique bodyparts under ``single``. With several
+  individuals (an ``individuals`` level) the per-frame assembled individuals go beside it,
+  ready for tracking (:mod:`.assemblies`): ``<video stem><scorer>_assemblies.pickle`` and
+  ``_full.pickle`` in DeepLabCut's layouts (plain dicts, lists and arrays only: no pickle of
+  arbitrary objects; what DeepLabCut's ``convert_detections2tracklets`` reads) and
+  ``_assemblies.npz`` (with each individual's PAF affinity), and the
   labeled video is named as DeepLabCut names a multi-animal project's:
   ``<video stem><scorer>_<bp|id>_p<100·pcutoff>_labeled.mp4`` (``_id`` with
   ``color_by='individual'``, make_labeled_video.py l. 787-792).
@@ -120,6 +121,7 @@ def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float
         if multi_animal:
             paths['assemblies'] = folder / f'{prefix}_assemblies.pickle'
             paths['assemblies_table'] = folder / f'{prefix}_assemblies.npz'
+            paths['full'] = folder / f'{prefix}_full.pickle'
         return paths
     if fmt == 'lp':
         preds = folder / 'video_preds'
@@ -185,9 +187,11 @@ def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, uniq
                            unique_predictions=unique_values, unique_bodyparts=unique_names)
     written = write_predictions(df, paths.predictions, csv='csv' in paths)
     if 'assemblies' in paths:  # the same numbers as the .h5, per frame and individual
+        graph, edges = paf_graph(vm.cfg)
         written += write_assemblies(paths['assemblies'], paths['assemblies_table'], values,
                                     result.decoded, names, individuals or ['animal'],
-                                    assembly, unique_values, unique_names)
+                                    assembly, unique_values, unique_names, paths['full'],
+                                    graph, edges)
     info = result.info
     pose_config = dict(vm.cfg.get('dlc_pose_config') or {})
     pose_config.setdefault('metadata', dict(bodyparts=list(names),
@@ -228,6 +232,17 @@ def dlc_project_of(vm):
         return read_project(test['project_config'])
     except (OSError, ValueError, KeyError):
         return None
+
+
+def paf_graph(cfg):
+    """``(graph, edges_to_keep)`` of a model's ``PartAffinityFieldPredictor`` (the first head
+    with one), or ``(None, None)``."""
+    heads = (cfg.to_dict().get('model') or {}).get('heads') or {}
+    for head in heads.values():
+        predictor = head.get('predictor') if isinstance(head, dict) else None
+        if isinstance(predictor, dict) and predictor.get('graph') is not None:
+            return predictor['graph'], predictor.get('edges_to_keep')
+    return None, None
 
 
 def dlc_multi_animal(vm, num_instances: int) -> bool:

@@ -214,6 +214,11 @@ def test_paf_shuffle_trains_and_evaluates_into_deeplabcuts_files(project):
             'single', axis=1, level='individuals').to_numpy()[t].reshape(-1, 3))
     found = table_rows['affinity']
     assert len(found) == rows_found.sum() > 0 and ((found >= 0) & (found <= 1)).all()
+    # DeepLabCut's _full.pickle, with the model's PAF graph (3 edges of bodyparts a-d kept)
+    from posecfg.interop.dlc.safe_pickle import load_pickle
+    full = load_pickle(f'{prefix}_full.pickle')
+    assert full['metadata']['nframes'] == 3 and len(full['metadata']['PAFgraph']) == 6
+    assert full['metadata']['all_joints_names'] == ['a', 'b', 'c', 'd', 'unique_a']
     labeled = dlc.create_labeled_video(root / 'config.yaml', [video], shuffle=1,
                                        color_by='individual', cfg_options=list(SMALL_PAF))
     assert labeled == [f'{prefix}_id_p60_labeled.mp4']
