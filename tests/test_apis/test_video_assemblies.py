@@ -241,3 +241,11 @@ def test_unique_bodyparts_drawn_as_the_single_individual_and_by_the_dlc_api(tmp_
     assert np.abs(frame[40, 100] - by_part[K]).max() < 40
     assert np.abs(frame[60, 6] - by_part[0]).max() < 40
     assert np.abs(frame[60, 6 + 8 * 5] - by_part[5]).max() < 40
+
+
+def test_unknown_color_by_is_refused_before_any_work(tmp_path):
+    config, checkpoint = tiny_model(tmp_path)
+    vm = load_video_model(str(config), str(checkpoint))
+    with pytest.raises(ValueError, match="'bodypart' or 'individual'.*'animal'"):
+        infer_video(vm, tmp_path / 'missing.avi', color_by='animal', progress=False,
+                    log=io.StringIO())

@@ -112,6 +112,9 @@ def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float
     stem = video.stem
     if fmt == 'dlc':
         prefix = f'{stem}{scorer}'
+        if color_by not in ('bodypart', 'individual'):
+            raise ValueError(f"color_by must be 'bodypart' or 'individual' (DeepLabCut's "
+                             f'choices), got {color_by!r}')
         by = {'bodypart': '_bp', 'individual': '_id'}[color_by] if multi_animal else ''
         paths = OutputPaths(predictions=folder / f'{prefix}.h5',
                             meta=folder / f'{prefix}_meta.pickle',

@@ -155,7 +155,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
     scorer = scorer or (dlc_scorer(vm.cfg, vm.checkpoint_meta, checkpoint=vm.checkpoint)
                         if fmt == 'dlc' else '')
     if color_by not in COLOR_BY:
-        raise ValueError(f"color_by must be 'bodypart' or 'individual', got {color_by!r}")
+        raise ValueError(f"color_by must be 'bodypart' or 'individual' (DeepLabCut's "
+                         f'choices), got {color_by!r}')
     if vm.kind == 'topdown':
         num = TopDownFramePredictor.instances(detections, max_instances)
     else:
