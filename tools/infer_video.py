@@ -14,7 +14,9 @@ file, Lightning Pose ``video_preds/<video>.csv`` for an LP file), else ``coco`` 
 top-down and DeepLabCut ``.h5`` for BottomUp models. With several individuals (a DeepLabCut
 multi-animal project's model, or ``--max-instances`` > 1) the DeepLabCut format also writes the
 per-frame assembled individuals for tracking (``<video><scorer>_assemblies.pickle``,
-DeepLabCut's layout, and ``_assemblies.npz``; posecfg.apis.video_inference.assemblies), and
+DeepLabCut's layout, and ``_assemblies.npz``; with ``--dlc-full-pickle`` DeepLabCut's
+``_full.pickle`` too, which its convert_detections2tracklets also opens; see
+posecfg.apis.video_inference.assemblies), and
 ``--color-by individual`` colours each individual in the labeled video (DeepLabCut's
 ``color_by``; default ``bodypart``, DeepLabCut's). Files go next to each video unless
 ``--out-dir``; existing outputs are kept (the video is skipped) unless ``--overwrite``.
@@ -63,6 +65,9 @@ def parse_args(argv=None):
     parser.add_argument('--color-by', choices=['bodypart', 'individual'], default='bodypart',
                         help="labeled video: a colour per bodypart (DeepLabCut's default) or "
                              'per individual (multi-animal models)')
+    parser.add_argument('--dlc-full-pickle', action='store_true',
+                        help="several individuals: also write DeepLabCut's _full.pickle "
+                             '(about a minute per hour of video)')
     parser.add_argument('--detections', default=None,
                         help='top-down models: per-frame boxes (file, or folder of '
                              '<video stem>.json)')
@@ -140,7 +145,7 @@ def main(argv=None):
                 save_csv=args.save_csv, save_video=args.save_video, overwrite=args.overwrite,
                 detections=detections_for(args.detections, video, len(videos) > 1),
                 max_instances=args.max_instances, progress=not args.no_progress,
-                color_by=args.color_by, **style)
+                color_by=args.color_by, full_pickle=args.dlc_full_pickle, **style)
         except (VideoOpenError, VideoDecodeError) as e:
             print(f'error: {e}', file=sys.stderr)
             failed.append(str(video))

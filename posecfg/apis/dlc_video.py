@@ -75,13 +75,16 @@ def analyze_videos(config: PathLike, videos, video_extensions=None, shuffle: int
                    device: Optional[str] = None, destfolder: Optional[PathLike] = None,
                    batch_size: Optional[int] = None, overwrite: bool = False,
                    checkpoint: Optional[PathLike] = None, cfg_options: Sequence[str] = (),
-                   progress: bool = True) -> str:
+                   progress: bool = True, save_full_pickle: bool = False) -> str:
     """Predict every frame of ``videos`` (files or folders); returns the scorer name, as
     DeepLabCut's ``analyze_videos`` does. Videos already analysed (their ``.h5`` exists) are
     kept unless ``overwrite``. A video that cannot be read is reported and the others are
     analysed; then a :class:`~posecfg.apis.video.VideoOpenError` lists the failures.
 
     ``batch_size`` default 8 (DeepLabCut's default is the project's ``batch_size``, 1).
+    Multi-animal models also write the per-frame assemblies (``_assemblies.pickle``,
+    ``_assemblies.npz``) and with ``save_full_pickle`` DeepLabCut's ``_full.pickle``
+    (:mod:`posecfg.apis.video_inference.assemblies`).
     """
     from .video import VideoDecodeError, VideoOpenError
     from .video_inference import dlc_scorer, infer_video, load_video_model
@@ -94,7 +97,7 @@ def analyze_videos(config: PathLike, videos, video_extensions=None, shuffle: int
         try:
             infer_video(vm, video, fmt='dlc', out_dir=destfolder, batch_size=batch_size or 8,
                         save_csv=save_as_csv, overwrite=overwrite, scorer=scorer,
-                        progress=progress)
+                        progress=progress, full_pickle=save_full_pickle)
         except (VideoOpenError, VideoDecodeError) as e:
             print(f'error: {e}', file=sys.stderr)
             failed.append(str(e))

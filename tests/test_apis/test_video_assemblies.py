@@ -128,7 +128,7 @@ def test_multi_animal_video_labeled_by_individual_and_assemblies_match_the_h5(tm
     vm.predict = two_animals()
     result = infer_video(vm, video, fmt='dlc', out_dir=tmp_path / 'out', max_instances=3,
                          save_video=True, color_by='individual', pcutoff=0.6, dotsize=2,
-                         progress=False, log=io.StringIO())
+                         full_pickle=True, progress=False, log=io.StringIO())
     names = {p.name.replace(result.paths.predictions.stem, '') for p in result.written}
     assert names == {'.h5', '_meta.pickle', '_assemblies.pickle', '_assemblies.npz',
                      '_full.pickle', '_id_p60_labeled.mp4'}
@@ -210,7 +210,7 @@ def test_unique_bodyparts_drawn_as_the_single_individual_and_by_the_dlc_api(tmp_
     vm = load_video_model(str(config), str(checkpoint))
     vm.predict = with_unique(two_animals())
     result = infer_video(vm, video, fmt='dlc', save_video=True, color_by='individual',
-                         dotsize=2, progress=False, log=io.StringIO())
+                         dotsize=2, full_pickle=True, progress=False, log=io.StringIO())
     df = pd.read_hdf(result.paths.predictions, key='df_with_missing')
     assert list(df.columns.get_level_values('individuals').unique()) == ['mus1', 'mus2',
                                                                          'single']

@@ -136,5 +136,6 @@ def test_several_instances_write_assemblies_and_an_id_coloured_video(tmp_path):
     for t in range(3):
         np.testing.assert_array_equal(data[t][..., :3], h5[t, :1])
     assert read_assemblies(f'{prefix}_assemblies.npz')['frame'].tolist() == [0, 1, 2]
+    assert not os.path.exists(f'{prefix}_full.pickle')  # only with --dlc-full-pickle
     assert int(cv2.VideoCapture(f'{prefix}_id_p60_labeled.mp4').get(
         cv2.CAP_PROP_FRAME_COUNT)) == 3

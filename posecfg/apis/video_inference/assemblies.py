@@ -42,7 +42,10 @@ has no room for (the assembly's affinity), one row per assembled individual, rea
 ``decoded``         (T,) bool       which frames decoded (T: the ``.h5``'s rows)
 ==================  ==============  ====================================================
 
-``<video stem><scorer>_full.pickle``: what DeepLabCut 3's ``analyze_videos`` writes for a
+``<video stem><scorer>_full.pickle``, on request (``full_path``; off by default in
+:func:`~posecfg.apis.video_inference.infer_video`: pickling its two small arrays per bodypart
+and frame takes about a minute per hour of 30 frames/s video on a 2-core Xeon, where the
+other two files take a few seconds): what DeepLabCut 3's ``analyze_videos`` writes for a
 multi-animal model (``_generate_output_data``, videos.py l. 884-944), which its
 ``convert_detections2tracklets`` also opens (``LoadFullMultiAnimalData``: ``metadata``'s
 ``all_joints_names`` and ``nframes``) and from which it rebuilds the assemblies: ``metadata``
@@ -103,12 +106,15 @@ def dlc_assemblies(rows: Mapping[str, np.ndarray], decoded: np.ndarray,
     """DeepLabCut's ``_assemblies.pickle`` dict (module docstring) from
     :func:`assembled_rows`; ``unique`` (T, U, 3) or None."""
     k = rows['keypoints'].shape[1]
+    both = np.concatenate([rows['keypoints'], rows['identity'][..., None].astype(np.float64)],
+                          axis=-1)  # (M, K, 4)
+    frames = np.flatnonzero(decoded)
+    # rows come sorted by frame: each frame's rows are one slice (no scan per frame)
+    starts = np.searchsorted(rows['frame'], frames, 'left')
+    ends = np.searchsorted(rows['frame'], frames, 'right')
     data = {'single': {}}
-    for t in np.flatnonzero(decoded):
-        mine = rows['frame'] == t
-        data[int(t)] = np.concatenate(
-            [rows['keypoints'][mine], rows['identity'][mine, :, None].astype(np.float64)],
-            axis=-1).reshape(-1, k, 4)
+    for t, start, end in zip(frames, starts, ends):
+        data[int(t)] = both[start:end].reshape(-1, k, 4)
         if unique is not None and np.shape(unique)[1]:
             data['single'][int(t)] = np.asarray(unique[t], np.float64)
     return data

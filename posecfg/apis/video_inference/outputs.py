@@ -17,10 +17,12 @@ frames that did not decode (and instances a frame does not have) are NaN.
   individuals a frame does not have (DeepLabCut's ``PadOutputs(pad_value=-1)``; frames that
   did not decode stay NaN) and the unique bodyparts under ``single``. With several
   individuals (an ``individuals`` level) the per-frame assembled individuals go beside it,
-  ready for tracking (:mod:`.assemblies`): ``<video stem><scorer>_assemblies.pickle`` and
-  ``_full.pickle`` in DeepLabCut's layouts (plain dicts, lists and arrays only: no pickle of
-  arbitrary objects; what DeepLabCut's ``convert_detections2tracklets`` reads) and
-  ``_assemblies.npz`` (with each individual's PAF affinity), and the
+  ready for tracking (:mod:`.assemblies`): ``<video stem><scorer>_assemblies.pickle`` in
+  DeepLabCut's layout (plain dicts and arrays only: no pickle of arbitrary objects),
+  ``_assemblies.npz`` (with each individual's PAF affinity) and, on request
+  (``full_pickle``), DeepLabCut's ``_full.pickle``, which its ``convert_detections2tracklets``
+  also opens (off by default: its two small arrays per bodypart and frame take about a minute
+  per hour of video to pickle, measured on this 2-core Xeon), and the
   labeled video is named as DeepLabCut names a multi-animal project's:
   ``<video stem><scorer>_<bp|id>_p<100·pcutoff>_labeled.mp4`` (``_id`` with
   ``color_by='individual'``, make_labeled_video.py l. 787-792).
@@ -103,10 +105,11 @@ def shuffle_scorer(cfg, checkpoint) -> Optional[str]:
 
 def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float = 0.6,
                  save_csv: bool = False, multi_animal: bool = False,
-                 color_by: str = 'bodypart') -> OutputPaths:
+                 color_by: str = 'bodypart', full_pickle: bool = False) -> OutputPaths:
     """Where ``fmt``'s files of ``video`` go (``out_dir`` default: the video's folder);
     ``multi_animal``: DeepLabCut predictions with an ``individuals`` level (the assemblies
-    files, the labeled video's ``_bp``/``_id`` by ``color_by``)."""
+    files, ``_full.pickle`` with ``full_pickle``, the labeled video's ``_bp``/``_id`` by
+    ``color_by``)."""
     video = Path(video)
     folder = Path(out_dir) if out_dir is not None else video.parent
     stem = video.stem
@@ -124,7 +127,8 @@ def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float
         if multi_animal:
             paths['assemblies'] = folder / f'{prefix}_assemblies.pickle'
             paths['assemblies_table'] = folder / f'{prefix}_assemblies.npz'
-            paths['full'] = folder / f'{prefix}_full.pickle'
+            if full_pickle:
+                paths['full'] = folder / f'{prefix}_full.pickle'
         return paths
     if fmt == 'lp':
         preds = folder / 'video_preds'
@@ -193,7 +197,7 @@ def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, uniq
         graph, edges = paf_graph(vm.cfg)
         written += write_assemblies(paths['assemblies'], paths['assemblies_table'], values,
                                     result.decoded, names, individuals or ['animal'],
-                                    assembly, unique_values, unique_names, paths['full'],
+                                    assembly, unique_values, unique_names, paths.get('full'),
                                     graph, edges)
     info = result.info
     pose_config = dict(vm.cfg.get('dlc_pose_config') or {})

@@ -126,7 +126,7 @@ def load_detections(path) -> Dict[int, np.ndarray]:
 def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_size: int = 8,
                 save_csv: bool = False, save_video: bool = False, pcutoff: float = 0.6,
                 colormap: str = 'rainbow', dotsize: float = 8, color_by: str = 'bodypart',
-                overwrite: bool = False,
+                overwrite: bool = False, full_pickle: bool = False,
                 detections: Optional[Dict[int, np.ndarray]] = None,
                 max_instances: Optional[int] = None, progress=True, backend='auto',
                 scorer: Optional[str] = None, log=None) -> VideoResult:
@@ -140,6 +140,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
             ``colormap``, skeleton of the dataset metainfo, per individual).
         color_by: labeled video: ``'bodypart'`` or ``'individual'`` colours, DeepLabCut's
             ``create_labeled_video(color_by=...)`` (:mod:`posecfg.apis.video.writer`).
+        full_pickle: DeepLabCut format with several individuals: also DeepLabCut's
+            ``_full.pickle`` (:mod:`.assemblies`; slow for long videos).
         detections: top-down models: frame → (M, 5) boxes (:func:`load_detections`); None:
             the whole frame is the box.
         max_instances: instances per frame kept (default: for BottomUp the individuals of a
@@ -162,7 +164,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
     else:
         num = int(max_instances or (1 if vm.context else default_instances(vm)))
     multi = fmt == 'dlc' and dlc_multi_animal(vm, num)
-    paths = output_paths(video, fmt, out_dir, scorer, pcutoff, save_csv, multi, color_by)
+    paths = output_paths(video, fmt, out_dir, scorer, pcutoff, save_csv, multi, color_by,
+                         full_pickle)
     found = existing(paths, include_labeled=save_video)
     if found and not overwrite:
         message = (f'{video}: output exists, kept (pass --overwrite / overwrite=True to '

@@ -191,7 +191,8 @@ def test_paf_shuffle_trains_and_evaluates_into_deeplabcuts_files(project):
     from tests.test_interop.test_dlc.test_to_config import write_clip
     video = write_clip(root / 'videos' / 'video.mp4', root / 'videos' / 'clip.avi', 3)
     video_scorer = dlc.analyze_videos(root / 'config.yaml', [video], shuffle=1,
-                                      cfg_options=list(SMALL_PAF), progress=False)
+                                      cfg_options=list(SMALL_PAF), progress=False,
+                                      save_full_pickle=True)
     table = pd.read_hdf(root / 'videos' / f'clip{video_scorer}.h5')
     assert list(table.columns.names) == ['scorer', 'individuals', 'bodyparts', 'coords']
     assert table.columns.get_level_values('individuals').unique().tolist() == [
