@@ -307,11 +307,8 @@ class BasePoseEstimator(BaseModel):
                              f"{'none' if img_metas is None else len(img_metas)}")
         input_size = (int(img.shape[-1]), int(img.shape[-2]))
         outputs = self.head_outputs(img, img_metas, context)
-        # decoding (peaks, offsets, grouping, numpy) reads float32 maps outside autocast: the
-        # forward pass may have run in bf16 (runtime.autocast), which numpy cannot hold
-        with torch.autocast(img.device.type, enabled=False):
-            decoded = {name: head.decode(_float32(outputs[name]), input_size)
-                       for name, head in self.heads.items()}
+        decoded = {name: head.decode(outputs[name], input_size)
+                   for name, head in self.heads.items()}
         results = []
         for i, meta in enumerate(img_metas):
             per_head = self.combine_heads(
@@ -348,18 +345,6 @@ class BasePoseEstimator(BaseModel):
         for name in others:
             result[name] = per_head[name]
         return result
-
-
-def _float32(outputs):
-    """Head outputs (a tensor, or a dict/list/tuple of them) with reduced-precision floating
-    tensors as float32; the rest as they are."""
-    if isinstance(outputs, dict):
-        return {k: _float32(v) for k, v in outputs.items()}
-    if isinstance(outputs, (list, tuple)):
-        return type(outputs)(_float32(v) for v in outputs)
-    if isinstance(outputs, Tensor) and outputs.dtype in (torch.bfloat16, torch.float16):
-        return outputs.float()
-    return outputs
 
 
 def _split(outputs, n: int):
