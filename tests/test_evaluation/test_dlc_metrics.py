@@ -59,24 +59,25 @@ def test_map_perfect_and_empty():
 
 
 def test_map_multi_animal_by_hand():
-    """Two animals, three predictions: one exact (score .9), one with OKS 0.7 (score .8), one
+    """Two animals, three predictions: one exact (score .9), one with OKS 0.72 (score .8), one
     false positive (score .95). Hand-computed precision/recall per threshold."""
     g1 = np.array([[0., 0.], [10., 0.], [0., 10.]])
     g2 = g1 + 100
     area = (10 + np.spacing(1)) ** 2
     denom = 2 * area * 0.04
-    # shift all points of animal 2's prediction by d so that OKS = exp(-d² / denom) = 0.7
-    d = math.sqrt(-math.log(0.7) * denom)
+    # shift all points of animal 2's prediction by d so that OKS = exp(-d² / denom) = 0.72,
+    # between two thresholds (0.70, 0.75): at a threshold itself the last bit of exp decides
+    d = math.sqrt(-math.log(0.72) * denom)
     p_exact, p_shift = g1, g2 + [d, 0]
     p_false = g1 + 50
     gt = {'img': _pose(np.stack([g1, g2]), 2)}
     pred = {'img': np.stack([_pose(p_false, 0.95), _pose(p_exact, 0.9), _pose(p_shift, 0.8)])}
     res = compute_metrics(gt, pred)
-    # thresholds t: order by score = [false, exact, shifted]; TP flags [0, 1, t <= 0.7]
+    # thresholds t: order by score = [false, exact, shifted]; TP flags [0, 1, t <= 0.72]
     precisions, recalls = [], []
     recall_points = np.linspace(0, 1, 101)
     for t in np.linspace(0.5, 0.95, 10):
-        tp = np.cumsum([0, 1, 0.7 >= t + 1e-12 or np.isclose(0.7, t)])
+        tp = np.cumsum([0, 1, 0.72 >= t])
         fp = np.arange(1, 4) - tp
         rc = tp / 2
         pr = tp / (tp + fp + np.spacing(1))

@@ -89,3 +89,22 @@ def test_dlcrnet_head_trains_on_multi_animal_records_and_predicts_individuals():
         assert found.sum() >= 3
         distance = np.linalg.norm(points[:, None] - truth[None], axis=-1).min(axis=1)  # (N, K)
         assert (distance[found] < 4).all(), distance
+
+
+def test_predicts_under_a_bf16_autocast_forward():
+    """runtime.autocast='auto' evaluates under a bfloat16 autocast on CPUs with native bf16:
+    the head's maps come out bfloat16, and the PAF assembly (its smoothing convolution, numpy)
+    must still run in float32 (it crashed on 'unsupported ScalarType BFloat16')."""
+    torch.manual_seed(0)
+    model = tiny_paf_model()
+    model.init_weights()
+    model.eval()
+    img = torch.rand(2, 3, 64, 64) - 0.5
+    metas = [dict(image_file=f'{i}.png', image_id=i) for i in range(2)]
+    with torch.no_grad():
+        plain = model(img, mode='predict', img_metas=metas)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            assert model(img, mode='tensor')['heatmap'].dtype == torch.bfloat16
+            reduced = model(img, mode='predict', img_metas=metas)
+    for a, b in zip(plain, reduced):
+        assert b['keypoints'].dtype == np.float32 and b['keypoints'].shape == a['keypoints'].shape

@@ -85,6 +85,18 @@ def average_outputs(a, b):
     return (a.float() + b.float()) * 0.5
 
 
+def float32_outputs(outputs):
+    """Head outputs with bfloat16/float16 tensors (an autocast forward) cast to float32;
+    tensors in dicts, lists and tuples included, everything else unchanged."""
+    if isinstance(outputs, Tensor):
+        return outputs.float() if outputs.dtype in (torch.bfloat16, torch.float16) else outputs
+    if isinstance(outputs, dict):
+        return {k: float32_outputs(v) for k, v in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(float32_outputs(v) for v in outputs)
+    return outputs
+
+
 class BasePoseEstimator(BaseModel):
     """Base of pose estimators (see the module docstring).
 
@@ -306,9 +318,12 @@ class BasePoseEstimator(BaseModel):
                              f"per image ({count}), got "
                              f"{'none' if img_metas is None else len(img_metas)}")
         input_size = (int(img.shape[-1]), int(img.shape[-2]))
-        outputs = self.head_outputs(img, img_metas, context)
-        decoded = {name: head.decode(outputs[name], input_size)
-                   for name, head in self.heads.items()}
+        outputs = float32_outputs(self.head_outputs(img, img_metas, context))
+        # decoding runs in float32 whatever the forward ran in: bfloat16's 8-bit mantissa
+        # would round a 256-pixel coordinate to 1-2 pixels, and numpy has no bfloat16
+        with torch.autocast(img.device.type, enabled=False):
+            decoded = {name: head.decode(outputs[name], input_size)
+                       for name, head in self.heads.items()}
         results = []
         for i, meta in enumerate(img_metas):
             per_head = self.combine_heads(
