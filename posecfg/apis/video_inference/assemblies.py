@@ -1,8 +1,9 @@
 """Per-frame assembled individuals of a multi-animal video, ready for tracking.
 
 Beside the DeepLabCut ``.h5`` of a video with several individuals, :func:`write_assemblies`
-writes the same rows, one entry per individual a frame has, in two files (both hold only
-numbers and strings, so they load without running any code):
+writes the same rows, one entry per individual a frame has, in two files, and in a third on
+request (all hold only numbers, strings and plain containers, so they load without running
+any code):
 
 ``<video stem><scorer>_assemblies.pickle``: DeepLabCut 3's own layout
 (``deeplabcut/pose_estimation_pytorch/apis/videos.py`` ``_generate_assemblies_file``, l. 765-
