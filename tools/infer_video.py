@@ -3,14 +3,22 @@
 
     python tools/infer_video.py CONFIG CHECKPOINT VIDEO_OR_DIR [...] [--out-dir DIR]
         [--format dlc|lp|coco] [--batch-size 8] [--save-csv] [--save-video]
-        [--pcutoff 0.6] [--colormap rainbow] [--dotsize 8] [--detections FILE]
+        [--pcutoff 0.6] [--colormap rainbow] [--dotsize 8]
+        [--color-by bodypart|individual] [--detections FILE]
         [--max-instances N] [--overwrite] [--device cpu] [--cfg-options KEY=VALUE ...]
 
 CONFIG: a posecfg config (BottomUp whole-image models, TopDown models), or a DeepLabCut /
 Lightning Pose config file (translated by posecfg.interop.dialects; ``--shuffle`` for a DLC
 project config.yaml). Output format by default: the config's tool (DeepLabCut ``.h5`` for a DLC
 file, Lightning Pose ``video_preds/<video>.csv`` for an LP file), else ``coco`` JSON for
-top-down and DeepLabCut ``.h5`` for BottomUp models. Files go next to each video unless
+top-down and DeepLabCut ``.h5`` for BottomUp models. With several individuals (a DeepLabCut
+multi-animal project's model, or ``--max-instances`` > 1) the DeepLabCut format also writes the
+per-frame assembled individuals for tracking (``<video><scorer>_assemblies.pickle``,
+DeepLabCut's layout, and ``_assemblies.npz``; with ``--dlc-full-pickle`` DeepLabCut's
+``_full.pickle`` too, which its convert_detections2tracklets also opens; see
+posecfg.apis.video_inference.assemblies), and
+``--color-by individual`` colours each individual in the labeled video (DeepLabCut's
+``color_by``; default ``bodypart``, DeepLabCut's). Files go next to each video unless
 ``--out-dir``; existing outputs are kept (the video is skipped) unless ``--overwrite``.
 
 Top-down models take boxes from ``--detections`` (COCO detection results with ``image_id`` =
@@ -57,6 +65,12 @@ def parse_args(argv=None):
                         help='labeled video: matplotlib colormap (default rainbow; cool for lp)')
     parser.add_argument('--dotsize', type=float, default=None,
                         help='labeled video: dot radius in pixels (default 8; 4 for lp)')
+    parser.add_argument('--color-by', choices=['bodypart', 'individual'], default='bodypart',
+                        help="labeled video: a colour per bodypart (DeepLabCut's default) or "
+                             'per individual (multi-animal models)')
+    parser.add_argument('--dlc-full-pickle', action='store_true',
+                        help="several individuals: also write DeepLabCut's _full.pickle "
+                             '(about a minute per hour of video)')
     parser.add_argument('--detections', default=None,
                         help='top-down models: per-frame boxes (file, or folder of '
                              '<video stem>.json)')
@@ -136,7 +150,8 @@ def main(argv=None):
                 vm, video, fmt=fmt, out_dir=args.out_dir, batch_size=args.batch_size,
                 save_csv=args.save_csv, save_video=args.save_video, overwrite=args.overwrite,
                 detections=detections_for(args.detections, video, len(videos) > 1),
-                max_instances=args.max_instances, progress=not args.no_progress, **style)
+                max_instances=args.max_instances, progress=not args.no_progress,
+                color_by=args.color_by, full_pickle=args.dlc_full_pickle, **style)
         except (VideoOpenError, VideoDecodeError) as e:
             print(f'error: {e}', file=sys.stderr)
             failed.append(str(video))

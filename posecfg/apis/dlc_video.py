@@ -75,13 +75,16 @@ def analyze_videos(config: PathLike, videos, video_extensions=None, shuffle: int
                    device: Optional[str] = None, destfolder: Optional[PathLike] = None,
                    batch_size: Optional[int] = None, overwrite: bool = False,
                    checkpoint: Optional[PathLike] = None, cfg_options: Sequence[str] = (),
-                   progress: bool = True) -> str:
+                   progress: bool = True, save_full_pickle: bool = False) -> str:
     """Predict every frame of ``videos`` (files or folders); returns the scorer name, as
     DeepLabCut's ``analyze_videos`` does. Videos already analysed (their ``.h5`` exists) are
     kept unless ``overwrite``. A video that cannot be read is reported and the others are
     analysed; then a :class:`~posecfg.apis.video.VideoOpenError` lists the failures.
 
     ``batch_size`` default 8 (DeepLabCut's default is the project's ``batch_size``, 1).
+    Multi-animal models also write the per-frame assemblies (``_assemblies.pickle``,
+    ``_assemblies.npz``) and with ``save_full_pickle`` DeepLabCut's ``_full.pickle``
+    (:mod:`posecfg.apis.video_inference.assemblies`).
     """
     from .video import VideoDecodeError, VideoOpenError
     from .video_inference import dlc_scorer, infer_video, load_video_model
@@ -94,7 +97,7 @@ def analyze_videos(config: PathLike, videos, video_extensions=None, shuffle: int
         try:
             infer_video(vm, video, fmt='dlc', out_dir=destfolder, batch_size=batch_size or 8,
                         save_csv=save_as_csv, overwrite=overwrite, scorer=scorer,
-                        progress=progress)
+                        progress=progress, full_pickle=save_full_pickle)
         except (VideoOpenError, VideoDecodeError) as e:
             print(f'error: {e}', file=sys.stderr)
             failed.append(str(e))
@@ -109,11 +112,15 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
                          draw_skeleton: bool = False, pcutoff: Optional[float] = None,
                          dotsize: int = 8, colormap: str = 'rainbow',
                          overwrite: bool = False, checkpoint: Optional[PathLike] = None,
-                         cfg_options: Sequence[str] = ()) -> List[Optional[str]]:
+                         cfg_options: Sequence[str] = (), color_by: str = 'bodypart'
+                         ) -> List[Optional[str]]:
     """Draw the predictions of :func:`analyze_videos` (the ``.h5`` of the same scorer) on each
     video: points with likelihood > ``pcutoff`` (default 0.6, DeepLabCut's) as discs of radius
-    ``dotsize`` in ``colormap``, the dataset's skeleton with ``draw_skeleton``. Returns the
-    labeled videos written (None where an existing one was kept)."""
+    ``dotsize`` in ``colormap``, coloured by ``color_by`` (``'bodypart'``, DeepLabCut's
+    default, or ``'individual'``), the unique bodyparts too, the dataset's skeleton per
+    individual with ``draw_skeleton``. A multi-animal ``.h5`` gives DeepLabCut's
+    ``<prefix>_bp_p60_labeled.mp4`` / ``_id_`` names. Returns the labeled videos written
+    (None where an existing one was kept)."""
     from posecfg.apis.inference import _test_dataset_meta
     from posecfg.engine.checkpoint import load_checkpoint_file
     from posecfg.interop.dlc.outputs import read_predictions
@@ -128,13 +135,16 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
     skeleton = _test_dataset_meta(cfg).skeleton.tolist() if draw_skeleton else ()
     written = []
     for video in _videos(videos, video_extensions):
-        paths = output_paths(video, 'dlc', destfolder, scorer, pcutoff)
-        if not paths.predictions.exists():
-            raise FileNotFoundError(f'{video}: no predictions {paths.predictions}; run '
+        h5 = output_paths(video, 'dlc', destfolder, scorer, pcutoff).predictions
+        if not h5.exists():
+            raise FileNotFoundError(f'{video}: no predictions {h5}; run '
                                     'analyze_videos first (with the same shuffle/checkpoint)')
-        data = read_predictions(paths.predictions)
+        data = read_predictions(h5)
+        paths = output_paths(video, 'dlc', destfolder, scorer, pcutoff,
+                             multi_animal=data['individuals'] is not None, color_by=color_by)
         points = data['keypoints']  # (T, N, K, 3)
         written.append(write_labeled_video(
             video, points[..., :2], points[..., 2], paths['labeled'], overwrite=overwrite,
-            colormap=colormap, pcutoff=pcutoff, dotsize=dotsize, skeleton=skeleton))
+            unique=data['unique_keypoints'], colormap=colormap, pcutoff=pcutoff,
+            dotsize=dotsize, skeleton=skeleton, color_by=color_by))
     return written

@@ -119,3 +119,23 @@ def test_command_line_exit_codes_and_messages(tmp_path):
     assert 'error: 2 of 3 videos could not be read' in result.stderr
     assert 'Traceback' not in result.stderr
     assert len(list((tmp_path / 'o').glob('a*.h5'))) == 1  # the readable one was analysed
+
+
+def test_several_instances_write_assemblies_and_an_id_coloured_video(tmp_path):
+    config, checkpoint, videos = setup(tmp_path, n=3)
+    tool = load_tool()
+    out = tmp_path / 'out'
+    assert tool.main([str(config), str(checkpoint), str(videos / 'a.avi'), '--out-dir',
+                      str(out), '--max-instances', '2', '--save-video', '--color-by',
+                      'individual', '--no-progress']) == 0
+    prefix = out / 'aDLC_Resnet_tinyposecfgshuffle1_snapshot_2'
+    from posecfg.apis.video_inference.assemblies import read_assemblies
+    data = read_assemblies(f'{prefix}_assemblies.pickle')
+    # the single-instance head finds one animal per frame: one row each, as in the .h5
+    h5 = pd.read_hdf(f'{prefix}.h5', key='df_with_missing').to_numpy().reshape(3, 2, K, 3)
+    for t in range(3):
+        np.testing.assert_array_equal(data[t][..., :3], h5[t, :1])
+    assert read_assemblies(f'{prefix}_assemblies.npz')['frame'].tolist() == [0, 1, 2]
+    assert not os.path.exists(f'{prefix}_full.pickle')  # only with --dlc-full-pickle
+    assert int(cv2.VideoCapture(f'{prefix}_id_p60_labeled.mp4').get(
+        cv2.CAP_PROP_FRAME_COUNT)) == 3

@@ -18,10 +18,12 @@ from .progress import ProgressReporter
 from .reader import VideoReader
 from .report import DecodeReport
 from .sources import FrameSource, VideoInfo, available_backends, open_video
-from .writer import LabeledVideoWriter, keypoint_colors, write_labeled_video
+from .writer import (COLOR_BY, LabeledVideoWriter, keypoint_colors, point_colors,
+                     write_labeled_video)
 
 __all__ = ['FrameBatch', 'VideoPredictions', 'run_video', 'VideoDecodeError',
            'VideoDecodeWarning', 'VideoOpenError', 'VideoStallError', 'ResizeMap',
            'ProgressReporter', 'VideoReader', 'DecodeReport', 'FrameSource', 'VideoInfo',
            'available_backends', 'open_video', 'LabeledVideoWriter', 'keypoint_colors',
+           'point_colors', 'COLOR_BY',
            'write_labeled_video']

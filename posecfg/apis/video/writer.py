@@ -7,13 +7,26 @@
 
 What DeepLabCut's ``create_labeled_video`` and Lightning Pose's labeled videos do, and where
 posecfg differs:
-- Colours: keypoint ``k`` of ``K`` gets ``colormap(k / (K - 1))`` as
+- Colours (``color_by``, DeepLabCut's ``create_labeled_video(color_by=...)``, default
+  ``'bodypart'`` as DeepLabCut's): ``'bodypart'``: keypoint ``k`` of ``K`` gets
+  ``colormap(k / (K - 1))`` as
   ``(rgba[:3] * 255).astype(uint8)`` (truncated, not rounded), exactly as DeepLabCut
   (deeplabcut/utils/make_labeled_video.py:127,146,149, ``ScalarMappable(cmap).to_rgba(
   np.linspace(0, 1, K))``) and Lightning Pose (lightning_pose/utils/predictions.py:583-586,
   ``_make_cmap``). Defaults: DeepLabCut ``colormap='rainbow'`` (``create_labeled_video``'s
   argument and new projects' config.yaml, deeplabcut/create_project/new.py:282), Lightning Pose
-  ``eval.colormap='cool'`` (seed 001).
+  ``eval.colormap='cool'`` (seed 001). With DeepLabCut's unique bodyparts (``num_unique`` U)
+  the colours are sampled over the K + U bodypart names, unique bodypart u getting colour
+  K + u (make_labeled_video.py:129-149: ``nbodyparts`` counts every bodypart name of the
+  H5). ``'individual'``: every keypoint of individual n gets ``colormap(n / (I - 1))``
+  over the ``num_individuals`` N individuals, plus one for DeepLabCut's ``single``
+  individual (the unique bodyparts, last) when U > 0 (``nindividuals`` counts the H5's
+  ``individuals`` level, ``single`` included; :146-149, 197-201).
+- Skeleton: drawn per individual (DeepLabCut's ``get_segment_indices`` pairs the n-th
+  occurrence of each bodypart name, i.e. individual n's), a link when both ends are above
+  the cutoff, in ``skeleton_color`` (DeepLabCut's default ``'white'``); all links before
+  all dots, the dots in the H5's column order (individuals, then the unique bodyparts), as
+  DeepLabCut draws them (:181-201).
 - Threshold: a point is drawn when its score is strictly above the cutoff, as both tools do
   (``df_likelihood > pcutoff``, make_labeled_video.py:197; ``> confidence_thresh_for_vid``,
   predictions.py:749); DeepLabCut's ``pcutoff`` default 0.6, Lightning Pose's 0.9.
@@ -40,7 +53,11 @@ import numpy as np
 
 from ..visualize import draw_keypoints
 
-__all__ = ['keypoint_colors', 'LabeledVideoWriter', 'DEFAULT_FOURCC']
+__all__ = ['keypoint_colors', 'point_colors', 'LabeledVideoWriter', 'DEFAULT_FOURCC',
+           'COLOR_BY']
+
+#: DeepLabCut's ``color_by`` choices (make_labeled_video.py:933-934)
+COLOR_BY = ('bodypart', 'individual')
 
 DEFAULT_FOURCC = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.avi': 'MJPG',
                   '.mkv': 'FFV1'}
@@ -63,6 +80,23 @@ def keypoint_colors(colormap: str, num_keypoints: int) -> np.ndarray:
     return (rgba[:, :3] * 255).astype(np.uint8)
 
 
+def point_colors(colormap: str, num_keypoints: int, num_individuals: int = 1,
+                 num_unique: int = 0, color_by: str = 'bodypart') -> np.ndarray:
+    """(N·K + U, 3) uint8 RGB: the colour of every point of a frame, in the H5's column
+    order (individual 0's K keypoints, ..., individual N-1's, then the U unique bodyparts),
+    by DeepLabCut's ``color_by`` rule (see the module docstring)."""
+    if color_by not in COLOR_BY:
+        raise ValueError(f"color_by must be 'bodypart' or 'individual' (DeepLabCut's "
+                         f'choices), got {color_by!r}')
+    k, n, u = int(num_keypoints), int(num_individuals), int(num_unique)
+    if color_by == 'bodypart':
+        by_name = keypoint_colors(colormap, k + u)
+        return np.concatenate([np.tile(by_name[:k], (n, 1)), by_name[k:]])
+    by_individual = keypoint_colors(colormap, n + (u > 0))
+    return np.concatenate([np.repeat(by_individual[:n], k, axis=0),
+                           np.repeat(by_individual[n:], u, axis=0)])
+
+
 class LabeledVideoWriter:
     """Writes frames with keypoints drawn on them.
 
@@ -71,7 +105,12 @@ class LabeledVideoWriter:
         fps: frames per second of the output (the source video's).
         frame_size: (width, height) of the frames written.
         num_keypoints: K, for the colours.
-        colormap: matplotlib colormap name, colours by keypoint index.
+        colormap: matplotlib colormap name.
+        color_by: ``'bodypart'`` (colour per keypoint) or ``'individual'`` (colour per
+            individual), DeepLabCut's rule (module docstring).
+        num_individuals: N, the individuals of the predictions (the H5's); a frame may give
+            fewer rows, not more.
+        num_unique: U, DeepLabCut's unique bodyparts, given to :meth:`write` separately.
         pcutoff: points with score <= pcutoff (and NaN points) are not drawn.
         dotsize: dot radius in pixels.
         skeleton: keypoint index pairs to connect with lines.
@@ -85,7 +124,8 @@ class LabeledVideoWriter:
                  colormap: str = 'rainbow', pcutoff: float = 0.6, dotsize: float = 8,
                  skeleton: Sequence[Sequence[int]] = (),
                  skeleton_color: Optional[Sequence[int]] = (255, 255, 255), thickness: int = 1,
-                 fourcc: Optional[str] = None, overwrite: bool = False):
+                 fourcc: Optional[str] = None, overwrite: bool = False,
+                 color_by: str = 'bodypart', num_individuals: int = 1, num_unique: int = 0):
         self.path = os.path.abspath(os.fspath(path))
         if os.path.exists(self.path) and not overwrite:
             raise FileExistsError(f'{self.path} exists; it is kept (pass overwrite=True to '
@@ -103,12 +143,20 @@ class LabeledVideoWriter:
                                  f'outside 0..{num_keypoints - 1}')
         self.frame_size = (int(frame_size[0]), int(frame_size[1]))
         self.num_keypoints = num_keypoints
+        self.num_individuals = int(num_individuals)
+        self.num_unique = int(num_unique)
         self.pcutoff = pcutoff
         self.dotsize = dotsize
         self.skeleton = [tuple(link) for link in skeleton]
         self.thickness = thickness
+        self.color_by = color_by
         # drawn on BGR frames (what VideoWriter takes): colours reversed once here
-        self.colors_bgr = keypoint_colors(colormap, num_keypoints)[:, ::-1]
+        palette = point_colors(colormap, num_keypoints, max(self.num_individuals, 1),
+                               self.num_unique, color_by)[:, ::-1]
+        split = len(palette) - self.num_unique
+        self.instance_bgr = palette[:split].reshape(-1, num_keypoints, 3)  # (N, K, 3)
+        self.unique_bgr = palette[split:]  # (U, 3)
+        self.colors_bgr = self.instance_bgr[0]  # (K, 3): one individual's colours
         self.link_bgr = None if skeleton_color is None else tuple(skeleton_color)[::-1]
         directory = os.path.dirname(self.path)
         os.makedirs(directory, exist_ok=True)
@@ -126,13 +174,16 @@ class LabeledVideoWriter:
                              f'file on this installation (opencv-python writes mp4v in .mp4 '
                              'and FFV1/MJPG/XVID in .avi, not H.264)')
 
-    def write(self, frame: np.ndarray, keypoints: np.ndarray, scores: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, keypoints: np.ndarray, scores: np.ndarray,
+              unique: Optional[np.ndarray] = None) -> None:
         """Draw and write one frame.
 
         Args:
             frame: (H, W, 3) uint8 RGB, H, W = ``frame_size``; not modified.
-            keypoints: (K, 2) or (N, K, 2) pixels of ``frame``, NaN for none.
-            scores: (K,) or (N, K) confidences; NaN or <= ``pcutoff`` hides the point.
+            keypoints: (K, 2) or (N', K, 2) pixels of ``frame``, NaN for none; N' <=
+                ``num_individuals`` rows, row n being individual n.
+            scores: (K,) or (N', K) confidences; NaN or <= ``pcutoff`` hides the point.
+            unique: (U, 3) x, y, score of the unique bodyparts (``num_unique`` > 0).
         """
         if frame.shape != (self.frame_size[1], self.frame_size[0], 3) or frame.dtype != np.uint8:
             raise ValueError(f'{self.path}: frame {self.frames_written} is {frame.shape} '
@@ -143,12 +194,31 @@ class LabeledVideoWriter:
         if len(scores) != len(keypoints):
             raise ValueError(f'{self.path}: frame {self.frames_written}: {len(keypoints)} '
                              f'instances of keypoints but {len(scores)} of scores')
+        n, k = len(keypoints), self.num_keypoints
+        if n <= len(self.instance_bgr):
+            colors = self.instance_bgr[:n].reshape(-1, 3)
+        elif self.color_by == 'bodypart':  # e.g. as many top-down boxes as a frame has
+            colors = np.tile(self.colors_bgr, (n, 1))
+        else:
+            raise ValueError(f'{self.path}: frame {self.frames_written} has {n} instances; '
+                             f'the writer colours num_individuals={self.num_individuals}')
+        points, point_scores = keypoints.reshape(-1, 2), scores.reshape(-1)
+        if self.num_unique:
+            unique = (np.full((self.num_unique, 3), np.nan) if unique is None
+                      else np.asarray(unique, np.float64).reshape(self.num_unique, 3))
+            points = np.concatenate([points, unique[:, :2]])
+            point_scores = np.concatenate([point_scores, unique[:, 2]])
+            colors = np.concatenate([colors, self.unique_bgr])
+        elif unique is not None and np.size(unique):
+            raise ValueError(f'{self.path}: unique bodyparts given but the writer was made '
+                             'with num_unique=0')
+        # one call: every individual's links first, then the dots in the H5's column order
+        links = [(a + i * k, b + i * k) for i in range(n) for a, b in self.skeleton]
         canvas = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
         with np.errstate(invalid='ignore'):
-            visible = scores > self.pcutoff
-        for points, shown in zip(keypoints, visible):
-            draw_keypoints(canvas, points, shown, self.colors_bgr, self.skeleton, self.dotsize,
-                           self.thickness, self.link_bgr)
+            visible = point_scores > self.pcutoff
+        draw_keypoints(canvas, points, visible, colors, links, self.dotsize, self.thickness,
+                       self.link_bgr)
         self._writer.write(canvas)
         self.frames_written += 1
 
@@ -179,13 +249,14 @@ class LabeledVideoWriter:
 
 def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_path,
                         overwrite: bool = False, batch_size: int = 16, backend='auto',
-                        **writer_kwargs) -> Optional[str]:
+                        unique: Optional[np.ndarray] = None, **writer_kwargs) -> Optional[str]:
     """Decode ``video`` again and write it with row ``t`` of the predictions drawn on frame t.
 
     Args:
         keypoints: (T, K, 2) or (T, N, K, 2) original-video pixels (NaN: none), T >= the
             video's frame count.
         scores: (T, K) or (T, N, K).
+        unique: (T, U, 3) DeepLabCut unique bodyparts (x, y, score), or None.
         out_path: the labeled video; kept, and None returned, when it exists and ``overwrite``
             is False.
         writer_kwargs: :class:`LabeledVideoWriter`'s (colormap, pcutoff, dotsize, skeleton, …;
@@ -204,6 +275,9 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
     keypoints = np.asarray(keypoints)
     scores = np.asarray(scores)
     num_keypoints = keypoints.shape[-2]
+    unique = None if unique is None or not np.size(unique) else np.asarray(unique)
+    writer_kwargs.setdefault('num_individuals', keypoints.shape[1] if keypoints.ndim == 4 else 1)
+    writer_kwargs.setdefault('num_unique', 0 if unique is None else unique.shape[1])
     with VideoReader(video, batch_size=batch_size, backend=backend) as reader:
         info = reader.info
         # a container without a frame rate: pass fps= explicitly
@@ -218,5 +292,6 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
                     raise ValueError(f'{video}: frame {batch.indices[-1]} has no row in the '
                                      f'predictions ({len(keypoints)} rows)')
                 for frame, t in zip(batch.frames, batch.indices):
-                    writer.write(frame, keypoints[t], scores[t])
+                    writer.write(frame, keypoints[t], scores[t],
+                                 None if unique is None else unique[t])
     return writer.path

@@ -15,8 +15,17 @@ frames that did not decode (and instances a frame does not have) are NaN.
   writes, per frame, the assembled individuals under the project's ``individuals`` (as many
   rows as it has, in the model's order: by identity with an identity head), ``-1`` for the
   individuals a frame does not have (DeepLabCut's ``PadOutputs(pad_value=-1)``; frames that
-  did not decode stay NaN) and the unique bodyparts under ``single``: DeepLabCut's tracking
-  input, without DeepLabCut's ``_full.pickle`` (no pickle of arbitrary objects).
+  did not decode stay NaN) and the unique bodyparts under ``single``. With several
+  individuals (an ``individuals`` level) the per-frame assembled individuals go beside it,
+  ready for tracking (:mod:`.assemblies`): ``<video stem><scorer>_assemblies.pickle`` in
+  DeepLabCut's layout (plain dicts and arrays only: no pickle of arbitrary objects),
+  ``_assemblies.npz`` (with each individual's PAF affinity) and, on request
+  (``full_pickle``), DeepLabCut's ``_full.pickle``, which its ``convert_detections2tracklets``
+  also opens (off by default: its two small arrays per bodypart and frame take about a minute
+  per hour of video to pickle, measured on this 2-core Xeon), and the
+  labeled video is named as DeepLabCut names a multi-animal project's:
+  ``<video stem><scorer>_<bp|id>_p<100·pcutoff>_labeled.mp4`` (``_id`` with
+  ``color_by='individual'``, make_labeled_video.py l. 787-792).
 - ``lp``: Lightning Pose's ``video_preds/<video stem>.csv`` (:mod:`posecfg.interop.lp.outputs`;
   the first instance) and ``video_preds/labeled_videos/<video stem>_labeled.mp4``.
 - ``coco``: ``<video stem>_keypoints.json``, a COCO keypoint results list: one record per
@@ -46,7 +55,7 @@ import numpy as np
 from posecfg.files import write_atomically
 
 __all__ = ['FORMATS', 'OutputPaths', 'output_paths', 'dlc_scorer', 'shuffle_scorer',
-           'write_outputs']
+           'write_outputs', 'dlc_multi_animal']
 
 FORMATS = ('dlc', 'lp', 'coco')
 
@@ -95,18 +104,31 @@ def shuffle_scorer(cfg, checkpoint) -> Optional[str]:
 
 
 def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float = 0.6,
-                 save_csv: bool = False) -> OutputPaths:
-    """Where ``fmt``'s files of ``video`` go (``out_dir`` default: the video's folder)."""
+                 save_csv: bool = False, multi_animal: bool = False,
+                 color_by: str = 'bodypart', full_pickle: bool = False) -> OutputPaths:
+    """Where ``fmt``'s files of ``video`` go (``out_dir`` default: the video's folder);
+    ``multi_animal``: DeepLabCut predictions with an ``individuals`` level (the assemblies
+    files, ``_full.pickle`` with ``full_pickle``, the labeled video's ``_bp``/``_id`` by
+    ``color_by``)."""
     video = Path(video)
     folder = Path(out_dir) if out_dir is not None else video.parent
     stem = video.stem
     if fmt == 'dlc':
         prefix = f'{stem}{scorer}'
+        if color_by not in ('bodypart', 'individual'):
+            raise ValueError(f"color_by must be 'bodypart' or 'individual' (DeepLabCut's "
+                             f'choices), got {color_by!r}')
+        by = {'bodypart': '_bp', 'individual': '_id'}[color_by] if multi_animal else ''
         paths = OutputPaths(predictions=folder / f'{prefix}.h5',
                             meta=folder / f'{prefix}_meta.pickle',
-                            labeled=folder / f'{prefix}_p{int(100 * pcutoff)}_labeled.mp4')
+                            labeled=folder / f'{prefix}{by}_p{int(100 * pcutoff)}_labeled.mp4')
         if save_csv:
             paths['csv'] = folder / f'{prefix}.csv'
+        if multi_animal:
+            paths['assemblies'] = folder / f'{prefix}_assemblies.pickle'
+            paths['assemblies_table'] = folder / f'{prefix}_assemblies.npz'
+            if full_pickle:
+                paths['full'] = folder / f'{prefix}_full.pickle'
         return paths
     if fmt == 'lp':
         preds = folder / 'video_preds'
@@ -120,16 +142,19 @@ def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float
 
 def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
                   scorer: str = '', batch_size: int = 1, boxes: Optional[Dict] = None,
-                  start: Optional[float] = None, unique: Optional[Dict] = None) -> List[Path]:
+                  start: Optional[float] = None, unique: Optional[Dict] = None,
+                  assembly: Optional[Dict] = None) -> List[Path]:
     """Write ``values`` (T, N, K, 3) in ``fmt`` to ``paths``; returns the files written.
 
     ``result``: the :class:`~posecfg.apis.video.VideoPredictions` (frame count, video info,
     decoded frames); ``boxes``: frame → (N, 5) boxes of a top-down model (COCO ``bbox``);
-    ``unique``: frame → (U, 3) DeepLabCut unique bodyparts (``dlc`` only).
+    ``unique``: frame → (U, 3) DeepLabCut unique bodyparts (``dlc`` only); ``assembly``:
+    frame → the rows' affinities and identities (the assemblies files, ``dlc`` only).
     """
     names = vm.keypoint_names
     if fmt == 'dlc':
-        return _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, unique)
+        return _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, unique,
+                          assembly)
     if fmt == 'lp':
         from posecfg.interop.lp.outputs import write_predictions
         model_type = lp_model_type(vm)
@@ -144,13 +169,15 @@ def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
     raise ValueError(f'output format must be one of {", ".join(FORMATS)}, got {fmt!r}')
 
 
-def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, unique=None):
+def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, unique=None,
+               assembly=None):
     from posecfg.interop.dlc.outputs import (predictions_frame, write_predictions,
                                              write_video_metadata)
+    from .assemblies import write_assemblies
     n = values.shape[1]
     project = dlc_project_of(vm)
     multi = project is not None and project.multi_animal
-    individuals = None if n == 1 and not multi else list(_individuals(vm, n))
+    individuals = list(_individuals(vm, n)) if dlc_multi_animal(vm, n) else None
     unique_names = list(project.unique_bodyparts) if multi else []
     unique_values = None
     if unique_names:
@@ -166,6 +193,12 @@ def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, uniq
     df = predictions_frame(values, scorer, names, individuals=individuals,
                            unique_predictions=unique_values, unique_bodyparts=unique_names)
     written = write_predictions(df, paths.predictions, csv='csv' in paths)
+    if 'assemblies' in paths:  # the same numbers as the .h5, per frame and individual
+        graph, edges = paf_graph(vm.cfg)
+        written += write_assemblies(paths['assemblies'], paths['assemblies_table'], values,
+                                    result.decoded, names, individuals or ['animal'],
+                                    assembly, unique_values, unique_names, paths.get('full'),
+                                    graph, edges)
     info = result.info
     pose_config = dict(vm.cfg.get('dlc_pose_config') or {})
     pose_config.setdefault('metadata', dict(bodyparts=list(names),
@@ -206,6 +239,24 @@ def dlc_project_of(vm):
         return read_project(test['project_config'])
     except (OSError, ValueError, KeyError):
         return None
+
+
+def paf_graph(cfg):
+    """``(graph, edges_to_keep)`` of a model's ``PartAffinityFieldPredictor`` (the first head
+    with one), or ``(None, None)``."""
+    heads = (cfg.to_dict().get('model') or {}).get('heads') or {}
+    for head in heads.values():
+        predictor = head.get('predictor') if isinstance(head, dict) else None
+        if isinstance(predictor, dict) and predictor.get('graph') is not None:
+            return predictor['graph'], predictor.get('edges_to_keep')
+    return None, None
+
+
+def dlc_multi_animal(vm, num_instances: int) -> bool:
+    """Whether DeepLabCut predictions of ``num_instances`` rows per frame have an
+    ``individuals`` level: several rows, or a model of a multi-animal project."""
+    project = dlc_project_of(vm)
+    return num_instances != 1 or (project is not None and project.multi_animal)
 
 
 def default_instances(vm) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 from .model import VideoModel
 
 __all__ = ['BottomUpFramePredictor', 'ContextFramePredictor', 'TopDownFramePredictor',
-           'pad_instances', 'test_pipeline_steps']
+           'pad_instances', 'instance_order', 'assembly_extras', 'test_pipeline_steps']
 
 
 def pad_instances(keypoints: np.ndarray, scores: np.ndarray, num: int,
@@ -26,15 +26,25 @@ def pad_instances(keypoints: np.ndarray, scores: np.ndarray, num: int,
     highest mean score (in that order; with ``keep_order`` the first ``num`` as given, e.g.
     sorted by identity), NaN rows after the last instance."""
     keypoints = np.asarray(keypoints, np.float32).reshape(-1, *np.shape(keypoints)[-2:])
-    scores = np.asarray(scores, np.float32).reshape(len(keypoints), -1)
-    rows = np.full((num, scores.shape[1], 3), np.nan, np.float32)
-    if len(keypoints):
-        order = (np.arange(len(keypoints)) if keep_order else
-                 np.argsort(-np.nan_to_num(scores.mean(axis=1), nan=-np.inf), kind='stable'))
-        order = order[:num]
-        rows[:len(order), :, :2] = keypoints[order]
-        rows[:len(order), :, 2] = scores[order]
+    # (M, K) also when M = 0 (a frame where a multi-animal model finds nobody)
+    scores = np.asarray(scores, np.float32).reshape(keypoints.shape[:2])
+    rows = np.full((num, keypoints.shape[1], 3), np.nan, np.float32)
+    order = instance_order(scores, num, keep_order)
+    rows[:len(order), :, :2] = keypoints[order]
+    rows[:len(order), :, 2] = scores[order]
     return rows
+
+
+def instance_order(scores: np.ndarray, num: int, keep_order: bool = False) -> np.ndarray:
+    """Indices of the instances :func:`pad_instances` keeps, in its row order, for (M, K)
+    ``scores``."""
+    scores = np.asarray(scores, np.float32)
+    if not len(scores):
+        return np.zeros(0, np.int64)
+    scores = scores.reshape(len(scores), -1)
+    order = (np.arange(len(scores)) if keep_order else
+             np.argsort(-np.nan_to_num(scores.mean(axis=1), nan=-np.inf), kind='stable'))
+    return order[:num]
 
 
 def test_pipeline_steps(vm: VideoModel) -> list:
@@ -75,6 +85,9 @@ class BottomUpFramePredictor:
         self.video = video
         #: frame → (U, 3) unique bodyparts x, y, score (a DeepLabCut unique-bodypart head)
         self.unique: Dict[int, np.ndarray] = {}
+        #: frame → dict(affinity (N',) float (NaN: the model gives none), identity (N', K)
+        #: int (-1: no identity head)) of the rows kept (:func:`assembly_extras`)
+        self.assembly: Dict[int, dict] = {}
 
     def record(self, frame: np.ndarray, index: int) -> dict:
         """The image record (CONTRACTS.md) of a video frame: no instances."""
@@ -100,9 +113,29 @@ class BottomUpFramePredictor:
                 self.unique[int(t)] = np.concatenate([xy, score], axis=1)
         # an identity head's instances come sorted by identity (row j = individual j, as
         # DeepLabCut's AssignIndividualIdentities): kept in that order
+        for t, o in zip(batch.indices, outputs):
+            order = instance_order(o['keypoint_scores'], self.num, 'identities' in o)
+            self.assembly[int(t)] = assembly_extras(o, order)
         return np.stack([pad_instances(o['keypoints'], o['keypoint_scores'], self.num,
                                        keep_order='identities' in o)
                          for o in outputs])
+
+
+def assembly_extras(output: dict, order: np.ndarray) -> dict:
+    """What DeepLabCut's trackers read beside the rows of a frame, for the instances
+    ``order`` of a model's ``'predict'`` output: ``affinity`` (N',) the mean part-affinity of
+    each individual's links (a ``DLCRNetHead``'s ``individual_affinities``; NaN for models
+    without one) and ``identity`` (N', K) int64, each keypoint's most likely identity (argmax
+    of an identity head's ``identity_scores``, DeepLabCut's ``_generate_assemblies_file``;
+    -1 without an identity head)."""
+    k = np.shape(output['keypoint_scores'])[-1]
+    affinity = output.get('individual_affinities')
+    affinity = (np.full(len(order), np.nan) if affinity is None
+                else np.asarray(affinity, np.float64).reshape(-1)[order])
+    scores = output.get('identity_scores')
+    identity = (np.full((len(order), k), -1, np.int64) if scores is None
+                else np.argmax(np.asarray(scores), axis=-1).astype(np.int64)[order])
+    return dict(affinity=affinity, identity=identity)
 
 
 class ContextFramePredictor(BottomUpFramePredictor):
@@ -145,9 +178,15 @@ class TopDownFramePredictor:
         from posecfg.apis.inference import topdown_pipeline
         self.vm = vm
         self.detections = detections
-        most = max((len(v) for v in detections.values()), default=1) if detections else 1
-        self.num = int(max_instances or most)
+        self.num = self.instances(detections, max_instances)
         self.pipeline, self.make_record = topdown_pipeline(vm.model, from_array=True)
+
+    @staticmethod
+    def instances(detections: Optional[Dict[int, np.ndarray]] = None,
+                  max_instances: Optional[int] = None) -> int:
+        """N: ``max_instances``, else the most boxes any frame has (1 without detections)."""
+        most = max((len(v) for v in detections.values()), default=1) if detections else 1
+        return int(max_instances or most)
 
     def boxes(self, index: int, frame_size) -> np.ndarray:
         """(M, 5) boxes of frame ``index`` (frames of ``frame_size`` = (w, h) pixels): the

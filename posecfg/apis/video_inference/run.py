@@ -28,12 +28,12 @@ from typing import Dict, List, Optional
 
 import numpy as np
 
-from ..video import (DecodeReport, LabeledVideoWriter, VideoDecodeWarning, VideoReader,
-                     run_video)
+from ..video import (COLOR_BY, DecodeReport, LabeledVideoWriter, VideoDecodeWarning,
+                     VideoReader, run_video)
 from .model import VideoModel
 from .context_edges import ContextEdgeStream, lp_context_edges
-from .outputs import (OutputPaths, default_instances, dlc_scorer, existing, output_paths,
-                      write_outputs)
+from .outputs import (OutputPaths, default_instances, dlc_multi_animal, dlc_project_of,
+                      dlc_scorer, existing, output_paths, write_outputs)
 from .predictors import BottomUpFramePredictor, ContextFramePredictor, TopDownFramePredictor
 
 __all__ = ['VideoResult', 'infer_video', 'load_detections', 'default_format',
@@ -125,7 +125,8 @@ def load_detections(path) -> Dict[int, np.ndarray]:
 
 def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_size: int = 8,
                 save_csv: bool = False, save_video: bool = False, pcutoff: float = 0.6,
-                colormap: str = 'rainbow', dotsize: float = 8, overwrite: bool = False,
+                colormap: str = 'rainbow', dotsize: float = 8, color_by: str = 'bodypart',
+                overwrite: bool = False, full_pickle: bool = False,
                 detections: Optional[Dict[int, np.ndarray]] = None,
                 max_instances: Optional[int] = None, progress=True, backend='auto',
                 scorer: Optional[str] = None, log=None) -> VideoResult:
@@ -136,7 +137,11 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
         out_dir: output folder (default: the video's).
         save_csv: DeepLabCut's ``.csv`` beside the ``.h5``.
         save_video: write the labeled video too (points with score > ``pcutoff`` drawn in
-            ``colormap``, skeleton of the dataset metainfo).
+            ``colormap``, skeleton of the dataset metainfo, per individual).
+        color_by: labeled video: ``'bodypart'`` or ``'individual'`` colours, DeepLabCut's
+            ``create_labeled_video(color_by=...)`` (:mod:`posecfg.apis.video.writer`).
+        full_pickle: DeepLabCut format with several individuals: also DeepLabCut's
+            ``_full.pickle`` (:mod:`.assemblies`; slow for long videos).
         detections: top-down models: frame → (M, 5) boxes (:func:`load_detections`); None:
             the whole frame is the box.
         max_instances: instances per frame kept (default: for BottomUp the individuals of a
@@ -151,7 +156,16 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
     video = os.fspath(video)
     scorer = scorer or (dlc_scorer(vm.cfg, vm.checkpoint_meta, checkpoint=vm.checkpoint)
                         if fmt == 'dlc' else '')
-    paths = output_paths(video, fmt, out_dir, scorer, pcutoff, save_csv)
+    if color_by not in COLOR_BY:
+        raise ValueError(f"color_by must be 'bodypart' or 'individual' (DeepLabCut's "
+                         f'choices), got {color_by!r}')
+    if vm.kind == 'topdown':
+        num = TopDownFramePredictor.instances(detections, max_instances)
+    else:
+        num = int(max_instances or (1 if vm.context else default_instances(vm)))
+    multi = fmt == 'dlc' and dlc_multi_animal(vm, num)
+    paths = output_paths(video, fmt, out_dir, scorer, pcutoff, save_csv, multi, color_by,
+                         full_pickle)
     found = existing(paths, include_labeled=save_video)
     if found and not overwrite:
         message = (f'{video}: output exists, kept (pass --overwrite / overwrite=True to '
@@ -160,11 +174,14 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
         return VideoResult(video, paths, skipped=True, message=message)
     context = vm.context
     if vm.kind == 'topdown':
-        predictor = TopDownFramePredictor(vm, detections, max_instances)
+        predictor = TopDownFramePredictor(vm, detections, num)
     elif context:  # each frame with its neighbours; Lightning Pose's rule at the video's ends
-        predictor = ContextFramePredictor(vm, max_instances or 1, video)
+        predictor = ContextFramePredictor(vm, num, video)
     else:
-        predictor = BottomUpFramePredictor(vm, max_instances or default_instances(vm), video)
+        predictor = BottomUpFramePredictor(vm, num, video)
+    project = dlc_project_of(vm) if multi else None
+    num_unique = len(project.unique_bodyparts) if project is not None else 0
+    unique = getattr(predictor, 'unique', {})
     reader = VideoReader(video, batch_size=batch_size, backend=backend, context=context)
     info = reader.info
     writer = None
@@ -175,21 +192,26 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
                                         frame_size=(info.width, info.height),
                                         num_keypoints=len(vm.keypoint_names),
                                         colormap=colormap, pcutoff=pcutoff, dotsize=dotsize,
-                                        skeleton=vm.skeleton, overwrite=overwrite)
+                                        skeleton=vm.skeleton, overwrite=overwrite,
+                                        color_by=color_by, num_individuals=num,
+                                        num_unique=num_unique)
         except BaseException:
             reader.close()
             raise
 
-    def draw_row(frame, row):
-        writer.write(frame, row[..., :2], row[..., 2])
+    def draw_row(frame, row, t=None):
+        writer.write(frame, row[..., :2], row[..., 2], unique.get(t) if num_unique else None)
 
     # context models: the rows of the first and last frames follow their neighbours'
     # (context_edges), also in the labeled video
     edges = ContextEdgeStream(context, draw_row) if context and writer else None
 
     def draw(batch, rows):
-        for frame, row in zip(batch.centre_frames, rows):
-            (edges.push if edges else draw_row)(frame, row)
+        for frame, row, t in zip(batch.centre_frames, rows, batch.indices):
+            if edges:
+                edges.push(frame, row)
+            else:
+                draw_row(frame, row, int(t))
 
     start = time.time()
     try:
@@ -208,7 +230,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
                      for t in np.flatnonzero(result.decoded)}
         written = write_outputs(fmt, paths, result.values, vm, result, scorer=scorer,
                                 batch_size=batch_size, boxes=boxes, start=start,
-                                unique=getattr(predictor, 'unique', None))
+                                unique=getattr(predictor, 'unique', None),
+                                assembly=getattr(predictor, 'assembly', None))
     except BaseException:
         if writer is not None:  # no labeled video without its predictions
             writer.abort()

@@ -105,8 +105,10 @@ class BottomUp(BasePoseEstimator):
             scores = identity_scores(maps, first['keypoints'])
             ids = assign_identities(first['keypoint_scores'], scores)
             order = np.argsort(np.where(ids < 0, len(ids) + scores.shape[-1], ids), kind='stable')
-            for key in ('keypoints', 'keypoint_scores'):
-                first[key] = np.asarray(first[key])[order]
+            # per-instance values follow their instances (a DLCRNetHead's affinities too)
+            for key in ('keypoints', 'keypoint_scores', 'individual_affinities'):
+                if key in first:
+                    first[key] = np.asarray(first[key])[order]
             first.update(identity_scores=scores[order], identities=ids[order])
         return per_head
 

@@ -7,7 +7,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from posecfg.apis.video import LabeledVideoWriter, keypoint_colors, write_labeled_video
+from posecfg.apis.video import (LabeledVideoWriter, keypoint_colors, point_colors,
+                                write_labeled_video)
 
 W, H = 64, 48
 
@@ -164,3 +165,54 @@ def test_write_labeled_video_draws_row_t_on_frame_t(make_video, synth, tmp_path)
     before = os.path.getmtime(out)
     assert write_labeled_video(video, keypoints, scores, out, fourcc='FFV1') is None
     assert os.path.getmtime(out) == before
+
+
+def dlc_colors(colormap, n):
+    """DeepLabCut's colours for n names/individuals (make_labeled_video.py:127,145-149)."""
+    mappable = matplotlib.cm.ScalarMappable(cmap=colormap)
+    return (mappable.to_rgba(np.linspace(0, 1, n))[:, :3] * 255).astype(np.uint8)
+
+
+def test_point_colors_follow_deeplabcuts_color_by():
+    # a 4-level H5 of 3 individuals x 2 bodyparts + 1 unique bodypart ('single'):
+    # bodypart: nbodyparts = 3 names (2 + 1 unique); individual: nindividuals = 4 (single too)
+    by_part = point_colors('rainbow', 2, 3, 1, 'bodypart')
+    names = dlc_colors('rainbow', 3)
+    np.testing.assert_array_equal(by_part, names[[0, 1, 0, 1, 0, 1, 2]])
+    by_id = point_colors('rainbow', 2, 3, 1, 'individual')
+    ids = dlc_colors('rainbow', 4)
+    np.testing.assert_array_equal(by_id, ids[[0, 0, 1, 1, 2, 2, 3]])
+    # without unique bodyparts nothing is added for 'single'
+    np.testing.assert_array_equal(point_colors('cool', 2, 2, 0, 'individual'),
+                                  dlc_colors('cool', 2)[[0, 0, 1, 1]])
+    with pytest.raises(ValueError, match="'bodypart' or 'individual'.*'animal'"):
+        point_colors('rainbow', 2, 2, 0, 'animal')
+
+
+def test_color_by_individual_with_unique_bodyparts_read_back_exactly(tmp_path):
+    """Every visible point's pixel has its individual's colour (lossless FFV1); points at or
+    under pcutoff are not drawn; the skeleton links each individual's own keypoints."""
+    keypoints = np.array([[[8, 8], [24, 8]], [[8, 30], [24, 30]]], float)  # (N=2, K=2, 2)
+    scores = np.array([[0.9, 0.8], [0.95, 0.5]])  # individual 1's keypoint 1 hidden
+    unique = np.array([[50, 20, 0.7]])
+    path = tmp_path / 'id.avi'
+    frame = np.full((H, W, 3), 40, np.uint8)
+    with LabeledVideoWriter(path, fps=10, frame_size=(W, H), num_keypoints=2, dotsize=2,
+                            fourcc='FFV1', color_by='individual', num_individuals=2,
+                            num_unique=1, skeleton=[(0, 1)],
+                            skeleton_color=(255, 255, 255)) as writer:
+        writer.write(frame, keypoints, scores, unique)
+    got = read_frames(path)[0]
+    colors = dlc_colors('rainbow', 3)  # two individuals and 'single'
+    assert got[8, 8].tolist() == got[8, 24].tolist() == colors[0].tolist()
+    assert got[30, 8].tolist() == colors[1].tolist()
+    assert got[30, 24].tolist() == [40, 40, 40]  # 0.5 <= pcutoff 0.6
+    assert got[20, 50].tolist() == colors[2].tolist()  # the unique bodypart, 'single'
+    assert got[8, 16].min() > 200  # individual 0's link
+    assert got[30, 16].tolist() == [40, 40, 40]  # individual 1's link: one end hidden
+    assert got[19, 16].tolist() == [40, 40, 40]  # no link across individuals
+    with pytest.raises(ValueError, match='3 instances.*num_individuals=2'):
+        with LabeledVideoWriter(tmp_path / 'x.avi', fps=10, frame_size=(W, H),
+                                num_keypoints=2, fourcc='FFV1', color_by='individual',
+                                num_individuals=2) as writer:
+            writer.write(frame, np.zeros((3, 2, 2)), np.ones((3, 2)))

@@ -191,7 +191,8 @@ def test_paf_shuffle_trains_and_evaluates_into_deeplabcuts_files(project):
     from tests.test_interop.test_dlc.test_to_config import write_clip
     video = write_clip(root / 'videos' / 'video.mp4', root / 'videos' / 'clip.avi', 3)
     video_scorer = dlc.analyze_videos(root / 'config.yaml', [video], shuffle=1,
-                                      cfg_options=list(SMALL_PAF), progress=False)
+                                      cfg_options=list(SMALL_PAF), progress=False,
+                                      save_full_pickle=True)
     table = pd.read_hdf(root / 'videos' / f'clip{video_scorer}.h5')
     assert list(table.columns.names) == ['scorer', 'individuals', 'bodyparts', 'coords']
     assert table.columns.get_level_values('individuals').unique().tolist() == [
@@ -202,3 +203,23 @@ def test_paf_shuffle_trains_and_evaluates_into_deeplabcuts_files(project):
     rows_found = ~np.isnan(animals[..., 2]).all(axis=2) & ~rows_absent
     assert (rows_absent | rows_found).all()  # every row: an individual, or DeepLabCut's -1
     assert np.isfinite(table.xs('single', axis=1, level='individuals').to_numpy()).all()
+    # the assembled individuals for tracking: the .h5's rows of the individuals found, with
+    # the PAF model's affinities (posecfg.apis.video_inference.assemblies)
+    from posecfg.apis.video_inference.assemblies import read_assemblies
+    prefix = root / 'videos' / f'clip{video_scorer}'
+    assemblies = read_assemblies(f'{prefix}_assemblies.pickle')
+    table_rows = read_assemblies(f'{prefix}_assemblies.npz')
+    for t in range(3):
+        np.testing.assert_array_equal(assemblies[t][..., :3], animals[t][rows_found[t]])
+        np.testing.assert_array_equal(assemblies['single'][t], table.xs(
+            'single', axis=1, level='individuals').to_numpy()[t].reshape(-1, 3))
+    found = table_rows['affinity']
+    assert len(found) == rows_found.sum() > 0 and ((found >= 0) & (found <= 1)).all()
+    # DeepLabCut's _full.pickle, with the model's PAF graph (3 edges of bodyparts a-d kept)
+    from posecfg.interop.dlc.safe_pickle import load_pickle
+    full = load_pickle(f'{prefix}_full.pickle')
+    assert full['metadata']['nframes'] == 3 and len(full['metadata']['PAFgraph']) == 6
+    assert full['metadata']['all_joints_names'] == ['a', 'b', 'c', 'd', 'unique_a']
+    labeled = dlc.create_labeled_video(root / 'config.yaml', [video], shuffle=1,
+                                       color_by='individual', cfg_options=list(SMALL_PAF))
+    assert labeled == [f'{prefix}_id_p60_labeled.mp4']
