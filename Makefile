@@ -36,7 +36,7 @@ demo-multianimal: env
 	test -d $(MA_DATA)/training-datasets || $(PY) tools/dlc_create_training_dataset.py \
 		$(MA_DATA)/config.yaml --net-type resnet_50 --shuffle 1
 	$(PY) tools/train.py $(MA_CONFIG) --work-dir $(MA_DIR)
-	$(PY) tools/test.py $(MA_CONFIG) $(MA_DIR)/snapshot-015.pt
+	$(PY) tools/test.py $(MA_CONFIG) $(MA_DIR)/snapshot-best-015.pt
 
 benchmark: env
 	benchmarks/run_all.sh
