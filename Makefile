@@ -8,8 +8,11 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.posecfg-installed
 DEMO_DIR ?= work_dirs/demo
+MA_DATA ?= data/synthetic_animal_dlc
+MA_CONFIG := configs/animal/2d_kpt_sview_rgb_img/dlc_bottomup_paf/synthetic_animal/res18_paf_synthetic_animal_256x256.py
+MA_DIR ?= work_dirs/res18_paf
 
-.PHONY: env test demo benchmark clean
+.PHONY: env test demo demo-multianimal benchmark clean
 
 env: $(STAMP)
 
@@ -26,6 +29,14 @@ test: env
 
 demo: env
 	$(PY) tools/demo.py --work-dir $(DEMO_DIR)
+
+# README.md "Multi-animal demo": posecfg's synthetic DeepLabCut project, a PAF model, its mAP
+demo-multianimal: env
+	$(PY) tools/make_synthetic_dataset.py $(MA_DATA) --format dlc --num-images 400
+	test -d $(MA_DATA)/training-datasets || $(PY) tools/dlc_create_training_dataset.py \
+		$(MA_DATA)/config.yaml --net-type resnet_50 --shuffle 1
+	$(PY) tools/train.py $(MA_CONFIG) --work-dir $(MA_DIR)
+	$(PY) tools/test.py $(MA_CONFIG) $(MA_DIR)/snapshot-best-015.pt
 
 benchmark: env
 	benchmarks/run_all.sh

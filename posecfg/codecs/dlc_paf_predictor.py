@@ -148,6 +148,13 @@ class PartAffinityFieldPredictor(BaseKeypointCodec):
         return keypoints.astype(np.float32), scores.astype(np.float32)
 
     def predict_poses(self, outputs) -> dict:
+        """See :meth:`_predict_poses`; always in float32: under a bfloat16 autocast (posecfg's
+        default on CPUs with native bf16) the smoothing convolution would round the plateaus
+        into other peaks and ``.numpy()`` rejects bfloat16."""
+        with torch.autocast(device_type='cpu', enabled=False):
+            return self._predict_poses(outputs)
+
+    def _predict_poses(self, outputs) -> dict:
         """``dict(heatmap, locref, paf)`` → ``poses`` (B, num_animals, K, 5) float32 (see the
         module), ``found`` (B, num_animals) bool (the individuals assembled), ``unique``
         (B, 1, U, 4) and ``preds`` (per image: ``coordinates``,

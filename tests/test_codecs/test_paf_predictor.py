@@ -99,6 +99,21 @@ def test_peaks_and_positions():
     np.testing.assert_allclose(out['preds'][0]['confidence'][1], [[expected]], rtol=1e-5)
 
 
+def test_bfloat16_outputs_under_autocast_decode_as_float32():
+    """tools/train.py evaluates under posecfg's CPU autocast (bfloat16 on CPUs with native
+    bf16): the predictor must decode as it does in float32 (bf16 smoothing would round the
+    plateaus into other peaks, and numpy has no bfloat16)."""
+    a = {0: (1, 1), 1: (5, 9), 2: (9, 1)}
+    b = {0: (2, 11), 1: (6, 2), 2: (11, 10)}
+    outputs = outputs_for([a, b], [[0, 1], [1, 2]], 3, size=14)
+    expected = predictor().predict_poses(outputs)['poses']
+    halved = {name: value.bfloat16() for name, value in outputs.items()}
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        poses = predictor().predict_poses(halved)['poses']
+    assert poses.dtype == np.float32
+    np.testing.assert_allclose(poses, expected, atol=0.05)  # the inputs' bf16 rounding
+
+
 def test_line_integral_affinities_by_hand():
     pafs = torch.zeros(1, 2, 2, 8, 8)
     pafs[0, 0, 0] = 1.0  # edge 0: field (1, 0) everywhere
