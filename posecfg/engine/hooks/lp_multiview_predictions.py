@@ -108,4 +108,4 @@ class LPMultiviewPredictionsHook(LPPredictionsHook):
         names = multiview_keypoint_names(dataset.view_names, dataset.keypoint_names)
         return {PCA_MULTIVIEW: fit_keypoint_pca(PCA_MULTIVIEW, labels[dataset.lp_split.train],
                                                 mirrored_column_matches=matches,
-                                                keypoint_names=names)}
+                                                keypoint_names=names, with_epsilon=False)}

@@ -91,7 +91,8 @@ def fit_metric_pcas(train_keypoints: np.ndarray, settings: Optional[Mapping],
     for kind, options in asked.items():
         try:
             pcas[kind] = fit_keypoint_pca(kind, train_keypoints, components_to_keep=components,
-                                          keypoint_names=keypoint_names, **options)
+                                          keypoint_names=keypoint_names, with_epsilon=False,
+                                          **options)
         except LPPCAError as err:
             warn(f'{kind} error file not written: {err}')
     return pcas

@@ -117,6 +117,19 @@ def test_a_pca_that_cannot_be_fitted_is_left_out_with_a_warning():
     assert len(caught) == 2
 
 
+def test_training_frames_without_a_complete_pose_still_give_error_files():
+    """The error files need no empirical epsilon (NaN in Lightning Pose when no training frame
+    has every PCA keypoint): pairs labelled together are enough for the NaN-aware fit."""
+    rng = np.random.default_rng(0)
+    poses = rng.normal(size=(9, 3, 2)) * 10
+    for frame, missing in enumerate([0, 1, 2] * 3):
+        poses[frame, missing] = np.nan       # every frame lacks one keypoint
+    pcas = fit_metric_pcas(poses, dict(columns_for_singleview_pca=[0, 1, 2],
+                                       components_to_keep=3), NAMES)
+    errors = metric_values(rng.normal(size=(2, 3, 2)), pcas=pcas)['pca_singleview']
+    assert errors.shape == (2, 3) and np.isfinite(errors).all() and (errors > 0).all()
+
+
 def test_video_files_from_the_configs_hook(tmp_path):
     """A translated Lightning Pose config carries the PCA settings and the labels in its
     LPPredictionsHook; the video files fit on that dataset's training split."""
