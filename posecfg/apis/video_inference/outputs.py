@@ -27,7 +27,10 @@ frames that did not decode (and instances a frame does not have) are NaN.
   ``<video stem><scorer>_<bp|id>_p<100·pcutoff>_labeled.mp4`` (``_id`` with
   ``color_by='individual'``, make_labeled_video.py l. 787-792).
 - ``lp``: Lightning Pose's ``video_preds/<video stem>.csv`` (:mod:`posecfg.interop.lp.outputs`;
-  the first instance) and ``video_preds/labeled_videos/<video stem>_labeled.mp4``.
+  the first instance), its metric files ``<video stem>_temporal_norm.csv`` and, when the
+  config's ``LPPredictionsHook`` has ``pca_metrics``, ``<video stem>_pca_singleview_error.csv``
+  / ``_pca_multiview_error.csv`` (:mod:`posecfg.interop.lp.metric_files`), and
+  ``video_preds/labeled_videos/<video stem>_labeled.mp4``.
 - ``coco``: ``<video stem>_keypoints.json``, a COCO keypoint results list: one record per
   instance of each decoded frame, ``image_id`` = frame index, ``category_id`` 1,
   ``keypoints`` [x, y, score] × K, ``score`` = box score × mean keypoint score, ``bbox``
@@ -156,12 +159,14 @@ def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
         return _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, unique,
                           assembly)
     if fmt == 'lp':
+        from posecfg.interop.lp.metric_files import video_metric_files
         from posecfg.interop.lp.outputs import write_predictions
         model_type = lp_model_type(vm)
         first = values[:, 0]
         write_predictions(str(paths.predictions), first[..., :2], first[..., 2], names,
                           model_type)
-        return [paths.predictions]
+        metrics = video_metric_files(vm.cfg, str(paths.predictions), first[..., :2], names)
+        return [paths.predictions, *map(Path, metrics)]
     if fmt == 'coco':
         records = coco_records(values, result.decoded, boxes)
         write_atomically(json.dumps(records), paths.predictions)

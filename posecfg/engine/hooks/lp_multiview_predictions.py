@@ -58,9 +58,9 @@ class LPMultiviewPredictionsHook(LPPredictionsHook):
 
     def write(self, runner, table: dict, dataset):
         """Every view's files; returns their paths."""
-        from posecfg.evaluation.functional.lp_metrics import pixel_error
+        from posecfg.interop.lp.metric_files import metric_values, write_metric_files
         from posecfg.interop.lp.multiview import view_predictions_file
-        from posecfg.interop.lp.outputs import write_metric, write_predictions
+        from posecfg.interop.lp.outputs import write_predictions
 
         views = getattr(dataset, 'views', None)
         view_names = getattr(dataset, 'view_names', None)
@@ -75,29 +75,29 @@ class LPMultiviewPredictionsHook(LPPredictionsHook):
                              f'{k}; predict with MultiviewBottomUp')
         ids = table['image_id']
         sets = dataset.lp_split.set_column()[ids]
-        pca_errors = self._pca_errors(dataset, table['keypoints'])
+        # metrics over the V·K keypoints (the multi-view PCA spans the views), then per view
+        values = metric_values(table['keypoints'], table['labels'], self._pcas(dataset))
         out_dir = self.out_dir or runner.work_dir
         os.makedirs(out_dir, exist_ok=True)
-        written, errors = [], pixel_error(table['labels'], table['keypoints'])
+        written = []
         for v, (name, view) in enumerate(zip(view_names, views)):
             cols = slice(v * k, (v + 1) * k)
             index = [view.labels.image_names[i] for i in ids]
             path = osp.join(out_dir, view_predictions_file(name))
             write_predictions(path, table['keypoints'][:, cols], table['likelihood'][:, cols],
                               dataset.keypoint_names, self.model_type, index=index, sets=sets)
-            written += [path, write_metric(path, 'pixel_error', errors[:, cols],
-                                           dataset.keypoint_names, index, sets)]
-            if pca_errors is not None:
-                written.append(write_metric(path, 'pca_multiview', pca_errors[:, cols],
-                                            dataset.keypoint_names, index, sets))
-        self.report(runner, errors, sets, ', '.join(osp.basename(p) for p in written))
+            written += [path, *write_metric_files(
+                path, {metric: value[:, cols] for metric, value in values.items()},
+                dataset.keypoint_names, index, sets)]
+        self.report(runner, values['pixel_error'], sets,
+                    ', '.join(osp.basename(p) for p in written))
         return tuple(written)
 
-    def _pca_errors(self, dataset, keypoints: np.ndarray) -> Optional[np.ndarray]:
-        """(M, V·K) multi-view PCA reprojection errors of the predictions, or None without
+    def _pcas(self, dataset) -> dict:
+        """``{'pca_multiview': the multi-view PCA}`` over the V·K keypoints, or ``{}`` without
         ``mirrored_column_matches``."""
         if not self.mirrored_column_matches:
-            return None
+            return {}
         from posecfg.datasets.lp_multiview import multiview_keypoint_names
         from posecfg.evaluation.functional.lp_metrics import PCA_MULTIVIEW, fit_keypoint_pca
         from posecfg.interop.lp.multiview import expand_mirrored_column_matches
@@ -106,6 +106,6 @@ class LPMultiviewPredictionsHook(LPPredictionsHook):
                                                  len(dataset.views), k)
         labels = np.concatenate([view.labels.keypoints for view in dataset.views], axis=1)
         names = multiview_keypoint_names(dataset.view_names, dataset.keypoint_names)
-        pca = fit_keypoint_pca(PCA_MULTIVIEW, labels[dataset.lp_split.train],
-                               mirrored_column_matches=matches, keypoint_names=names)
-        return pca.keypoint_errors(keypoints)
+        return {PCA_MULTIVIEW: fit_keypoint_pca(PCA_MULTIVIEW, labels[dataset.lp_split.train],
+                                                mirrored_column_matches=matches,
+                                                keypoint_names=names, with_epsilon=False)}

@@ -22,6 +22,11 @@ same run (``'val/loss'``: Lightning Pose's best checkpoint by ``val_supervised_l
 file is loaded first when it exists, otherwise the weights at the end of training are used (and
 the log says so).
 
+``pca_metrics``: also the PCA error files (``predictions_pca_singleview_error.csv``,
+``predictions_pca_multiview_error.csv``) with the PCAs fitted on the dataset's Lightning Pose
+training split (:mod:`posecfg.interop.lp.metric_files`, the rule shared with the video files);
+the video files get ``<video>_temporal_norm.csv`` and the same PCA error files.
+
 ``eval_videos``: then the videos of the Lightning Pose config's ``eval`` section are predicted
 with the same weights, as ``litpose train`` does when ``eval.predict_vids_after_training`` is
 true (:func:`posecfg.apis.lp_video.predict_eval_videos`: ``video_preds/<video>.csv`` in the run
@@ -68,6 +73,10 @@ class LPPredictionsHook(Hook):
             or the work dir), as ``litpose predict <model_dir> <labels CSV>`` writes
             ``image_preds/<CSV file name>/predictions.csv`` (``api/model.py::
             predict_on_label_csv``); None: nothing.
+        pca_metrics: ``columns_for_singleview_pca``, ``mirrored_column_matches``,
+            ``components_to_keep``, ``centering_method`` of the PCA error files
+            (:func:`~posecfg.interop.lp.metric_files.pca_metric_settings` of a Lightning Pose
+            config); None: no PCA files.
     """
 
     priority = 'LOW'
@@ -78,7 +87,8 @@ class LPPredictionsHook(Hook):
                  batch_size: int = 32, num_workers: int = 0,
                  filename: str = 'predictions.csv', out_dir: Optional[str] = None,
                  best_from: Optional[str] = 'val/loss', set_name: str = 'test',
-                 eval_videos: Optional[str] = None, test_filename: Optional[str] = None):
+                 eval_videos: Optional[str] = None, test_filename: Optional[str] = None,
+                 pca_metrics: Optional[dict] = None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'LPPredictionsHook batch_size must be an integer >= 1, got '
                              f'{batch_size!r}')
@@ -91,7 +101,8 @@ class LPPredictionsHook(Hook):
         self.filename, self.out_dir = str(filename), out_dir
         self.best_from, self.set_name = best_from, set_name
         self.eval_videos = eval_videos
-        self.written = None  # (predictions file, pixel-error file) once written
+        self.pca_metrics = pca_metrics
+        self.written = None  # (predictions file, metric files...) once written
         self.video_files = []  # what eval_videos wrote
         self._checkpoint = None  # the best checkpoint predicting, once loaded
 
@@ -208,10 +219,10 @@ class LPPredictionsHook(Hook):
         return {key: np.asarray(value) for key, value in rows.items()}
 
     def write(self, runner, table: dict, dataset, filename: Optional[str] = None):
-        """Write both files (``filename``: default :attr:`filename`); log and print the mean
-        pixel error of the test set."""
-        from posecfg.evaluation.functional.lp_metrics import pixel_error
-        from posecfg.interop.lp.outputs import metric_path, write_metric, write_predictions
+        """The predictions and their metric files (``filename``: default :attr:`filename`); log
+        and print the mean pixel error of the test set. Returns the paths written."""
+        from posecfg.interop.lp.metric_files import metric_values, write_metric_files
+        from posecfg.interop.lp.outputs import write_predictions
 
         names = list((getattr(dataset, 'metainfo', None) or {}).get('keypoint_names') or
                      [str(k) for k in range(table['keypoints'].shape[1])])
@@ -228,10 +239,27 @@ class LPPredictionsHook(Hook):
         os.makedirs(osp.dirname(path), exist_ok=True)
         write_predictions(path, table['keypoints'], table['likelihood'], names, self.model_type,
                           index=index, sets=sets)
-        errors = pixel_error(table['labels'], table['keypoints'])
-        write_metric(path, 'pixel_error', errors, names, index, sets)
-        self.report(runner, errors, sets, path)
-        return path, metric_path(path, 'pixel_error')
+        values = metric_values(table['keypoints'], table['labels'],
+                               self.metric_pcas(runner, dataset, table, sets, names))
+        written = write_metric_files(path, values, names, index, sets)
+        self.report(runner, values['pixel_error'], sets, path)
+        return (path, *written)
+
+    def metric_pcas(self, runner, dataset, table: dict, sets, names) -> dict:
+        """The PCAs of the metric files (``pca_metrics``), fitted on the training split's labels:
+        the Lightning Pose dataset's ``labels`` at ``lp_split.train``, else the rows whose set
+        is ``train``."""
+        if not self.pca_metrics:
+            return {}
+        from posecfg.interop.lp.metric_files import fit_metric_pcas
+        labels, split = getattr(dataset, 'labels', None), getattr(dataset, 'lp_split', None)
+        if labels is not None and split is not None:
+            train = labels.keypoints[split.train]
+        else:
+            train = table['labels'][np.asarray(sets) == 'train']
+        return fit_metric_pcas(train, self.pca_metrics, names,
+                               warn=lambda message: runner.logger.warning(
+                                   f'{type(self).__name__}: {message}'))
 
     def report(self, runner, errors: np.ndarray, sets, written: str) -> None:
         """Log and print the mean pixel error of the test frames ((M, K) errors, (M,) sets)."""

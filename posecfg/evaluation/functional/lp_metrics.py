@@ -335,7 +335,8 @@ def fit_keypoint_pca(kind: str, train_keypoints: np.ndarray, *,
                      centering_method: Optional[str] = None,
                      empirical_epsilon_percentile: float = 99.0,
                      empirical_epsilon_multiplier: float = 1.0,
-                     keypoint_names: Optional[Sequence[str]] = None) -> KeypointPCA:
+                     keypoint_names: Optional[Sequence[str]] = None,
+                     with_epsilon: bool = True) -> KeypointPCA:
     """Fit Lightning Pose's singleview or multiview keypoint PCA on training labels.
 
     Args:
@@ -349,6 +350,8 @@ def fit_keypoint_pca(kind: str, train_keypoints: np.ndarray, *,
         centering_method: singleview only: None, 'mean' or 'median'.
         empirical_epsilon_percentile, empirical_epsilon_multiplier: the epsilon rule.
         keypoint_names: (K,) for error messages.
+        with_epsilon: False: ``epsilon`` is NaN and not computed (the error files need no
+            epsilon, and Lightning Pose writes them when no training frame is complete).
     """
     keypoints = np.asarray(train_keypoints, dtype=np.float64)
     if keypoints.ndim != 3 or keypoints.shape[-1] != 2:
@@ -390,6 +393,8 @@ def fit_keypoint_pca(kind: str, train_keypoints: np.ndarray, *,
         n_components = choose_num_components(fit, components_to_keep)
     pca = KeypointPCA(kind, num_keypoints, columns, matches, centering_method, fit=fit,
                       n_components=n_components, epsilon=float('nan'))
+    if not with_epsilon:
+        return pca
     epsilon = empirical_epsilon(pca.row_errors(rows), empirical_epsilon_percentile,
                                 empirical_epsilon_multiplier)
     return KeypointPCA(kind, num_keypoints, columns, matches, centering_method, fit=fit,

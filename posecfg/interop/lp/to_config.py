@@ -88,6 +88,9 @@ temporal_heatmap_mse, temporal_heatmap_kl)     LPPCASingleviewLoss | LPPCAMultiv
 ``callbacks.anneal_weight.*``                  ``AnnealWeightHook`` (semi-supervised models)
 (after training)                               ``LPPredictionsHook``: ``predictions.csv``,
                                                ``predictions_pixel_error.csv``, test pixel error
+``data.columns_for_singleview_pca``,           ``LPPredictionsHook(pca_metrics)``: the PCA
+``data.mirrored_column_matches``,              error files of the labelled frames and videos
+``losses.pca_singleview.components_to_keep``   (``*_pca_{singleview,multiview}_error.csv``)
 (tools/test.py)                                ``LPPredictionsHook(test_filename)``:
                                                ``image_preds/<CSV name>/predictions.csv`` in
                                                the model dir (:func:`model_dir`; the best
@@ -685,6 +688,7 @@ class Translator:
             self.link(('custom_hooks', len(hooks) - 2, 'mirrored_column_matches'),
                       'data.mirrored_column_matches')
             return hooks
+        from .metric_files import pca_metric_settings
         hooks.append(dict(type='LPPredictionsHook', model_type=self.lp.model_type,
                           dataset=dict(self.data_args(), split='all', test_mode=True,
                                        pipeline=test_pipeline),
@@ -696,8 +700,15 @@ class Translator:
                           # tools/test.py: as litpose predict <model_dir> <labels CSV>
                           test_filename=os.path.join(
                               'image_preds', os.path.basename(self.project.labels.csv_file),
-                              'predictions.csv')))
+                              'predictions.csv'),
+                          # the PCA error files (metrics.py::compute_metrics_single)
+                          pca_metrics=pca_metric_settings(self.lp)))
         self.link(('custom_hooks', len(hooks) - 1), 'model.model_type')
+        for key, theirs in (('columns_for_singleview_pca', 'data.columns_for_singleview_pca'),
+                            ('mirrored_column_matches', 'data.mirrored_column_matches'),
+                            ('components_to_keep', 'losses.pca_singleview.components_to_keep')):
+            if hooks[-1]['pca_metrics']:
+                self.link(('custom_hooks', len(hooks) - 1, 'pca_metrics', key), theirs)
         self.link(('custom_hooks', len(hooks) - 1, 'eval_videos'),
                   'eval.predict_vids_after_training')
         checkpoint = self.get('model.checkpoint', None)

@@ -172,14 +172,17 @@ def test_command_line_semi_keys_and_supervised_models(project):
 
 # ------------------------------------------------------------------------------ training
 
-def test_example_trains_an_epoch_on_labelled_and_unlabeled_batches(project, tmp_path):
-    """tools/train.py's path in process: the translated example (pca_singleview) trains one
-    epoch: max(2 labelled, 3 unlabeled) = 3 steps, each with a finite unsupervised loss, and
-    writes predictions.csv."""
+def test_example_trains_two_epochs_on_labelled_and_unlabeled_batches(project, tmp_path):
+    """tools/train.py's path in process: the translated example with
+    losses_to_use=[pca_singleview, pca_multiview, temporal] trains two epochs of max(2
+    labelled, 3 unlabeled) = 3 steps, each with finite unsupervised losses, and writes Lightning
+    Pose's outputs: predictions.csv, the video's CSV, and their metric files (pixel error /
+    temporal norm, both PCA errors: metrics.py::compute_metrics_single)."""
     from posecfg.engine import build_runner
     config, data, lp = project
-    cfg = load(project, *SMALL, extra=[flag_override('--work-dir', 'work_dir',
-                                                     str(tmp_path / 'run'))])
+    cfg = load(project, *SMALL, 'model.losses_to_use=[pca_singleview,pca_multiview,temporal]',
+               'training.max_epochs=2',
+               extra=[flag_override('--work-dir', 'work_dir', str(tmp_path / 'run'))])
     runner = build_runner(cfg)
     model = runner.model
     loss = model.heads['bodypart'].unsupervised_losses['pca_singleview']
@@ -196,9 +199,11 @@ def test_example_trains_an_epoch_on_labelled_and_unlabeled_batches(project, tmp_
     assert not np.allclose(loss.mean.numpy(), np.nanmean(everything, 0), rtol=1e-3)
     assert loss.weight == pytest.approx(1 / (2 * math.exp(10.7)))
     steps = train_recording_steps(runner)
-    assert len(steps) == VIDEO_FRAMES // 4
+    assert len(steps) == 2 * (VIDEO_FRAMES // 4)
     for step in steps:
-        assert 'unlabeled_pca_singleview_loss' in step and 'heatmap_mse_loss' in step
+        for name in ('pca_singleview', 'pca_multiview', 'temporal'):
+            assert f'unlabeled_{name}_loss' in step
+        assert 'heatmap_mse_loss' in step
         assert all(math.isfinite(v) for v in step.values())
     preds = pd.read_csv(tmp_path / 'run' / 'predictions.csv', header=[0, 1, 2], index_col=0)
     assert list(preds.index) == list(labels.index)
@@ -211,6 +216,32 @@ def test_example_trains_an_epoch_on_labelled_and_unlabeled_batches(project, tmp_
     assert list(dict.fromkeys(table.columns.get_level_values(1))) == lp['data']['keypoint_names']
     assert np.isfinite(table.to_numpy(float)).all()
     assert (video_preds / 'labeled_videos' / 'test_vid_labeled.mp4').stat().st_size > 0
+    # the metric files: keypoint columns (+ set for labelled frames), the predictions' index;
+    # the PCA files NaN (empty) outside data.columns_for_singleview_pca / the matched keypoints
+    names = lp['data']['keypoint_names']
+    sets = list(preds.iloc[:, -1])
+    matched = sorted({i for view in lp['data']['mirrored_column_matches'] for i in view})
+    outside = {'pca_singleview': [k for k in range(len(names)) if k not in range(6)],
+               'pca_multiview': [k for k in range(len(names)) if k not in matched]}
+    for stem, first, index, with_set in (
+            ('predictions', 'pixel_error', list(labels.index), True),
+            ('video_preds/test_vid', 'temporal_norm', list(range(VIDEO_FRAMES)), False)):
+        for metric, suffix in ((first, first), ('pca_singleview', 'pca_singleview_error'),
+                               ('pca_multiview', 'pca_multiview_error')):
+            path = tmp_path / 'run' / f'{stem}_{suffix}.csv'
+            header = open(path).readline().rstrip('\n')
+            assert header == ',' + ','.join(names) + (',set' if with_set else ''), path
+            table = pd.read_csv(path, index_col=0)
+            assert list(table.index) == index
+            if with_set:
+                assert list(table.pop('set')) == sets
+            values = table.to_numpy(float)
+            if metric in outside:
+                assert np.isnan(values[:, outside[metric]]).all()
+                inside = [k for k in range(len(names)) if k not in outside[metric]]
+                assert np.isfinite(values[:, inside]).any() and (values[:, inside] >= 0).all()
+    norm = pd.read_csv(video_preds / 'test_vid_temporal_norm.csv', index_col=0).to_numpy(float)
+    assert np.isnan(norm[0]).all() and np.isfinite(norm[1:]).all()
 
 
 def test_video_augmentation_follows_lightning_pose(project):
