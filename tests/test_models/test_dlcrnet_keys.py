@@ -172,3 +172,20 @@ def test_runs_under_bfloat16_autocast_and_as_a_copy():
     assert half.dtype == torch.bfloat16 and half.shape == reference.shape
     assert torch.allclose(half.float(), reference, atol=0.1 * reference.abs().max())
     assert torch.equal(copied, reference)
+
+
+def test_predicts_under_bfloat16_autocast():
+    """The evaluation loop runs ``mode='predict'`` under autocast; decoding (the PAF
+    predictor's smoothing, peaks and assembly) runs in float32 all the same."""
+    torch.manual_seed(0)
+    backbone = dict(type='DLCRNet', model_name='resnet50', output_stride=16)
+    model = MODELS.build(dict(type='BottomUp', backbone=backbone,
+                              heads=dict(bodypart=dlcrnet_head())))
+    model.eval()
+    img = torch.randn(1, 3, 64, 64)
+    meta = [dict(image_file='x', image_id=0)]
+    with torch.no_grad():
+        plain = model(img, mode='predict', img_metas=meta)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            half = model(img, mode='predict', img_metas=meta)
+    assert len(half) == len(plain) == 1 and set(half[0]) == set(plain[0])

@@ -307,8 +307,11 @@ class BasePoseEstimator(BaseModel):
                              f"{'none' if img_metas is None else len(img_metas)}")
         input_size = (int(img.shape[-1]), int(img.shape[-2]))
         outputs = self.head_outputs(img, img_metas, context)
-        decoded = {name: head.decode(outputs[name], input_size)
-                   for name, head in self.heads.items()}
+        # decoding is float32 post-processing: under runtime.autocast a decoder's own torch ops
+        # (the PAF predictor's peak smoothing) would otherwise run, and return, in bfloat16
+        with torch.autocast(img.device.type, enabled=False):
+            decoded = {name: head.decode(outputs[name], input_size)
+                       for name, head in self.heads.items()}
         results = []
         for i, meta in enumerate(img_metas):
             per_head = self.combine_heads(
