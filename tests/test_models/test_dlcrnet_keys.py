@@ -116,7 +116,8 @@ def test_outputs_at_deeplabcuts_stride_and_yaml_mapping(output_stride, mid):
                                 output_stride=output_stride, freeze_bn_stats=True,
                                 freeze_bn_weights=False))
     assert cfg == dict(type='DLCRNet', model_name='resnet50', output_stride=output_stride,
-                       norm_eval=True, freeze_norm_weights=False)
+                       drop_path_rate=0.0, drop_block_rate=0.0, norm_eval=True,
+                       freeze_norm_weights=False)
     model = MODELS.build(dict(type='BottomUp', backbone=cfg,
                               heads=dict(bodypart=dlcrnet_head(mid))))
     model.eval()

@@ -124,6 +124,11 @@ def test_deeplabcut_backbone_options():
     assert meta_build(cfg).out_channels == (128 + 256 + 512 + 1024,)
     cfg = dlc_backbone_cfg(dict(DLC_YAML['resnet_50'], drop_path_rate=0.1, drop_block_rate=0.2))
     assert (cfg['drop_path_rate'], cfg['drop_block_rate']) == (0.1, 0.2)
+    # DLCRNet is DeepLabCut's ResNet subclass: the rates reach its timm ResNet too
+    cfg = dlc_backbone_cfg(dict(type='DLCRNet', drop_path_rate=0.1, drop_block_rate=0.2))
+    resnet = meta_build(cfg).model
+    assert (resnet.drop_path_rate, resnet.drop_block_rate) == (0.1, 0.2)
+    assert resnet.layer4[-1].drop_path.drop_prob == pytest.approx(0.1)
     # GroupNorm: DeepLabCut's freeze_bn_stats acts on nn.BatchNorm2d only
     assert not dlc_backbone_cfg(dict(DLC_YAML['resnet_50'], freeze_bn_stats=True))['norm_eval']
     cfg = dlc_backbone_cfg(dict(DLC_YAML['cspnext_m'], pretrained=True, out_indices=(2, -1)))

@@ -52,7 +52,9 @@ class DLCRNet(BaseBackbone):
     """DeepLabCut's ``DLCRNet`` (see the module).
 
     Args (DeepLabCut's): ``model_name`` (``resnet50`` or ``resnet101``), ``output_stride``
-    (16 or 32: stride of the output, layer4 dilated for 16).
+    (16 or 32: stride of the output, layer4 dilated for 16), ``drop_path_rate`` /
+    ``drop_block_rate`` (timm's, passed to the ResNet as DeepLabCut's ResNet passes them to
+    ``timm.create_model``; see :class:`ResNet`).
     posecfg's: ``base_channels`` / ``stem_channels`` of the ResNet (64; smaller for tests),
     ``norm_eval`` (DeepLabCut's ``freeze_bn_stats``), ``freeze_norm_weights`` (its
     ``freeze_bn_weights``; both act on the conv blocks' BatchNorms as well as the ResNet's),
@@ -69,7 +71,8 @@ class DLCRNet(BaseBackbone):
     def __init__(self, model_name: str = 'resnet50', output_stride: int = 32,
                  base_channels: int = 64, stem_channels: int = 64, norm_eval: bool = False,
                  frozen_stages: int = -1, with_cp: bool = False,
-                 freeze_norm_weights: bool = False, init_cfg: Optional[dict] = None):
+                 freeze_norm_weights: bool = False, drop_path_rate: float = 0.0,
+                 drop_block_rate: float = 0.0, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if model_name not in self.DEPTHS:
             raise ValueError(f'DLCRNet: model_name={model_name!r} must be one of '
@@ -80,7 +83,8 @@ class DLCRNet(BaseBackbone):
                              f'(dlcrnet_stride16_ms5 / dlcrnet_stride32_ms5)')
         self.model = ResNet(depth=self.DEPTHS[model_name], output_stride=output_stride,
                             base_channels=base_channels, stem_channels=stem_channels,
-                            out_indices=(3,), with_cp=with_cp)
+                            out_indices=(3,), with_cp=with_cp, drop_path_rate=drop_path_rate,
+                            drop_block_rate=drop_block_rate)
         c1, c2 = (self.model.layer1[-1].out_channels, self.model.layer2[-1].out_channels)
         self.conv_block1 = _conv_block(c2, c2, 3, 2)
         self.conv_block2 = _conv_block(c2, BANK_CHANNELS, 1, 1)

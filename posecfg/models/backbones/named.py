@@ -202,10 +202,8 @@ def _dlcrnet(opts: dict, key: str) -> dict:
         raise ValueError(f'{key}.model_name={name!r}: DeepLabCut\'s DLCRNet hooks the blocks '
                          f'of a bottleneck ResNet; posecfg builds resnet50, resnet101'
                          f'{_close(name, ("resnet50", "resnet101"))}')
-    if opts['drop_path_rate'] or opts['drop_block_rate']:
-        raise ValueError(f'{key}: drop_path_rate / drop_block_rate are not supported for '
-                         f'DLCRNet by posecfg; set them to 0')
-    cfg = dict(type='DLCRNet', model_name=name, output_stride=opts['output_stride'])
+    cfg = dict(type='DLCRNet', model_name=name, output_stride=opts['output_stride'],
+               drop_path_rate=opts['drop_path_rate'], drop_block_rate=opts['drop_block_rate'])
     return _pretrained(cfg, opts['pretrained'], f'timm://{name}')
 
 
