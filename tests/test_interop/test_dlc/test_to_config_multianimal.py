@@ -122,6 +122,8 @@ def test_dlcrnet_shuffle_freezes_batchnorm_as_deeplabcut_and_prints_it(project, 
                                     '+model.backbone.freeze_bn_stats=false'])
     assert not off['model']['backbone']['norm_eval']
     assert not off['model']['backbone']['freeze_norm_weights']
+    assert '--cfg-options +model.backbone.freeze_bn_weights=false' in \
+        off.explain('model.backbone.freeze_norm_weights')
 
 
 def test_unsupported_parts_and_mismatches_name_the_line(project):
