@@ -232,7 +232,8 @@ class LPHeatmapHead(BaseHead):
         (Lightning Pose sets them NaN, datasets.py:496-508)."""
         if batch.get('keypoints') is None:
             return None
-        pred = _numpy(codec.decode_torch(outputs)[0]).astype(np.float64)
+        # float() first: under runtime.autocast the outputs are bfloat16, which numpy lacks
+        pred = _numpy(codec.decode_torch(outputs)[0].float()).astype(np.float64)
         target = ground_truth(batch, self.out_channels, 'LPHeatmapHead')
         w, h = input_size
         inside = ((target >= 0).all(-1) & (target[..., 0] < w) & (target[..., 1] < h))
