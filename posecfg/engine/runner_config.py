@@ -8,6 +8,9 @@ read) are errors here too, never silent no-ops.
 mmengine-native keys given in the config win: dicts (`default_hooks`, `env_cfg`, `train_cfg`,
 `val_cfg`, `test_cfg`, the dataloaders) are merged key by key over what the schema gave, anything
 else (`optim_wrapper`, `param_scheduler`, `visualizer`, evaluators, `custom_hooks`) replaces it.
+The keys of a phase the run does not have (:data:`PHASE_KEYS`: training's in a test run, the
+validation loop's with ``--no-validate``) are left out: mmengine refuses a loop, optimizer or
+evaluator without its dataloader, and they would change nothing in this run.
 """
 from __future__ import annotations
 
@@ -30,6 +33,14 @@ LOGGER_HOOKS = {
     'TensorboardLoggerHook': 'TensorboardVisBackend',
     'WandbLoggerHook': 'WandbVisBackend',
     'MlflowLoggerHook': 'MLflowVisBackend',
+}
+
+#: mmengine-native keys that belong to one phase of a run (a runner without that phase
+#: refuses them)
+PHASE_KEYS = {
+    'train': ('train_cfg', 'train_dataloader', 'optim_wrapper', 'param_scheduler'),
+    'val': ('val_cfg', 'val_dataloader', 'val_evaluator'),
+    'test': ('test_cfg', 'test_dataloader', 'test_evaluator'),
 }
 
 #: torch.optim classes with a fused implementation (torch >= 2.4 on CPUs)
@@ -95,7 +106,8 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
         if isinstance(runtime.compile, dict):
             compile_hook['options'] = runtime.compile
         kwargs['custom_hooks'] = list(kwargs.get('custom_hooks', [])) + [compile_hook]
-    _apply_native_keys(kwargs, c)
+    phases = {'test'} if test else {'train', 'val'} if validate else {'train'}
+    _apply_native_keys(kwargs, c, phases)
     kwargs['runtime'] = runtime
     return kwargs
 
@@ -402,23 +414,28 @@ def _env_cfg(c: dict, cuda: bool) -> dict:
     return env
 
 
-def _apply_native_keys(kwargs: dict, c: dict):
+def _apply_native_keys(kwargs: dict, c: dict, phases: set):
+    """The config's mmengine-native keys over the schema's ``kwargs``; ``phases``: those the run
+    has (``train``, ``val``, ``test``); the :data:`PHASE_KEYS` of the others are left out."""
     merged = ('default_hooks', 'env_cfg', 'train_cfg', 'val_cfg', 'test_cfg', 'train_dataloader',
               'val_dataloader', 'test_dataloader')
     replaced = ('optim_wrapper', 'param_scheduler', 'visualizer', 'val_evaluator',
                 'test_evaluator', 'log_processor', 'randomness', 'auto_scale_lr',
                 'experiment_name')
+    absent = {key for phase, keys in PHASE_KEYS.items() if phase not in phases for key in keys}
     for key in merged:
+        if key in absent:
+            continue
         if c.get(key) and key in kwargs:
             kwargs[key] = _merge(kwargs[key], c[key])
         elif c.get(key):
             kwargs[key] = c[key]
     for key in replaced:
+        if key in absent:
+            continue
         phase = key[:-len('_evaluator')] if key.endswith('_evaluator') else None
         if phase and f'{phase}_dataloader' not in kwargs:
-            continue  # that phase does not run (--no-validate, testing): mmengine refuses it
-        if key in ('optim_wrapper', 'param_scheduler') and 'train_dataloader' not in kwargs:
-            continue  # a test run: mmengine refuses a schedule without an optimizer
+            continue  # a config without data.val: nothing to evaluate, mmengine refuses it
         if key in c and c[key] is not None:
             kwargs[key] = c[key]
     if c.get('default_scope'):

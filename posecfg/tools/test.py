@@ -87,12 +87,6 @@ def main():
         print(f'error: checkpoint {args.checkpoint} does not exist', file=sys.stderr)
         return 2
     from posecfg.engine import build_runner
-    if cfg.get('train_cfg'):
-        # no training loop in a test run, and mmengine refuses a train_cfg without one (the
-        # Lightning Pose dialect's train_cfg holds its validation-loss loader)
-        from posecfg.config import Config
-        cfg = Config.fromdict({k: v for k, v in cfg.to_dict().items() if k != 'train_cfg'},
-                              filename=cfg.filename)
     work_dir = (None if args.work_dir else _dialect_work_dir(args.config, cfg,
                                                              args.checkpoint)) \
         or cfg.get('work_dir') or os.path.join(os.path.dirname(

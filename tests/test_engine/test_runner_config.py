@@ -149,6 +149,40 @@ def test_native_keys_win():
     assert k['train_cfg']['max_epochs'] == 5 and k['train_cfg']['type'] == 'WorkflowTrainLoop'
 
 
+def test_native_keys_of_a_phase_the_run_lacks_are_left_out():
+    """A test run has no training loop and ``--no-validate`` no validation loop; the config's
+    native keys for them (the Lightning Pose dialect's ``train_cfg`` holds its validation-loss
+    loader) are left out, since mmengine refuses a loop without its dataloader."""
+    native = ['+train_cfg={max_epochs:5}', '+train_dataloader={num_workers:1}',
+              '+optim_wrapper={type:OptimWrapper,optimizer:{type:SGD,lr:0.1}}',
+              '+param_scheduler=[{type:ConstantLR,factor:1.0}]', '+val_cfg={fp16:True}',
+              '+val_dataloader={num_workers:1}', '+test_cfg={fp16:True}']
+    test = kwargs_for(*native, test=True)
+    assert not {'train_cfg', 'train_dataloader', 'optim_wrapper', 'param_scheduler', 'val_cfg',
+                'val_dataloader'} & set(test)
+    assert test['test_cfg']['fp16'] is True  # the phase that runs still takes its keys
+    train = kwargs_for(*native, validate=False)
+    assert not {'val_cfg', 'val_dataloader', 'test_cfg'} & set(train)
+    assert train['train_cfg']['max_epochs'] == 5
+    assert train['train_dataloader']['num_workers'] == 1
+    assert train['optim_wrapper']['optimizer']['type'] == 'SGD'
+    both = kwargs_for(*native)
+    assert both['val_cfg']['fp16'] is True and both['val_dataloader']['num_workers'] == 1
+
+
+def test_a_test_runner_builds_from_a_config_with_train_cfg(tmp_path):
+    """What ``tools/test.py`` builds for a config with a native ``train_cfg`` (no workaround in
+    the tool): mmengine accepts the arguments."""
+    from mmengine.runner import Runner
+    k = kwargs_for('+train_cfg={max_epochs:5}', 'model.pretrained=None', test=True)
+    k.pop('runtime')
+    k['work_dir'] = str(tmp_path)
+    with DefaultScope.overwrite_default_scope('posecfg'):
+        import posecfg.engine.registration  # noqa: F401
+        runner = Runner(**k)
+    assert runner.train_loop is None
+
+
 def learning_rates(schedulers, epochs, iters_per_epoch, lr=1.0):
     """The lr of every iteration when the mapped schedulers drive an optimizer."""
     import posecfg.engine.registration  # noqa: F401

@@ -76,6 +76,40 @@ def test_norm_eval_keeps_batchnorm_statistics(name):
     assert all(m.training for m in model.modules() if isinstance(m, _BatchNorm))
 
 
+def _batchnorm_params(model):
+    return {f'{name}.{leaf}' for name, m in model.named_modules() if isinstance(m, _BatchNorm)
+            for leaf in ('weight', 'bias')}
+
+
+@pytest.mark.parametrize('name', BACKBONES)
+def test_freeze_norm_weights_keeps_batchnorm_affine_through_an_optimizer_step(name):
+    """``freeze_norm_weights``: BatchNorm weight and bias have ``requires_grad=False`` from
+    construction on (a DDP wrapper built before ``train()`` sees it), survive ``train()``, and an
+    AdamW step with weight decay (posecfg's fused optimizer) leaves them while the rest learns;
+    running statistics still update (that is ``norm_eval``'s job)."""
+    from mmengine.optim import build_optim_wrapper
+    torch.manual_seed(0)
+    model = build(name, freeze_norm_weights=True)
+    bn_params = _batchnorm_params(model)
+    assert _frozen(model) == bn_params  # nothing else
+    model.init_weights()
+    model.train()
+    assert _frozen(model) == bn_params
+    optim = build_optim_wrapper(model, dict(type='OptimWrapper', optimizer=dict(
+        type='AdamW', lr=0.1, weight_decay=0.1, fused=True)))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    stats = [m.running_mean.clone() for m in model.modules() if isinstance(m, _BatchNorm)]
+    optim.update_params(sum(f.float().square().mean() for f in model(torch.rand(2, 3, SIZE,
+                                                                                SIZE))))
+    changed = {n for n, p in model.named_parameters() if not torch.equal(before[n], p)}
+    assert not changed & bn_params
+    assert changed == set(before) - bn_params
+    after = [m.running_mean for m in model.modules() if isinstance(m, _BatchNorm)]
+    assert all(not torch.equal(b, a) for b, a in zip(stats, after))
+    assert bool(bn_params) == (name not in WITHOUT_BATCHNORM)
+    assert not _frozen(build(name).train())  # off by default
+
+
 def _frozen(model):
     return {n for n, p in model.named_parameters() if not p.requires_grad}
 

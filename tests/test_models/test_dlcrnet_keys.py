@@ -116,7 +116,8 @@ def test_outputs_at_deeplabcuts_stride_and_yaml_mapping(output_stride, mid):
                                 output_stride=output_stride, freeze_bn_stats=True,
                                 freeze_bn_weights=False))
     assert cfg == dict(type='DLCRNet', model_name='resnet50', output_stride=output_stride,
-                       norm_eval=True)
+                       drop_path_rate=0.0, drop_block_rate=0.0, norm_eval=True,
+                       freeze_norm_weights=False)
     model = MODELS.build(dict(type='BottomUp', backbone=cfg,
                               heads=dict(bodypart=dlcrnet_head(mid))))
     model.eval()
@@ -153,3 +154,39 @@ def test_a_bare_resnet_checkpoint_loads_under_model(tmp_path):
     model.init_weights()
     for key, value in resnet.state_dict().items():
         assert torch.equal(model.state_dict()[f'model.{key}'], value), key
+
+
+def test_runs_under_bfloat16_autocast_and_as_a_copy():
+    """posecfg's ``runtime.autocast`` (bf16 on CPUs with native bf16) and the model copies that
+    evaluation runs (BatchNorm folding, compiling: ``copy.deepcopy``) both work: the banks are
+    resized in float32 (no bf16 CPU kernel for antialiased bilinear) and taken without hooks
+    bound to the original module."""
+    import copy
+    torch.manual_seed(0)
+    model = MODELS.build(dict(type='DLCRNet', **MODELS.get('DLCRNet').example_args)).eval()
+    img = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        reference = model(img)[0]
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            half = model(img)[0]
+        copied = copy.deepcopy(model)(img)[0]
+    assert half.dtype == torch.bfloat16 and half.shape == reference.shape
+    assert torch.allclose(half.float(), reference, atol=0.1 * reference.abs().max())
+    assert torch.equal(copied, reference)
+
+
+def test_predicts_under_bfloat16_autocast():
+    """The evaluation loop runs ``mode='predict'`` under autocast; decoding (the PAF
+    predictor's smoothing, peaks and assembly) runs in float32 all the same."""
+    torch.manual_seed(0)
+    backbone = dict(type='DLCRNet', model_name='resnet50', output_stride=16)
+    model = MODELS.build(dict(type='BottomUp', backbone=backbone,
+                              heads=dict(bodypart=dlcrnet_head())))
+    model.eval()
+    img = torch.randn(1, 3, 64, 64)
+    meta = [dict(image_file='x', image_id=0)]
+    with torch.no_grad():
+        plain = model(img, mode='predict', img_metas=meta)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            half = model(img, mode='predict', img_metas=meta)
+    assert len(half) == len(plain) == 1 and set(half[0]) == set(plain[0])

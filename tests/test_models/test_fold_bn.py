@@ -49,3 +49,22 @@ def test_nothing_to_fold_returns_the_model():
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU()).eval()
     folded, count = fold_batchnorms(model, lambda m: m(torch.randn(1, 3, 8, 8)))
     assert folded is model and count == 0
+
+
+def test_frozen_batchnorms_fold_and_the_training_model_stays_frozen():
+    """``norm_eval`` / ``freeze_norm_weights`` (DeepLabCut's freeze_bn_stats/weights) and
+    folding for evaluation: a frozen BatchNorm (eval mode, ``requires_grad=False`` affine) folds
+    like any other, and folding a copy leaves the model being trained as it was: still in
+    train mode with its BatchNorms in eval mode and their weights frozen."""
+    from posecfg.models.backbones import DLCRNet
+    model = DLCRNet(base_channels=8, stem_channels=8, norm_eval=True,
+                    freeze_norm_weights=True).train()
+    randomize(model).train()
+    x = torch.randn(1, 3, 64, 64)
+    folded, count = fold_batchnorms(model, lambda m: m(x)[0])
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert count == len(norms)  # every BatchNorm directly follows its convolution
+    assert model.training and not any(bn.training for bn in norms)
+    assert not any(p.requires_grad for bn in norms for p in (bn.weight, bn.bias))
+    with torch.no_grad():
+        torch.testing.assert_close(folded(x)[0], model.eval()(x)[0], rtol=1e-4, atol=1e-4)

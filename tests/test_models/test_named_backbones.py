@@ -124,6 +124,11 @@ def test_deeplabcut_backbone_options():
     assert meta_build(cfg).out_channels == (128 + 256 + 512 + 1024,)
     cfg = dlc_backbone_cfg(dict(DLC_YAML['resnet_50'], drop_path_rate=0.1, drop_block_rate=0.2))
     assert (cfg['drop_path_rate'], cfg['drop_block_rate']) == (0.1, 0.2)
+    # DLCRNet is DeepLabCut's ResNet subclass: the rates reach its timm ResNet too
+    cfg = dlc_backbone_cfg(dict(type='DLCRNet', drop_path_rate=0.1, drop_block_rate=0.2))
+    resnet = meta_build(cfg).model
+    assert (resnet.drop_path_rate, resnet.drop_block_rate) == (0.1, 0.2)
+    assert resnet.layer4[-1].drop_path.drop_prob == pytest.approx(0.1)
     # GroupNorm: DeepLabCut's freeze_bn_stats acts on nn.BatchNorm2d only
     assert not dlc_backbone_cfg(dict(DLC_YAML['resnet_50'], freeze_bn_stats=True))['norm_eval']
     cfg = dlc_backbone_cfg(dict(DLC_YAML['cspnext_m'], pretrained=True, out_indices=(2, -1)))
@@ -134,6 +139,70 @@ def test_deeplabcut_backbone_options():
     assert cfg['init_cfg']['checkpoint'] == '/weights/cspnext_m.pt'
 
 
+#: every backbone a DeepLabCut pytorch_config.yaml can name that has BatchNorm layers, as its
+#: ``model.backbone`` mapping (no pretrained file); resnet_50 is GroupNorm (below)
+DLC_BATCHNORM_BACKBONES = {
+    'resnet_101': dict(type='ResNet', model_name='resnet101', output_stride=16),
+    'hrnet_w18': dict(type='HRNet', model_name='hrnet_w18'),
+    'dekr_w18': dict(type='HRNet', model_name='hrnet_w18', interpolate_branches=True),
+    'cspnext_s': dict(type='CSPNeXt', model_name='cspnext_s', deepen_factor=0.33,
+                      widen_factor=0.5, norm_layer='BN'),
+    'dlcrnet_stride16_ms5': dict(type='DLCRNet', model_name='resnet50', output_stride=16,
+                                 pretrained=False),
+}
+
+
+def _batchnorms(model):
+    from torch.nn.modules.batchnorm import _BatchNorm
+    return [m for m in model.modules() if isinstance(m, _BatchNorm)]
+
+
+@pytest.mark.parametrize('stats, weights', [(True, False), (False, True)])
+@pytest.mark.parametrize('net_type', sorted(DLC_BATCHNORM_BACKBONES))
+def test_deeplabcut_batchnorm_freezing_holds_through_a_training_step(net_type, stats, weights):
+    """DeepLabCut's ``BaseBackbone.freeze_batch_norm_layers`` (models/backbones/base.py):
+    ``freeze_bn_stats`` keeps every BatchNorm2d in eval mode after ``model.train()`` (running
+    statistics not updated), ``freeze_bn_weights`` sets their weight and bias
+    ``requires_grad=False``; the two are independent. One AdamW step (weight decay, fused, as
+    posecfg's runner builds it through mmengine) on a 64x64 batch shows each."""
+    from mmengine.optim import build_optim_wrapper
+    torch.manual_seed(0)
+    cfg = dlc_backbone_cfg(dict(DLC_BATCHNORM_BACKBONES[net_type], freeze_bn_stats=stats,
+                                freeze_bn_weights=weights))
+    assert (cfg['norm_eval'], cfg['freeze_norm_weights']) == (stats, weights)
+    model = MODELS.build(cfg).train()
+    norms = _batchnorms(model)
+    assert norms and all(bn.training != stats for bn in norms)
+    optim = build_optim_wrapper(model, dict(type='OptimWrapper', optimizer=dict(
+        type='AdamW', lr=0.01, weight_decay=0.1, fused=True)))
+    affine = [(p, p.detach().clone()) for bn in norms for p in (bn.weight, bn.bias)]
+    running = [(bn.running_mean, bn.running_mean.clone()) for bn in norms]
+    (out,) = model(torch.rand(2, 3, 64, 64))
+    optim.update_params(out.square().mean())
+    if weights:
+        assert all(torch.equal(p, old) and not p.requires_grad for p, old in affine)
+    else:
+        assert any(not torch.equal(p, old) for p, old in affine)
+    if stats:
+        assert all(torch.equal(now, old) for now, old in running)
+    else:
+        assert any(not torch.equal(now, old) for now, old in running)
+
+
+@pytest.mark.parametrize('net_type, mapping', [
+    *DLC_BATCHNORM_BACKBONES.items(),
+    ('resnet_50', dict(type='ResNet', model_name='resnet50_gn')),
+    ('cspnext_m (SyncBN)', dict(type='CSPNeXt', model_name='cspnext_m'))])
+def test_deeplabcut_batchnorm_freezing_defaults(net_type, mapping):
+    """Keys absent: DeepLabCut's BaseBackbone freezes both (``freeze_bn_weights=True,
+    freeze_bn_stats=True``), on ``nn.BatchNorm2d`` layers only, so nothing for timm's GroupNorm
+    resnet50_gn nor for a CSPNeXt's default SyncBatchNorm (posecfg builds that as BatchNorm,
+    which must then stay unfrozen)."""
+    cfg = dlc_backbone_cfg(mapping)
+    acts = net_type in DLC_BATCHNORM_BACKBONES
+    assert (cfg['norm_eval'], cfg['freeze_norm_weights']) == (acts, acts)
+
+
 @pytest.mark.parametrize('mapping, message', [
     (dict(type='DEKR'), r"model.backbone.type='DEKR': posecfg builds the DeepLabCut backbones "
                         r"ResNet, HRNet, CSPNeXt"),
@@ -142,9 +211,6 @@ def test_deeplabcut_backbone_options():
      r"type, model_name, .* \(did you mean output_stride\?\)"),
     (dict(DLC_YAML['resnet_50'], model_name='resnet50_bn'),
      r"model.backbone.model_name='resnet50_bn': posecfg builds the timm ResNets .*did you mean"),
-    (dict(type='ResNet', model_name='resnet50_gn'),
-     r"model.backbone.freeze_bn_weights=True \(DeepLabCut's default when the key is absent\) "
-     r"is not supported by posecfg yet"),
     (dict(DLC_YAML['hrnet_w32'], stride=8), r"model.backbone.stride=8: DeepLabCut's HRNet"),
     (dict(DLC_YAML['cspnext_m'], norm_layer='GN'),
      r"model.backbone.norm_layer='GN' must be one of SyncBN, BN"),

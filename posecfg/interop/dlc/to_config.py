@@ -623,6 +623,10 @@ class Translator:
                      head_loss_reduction='mean')
         self.link(('model',), ('model',))
         self.link(('model', 'backbone'), ('model', 'backbone'))
+        for ours, theirs in (('norm_eval', 'freeze_bn_stats'),
+                             ('freeze_norm_weights', 'freeze_bn_weights')):
+            if theirs in backbone:  # absent: DeepLabCut's default, the section's line
+                self.link(('model', 'backbone', ours), ('model', 'backbone', theirs))
         return model
 
     def head(self, name: str, head: Any) -> dict:

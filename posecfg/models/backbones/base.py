@@ -1,4 +1,5 @@
-"""What every posecfg backbone shares: freezing, ``norm_eval``, weight init and pretrained loading.
+"""What every posecfg backbone shares: freezing, ``norm_eval``, ``freeze_norm_weights``, weight init
+and pretrained loading.
 
 Contract (DESIGN.md, "Backbones"): ``forward(x: (N, C_in, H, W))`` returns a **tuple** of feature
 maps ``(N, C_i, H / s_i, W / s_i)``, one per output, where ``C_i = self.out_channels[i]`` and
@@ -24,7 +25,8 @@ class BaseBackbone(BaseModule):
 
     - ``self.out_channels`` / ``self.out_strides``: tuples with one entry per output of
       ``forward``, the documented channels and strides (tests check them against real outputs);
-    - ``self.frozen_stages`` and ``self.norm_eval``, and calls ``self._freeze_stages()`` last;
+    - ``self.frozen_stages``, ``self.norm_eval`` and ``self.freeze_norm_weights``, and calls
+      ``self._freeze_stages()`` last;
 
     and implements ``_stage_modules(i)`` (modules of stage ``i``; 0 is the stem),
     ``_init_from_scratch()`` (its family's initialisation) and, if it knows foreign checkpoint
@@ -36,7 +38,12 @@ class BaseBackbone(BaseModule):
 
     example_args: dict = {}
     frozen_stages: int = -1
+    #: BatchNorm layers stay in eval mode in ``train()``: running statistics are not updated
+    #: (DeepLabCut's ``freeze_bn_stats``)
     norm_eval: bool = False
+    #: BatchNorm weight and bias get no gradient (``requires_grad=False``), so the optimizer
+    #: leaves them as initialised or loaded (DeepLabCut's ``freeze_bn_weights``)
+    freeze_norm_weights: bool = False
     out_channels: Tuple[int, ...] = ()
     out_strides: Tuple[int, ...] = ()
 
@@ -56,12 +63,18 @@ class BaseBackbone(BaseModule):
         return tuple(outs)
 
     def _freeze_stages(self) -> None:
-        """Stem and stages ``1..frozen_stages``: no gradients, and BN statistics kept fixed."""
+        """Stem and stages ``1..frozen_stages``: no gradients, and BN statistics kept fixed;
+        with ``freeze_norm_weights``, every BatchNorm's weight and bias: no gradients.
+
+        Called at the end of ``__init__`` (so a DDP wrapper or optimizer built afterwards sees
+        the final ``requires_grad``) and again by every ``train()``, as DeepLabCut re-freezes."""
         for index in range(0, self.frozen_stages + 1):
             for module in self._stage_modules(index):
                 module.eval()
                 for param in module.parameters():
                     param.requires_grad = False
+        if self.freeze_norm_weights:
+            freeze_batchnorm_weights(self)
 
     def train(self, mode: bool = True):
         """Like ``nn.Module.train`` but frozen stages stay in eval mode and, with ``norm_eval``,
@@ -69,9 +82,8 @@ class BaseBackbone(BaseModule):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
+            for module in batchnorms(self):
+                module.eval()
         return self
 
     # ---------------------------------------------------------------- weights
@@ -115,6 +127,23 @@ class BaseBackbone(BaseModule):
             load_pretrained(self, cfg['checkpoint'], prefix=cfg.get('prefix'),
                             config_key='model.backbone.init_cfg.checkpoint')
         self._is_init = True
+
+
+def batchnorms(module: nn.Module) -> List[_BatchNorm]:
+    """Every BatchNorm layer in ``module`` (1d/2d/3d and SyncBatchNorm; not GroupNorm or
+    LayerNorm, which keep no running statistics): what ``norm_eval`` and
+    ``freeze_norm_weights`` act on."""
+    return [m for m in module.modules() if isinstance(m, _BatchNorm)]
+
+
+def freeze_batchnorm_weights(module: nn.Module) -> None:
+    """``requires_grad=False`` on the weight and bias of every BatchNorm in ``module``: they
+    get no gradient, so no optimizer step (nor weight decay, which torch's optimizers apply
+    only to parameters with a gradient) changes them. Running statistics are untouched."""
+    for norm in batchnorms(module):
+        for param in (norm.weight, norm.bias):
+            if param is not None:  # affine=False: nothing to freeze
+                param.requires_grad = False
 
 
 def _as_list(init_cfg) -> List[dict]:

@@ -179,6 +179,7 @@ class CSPNeXt(BaseBackbone):
             eps 1e-5, momentum 0.1; it is plain BN outside distributed GPU training): BN here,
             the same parameters and state-dict keys.
         norm_eval: BN layers stay in eval mode in ``train()``.
+        freeze_norm_weights: BN weights and biases are not trained (``requires_grad=False``).
         with_cp: gradient checkpointing in every CSPNeXt block.
         init_cfg: mmengine init config.
 
@@ -202,7 +203,7 @@ class CSPNeXt(BaseBackbone):
                  frozen_stages: int = -1, channel_attention: bool = True,
                  spp_kernel_sizes: Sequence[int] = (5, 9, 13), norm_cfg=dict(type='BN'),
                  act_cfg=dict(type='SiLU'), norm_eval: bool = False, with_cp: bool = False,
-                 init_cfg=None):
+                 freeze_norm_weights: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if arch not in self.arch_settings:
             raise ValueError(f'CSPNeXt: arch={arch!r} is not one of '
@@ -212,6 +213,7 @@ class CSPNeXt(BaseBackbone):
         self.out_indices = check_out_indices('CSPNeXt', out_indices, len(stages) + 1)
         self.frozen_stages = check_frozen_stages('CSPNeXt', frozen_stages, len(stages))
         self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.freeze_norm_weights = freeze_norm_weights
         kw = dict(norm_cfg=copy_cfg(norm_cfg), act_cfg=copy_cfg(act_cfg))
 
         stem = int(stages[0][0] * widen_factor)

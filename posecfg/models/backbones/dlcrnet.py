@@ -15,6 +15,10 @@ resized to the ResNet output's size (``torchvision resize``: bilinear, antialias
 concatenated ``[bank1 (128), bank2 (128), resnet output]`` — 2304 channels for ResNet-50
 (C1 = 256, C2 = 512).
 
+posecfg takes the two outputs while running the ResNet's blocks itself, not with hooks: a hook
+bound to the module would keep writing to the original after ``copy.deepcopy`` (the copies
+that BatchNorm folding and compiled evaluation run).
+
 State-dict keys are DeepLabCut's below ``backbone.``: ``model.<timm ResNet keys>``,
 ``conv_block{1..5}.{0: conv, 1: BatchNorm}.*``
 (so :data:`~posecfg.models.backbones.named.DLC_KEY_PREFIX` of ``DLCRNet`` is empty).
@@ -48,10 +52,13 @@ class DLCRNet(BaseBackbone):
     """DeepLabCut's ``DLCRNet`` (see the module).
 
     Args (DeepLabCut's): ``model_name`` (``resnet50`` or ``resnet101``), ``output_stride``
-    (16 or 32: stride of the output, layer4 dilated for 16).
+    (16 or 32: stride of the output, layer4 dilated for 16), ``drop_path_rate`` /
+    ``drop_block_rate`` (timm's, passed to the ResNet as DeepLabCut's ResNet passes them to
+    ``timm.create_model``; see :class:`ResNet`).
     posecfg's: ``base_channels`` / ``stem_channels`` of the ResNet (64; smaller for tests),
-    ``norm_eval`` (DeepLabCut's ``freeze_bn_stats``), ``frozen_stages``, ``with_cp`` (gradient
-    checkpointing of the ResNet's blocks), ``init_cfg``.
+    ``norm_eval`` (DeepLabCut's ``freeze_bn_stats``), ``freeze_norm_weights`` (its
+    ``freeze_bn_weights``; both act on the conv blocks' BatchNorms as well as the ResNet's),
+    ``frozen_stages``, ``with_cp`` (gradient checkpointing of the ResNet's blocks), ``init_cfg``.
 
     ``forward(x (B, 3, H, W))`` → one map (B, 256 + C4, H / s, W / s), ``s = output_stride``.
     """
@@ -64,7 +71,8 @@ class DLCRNet(BaseBackbone):
     def __init__(self, model_name: str = 'resnet50', output_stride: int = 32,
                  base_channels: int = 64, stem_channels: int = 64, norm_eval: bool = False,
                  frozen_stages: int = -1, with_cp: bool = False,
-                 init_cfg: Optional[dict] = None):
+                 freeze_norm_weights: bool = False, drop_path_rate: float = 0.0,
+                 drop_block_rate: float = 0.0, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if model_name not in self.DEPTHS:
             raise ValueError(f'DLCRNet: model_name={model_name!r} must be one of '
@@ -75,26 +83,19 @@ class DLCRNet(BaseBackbone):
                              f'(dlcrnet_stride16_ms5 / dlcrnet_stride32_ms5)')
         self.model = ResNet(depth=self.DEPTHS[model_name], output_stride=output_stride,
                             base_channels=base_channels, stem_channels=stem_channels,
-                            out_indices=(3,), with_cp=with_cp)
+                            out_indices=(3,), with_cp=with_cp, drop_path_rate=drop_path_rate,
+                            drop_block_rate=drop_block_rate)
         c1, c2 = (self.model.layer1[-1].out_channels, self.model.layer2[-1].out_channels)
         self.conv_block1 = _conv_block(c2, c2, 3, 2)
         self.conv_block2 = _conv_block(c2, BANK_CHANNELS, 1, 1)
         self.conv_block3 = _conv_block(c1, c1, 3, 2)
         self.conv_block4 = _conv_block(c1, c1, 3, 2)
         self.conv_block5 = _conv_block(c1, BANK_CHANNELS, 1, 1)
-        self._banks = {}
-        self.model.layer1[BANK_BLOCK].register_forward_hook(self._keep('bank1'))
-        self.model.layer2[BANK_BLOCK].register_forward_hook(self._keep('bank2'))
         self.out_channels = (2 * BANK_CHANNELS + self.model.out_channels[0],)
         self.out_strides = (output_stride,)
-        self.norm_eval = norm_eval
+        self.norm_eval, self.freeze_norm_weights = norm_eval, freeze_norm_weights
         self.frozen_stages = check_frozen_stages('DLCRNet', frozen_stages, 4)
         self._freeze_stages()
-
-    def _keep(self, name: str):
-        def hook(module, inputs, output):
-            self._banks[name] = output.detach()  # DeepLabCut detaches them
-        return hook
 
     def _stage_modules(self, index: int) -> List[nn.Module]:
         return self.model._stage_modules(index)
@@ -111,14 +112,25 @@ class DLCRNet(BaseBackbone):
         return {f'model.{k}': v for k, v in state_dict.items()}, layout
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
-        self._banks.clear()
-        out = self.model(x)[0]
-        bank1, bank2 = self._banks.pop('bank1'), self._banks.pop('bank2')
+        resnet = self.model
+        x = resnet.maxpool(resnet.relu(resnet.bn1(resnet.conv1(x))))
+        banks = []
+        for stage in range(1, 5):
+            for index, block in enumerate(getattr(resnet, f'layer{stage}')):
+                x = block(x)
+                if stage <= 2 and index == BANK_BLOCK:
+                    banks.append(x.detach())  # DeepLabCut's hooks detach them
+        bank1, bank2 = banks
         bank2 = self.conv_block2(self.conv_block1(bank2))
         bank1 = self.conv_block5(self.conv_block4(self.conv_block3(bank1)))
-        size = out.shape[-2:]
-        bank1 = F.interpolate(bank1, size=size, mode='bilinear', align_corners=False,
-                              antialias=True)
-        bank2 = F.interpolate(bank2, size=size, mode='bilinear', align_corners=False,
-                              antialias=True)
-        return (torch.cat((bank1, bank2, out), dim=1),)
+        size = x.shape[-2:]
+        return (torch.cat((_resize(bank1, size), _resize(bank2, size), x), dim=1),)
+
+
+def _resize(bank: torch.Tensor, size) -> torch.Tensor:
+    """torchvision's ``resize`` as DeepLabCut calls it: bilinear with antialiasing. Computed in
+    float32 and cast back, since the antialiased kernel has no bfloat16 CPU version (under
+    ``runtime.autocast`` the banks are bfloat16)."""
+    out = F.interpolate(bank.float(), size=size, mode='bilinear', align_corners=False,
+                        antialias=True)
+    return out.to(bank.dtype)

@@ -109,6 +109,7 @@ class EfficientNet(BaseBackbone):
             residual branch with ``rate * i / N`` in training.
         norm_cfg: default BN (b5-b7: eps 1e-3, momentum 0.01, as torchvision).
         norm_eval: BN layers stay in eval mode in ``train()``; with_cp: checkpoint each block.
+        freeze_norm_weights: BN weights and biases are not trained (``requires_grad=False``).
         init_cfg: mmengine init config.
 
     Shapes: (N, 3, H, W) → tuple of (N, C_i, H / s_i, W / s_i) for i in out_indices,
@@ -123,7 +124,7 @@ class EfficientNet(BaseBackbone):
     def __init__(self, arch: str = 'b0', out_indices: Sequence[int] = (8,),
                  frozen_stages: int = -1, drop_path_rate: float = 0.2,
                  norm_cfg: Optional[dict] = None, norm_eval: bool = False,
-                 with_cp: bool = False, init_cfg=None):
+                 with_cp: bool = False, freeze_norm_weights: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if arch not in self.arch_settings:
             raise ValueError(f'EfficientNet: arch={arch!r} is not one of '
@@ -137,6 +138,7 @@ class EfficientNet(BaseBackbone):
         self.norm_cfg = copy_cfg(norm_cfg) if norm_cfg is not None else (
             BN_B5 if arch in ('b5', 'b6', 'b7') else BN)
         self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.freeze_norm_weights = freeze_norm_weights
 
         stages = [(e, k, s, make_divisible(cin * width, 8), make_divisible(cout * width, 8),
                    int(math.ceil(n * depth))) for e, k, s, cin, cout, n in BASE_STAGES]

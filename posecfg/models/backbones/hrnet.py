@@ -219,6 +219,7 @@ class HRNet(BaseBackbone):
         in_channels: input image channels.
         conv_cfg, norm_cfg: mmcv layer configs.
         norm_eval: BN layers stay in eval mode in ``train()``.
+        freeze_norm_weights: BN weights and biases are not trained (``requires_grad=False``).
         with_cp: gradient checkpointing in every block.
         zero_init_residual: last BN of every block starts at 0.
         frozen_stages: -1 nothing; 0 the stem (conv1, bn1, conv2, bn2); k also stages 1..k with
@@ -249,11 +250,12 @@ class HRNet(BaseBackbone):
                  zero_init_residual: bool = False, frozen_stages: int = -1,
                  out_indices: Optional[Sequence[int]] = None,
                  increased_channel_count: bool = False, interpolate_branches: bool = False,
-                 init_cfg=None):
+                 freeze_norm_weights: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.extra = check_extra(extra)
         self.conv_cfg, self.norm_cfg = conv_cfg, copy_cfg(norm_cfg)
         self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.freeze_norm_weights = freeze_norm_weights
         self.zero_init_residual = zero_init_residual
         self.frozen_stages = check_frozen_stages('HRNet', frozen_stages, 4)
         self.upsample_cfg = dict(self.extra.get('upsample', DEFAULT_UPSAMPLE))

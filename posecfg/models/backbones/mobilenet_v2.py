@@ -113,6 +113,7 @@ class MobileNetV2(BaseBackbone):
         frozen_stages: -1 nothing, 0 the stem conv, k also layer1..layerk (k <= 7).
         conv_cfg, norm_cfg, act_cfg: mmcv layer configs (ReLU6 by default).
         norm_eval: BN layers stay in eval mode in ``train()``.
+        freeze_norm_weights: BN weights and biases are not trained (``requires_grad=False``).
         with_cp: gradient checkpointing per block.
         init_cfg: mmengine init config.
 
@@ -128,13 +129,14 @@ class MobileNetV2(BaseBackbone):
     def __init__(self, widen_factor: float = 1.0, out_indices: Sequence[int] = (7,),
                  frozen_stages: int = -1, conv_cfg=None, norm_cfg=dict(type='BN'),
                  act_cfg=dict(type='ReLU6'), norm_eval: bool = False, with_cp: bool = False,
-                 init_cfg=None):
+                 freeze_norm_weights: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.widen_factor = widen_factor
         self.out_indices = check_out_indices('MobileNetV2', out_indices, 8)
         self.frozen_stages = check_frozen_stages('MobileNetV2', frozen_stages, 7)
         self.conv_cfg, self.norm_cfg, self.act_cfg = conv_cfg, copy_cfg(norm_cfg), act_cfg
         self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.freeze_norm_weights = freeze_norm_weights
 
         in_ch = make_divisible(32 * widen_factor, 8)
         self.conv1 = ConvModule(3, in_ch, 3, stride=2, padding=1, conv_cfg=conv_cfg,

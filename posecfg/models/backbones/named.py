@@ -108,9 +108,12 @@ _DLC_DEFAULTS = {
 def dlc_backbone_cfg(backbone: Mapping, key: str = 'model.backbone') -> dict:
     """DeepLabCut 3's ``model.backbone`` mapping → a posecfg backbone config.
 
-    Unknown types, model names and keys are errors naming ``key``; so is an option posecfg
-    cannot honour yet (``freeze_bn_weights: true``). ``freeze_bn_stats`` becomes ``norm_eval``
-    where DeepLabCut's freezing acts (``nn.BatchNorm2d`` only: not GroupNorm, not SyncBN).
+    Unknown types, model names and keys are errors naming ``key``. DeepLabCut's BatchNorm
+    freezing (``BaseBackbone.freeze_batch_norm_layers``, both options ``True`` when absent)
+    becomes the posecfg backbone options every posecfg backbone has: ``freeze_bn_stats`` →
+    ``norm_eval``, ``freeze_bn_weights`` → ``freeze_norm_weights``, each set only where
+    DeepLabCut's freezing acts (``nn.BatchNorm2d`` layers: not timm's GroupNorm ResNets, not a
+    CSPNeXt built with ``SyncBN``, which posecfg builds as plain BatchNorm).
     """
     backbone = dict(backbone)
     kind = backbone.pop('type', None)
@@ -123,11 +126,24 @@ def dlc_backbone_cfg(backbone: Mapping, key: str = 'model.backbone') -> dict:
                          f'{", ".join(["type"] + list(_DLC_DEFAULTS[kind]))}'
                          f'{_close(unknown[0], _DLC_DEFAULTS[kind])}')
     opts = {**_DLC_DEFAULTS[kind], **backbone}
-    if opts.pop('freeze_bn_weights'):
-        raise ValueError(f'{key}.freeze_bn_weights=True (DeepLabCut\'s default when the key is '
-                         f'absent) is not supported by posecfg yet; set it to false')
     cfg = _DLC_BUILDERS[kind](opts, key)
+    init_cfg = cfg.pop('init_cfg', None)
+    cfg.update(_batchnorm_freezing(kind, opts))
+    if init_cfg:
+        cfg['init_cfg'] = init_cfg  # last, as in posecfg's configs
     return cfg
+
+
+def _batchnorm_freezing(kind: str, opts: dict) -> dict:
+    """``freeze_bn_stats`` / ``freeze_bn_weights`` → ``norm_eval`` / ``freeze_norm_weights``.
+
+    DeepLabCut freezes ``nn.BatchNorm2d`` layers only: timm's ``resnet50_gn`` has none
+    (GroupNorm), and a CSPNeXt's ``SyncBN`` (its default ``norm_layer``) is not one; posecfg
+    builds that CSPNeXt with plain BatchNorm, so freezing it would differ from DeepLabCut."""
+    acts = not ((kind == 'ResNet' and 'norm_cfg' in _TIMM_RESNETS[opts['model_name']])
+                or (kind == 'CSPNeXt' and opts['norm_layer'] != 'BN'))
+    return dict(norm_eval=acts and bool(opts['freeze_bn_stats']),
+                freeze_norm_weights=acts and bool(opts['freeze_bn_weights']))
 
 
 def _resnet(opts: dict, key: str) -> dict:
@@ -138,7 +154,6 @@ def _resnet(opts: dict, key: str) -> dict:
     cfg = dict(type='ResNet', **copy.deepcopy(_TIMM_RESNETS[name]),
                output_stride=opts['output_stride'], drop_path_rate=opts['drop_path_rate'],
                drop_block_rate=opts['drop_block_rate'])
-    cfg['norm_eval'] = bool(opts['freeze_bn_stats']) and 'norm_cfg' not in cfg
     return _pretrained(cfg, opts['pretrained'], f'timm://{name}')
 
 
@@ -152,8 +167,7 @@ def _hrnet(opts: dict, key: str) -> dict:
         raise ValueError(f'{key}.stride={opts["stride"]!r}: DeepLabCut\'s HRNet outputs at '
                          f'stride 4; other strides are for custom models posecfg does not build')
     cfg = dict(type='HRNet', extra=hrnet_extra(widths[name], multiscale_output=True),
-               increased_channel_count=bool(opts['increased_channel_count']),
-               norm_eval=bool(opts['freeze_bn_stats']))
+               increased_channel_count=bool(opts['increased_channel_count']))
     if opts['interpolate_branches']:
         cfg['interpolate_branches'] = True
     else:
@@ -173,9 +187,7 @@ def _cspnext(opts: dict, key: str) -> dict:
     cfg = dict(type='CSPNeXt', arch=opts['arch'], deepen_factor=opts['deepen_factor'],
                widen_factor=opts['widen_factor'], expand_ratio=opts['expand_ratio'],
                out_indices=out, channel_attention=bool(opts['channel_attention']),
-               act_cfg=dict(type=opts['activation_fn']),
-               # DeepLabCut freezes nn.BatchNorm2d only; its SyncBatchNorm is not one
-               norm_eval=bool(opts['freeze_bn_stats']) and opts['norm_layer'] == 'BN')
+               act_cfg=dict(type=opts['activation_fn']))
     if opts['pretrained']:
         folder = opts['backbone_weight_folder']
         weights = (f'{folder}/{opts["model_name"]}.pt' if folder
@@ -190,11 +202,8 @@ def _dlcrnet(opts: dict, key: str) -> dict:
         raise ValueError(f'{key}.model_name={name!r}: DeepLabCut\'s DLCRNet hooks the blocks '
                          f'of a bottleneck ResNet; posecfg builds resnet50, resnet101'
                          f'{_close(name, ("resnet50", "resnet101"))}')
-    if opts['drop_path_rate'] or opts['drop_block_rate']:
-        raise ValueError(f'{key}: drop_path_rate / drop_block_rate are not supported for '
-                         f'DLCRNet by posecfg; set them to 0')
     cfg = dict(type='DLCRNet', model_name=name, output_stride=opts['output_stride'],
-               norm_eval=bool(opts['freeze_bn_stats']))
+               drop_path_rate=opts['drop_path_rate'], drop_block_rate=opts['drop_block_rate'])
     return _pretrained(cfg, opts['pretrained'], f'timm://{name}')
 
 

@@ -253,6 +253,7 @@ class ResNet(BaseBackbone):
         deep_stem: three 3x3 convs instead of the 7x7 (ResNet-C); avg_down: AvgPool shortcut.
         frozen_stages: -1 nothing, 0 the stem, k the stem and stages 1..k (no grads, eval mode).
         conv_cfg, norm_cfg: mmcv layer configs; norm_eval: BN layers stay in eval mode in train().
+        freeze_norm_weights: BN weights and biases are not trained (``requires_grad=False``).
         with_cp: gradient checkpointing per block; zero_init_residual: last BN of each block
             starts at 0 so every block starts as the identity.
         output_stride: 8, 16 or 32 (four stages only): instead of ``strides`` / ``dilations``,
@@ -289,7 +290,8 @@ class ResNet(BaseBackbone):
                  conv_cfg=None, norm_cfg=dict(type='BN', requires_grad=True),
                  norm_eval: bool = False, with_cp: bool = False, zero_init_residual: bool = True,
                  output_stride: Optional[int] = None, contract_dilation: bool = False,
-                 drop_path_rate: float = 0.0, drop_block_rate: float = 0.0, init_cfg=None):
+                 drop_path_rate: float = 0.0, drop_block_rate: float = 0.0,
+                 freeze_norm_weights: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         name = type(self).__name__
         if depth not in self.arch_settings:
@@ -316,6 +318,7 @@ class ResNet(BaseBackbone):
         self.frozen_stages = check_frozen_stages(name, frozen_stages, num_stages)
         self.conv_cfg, self.norm_cfg = conv_cfg, copy_cfg(norm_cfg)
         self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.freeze_norm_weights = freeze_norm_weights
         self.zero_init_residual = zero_init_residual
         self.output_stride, self.contract_dilation = output_stride, contract_dilation
         self.drop_path_rate, self.drop_block_rate = drop_path_rate, drop_block_rate
@@ -437,11 +440,13 @@ class ResNetV1d(ResNet):
                  out_indices: Sequence[int] = (3,), style: str = 'pytorch',
                  frozen_stages: int = -1, conv_cfg=None,
                  norm_cfg=dict(type='BN', requires_grad=True), norm_eval: bool = False,
-                 with_cp: bool = False, zero_init_residual: bool = True, init_cfg=None):
+                 with_cp: bool = False, zero_init_residual: bool = True,
+                 freeze_norm_weights: bool = False, init_cfg=None):
         super().__init__(depth, in_channels=in_channels, stem_channels=stem_channels,
                          base_channels=base_channels, expansion=expansion,
                          num_stages=num_stages, strides=strides, dilations=dilations,
                          out_indices=out_indices, style=style, deep_stem=True, avg_down=True,
                          frozen_stages=frozen_stages, conv_cfg=conv_cfg, norm_cfg=norm_cfg,
-                         norm_eval=norm_eval, with_cp=with_cp,
+                         norm_eval=norm_eval, freeze_norm_weights=freeze_norm_weights,
+                         with_cp=with_cp,
                          zero_init_residual=zero_init_residual, init_cfg=init_cfg)

@@ -104,6 +104,7 @@ class ShuffleNetV2(BaseBackbone):
         frozen_stages: -1 nothing, 0 the stem conv, k also stages 1..k (k <= 3).
         conv_cfg, norm_cfg, act_cfg: mmcv layer configs.
         norm_eval: BN layers stay in eval mode in ``train()``.
+        freeze_norm_weights: BN weights and biases are not trained (``requires_grad=False``).
         with_cp: gradient checkpointing per unit.
         init_cfg: mmengine init config.
 
@@ -119,7 +120,7 @@ class ShuffleNetV2(BaseBackbone):
     def __init__(self, widen_factor: float = 1.0, out_indices: Sequence[int] = (3,),
                  frozen_stages: int = -1, conv_cfg=None, norm_cfg=dict(type='BN'),
                  act_cfg=dict(type='ReLU'), norm_eval: bool = False, with_cp: bool = False,
-                 init_cfg=None):
+                 freeze_norm_weights: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if widen_factor not in self.channel_settings:
             raise ValueError(f'ShuffleNetV2: widen_factor={widen_factor!r} must be one of '
@@ -129,6 +130,7 @@ class ShuffleNetV2(BaseBackbone):
         self.frozen_stages = check_frozen_stages('ShuffleNetV2', frozen_stages, 3)
         self.conv_cfg, self.norm_cfg, self.act_cfg = conv_cfg, copy_cfg(norm_cfg), act_cfg
         self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.freeze_norm_weights = freeze_norm_weights
         channels = self.channel_settings[widen_factor]
 
         self.conv1 = ConvModule(3, 24, 3, stride=2, padding=1, conv_cfg=conv_cfg,

@@ -219,7 +219,8 @@ class VisionTransformer(BaseBackbone):
         out_indices: layers whose outputs are returned (default the last), each through the
             final norm when there is one.
         frozen_stages: -1 nothing, 0 the patch embedding and tokens, k also layers 1..k.
-        norm_eval: accepted for the common interface; a ViT has no BatchNorm.
+        norm_eval, freeze_norm_weights: accepted for the common interface; a ViT has no
+            BatchNorm (its LayerNorms are frozen by ``frozen_stages`` only).
         with_cp: gradient checkpointing per layer.
         init_cfg: mmengine init config.
 
@@ -243,7 +244,7 @@ class VisionTransformer(BaseBackbone):
                  rope_jitter: Optional[float] = None, rope_rescale: Optional[float] = None,
                  drop_path_rate: float = 0.0, out_indices: Optional[Sequence[int]] = None,
                  frozen_stages: int = -1, norm_eval: bool = False, with_cp: bool = False,
-                 init_cfg=None):
+                 freeze_norm_weights: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         cfg = self._arch(arch)
         dims, num_layers = cfg['embed_dims'], cfg['num_layers']
@@ -261,6 +262,7 @@ class VisionTransformer(BaseBackbone):
                                              if out_indices is None else out_indices, num_layers)
         self.frozen_stages = check_frozen_stages('VisionTransformer', frozen_stages, num_layers)
         self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.freeze_norm_weights = freeze_norm_weights
 
         self.patch_embed = nn.Conv2d(in_channels, dims, patch_size, stride=patch_size)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, dims)) if with_cls_token else None

@@ -19,12 +19,8 @@ from tests.conftest import shared_path
 from tests.test_interop.test_dlc.conftest import copy_synthetic_ma
 from tests.test_interop.test_dlc.test_to_config import line_of
 
-NETS = {1: 'resnet_50', 2: 'dekr_w18', 3: 'dlcrnet_stride32_ms5'}
+NETS = {1: 'resnet_50', 2: 'dekr_w18', 3: 'dlcrnet_stride32_ms5', 5: 'dlcrnet_stride16_ms5'}
 IDENTITY_SHUFFLE = 4  # hrnet_w18 with identity: true
-#: DeepLabCut's DLCRNet freezes its BatchNorm weights by default (models/backbones/base.py
-#: BaseBackbone freeze_bn_weights=True; dlcrnet_*.yaml sets no value); posecfg does not
-#: honour that yet (models/backbones/named.py), so the dlcrnet shuffle says so
-OPTIONS = {3: ['+model.backbone.freeze_bn_weights=false']}
 
 
 @pytest.fixture(scope='module')
@@ -56,7 +52,7 @@ def posecfg_names(part):
 def test_heads_are_deeplabcuts_keys_passed_through(project, shuffle):
     root, paths = project
     yaml = load_yaml(paths[shuffle])
-    cfg = load_as_config(paths[shuffle], OPTIONS.get(shuffle, ()))
+    cfg = load_as_config(paths[shuffle])
     heads = cfg['model']['heads']
     assert list(heads) == list(yaml['model']['heads'])
     for name, head in yaml['model']['heads'].items():
@@ -88,11 +84,46 @@ def test_dekr_with_center_keypoints_and_dlcrnet_pose_model_accepted(project):
     assert load_yaml(paths[2])['with_center_keypoints'] is True
     assert dekr['model']['heads']['bodypart']['target_generator']['type'] == 'DEKRGenerator'
     assert load_yaml(paths[3])['model']['pose_model'] == {'stride': 8}
-    load_as_config(paths[3], OPTIONS[3])
-    with pytest.raises(ConfigError, match='freeze_bn_weights=True.*not supported'):
-        load_as_config(paths[3])
+    load_as_config(paths[3])
     with pytest.raises(ConfigError, match='DEKR heads only'):
         load_as_config(paths[1], ['with_center_keypoints=true'])
+
+
+def test_dlcrnet_shuffle_freezes_batchnorm_as_deeplabcut_and_prints_it(project, tmp_path):
+    """dlcrnet_stride16_ms5.yaml sets neither ``freeze_bn_stats`` nor ``freeze_bn_weights``, so
+    DeepLabCut's BaseBackbone defaults (both True, models/backbones/base.py) apply: every
+    BatchNorm2d of the backbone (the ResNet's and the multi-scale conv blocks') stays in eval
+    mode and its weight and bias are not trained; the heads' layers are not affected. The file
+    translates, builds, and prints as a .py config that states both options and loads back."""
+    from torch.nn.modules.batchnorm import _BatchNorm
+
+    from posecfg.config import Config
+    from posecfg.interop.dlc.to_config import format_config
+    _, paths = project
+    backbone = load_yaml(paths[5])['model']['backbone']
+    assert backbone['type'] == 'DLCRNet' and not {'freeze_bn_stats', 'freeze_bn_weights'} & \
+        set(backbone)
+    cfg = load_as_config(paths[5])
+    assert cfg['model']['backbone']['norm_eval'] is True
+    assert cfg['model']['backbone']['freeze_norm_weights'] is True
+    model = MODELS.build(cfg.to_dict()['model']).train()
+    norms = [m for m in model.backbone.modules() if isinstance(m, _BatchNorm)]
+    assert len(norms) == 53 + 5  # ResNet-50's and conv_block1..5's
+    assert not any(bn.training or bn.weight.requires_grad or bn.bias.requires_grad
+                   for bn in norms)
+    assert all(p.requires_grad for name, p in model.named_parameters()
+               if not name.startswith('backbone.'))
+    text, _ = format_config(cfg, 'py')
+    assert 'norm_eval=True' in text and 'freeze_norm_weights=True' in text
+    path = tmp_path / 'dlcrnet_shuffle5.py'
+    path.write_text(text)
+    assert Config.fromfile(str(path)).to_dict() == cfg.to_dict()
+    off = load_as_config(paths[5], ['+model.backbone.freeze_bn_weights=false',
+                                    '+model.backbone.freeze_bn_stats=false'])
+    assert not off['model']['backbone']['norm_eval']
+    assert not off['model']['backbone']['freeze_norm_weights']
+    assert '--cfg-options +model.backbone.freeze_bn_weights=false' in \
+        off.explain('model.backbone.freeze_norm_weights')
 
 
 def test_unsupported_parts_and_mismatches_name_the_line(project):
