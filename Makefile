@@ -36,7 +36,8 @@ demo-multianimal: env
 	test -d $(MA_DATA)/training-datasets || $(PY) tools/dlc_create_training_dataset.py \
 		$(MA_DATA)/config.yaml --net-type resnet_50 --shuffle 1
 	$(PY) tools/train.py $(MA_CONFIG) --work-dir $(MA_DIR)
-	$(PY) tools/test.py $(MA_CONFIG) $(MA_DIR)/snapshot-best-015.pt
+	# the best snapshot by test mAP (snapshot-best-<epoch>.pt): the newest one written
+	$(PY) tools/test.py $(MA_CONFIG) $$(ls -t $(MA_DIR)/snapshot-best-*.pt | head -n 1)
 
 benchmark: env
 	benchmarks/run_all.sh
