@@ -85,7 +85,8 @@ def test_multi_animal_padding_missing_points_nested_heads_and_identity(synthetic
     posecfg's PAF decoding writes it: NaN x, y with score 0), the unique bodypart under the
     ``unique_bodypart`` head's name, and identity maps that name the right individual.
     DeepLabCut (data/postprocessor.py): rows beyond the predictions are -1, a missing keypoint
-    NaN x, y with likelihood 0 (core/inferenceutils.py Assembly), rows reordered by identity (row j = individual j); id_head_<bodypart>_accuracy."""
+    NaN x, y with likelihood 0 (core/inferenceutils.py Assembly), rows reordered by identity
+    (row j = individual j); id_head_<bodypart>_accuracy."""
     dataset = DLCProjectDataset(synthetic_ma / 'config.yaml', split='test', test_mode=True,
                                 train_indices=list(range(20)), test_indices=TEST_ROWS)
     run = EvaluationRun(synthetic_ma / 'config.yaml', shuffle=1, epoch=5, net_type='resnet_50',
