@@ -249,3 +249,37 @@ def test_unknown_color_by_is_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="'bodypart' or 'individual'.*'animal'"):
         infer_video(vm, tmp_path / 'missing.avi', color_by='animal', progress=False,
                     log=io.StringIO())
+
+
+def test_a_keypoint_missing_from_an_assembly_is_nan_with_likelihood_zero(tmp_path):
+    """DeepLabCut 3's analyze_videos writes a keypoint an assembled individual lacks as NaN x,
+    y with likelihood 0 (apis/videos.py create_df_from_prediction writes the predictor's
+    poses; core/inferenceutils.py Assembly); posecfg's .h5, assemblies and labeled video too
+    (the point is not drawn)."""
+    config, checkpoint = tiny_model(tmp_path)
+    video = dot_video(tmp_path / 'one.avi', n=2)
+    vm = load_video_model(str(config), str(checkpoint), cfg_options=[
+        "+individuals=['mus1','mus2']"])
+
+    def predict(data):  # DLCRNetHead.decode's output for one individual lacking keypoint 0
+        outputs = []
+        for _ in data['img_metas']:
+            keypoints = np.stack([6 + 8 * np.arange(K), np.full(K, 20.)], -1)[None]
+            keypoints[0, 0] = np.nan
+            scores = np.full((1, K), 0.9, np.float32)
+            scores[0, 0] = 0.0
+            outputs.append(dict(keypoints=keypoints.astype(np.float32), keypoint_scores=scores,
+                                individual_affinities=np.full(1, 0.5, np.float32)))
+        return outputs
+
+    vm.predict = predict
+    result = infer_video(vm, video, fmt='dlc', out_dir=tmp_path / 'out', max_instances=2,
+                         save_video=True, color_by='individual', pcutoff=-1.0, dotsize=2,
+                         progress=False, log=io.StringIO())
+    df = pd.read_hdf(result.paths.predictions, key='df_with_missing')
+    h5 = df.to_numpy().reshape(2, 2, K, 3)
+    assert np.isnan(h5[:, 0, 0, :2]).all() and (h5[:, 0, 0, 2] == 0).all()
+    np.testing.assert_allclose(h5[:, 0, 1:, 2], 0.9, rtol=1e-6)
+    table = read_assemblies(result.paths['assemblies_table'])
+    np.testing.assert_array_equal(table['keypoints'], h5[table['frame'], table['individual']])
+    assert result.paths['labeled'].is_file()  # pcutoff -1: only the NaN point is hidden

@@ -109,3 +109,26 @@ def test_a_few_steps_of_the_small_config_lower_the_loss(tmp_path):
     batch = pose_collate([dataset[i] for i in range(len(dataset))])
     losses = [model.train_step(batch, wrapper)['loss'].item() for _ in range(8)]
     assert np.isfinite(losses).all() and losses[-1] < 0.5 * losses[0], losses
+
+
+def test_the_scorer_follows_the_model_net_type(project):
+    """The res18 config inherits the res50 one's hooks; its evaluation files and video outputs
+    are named DLC_Resnet18_... from its one ``dlc_net_type`` line (DLCEvaluationHook and
+    shuffle_scorer read it), the res50 config's DLC_Resnet50_..."""
+    from types import SimpleNamespace
+
+    from posecfg.apis.video_inference.outputs import shuffle_scorer
+    from posecfg.registry import HOOKS
+    for path, label in ((SMALL, 'Resnet18'), (CONFIG_DIR / 'res50_paf_synthetic_animal_256x256.py',
+                                              'Resnet50')):
+        cfg = Config.fromfile(str(path), options=[
+            f"data.test.project_config='{project / 'config.yaml'}'"])
+        hook, = [HOOKS.build(copy.deepcopy(h)) for h in cfg.custom_hooks
+                 if h['type'] == 'DLCEvaluationHook']
+        dataset = SimpleNamespace(metainfo=dict(project_path=str(project / 'config.yaml'),
+                                                shuffle=1, trainset_index=0), labels=None)
+        runner = SimpleNamespace(cfg=cfg, test_dataloader=SimpleNamespace(dataset=dataset),
+                                 _load_from='snapshot-best-015.pt', epoch=15)
+        assert hook._context(runner)['net_type'] == f'resnet_{label[6:]}'
+        scorer = shuffle_scorer(cfg, 'work_dirs/x/snapshot-best-015.pt')
+        assert scorer.startswith(f'DLC_{label}_') and scorer.endswith('_snapshot_best-15')

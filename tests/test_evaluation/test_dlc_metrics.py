@@ -98,3 +98,26 @@ def test_prepare_drops_invisible_and_sorts():
     [(g, p)] = prepare_evaluation_data(gt, pred)
     assert g.shape == (1, 2, 3) and np.isnan(g[0, 1]).all()
     assert p[0, 0, 2] == 0.9 and np.isnan(p[0, 1]).all()  # score < 0 → NaN, sorted by mean
+
+
+def test_keypoint_missing_from_an_assembly_counts_nowhere():
+    """A decoded individual lacking a keypoint (NaN x, y, score 0: DeepLabCut's Assembly and
+    posecfg's DLCRNetHead.decode) through dlc_poses: that keypoint adds no distance and no OKS
+    term, its 0 still lowers the individual's mean score."""
+    from posecfg.evaluation.metrics.dlc_rmse import dlc_poses
+    gt = _pose([[[0., 0.], [10., 0.], [0., 20.]]], 2.0)
+    keypoints = np.array([[[0.6, 0.8], [10.6, 0.8], [np.nan, np.nan]]], np.float32)
+    scores = np.array([[0.9, 0.9, 0.0]], np.float32)
+    pred = dlc_poses(keypoints, scores)
+    assert np.isnan(pred[0, 2, :2]).all() and pred[0, 2, 2] == 0
+    # distances 1 and 1 (the missing point: none); OKS = (2 exp(-1 / (2 area 0.04)) + 0) / 3
+    # = 0.626 with area = 10 x 20: matched at OKS thresholds 0.50, 0.55, 0.60 → 3 of 10
+    area = (10 + np.spacing(1)) * (20 + np.spacing(1))
+    oks = 2 * math.exp(-1 / (2 * area * 0.04)) / 3
+    assert 0.60 < oks < 0.65
+    out = compute_metrics({'img': gt}, {'img': pred}, pcutoff=0.6)
+    assert out['rmse'] == pytest.approx(1.0, rel=1e-6)
+    assert out['rmse_pcutoff'] == pytest.approx(1.0, rel=1e-6)
+    assert out['mAP'] == pytest.approx(30.0) and out['mAR'] == pytest.approx(30.0)
+    (_, sorted_pred), = prepare_evaluation_data({'img': gt}, {'img': pred})
+    assert np.nanmean(sorted_pred[0, :, 2]) == pytest.approx(0.6)

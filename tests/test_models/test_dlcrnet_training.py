@@ -108,3 +108,29 @@ def test_predicts_under_a_bf16_autocast_forward():
             reduced = model(img, mode='predict', img_metas=metas)
     for a, b in zip(plain, reduced):
         assert b['keypoints'].dtype == np.float32 and b['keypoints'].shape == a['keypoints'].shape
+
+
+def test_a_keypoint_missing_from_an_assembly_stays_nan_with_score_zero(monkeypatch):
+    """DeepLabCut 3 (core/inferenceutils.py Assembly: data starts NaN, its confidence setter
+    zeroes column 2; paf_predictor.py copies it to ``poses``) keeps NaN x, y and likelihood 0
+    for a keypoint an assembled individual lacks; the prediction keeps them (no (0, 0) point)
+    and its box spans the keypoints it has."""
+    model = tiny_paf_model()
+    model.eval()
+    poses = -np.ones((1, 3, 4, 5), np.float32)  # DeepLabCut's -1: individuals not found
+    poses[0, 0] = [[10, 20, .9, -1, .7], [30, 24, .8, -1, .7], [40, 50, .7, -1, .7],
+                   [np.nan, np.nan, 0, np.nan, .7]]
+
+    class Assembled:
+        def predict_poses(self, outputs):
+            return dict(poses=poses, found=np.array([[True, False, False]]))
+
+    monkeypatch.setattr(model.bodypart.predictor, 'at', lambda stride: Assembled())
+    with torch.no_grad():
+        pred, = model(torch.zeros(1, 3, 64, 64), mode='predict',
+                      img_metas=[dict(image_file='0.png', image_id=0)])
+    assert pred['keypoints'].shape == (1, 4, 2)
+    assert np.isnan(pred['keypoints'][0, 3]).all() and pred['keypoint_scores'][0, 3] == 0
+    np.testing.assert_allclose(pred['keypoints'][0, :3], [[10, 20], [30, 24], [40, 50]])
+    np.testing.assert_allclose(pred['bboxes'], [[10, 20, 30, 30]])
+    np.testing.assert_allclose(pred['individual_affinities'], [.7])

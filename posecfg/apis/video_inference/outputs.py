@@ -97,13 +97,14 @@ def shuffle_scorer(cfg, checkpoint) -> Optional[str]:
     from posecfg.interop.dlc.snapshots import parse_snapshot
     test = cfg.to_dict().get('data', {}).get('test', {})
     snapshot = parse_snapshot(checkpoint)
+    from posecfg.engine.hooks.dlc_evaluation import configured_net_type
     hooks = [h for h in cfg.get('custom_hooks') or [] if h.get('type') == 'DLCEvaluationHook']
-    if test.get('type') != 'DLCProjectDataset' or snapshot is None or not hooks \
-            or not hooks[0].get('net_type'):
+    net_type = configured_net_type(hooks[0].get('net_type'), cfg) if hooks else None
+    if test.get('type') != 'DLCProjectDataset' or snapshot is None or not net_type:
         return None
     project = read_project(test['project_config'])
     return scorer_name(project.task, project.date, int(test.get('shuffle', 1)),
-                       hooks[0]['net_type'], snapshot.epoch, snapshot.best)
+                       net_type, snapshot.epoch, snapshot.best)
 
 
 def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float = 0.6,

@@ -58,6 +58,12 @@ from posecfg.registry import HOOKS
 SPLITS = ('train', 'test')
 
 
+def configured_net_type(net_type: Optional[str], cfg) -> Optional[str]:
+    """The net type naming a config's DeepLabCut scorer: the hook's ``net_type``, else the
+    config's top-level ``dlc_net_type``, else None (the shuffle's ``pytorch_config.yaml``)."""
+    return net_type or (cfg.get('dlc_net_type') if cfg is not None else None) or None
+
+
 @HOOKS.register_module()
 class DLCEvaluationHook(Hook):
     """DeepLabCut's evaluation results of a test run (module docstring for the files).
@@ -80,7 +86,9 @@ class DLCEvaluationHook(Hook):
             columns (DeepLabCut always does; False leaves them NaN).
         pcutoff: score threshold of ``rmse_pcutoff``; None: the project's ``pcutoff``. A list
             gives one per bodypart then unique bodypart.
-        net_type: DeepLabCut net type of the scorer; None: ``net_type`` of the shuffle's
+        net_type: DeepLabCut net type of the scorer; None: the config's top-level
+            ``dlc_net_type`` (:func:`configured_net_type`; one variable a child config
+            overrides without repeating ``custom_hooks``), else ``net_type`` of the shuffle's
             ``train/pytorch_config.yaml``.
         predictions_csv: also write the predictions as ``<scorer>.csv``.
     """
@@ -185,7 +193,9 @@ class DLCEvaluationHook(Hook):
         if epoch is None:
             epoch = int(runner.epoch)
         return dict(project=project, shuffle=int(shuffle), trainset_index=int(trainset_index),
-                    epoch=epoch, best=best, net_type=self.net_type, pcutoff=self.pcutoff)
+                    epoch=epoch, best=best,
+                    net_type=configured_net_type(self.net_type, runner.cfg),
+                    pcutoff=self.pcutoff)
 
     def before_run(self, runner) -> None:
         # the test dataloader's config, kept before the test loop replaces it by the loader

@@ -36,15 +36,12 @@ def _with_scores(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
 def dlc_poses(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """A prediction's (N, K, 2) keypoints and (N, K) scores → DeepLabCut's (N, K, 3) poses.
 
-    A keypoint missing from an assembly is NaN in DeepLabCut (its PAF predictor), so it counts
-    in no error; posecfg's PAF decoding writes it as (0, 0) with score 0
-    (models/heads/dlcrnet_head.py ``decode``), which becomes NaN here again. (A detected point
-    has a positive score: sigmoid outputs.)
+    A keypoint missing from an assembly has NaN x, y and score 0 in DeepLabCut (its PAF
+    predictor) and in posecfg's PAF decoding (models/heads/dlcrnet_head.py ``decode``): it
+    counts in no error, and its 0 counts in the individual's mean score (DeepLabCut's
+    ``prepare_evaluation_data`` ``nanmean``), so it is kept as it is.
     """
-    poses = _with_scores(keypoints, scores)
-    missing = (poses == 0).all(axis=-1)
-    poses[missing] = np.nan
-    return poses
+    return _with_scores(keypoints, scores)
 
 
 def unique_prediction(pred: Any):

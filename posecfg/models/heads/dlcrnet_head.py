@@ -236,8 +236,11 @@ class DLCRNetHead(DLCHeatmapHead):
         preds = []
         for poses, found in zip(result['poses'], result['found']):
             poses = poses[found]
-            keypoints = np.nan_to_num(poses[..., :2], nan=0.0).astype(np.float32)
-            scores = np.nan_to_num(poses[..., 2], nan=0.0).astype(np.float32)
+            # a keypoint missing from an assembly keeps NaN x, y and its score 0, as DeepLabCut
+            # writes it (inferenceutils.Assembly: data starts NaN, its confidence setter zeroes
+            # column 2; paf_predictor.py copies data into poses)
+            keypoints = poses[..., :2].astype(np.float32)
+            scores = poses[..., 2].astype(np.float32)
             preds.append(dict(keypoints=keypoints, keypoint_scores=scores,
                               individual_affinities=poses[:, 0, 4].astype(np.float32)))
         return preds

@@ -30,6 +30,7 @@ is the original image (padding at the bottom/right by ``pose_pad_collate`` moves
 """
 from __future__ import annotations
 
+import warnings
 from typing import Dict, Mapping, Optional, Union
 
 import numpy as np
@@ -130,8 +131,11 @@ class BottomUp(BasePoseEstimator):
 
 
 def keypoint_boxes(keypoints: np.ndarray) -> np.ndarray:
-    """(N, K, 2) pixels → (N, 4) float32 xywh boxes of each instance's keypoints."""
+    """(N, K, 2) pixels → (N, 4) float32 xywh boxes of each instance's keypoints (NaN
+    keypoints, missing from an assembly, left out)."""
     if not len(keypoints):
         return np.zeros((0, 4), np.float32)
-    low, high = keypoints.min(axis=1), keypoints.max(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', RuntimeWarning)  # an all-NaN instance → NaN box
+        low, high = np.nanmin(keypoints, axis=1), np.nanmax(keypoints, axis=1)
     return np.concatenate([low, high - low], axis=1).astype(np.float32)

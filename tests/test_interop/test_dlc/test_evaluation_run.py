@@ -82,10 +82,11 @@ def test_multi_animal_files_and_pooled_errors(synthetic_ma):
 def test_multi_animal_padding_missing_points_nested_heads_and_identity(synthetic_ma):
     """What posecfg's multi-animal models output, as DeepLabCut files it: each image predicts
     only its first labelled individual (exactly, one keypoint missing from the assembly as
-    posecfg's PAF decoding writes it: (0, 0) with score 0), the unique bodypart under the
+    posecfg's PAF decoding writes it: NaN x, y with score 0), the unique bodypart under the
     ``unique_bodypart`` head's name, and identity maps that name the right individual.
     DeepLabCut (data/postprocessor.py): rows beyond the predictions are -1, a missing keypoint
-    NaN, rows reordered by identity (row j = individual j); id_head_<bodypart>_accuracy."""
+    NaN x, y with likelihood 0 (core/inferenceutils.py Assembly), rows reordered by identity
+    (row j = individual j); id_head_<bodypart>_accuracy."""
     dataset = DLCProjectDataset(synthetic_ma / 'config.yaml', split='test', test_mode=True,
                                 train_indices=list(range(20)), test_indices=TEST_ROWS)
     run = EvaluationRun(synthetic_ma / 'config.yaml', shuffle=1, epoch=5, net_type='resnet_50',
@@ -97,9 +98,9 @@ def test_multi_animal_padding_missing_points_nested_heads_and_identity(synthetic
         first_ids.append(j)
         keypoints = np.asarray(gt['keypoints'][:1], np.float64).copy()
         scores = np.where(np.asarray(gt['keypoints_visible'][:1]) > 0, 0.9, -1.0)
-        keypoints[0, 3], scores[0, 3] = 0.0, 0.0  # bodypart d missing from the assembly
+        keypoints[0, 3], scores[0, 3] = np.nan, 0.0  # bodypart d missing from the assembly
         maps = np.zeros((256, 256, 3), np.float32)
-        for x, y in np.rint(keypoints[0]).astype(int):
+        for x, y in np.rint(keypoints[0, :3]).astype(int):
             maps[np.clip(y, 0, 255), np.clip(x, 0, 255), j] = 1.0
         pred = dict(keypoints=keypoints.astype(np.float32), keypoint_scores=scores,
                     image_file=sample['image_file'],
@@ -126,7 +127,8 @@ def test_multi_animal_padding_missing_points_nested_heads_and_identity(synthetic
         for n, individual in enumerate(['animal_0', 'animal_1', 'animal_2']):
             pose = values.xs(individual, level='individuals').to_numpy().reshape(4, 3)
             if n == j:  # identity put the prediction in its individual's row
-                assert np.isnan(pose[3]).all() and (pose[:3, 2] != -1).all()
+                assert np.isnan(pose[3, :2]).all() and pose[3, 2] == 0
+                assert (pose[:3, 2] != -1).all()
             else:
                 assert (pose == -1).all()
     results = pd.read_csv(folder / f'{scorer}-results.csv', index_col=[0, 1, 2, 3, 4])

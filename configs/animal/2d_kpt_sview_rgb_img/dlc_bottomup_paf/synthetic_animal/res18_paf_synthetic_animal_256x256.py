@@ -41,3 +41,4 @@ total_epochs = 15
 param_scheduler = [dict(type='LRListScheduler', milestones=[11, 14],
                         lr_list=[[2e-4], [4e-5]])]
 evaluation = dict(interval=5)
+dlc_net_type = 'resnet_18'  # evaluation files DLC_Resnet18_... (the base's are Resnet50)

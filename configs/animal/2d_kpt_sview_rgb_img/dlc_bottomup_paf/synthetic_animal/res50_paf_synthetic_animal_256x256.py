@@ -120,5 +120,8 @@ custom_hooks = [
          key_metric_asc=True, max_snapshots=5, save_epochs=25, save_optimizer_state=False,
          metric_names=_metric_names, loss_names=_loss_names),
     dict(type='DLCLearningStatsHook', metric_names=_metric_names, loss_names=_loss_names),
-    dict(type='DLCEvaluationHook', net_type='resnet_50'),
+    dict(type='DLCEvaluationHook'),  # the scorer's net type: dlc_net_type below
 ]
+# DLC_<NetType>_... of the evaluation files and video outputs (DLCEvaluationHook); a child
+# config with another backbone overrides this one variable
+dlc_net_type = 'resnet_50'
