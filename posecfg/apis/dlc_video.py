@@ -124,8 +124,8 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
                          init_weights: str = '', track_method: str = '',
                          superanimal_name: str = '', pcutoff: Optional[float] = None,
                          skeleton: Optional[Sequence[Sequence[str]]] = None,
-                         skeleton_color: Optional[str] = None, dotsize: int = 8,
-                         colormap: str = 'rainbow', alphavalue: float = 0.5,
+                         skeleton_color: Optional[str] = None, dotsize: Optional[int] = None,
+                         colormap: Optional[str] = None, alphavalue: float = 0.5,
                          overwrite: bool = False,
                          confidence_to_alpha: Union[bool, Callable[[float], float]] = False,
                          plot_bboxes: bool = True, bboxes_pcutoff: Optional[float] = None,
@@ -137,11 +137,14 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
     written (None where an existing one was kept; DeepLabCut returns True for both).
 
     What is drawn (:mod:`posecfg.apis.video.writer`): points with likelihood > ``pcutoff``
-    (default 0.6) as discs of radius ``dotsize`` in ``colormap``, coloured by ``color_by``
-    (``'bodypart'`` or ``'individual'``), the unique bodyparts too; with ``draw_skeleton`` the
-    dataset's skeleton (or ``skeleton``, pairs of bodypart names) per individual in
-    ``skeleton_color`` (a matplotlib colour; default the project config.yaml's
-    ``skeleton_color``, else ``'white'``). A multi-animal ``.h5`` gives DeepLabCut's
+    as discs of radius ``dotsize`` in ``colormap``, coloured by ``color_by`` (``'bodypart'``
+    or ``'individual'``), the unique bodyparts too; with ``draw_skeleton`` the dataset's
+    skeleton (or ``skeleton``, pairs of bodypart names) per individual in ``skeleton_color``
+    (a matplotlib colour). ``pcutoff``, ``dotsize``, ``colormap`` and ``skeleton_color``
+    default to the DeepLabCut project config.yaml's, as DeepLabCut draws with those, else to
+    0.6, 8, ``'rainbow'`` and ``'white'`` (DeepLabCut's argument defaults); unlike DeepLabCut,
+    which ignores ``dotsize``, ``colormap`` and ``skeleton_color`` arguments for a project,
+    posecfg draws with the values given. A multi-animal ``.h5`` gives DeepLabCut's
     ``<prefix>_bp_p60_labeled.mp4`` / ``_id_`` names.
 
     DeepLabCut's options, as it does them:
@@ -181,11 +184,13 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
     saved = load_checkpoint_file(checkpoint)
     scorer = dlc_scorer(cfg, dict(saved.get('meta') or saved.get('metadata') or {}),
                         checkpoint=checkpoint)
-    pcutoff = 0.6 if pcutoff is None else float(pcutoff)
+    given = dict(pcutoff=pcutoff, dotsize=dotsize, colormap=colormap,
+                 skeleton_color=skeleton_color)
+    style = {**_project_style(config), **{k: v for k, v in given.items() if v is not None}}
+    pcutoff = float(style['pcutoff'])
     if isinstance(confidence_to_alpha, bool):
         confidence_to_alpha = _confidence_to_alpha(pcutoff) if confidence_to_alpha else None
-    link_rgb = _color_rgb(skeleton_color if skeleton_color is not None
-                          else _project_skeleton_color(config))
+    link_rgb = _color_rgb(style['skeleton_color'])
     written = []
     for video in _videos(videos, video_extensions):
         h5 = output_paths(video, 'dlc', destfolder, scorer, pcutoff).predictions
@@ -212,7 +217,8 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
             links = _test_dataset_meta(cfg).skeleton.tolist()
         written.append(write_labeled_video(
             video, points[..., :2], points[..., 2], labeled, overwrite=overwrite,
-            unique=unique, colormap=colormap, pcutoff=pcutoff, dotsize=dotsize,
+            unique=unique, colormap=style['colormap'], pcutoff=pcutoff,
+            dotsize=style['dotsize'],
             skeleton=links, skeleton_color=link_rgb, color_by=color_by, fourcc=codec,
             fps=outputframerate, trailpoints=trailpoints,
             confidence_to_alpha=confidence_to_alpha, frames=Frames2plot,
@@ -250,15 +256,20 @@ def _color_rgb(color) -> tuple:
     return tuple(int(c) for c in (np.array(rgba[:3]) * 255).astype(np.uint8))
 
 
-def _project_skeleton_color(config: PathLike) -> str:
-    """The ``skeleton_color`` of a DeepLabCut project ``config.yaml`` (what DeepLabCut draws
-    with), else ``'white'`` (its argument's default)."""
+#: DeepLabCut create_labeled_video's argument defaults, used where the config has no value
+STYLE_DEFAULTS = dict(pcutoff=0.6, dotsize=8, colormap='rainbow', skeleton_color='white')
+
+
+def _project_style(config: PathLike) -> dict:
+    """``pcutoff``, ``dotsize``, ``colormap``, ``skeleton_color`` of a DeepLabCut project
+    ``config.yaml`` (what DeepLabCut draws with), else :data:`STYLE_DEFAULTS`."""
     import yaml
+    style = dict(STYLE_DEFAULTS)
     if Path(config).suffix.lower() in ('.yaml', '.yml'):
         tree = yaml.safe_load(Path(config).read_text()) or {}
-        if isinstance(tree, dict) and tree.get('skeleton_color'):
-            return tree['skeleton_color']
-    return 'white'
+        if isinstance(tree, dict):
+            style.update({k: tree[k] for k in STYLE_DEFAULTS if tree.get(k) is not None})
+    return style
 
 
 def _names(value, what: str, known: Sequence[str], h5: Path) -> Optional[List[str]]:

@@ -148,6 +148,20 @@ def test_skeleton_colour_from_the_project_or_the_argument(project):
         project(draw_skeleton=True, skeleton=[['nose', 'paw']])
 
 
+def test_project_style_is_the_default_and_arguments_win(project, tmp_path):
+    (tmp_path / 'config.yaml').write_text('pcutoff: 0.95\ncolormap: cool\ndotsize: 1\n')
+    path, frames, _ = project(dotsize=None)
+    assert path.endswith('_bp_p95_labeled.mp4')  # likelihood 0.9 <= 0.95: nothing drawn
+    assert np.all(frames[0] == GREY)
+    path, frames, _ = project(dotsize=None, pcutoff=0.5)
+    assert path.endswith('_bp_p50_labeled.mp4')
+    assert color_at(frames[0], 'mus1', 'tail') == keypoint_colors('cool', 3)[1].tolist()
+    assert frames[0][36, 13].tolist() == GREY_PIXEL  # dotsize 1
+    _, frames, _ = project(dotsize=3, pcutoff=0.5, colormap='rainbow')
+    assert color_at(frames[0], 'mus1', 'tail') == BY_NAME[1]
+    assert frames[0][36, 12].tolist() == BY_NAME[1]
+
+
 def test_filtered_predictions(project, tmp_path):
     with pytest.raises(FileNotFoundError, match=f'v{SCORER}_filtered.h5.*filterpredictions'):
         project(filtered=True)
