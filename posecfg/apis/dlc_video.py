@@ -152,6 +152,8 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
             writes it) into ``<video><scorer>_filtered[_bp|_id]_p60_labeled.mp4``.
         keypoints_only: the points on black frames of the video's size (DeepLabCut sizes
             its matplotlib canvas to the largest x and y of the data instead).
+        save_frames: also each labeled frame as ``temp-<video stem>/file<t>.png`` in the
+            video's folder (``keypoints_only`` then off, as DeepLabCut).
         Frames2plot: only these frame indices are written (DeepLabCut honours it only with
             ``fastmode=False``; posecfg always does). Indices outside the video are an error.
         displayedbodyparts / displayedindividuals: ``'all'`` or names (a single name may be
@@ -168,7 +170,7 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
     never crops, tracks or detects boxes into the ``.h5``): ``fastmode`` (either value),
     ``displaycropped``, ``alphavalue`` (DeepLabCut uses it only for matplotlib drawing),
     ``plot_bboxes``, ``bboxes_pcutoff``, ``max_workers``. Values posecfg cannot honour are
-    a ValueError: ``save_frames=True``, ``modelprefix``, ``init_weights``, ``track_method``,
+    a ValueError: ``modelprefix``, ``init_weights``, ``track_method``,
     ``superanimal_name`` (the weights are the config's snapshot or ``checkpoint=``).
     """
     from posecfg.apis.inference import _test_dataset_meta
@@ -176,7 +178,7 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
     from posecfg.interop.dlc.outputs import read_predictions
     from .video import write_labeled_video
     from .video_inference import dlc_scorer, output_paths
-    _refuse_unsupported(save_frames=(save_frames, False), modelprefix=(modelprefix, ''),
+    _refuse_unsupported(modelprefix=(modelprefix, ''),
                         init_weights=(init_weights, ''), track_method=(track_method, ''),
                         superanimal_name=(superanimal_name, ''))
     cfg, checkpoint = load_config_and_checkpoint(config, shuffle, trainingsetindex, checkpoint,
@@ -222,7 +224,8 @@ def create_labeled_video(config: PathLike, videos, video_extensions=None, shuffl
             skeleton=links, skeleton_color=link_rgb, color_by=color_by, fourcc=codec,
             fps=outputframerate, trailpoints=trailpoints,
             confidence_to_alpha=confidence_to_alpha, frames=Frames2plot,
-            keypoints_only=keypoints_only))
+            keypoints_only=keypoints_only and not save_frames,
+            frames_dir=Path(video).parent / f'temp-{Path(video).stem}' if save_frames else None))
     return written
 
 
@@ -231,8 +234,7 @@ def _refuse_unsupported(**given) -> None:
     bad = [f'{name}={value!r}' for name, (value, default) in given.items() if value != default]
     if bad:
         raise ValueError(f'create_labeled_video: posecfg cannot honour {", ".join(bad)} '
-                         '(no per-frame image files, model prefixes, SuperAnimal weights or '
-                         'tracking); leave them at their defaults, pass the weights as '
+                         '(no model prefixes, SuperAnimal weights or tracking); leave them at their defaults, pass the weights as '
                          'checkpoint=')
 
 

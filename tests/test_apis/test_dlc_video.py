@@ -162,6 +162,18 @@ def test_project_style_is_the_default_and_arguments_win(project, tmp_path):
     assert frames[0][36, 12].tolist() == BY_NAME[1]
 
 
+def test_save_frames_as_deeplabcut_names_them(project, tmp_path):
+    _, frames, _ = project(save_frames=True, Frames2plot=[1, 3], keypoints_only=True)
+    folder = tmp_path / 'temp-v'
+    assert sorted(p.name for p in folder.iterdir()) == ['file1.png', 'file3.png']
+    assert len(frames) == 2
+    for frame, t in zip(frames, (1, 3)):
+        image = cv2.cvtColor(cv2.imread(str(folder / f'file{t}.png')), cv2.COLOR_BGR2RGB)
+        np.testing.assert_array_equal(image, frame)  # the video's frame, not keypoints only
+        assert image[0, 0].tolist() == GREY_PIXEL
+        assert color_at(image, 'mus1', 'nose', t=t) == BY_NAME[0]
+
+
 def test_filtered_predictions(project, tmp_path):
     with pytest.raises(FileNotFoundError, match=f'v{SCORER}_filtered.h5.*filterpredictions'):
         project(filtered=True)
@@ -177,7 +189,7 @@ def test_bad_names_and_options_posecfg_cannot_honour_are_refused(project):
         project(displayedbodyparts=['tail', 'paw'])
     with pytest.raises(ValueError, match=r"displayedindividuals \['mus3'\] not in"):
         project(displayedindividuals=['mus3'])
-    for option in (dict(save_frames=True), dict(track_method='ellipse'),
+    for option in (dict(track_method='ellipse'),
                    dict(superanimal_name='superanimal_quadruped'), dict(init_weights='x.pt'),
                    dict(modelprefix='other')):
         name = next(iter(option))

@@ -236,6 +236,7 @@ class LabeledVideoWriter:
         for i in np.flatnonzero(visible & (alpha < 1)):
             self._blend_dot(canvas, points[i], colors[i], alpha[i])
         self._writer.write(canvas)
+        self.last_frame = canvas  # (H, W, 3) BGR as written, e.g. to save it as an image
         self._history.append((points, visible))
         self.frames_written += 1
 
@@ -318,7 +319,8 @@ class LabeledVideoWriter:
 def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_path,
                         overwrite: bool = False, batch_size: int = 16, backend='auto',
                         unique: Optional[np.ndarray] = None, frames: Optional[Sequence[int]] = None,
-                        keypoints_only: bool = False, **writer_kwargs) -> Optional[str]:
+                        keypoints_only: bool = False, frames_dir=None,
+                        **writer_kwargs) -> Optional[str]:
     """Decode ``video`` again and write it with row ``t`` of the predictions drawn on frame t.
 
     Args:
@@ -332,6 +334,8 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
             still count for the trails. Indices outside the predictions are an error.
         keypoints_only: draw on black frames of the video's size instead of the video's
             (DeepLabCut's ``keypoints_only``), one per prediction row; nothing is decoded.
+        frames_dir: also save each frame written as ``file<t>.png`` there, ``t`` zero-padded
+            to ``ceil(log10(frame count))`` digits (DeepLabCut's ``save_frames``).
         writer_kwargs: :class:`LabeledVideoWriter`'s (colormap, pcutoff, dotsize, skeleton, …;
             ``fps`` defaults to the video's).
     Returns:
@@ -371,9 +375,16 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
         row = (keypoints[t], scores[t], None if unique is None else unique[t])
         if frames is None or t in frames:
             writer.write(frame, *row)
+            if frames_dir is not None:
+                name = os.path.join(frames_dir, f'file{t:0{digits}d}.png')
+                if not cv2.imwrite(name, writer.last_frame):
+                    raise OSError(f'{name}: OpenCV could not write the frame image')
         else:
             writer.remember(*row)
 
+    if frames_dir is not None:
+        os.makedirs(frames_dir, exist_ok=True)
+        digits = int(np.ceil(np.log10(max(len(keypoints), 1))))
     if keypoints_only:
         source = open_video(video, backend=backend)
         try:
