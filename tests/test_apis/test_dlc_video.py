@@ -195,6 +195,8 @@ def test_bad_names_and_options_posecfg_cannot_honour_are_refused(project):
         name = next(iter(option))
         with pytest.raises(ValueError, match=f'cannot honour {name}='):
             project(**option)
+    with pytest.raises(ValueError, match='fps must be > 0, got 0'):
+        project(outputframerate=0)
     with pytest.raises(TypeError, match='trail_points'):
         project(trail_points=3)
     # DeepLabCut's defaults of the options without effect here are accepted

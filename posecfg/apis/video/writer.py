@@ -366,7 +366,8 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
 
     def open_writer(info):
         # a container without a frame rate: pass fps= explicitly
-        fps = writer_kwargs.pop('fps', None) or info.fps
+        fps = writer_kwargs.pop('fps', None)
+        fps = info.fps if fps is None else fps
         return LabeledVideoWriter(out_path, fps=fps, frame_size=(info.width, info.height),
                                   num_keypoints=num_keypoints, overwrite=overwrite,
                                   **writer_kwargs)
