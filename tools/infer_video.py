@@ -4,7 +4,7 @@
     python tools/infer_video.py CONFIG CHECKPOINT VIDEO_OR_DIR [...] [--out-dir DIR]
         [--format dlc|lp|coco] [--batch-size 8] [--save-csv] [--save-video]
         [--pcutoff 0.6] [--colormap rainbow] [--dotsize 8]
-        [--color-by bodypart|individual] [--detections FILE]
+        [--color-by bodypart|individual] [--trail-points N] [--detections FILE]
         [--max-instances N] [--overwrite] [--device cpu] [--cfg-options KEY=VALUE ...]
 
 CONFIG: a posecfg config (BottomUp whole-image models, TopDown models), or a DeepLabCut /
@@ -68,6 +68,9 @@ def parse_args(argv=None):
     parser.add_argument('--color-by', choices=['bodypart', 'individual'], default='bodypart',
                         help="labeled video: a colour per bodypart (DeepLabCut's default) or "
                              'per individual (multi-animal models)')
+    parser.add_argument('--trail-points', type=int, default=0,
+                        help="labeled video: also each point's positions in the N previous "
+                             "frames (DeepLabCut's trailpoints; default 0)")
     parser.add_argument('--dlc-full-pickle', action='store_true',
                         help="several individuals: also write DeepLabCut's _full.pickle "
                              '(about a minute per hour of video)')
@@ -151,7 +154,8 @@ def main(argv=None):
                 save_csv=args.save_csv, save_video=args.save_video, overwrite=args.overwrite,
                 detections=detections_for(args.detections, video, len(videos) > 1),
                 max_instances=args.max_instances, progress=not args.no_progress,
-                color_by=args.color_by, full_pickle=args.dlc_full_pickle, **style)
+                color_by=args.color_by, full_pickle=args.dlc_full_pickle,
+                trailpoints=args.trail_points, **style)
         except (VideoOpenError, VideoDecodeError) as e:
             print(f'error: {e}', file=sys.stderr)
             failed.append(str(video))

@@ -17,7 +17,8 @@ _FAR = 1 << 20
 
 def draw_keypoints(canvas: np.ndarray, keypoints: np.ndarray, visible: np.ndarray,
                    colors: np.ndarray, skeleton: Sequence[Sequence[int]] = (), radius: float = 3,
-                   thickness: int = 2, link_color: Optional[Sequence[int]] = None) -> np.ndarray:
+                   thickness: int = 2, link_color: Optional[Sequence[int]] = None,
+                   dots: Optional[np.ndarray] = None) -> np.ndarray:
     """Draw on ``canvas`` (H, W, 3) uint8 in place and return it.
 
     Args:
@@ -27,6 +28,8 @@ def draw_keypoints(canvas: np.ndarray, keypoints: np.ndarray, visible: np.ndarra
         skeleton: index pairs; a link is drawn when both ends are drawn, in ``link_color`` or
             else its first keypoint's colour.
         radius: dot radius in pixels (fractions allowed); filled, anti-aliased.
+        dots: (K,) bool: which of the drawn points get a dot (default all; the others only
+            hold their links, their dots drawn by the caller, e.g. translucent).
     """
     points = np.asarray(keypoints, dtype=np.float64).reshape(-1, 2)
     shown = np.asarray(visible, dtype=bool).reshape(-1) & np.isfinite(points).all(axis=1) \
@@ -40,7 +43,8 @@ def draw_keypoints(canvas: np.ndarray, keypoints: np.ndarray, visible: np.ndarra
             cv2.line(canvas, tuple(map(int, fixed[a])), tuple(map(int, fixed[b])),
                      tuple(int(c) for c in color), thickness, cv2.LINE_AA, SHIFT)
     r = int(round(radius * _ONE))
-    for i in np.flatnonzero(shown):
+    with_dot = shown if dots is None else shown & np.asarray(dots, dtype=bool).reshape(-1)
+    for i in np.flatnonzero(with_dot):
         cv2.circle(canvas, tuple(map(int, fixed[i])), r, tuple(int(c) for c in colors[i]), -1,
                    cv2.LINE_AA, SHIFT)
     return canvas

@@ -139,3 +139,22 @@ def test_several_instances_write_assemblies_and_an_id_coloured_video(tmp_path):
     assert not os.path.exists(f'{prefix}_full.pickle')  # only with --dlc-full-pickle
     assert int(cv2.VideoCapture(f'{prefix}_id_p60_labeled.mp4').get(
         cv2.CAP_PROP_FRAME_COUNT)) == 3
+
+
+def test_trail_points_reach_the_labeled_video_writer(tmp_path, monkeypatch):
+    config, checkpoint, videos = setup(tmp_path, n=3)
+    from posecfg.apis import video_inference
+    from posecfg.apis.video_inference import run
+    made = {}
+    real_writer = run.LabeledVideoWriter
+
+    def writer(*args, **kwargs):
+        made.update(kwargs)
+        return real_writer(*args, **kwargs)
+    monkeypatch.setattr(run, 'LabeledVideoWriter', writer)
+    assert video_inference.infer_video is run.infer_video
+    tool = load_tool()
+    assert tool.main([str(config), str(checkpoint), str(videos / 'a.avi'), '--out-dir',
+                      str(tmp_path / 'out'), '--save-video', '--trail-points', '2',
+                      '--no-progress']) == 0
+    assert made['trailpoints'] == 2

@@ -34,6 +34,17 @@ posecfg differs:
   ``create_labeled_video``; Lightning Pose ``dotsize=4``).
 - Position: the disc is centred on the given coordinates to 1/16 pixel (Lightning Pose
   truncates them with ``int()``, lightning-pose#192), pixel centres at whole numbers.
+- Trails (``trailpoints``, DeepLabCut's ``create_labeled_video(trailpoints=N)``): each drawn
+  point also shows its positions in the N previous frames of the video as dots of the same
+  size and colour (DeepLabCut's default ``fastmode`` draws them so, make_labeled_video.py
+  :214-221), under the links and dots. A trail dot needs the point drawn now and the past
+  position itself above the cutoff and not NaN (DeepLabCut draws low-confidence past
+  positions too). N means N previous frames, as DeepLabCut documents it and its
+  ``fastmode=False`` path draws it; its fast path draws N - 1 (``range(1, trailpoints)``).
+- Transparency (``confidence_to_alpha``, a function score → alpha in [0, 1]): a point's dot
+  is blended as ``alpha·colour + (1 - alpha)·frame`` (skimage ``set_color`` as DeepLabCut,
+  :222-226); links and trails stay opaque, as DeepLabCut's. Translucent dots are drawn after
+  the opaque ones.
 - Codec: ``mp4v`` in an ``.mp4`` (DeepLabCut's default codec). This opencv-python build cannot
   write H.264 (``avc1`` fails to open); ``FFV1`` (lossless) in ``.avi``/``.mkv`` works and is
   what the tests use to read colours back exactly.
@@ -44,9 +55,10 @@ existing output as it was. An existing output is an error unless ``overwrite=Tru
 """
 from __future__ import annotations
 
+import collections
 import os
 import tempfile
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -118,6 +130,9 @@ class LabeledVideoWriter:
         thickness: link width in pixels.
         fourcc: four-character codec code (default from the extension, ``DEFAULT_FOURCC``).
         overwrite: replace an existing ``path``.
+        trailpoints: draw each point's positions in the previous ``trailpoints`` frames
+            (those given to :meth:`write` or :meth:`remember`), module docstring.
+        confidence_to_alpha: score → opacity in [0, 1] of a point's dot (None: opaque).
     """
 
     def __init__(self, path, fps: float, frame_size: Tuple[int, int], num_keypoints: int,
@@ -125,7 +140,9 @@ class LabeledVideoWriter:
                  skeleton: Sequence[Sequence[int]] = (),
                  skeleton_color: Optional[Sequence[int]] = (255, 255, 255), thickness: int = 1,
                  fourcc: Optional[str] = None, overwrite: bool = False,
-                 color_by: str = 'bodypart', num_individuals: int = 1, num_unique: int = 0):
+                 color_by: str = 'bodypart', num_individuals: int = 1, num_unique: int = 0,
+                 trailpoints: int = 0,
+                 confidence_to_alpha: Optional[Callable[[float], float]] = None):
         self.path = os.path.abspath(os.fspath(path))
         if os.path.exists(self.path) and not overwrite:
             raise FileExistsError(f'{self.path} exists; it is kept (pass overwrite=True to '
@@ -135,6 +152,12 @@ class LabeledVideoWriter:
         if fourcc is None or len(fourcc) != 4:
             raise ValueError(f'{self.path}: give a four-character fourcc for {ext!r} files '
                              f'(defaults: {DEFAULT_FOURCC})')
+        if int(trailpoints) != trailpoints or trailpoints < 0:
+            raise ValueError(f'{self.path}: trailpoints must be a whole number >= 0, got '
+                             f'{trailpoints!r}')
+        if confidence_to_alpha is not None and not callable(confidence_to_alpha):
+            raise TypeError(f'{self.path}: confidence_to_alpha must be a function score -> '
+                            f'alpha, got {confidence_to_alpha!r}')
         if not fps or fps <= 0:
             raise ValueError(f'{self.path}: fps must be > 0, got {fps!r}')
         for a, b in skeleton:
@@ -150,6 +173,10 @@ class LabeledVideoWriter:
         self.skeleton = [tuple(link) for link in skeleton]
         self.thickness = thickness
         self.color_by = color_by
+        self.confidence_to_alpha = confidence_to_alpha
+        # (points (P, 2), visible (P,)) of the last frames, oldest first
+        self._history = collections.deque(maxlen=int(trailpoints))
+        self.trailpoints = int(trailpoints)
         # drawn on BGR frames (what VideoWriter takes): colours reversed once here
         palette = point_colors(colormap, num_keypoints, max(self.num_individuals, 1),
                                self.num_unique, color_by)[:, ::-1]
@@ -189,12 +216,49 @@ class LabeledVideoWriter:
             raise ValueError(f'{self.path}: frame {self.frames_written} is {frame.shape} '
                              f'{frame.dtype}; expected ({self.frame_size[1]}, '
                              f'{self.frame_size[0]}, 3) uint8 RGB')
+        points, point_scores, colors, n = self._points(keypoints, scores, unique)
+        with np.errstate(invalid='ignore'):
+            visible = (point_scores > self.pcutoff) & np.isfinite(points).all(axis=1)
+        k = self.num_keypoints
+        canvas = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
+        for past_points, past_visible in self._history:  # trails under everything else
+            m = min(len(past_points), len(points))
+            draw_keypoints(canvas, past_points[:m], past_visible[:m] & visible[:m],
+                           colors[:m], (), self.dotsize)
+        alpha = np.ones(len(points))
+        if self.confidence_to_alpha is not None:
+            for i in np.flatnonzero(visible):
+                alpha[i] = float(np.clip(self.confidence_to_alpha(point_scores[i]), 0, 1))
+        # one call: every individual's links first, then the dots in the H5's column order
+        links = [(a + i * k, b + i * k) for i in range(n) for a, b in self.skeleton]
+        draw_keypoints(canvas, points, visible, colors, links, self.dotsize, self.thickness,
+                       self.link_bgr, dots=alpha >= 1)
+        for i in np.flatnonzero(visible & (alpha < 1)):
+            self._blend_dot(canvas, points[i], colors[i], alpha[i])
+        self._writer.write(canvas)
+        self.last_frame = canvas  # (H, W, 3) BGR as written, e.g. to save it as an image
+        self._history.append((points, visible))
+        self.frames_written += 1
+
+    def remember(self, keypoints: np.ndarray, scores: np.ndarray,
+                 unique: Optional[np.ndarray] = None) -> None:
+        """Record a frame's predictions for the trails without writing the frame (a frame
+        left out of the video, e.g. DeepLabCut's ``Frames2plot``); arguments as :meth:`write`."""
+        if self.trailpoints:
+            points, point_scores, _, _ = self._points(keypoints, scores, unique)
+            with np.errstate(invalid='ignore'):
+                visible = (point_scores > self.pcutoff) & np.isfinite(points).all(axis=1)
+            self._history.append((points, visible))
+
+    def _points(self, keypoints, scores, unique):
+        """(P, 2) points, (P,) scores, (P, 3) BGR colours and the instance count N' of one
+        frame, the unique bodyparts last (the H5's column order)."""
         keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, self.num_keypoints, 2)
         scores = np.asarray(scores, dtype=np.float64).reshape(-1, self.num_keypoints)
         if len(scores) != len(keypoints):
             raise ValueError(f'{self.path}: frame {self.frames_written}: {len(keypoints)} '
                              f'instances of keypoints but {len(scores)} of scores')
-        n, k = len(keypoints), self.num_keypoints
+        n = len(keypoints)
         if n <= len(self.instance_bgr):
             colors = self.instance_bgr[:n].reshape(-1, 3)
         elif self.color_by == 'bodypart':  # e.g. as many top-down boxes as a frame has
@@ -212,15 +276,20 @@ class LabeledVideoWriter:
         elif unique is not None and np.size(unique):
             raise ValueError(f'{self.path}: unique bodyparts given but the writer was made '
                              'with num_unique=0')
-        # one call: every individual's links first, then the dots in the H5's column order
-        links = [(a + i * k, b + i * k) for i in range(n) for a, b in self.skeleton]
-        canvas = cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)
-        with np.errstate(invalid='ignore'):
-            visible = point_scores > self.pcutoff
-        draw_keypoints(canvas, points, visible, colors, links, self.dotsize, self.thickness,
-                       self.link_bgr)
-        self._writer.write(canvas)
-        self.frames_written += 1
+        return points, point_scores, colors, n
+
+    def _blend_dot(self, canvas: np.ndarray, point: np.ndarray, color, alpha: float) -> None:
+        """A dot at ``alpha`` opacity over ``canvas``, blended in its bounding box only."""
+        h, w = canvas.shape[:2]
+        reach = int(np.ceil(self.dotsize)) + 2
+        x0, y0 = max(int(point[0]) - reach, 0), max(int(point[1]) - reach, 0)
+        x1, y1 = min(int(point[0]) + reach + 1, w), min(int(point[1]) + reach + 1, h)
+        if x0 >= x1 or y0 >= y1:
+            return
+        box = canvas[y0:y1, x0:x1]
+        layer = box.copy()
+        draw_keypoints(layer, point[None] - (x0, y0), [True], [color], (), self.dotsize)
+        cv2.addWeighted(layer, alpha, box, 1 - alpha, 0, dst=box)
 
     def close(self) -> str:
         """Finish the file and rename it into place; returns the path."""
@@ -249,7 +318,9 @@ class LabeledVideoWriter:
 
 def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_path,
                         overwrite: bool = False, batch_size: int = 16, backend='auto',
-                        unique: Optional[np.ndarray] = None, **writer_kwargs) -> Optional[str]:
+                        unique: Optional[np.ndarray] = None, frames: Optional[Sequence[int]] = None,
+                        keypoints_only: bool = False, frames_dir=None,
+                        **writer_kwargs) -> Optional[str]:
     """Decode ``video`` again and write it with row ``t`` of the predictions drawn on frame t.
 
     Args:
@@ -259,6 +330,12 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
         unique: (T, U, 3) DeepLabCut unique bodyparts (x, y, score), or None.
         out_path: the labeled video; kept, and None returned, when it exists and ``overwrite``
             is False.
+        frames: write only these frame indices (DeepLabCut's ``Frames2plot``); the others
+            still count for the trails. Indices outside the predictions are an error.
+        keypoints_only: draw on black frames of the video's size instead of the video's
+            (DeepLabCut's ``keypoints_only``), one per prediction row; nothing is decoded.
+        frames_dir: also save each frame written as ``file<t>.png`` there, ``t`` zero-padded
+            to ``ceil(log10(frame count))`` digits (DeepLabCut's ``save_frames``).
         writer_kwargs: :class:`LabeledVideoWriter`'s (colormap, pcutoff, dotsize, skeleton, …;
             ``fps`` defaults to the video's).
     Returns:
@@ -269,6 +346,7 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
     ``run_video``'s ``on_batch_result`` with a reader that does not resize.
     """
     from .reader import VideoReader
+    from .sources import open_video
     out_path = os.fspath(out_path)
     if os.path.exists(out_path) and not overwrite:
         return None
@@ -278,20 +356,53 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
     unique = None if unique is None or not np.size(unique) else np.asarray(unique)
     writer_kwargs.setdefault('num_individuals', keypoints.shape[1] if keypoints.ndim == 4 else 1)
     writer_kwargs.setdefault('num_unique', 0 if unique is None else unique.shape[1])
-    with VideoReader(video, batch_size=batch_size, backend=backend) as reader:
-        info = reader.info
+    if frames is not None:
+        frames = sorted({int(t) for t in frames})
+        outside = [t for t in frames if not 0 <= t < len(keypoints)]
+        if outside:
+            raise ValueError(f'{video}: frames {outside[:10]} to plot are outside the '
+                             f'predictions (frames 0..{len(keypoints) - 1})')
+        frames = set(frames)
+
+    def open_writer(info):
         # a container without a frame rate: pass fps= explicitly
-        fps = writer_kwargs.pop('fps', info.fps)
-        writer = LabeledVideoWriter(out_path, fps=fps,
-                                    frame_size=(info.width, info.height),
-                                    num_keypoints=num_keypoints, overwrite=overwrite,
-                                    **writer_kwargs)
-        with writer:
+        fps = writer_kwargs.pop('fps', None)
+        fps = info.fps if fps is None else fps
+        return LabeledVideoWriter(out_path, fps=fps, frame_size=(info.width, info.height),
+                                  num_keypoints=num_keypoints, overwrite=overwrite,
+                                  **writer_kwargs)
+
+    def put(writer, frame, t):
+        row = (keypoints[t], scores[t], None if unique is None else unique[t])
+        if frames is None or t in frames:
+            writer.write(frame, *row)
+            if frames_dir is not None:
+                name = os.path.join(frames_dir, f'file{t:0{digits}d}.png')
+                if not cv2.imwrite(name, writer.last_frame):
+                    raise OSError(f'{name}: OpenCV could not write the frame image')
+        else:
+            writer.remember(*row)
+
+    if frames_dir is not None:
+        os.makedirs(frames_dir, exist_ok=True)
+        digits = int(np.ceil(np.log10(max(len(keypoints), 1))))
+    if keypoints_only:
+        source = open_video(video, backend=backend)
+        try:
+            info = source.info
+        finally:
+            source.close()
+        black = np.zeros((info.height, info.width, 3), np.uint8)
+        with open_writer(info) as writer:
+            for t in range(len(keypoints)):
+                put(writer, black, t)
+        return writer.path
+    with VideoReader(video, batch_size=batch_size, backend=backend) as reader:
+        with open_writer(reader.info) as writer:
             for batch in reader:
                 if batch.indices[-1] >= len(keypoints):
                     raise ValueError(f'{video}: frame {batch.indices[-1]} has no row in the '
                                      f'predictions ({len(keypoints)} rows)')
                 for frame, t in zip(batch.frames, batch.indices):
-                    writer.write(frame, keypoints[t], scores[t],
-                                 None if unique is None else unique[t])
+                    put(writer, frame, t)
     return writer.path

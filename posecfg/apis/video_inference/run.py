@@ -129,7 +129,7 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
                 overwrite: bool = False, full_pickle: bool = False,
                 detections: Optional[Dict[int, np.ndarray]] = None,
                 max_instances: Optional[int] = None, progress=True, backend='auto',
-                scorer: Optional[str] = None, log=None) -> VideoResult:
+                scorer: Optional[str] = None, log=None, trailpoints: int = 0) -> VideoResult:
     """Predict every frame of ``video`` and write ``fmt``'s files (see the module docstring).
 
     Args:
@@ -140,6 +140,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
             ``colormap``, skeleton of the dataset metainfo, per individual).
         color_by: labeled video: ``'bodypart'`` or ``'individual'`` colours, DeepLabCut's
             ``create_labeled_video(color_by=...)`` (:mod:`posecfg.apis.video.writer`).
+        trailpoints: labeled video: each point's positions in that many previous frames
+            (DeepLabCut's ``trailpoints``).
         full_pickle: DeepLabCut format with several individuals: also DeepLabCut's
             ``_full.pickle`` (:mod:`.assemblies`; slow for long videos).
         detections: top-down models: frame → (M, 5) boxes (:func:`load_detections`); None:
@@ -194,7 +196,7 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
                                         colormap=colormap, pcutoff=pcutoff, dotsize=dotsize,
                                         skeleton=vm.skeleton, overwrite=overwrite,
                                         color_by=color_by, num_individuals=num,
-                                        num_unique=num_unique)
+                                        num_unique=num_unique, trailpoints=trailpoints)
         except BaseException:
             reader.close()
             raise

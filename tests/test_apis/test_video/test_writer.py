@@ -216,3 +216,71 @@ def test_color_by_individual_with_unique_bodyparts_read_back_exactly(tmp_path):
                                 num_keypoints=2, fourcc='FFV1', color_by='individual',
                                 num_individuals=2) as writer:
             writer.write(frame, np.zeros((3, 2, 2)), np.ones((3, 2)))
+
+
+def write_frames(path, rows, background=40, **kwargs):
+    """One frame per (keypoints (K, 2), scores (K,)) row on a grey frame; frames read back."""
+    frame = np.full((H, W, 3), background, np.uint8)
+    with LabeledVideoWriter(path, fps=10, frame_size=(W, H), fourcc='FFV1',
+                            num_keypoints=len(rows[0][0]), **kwargs) as writer:
+        for keypoints, scores in rows:
+            writer.write(frame, keypoints, scores)
+    return read_frames(path)
+
+
+def test_trailpoints_show_the_previous_frames_visible_positions(tmp_path):
+    color = keypoint_colors('rainbow', 1)[0].tolist()
+    rows = [([[10 + 10 * t, 20]], [0.1 if t == 2 else 0.9]) for t in range(5)]
+    frames = write_frames(tmp_path / 't.avi', rows, dotsize=2, trailpoints=2)
+
+    def dots(frame):
+        return [x for x in (10, 20, 30, 40, 50) if frame[20, x].tolist() == color]
+    assert dots(frames[0]) == [10]
+    assert dots(frames[1]) == [10, 20]
+    assert dots(frames[2]) == []  # the point itself hidden: no trail either
+    assert dots(frames[3]) == [20, 40]  # frame 2's position is under the cutoff
+    assert dots(frames[4]) == [40, 50]  # two previous frames, not three
+    plain = write_frames(tmp_path / 'p.avi', rows, dotsize=2)
+    assert [dots(f) for f in plain] == [[10], [20], [], [40], [50]]
+    with pytest.raises(ValueError, match='trailpoints must be a whole number'):
+        write_frames(tmp_path / 'bad.avi', rows, trailpoints=-1)
+
+
+def test_confidence_to_alpha_blends_the_dot_only(tmp_path):
+    color = keypoint_colors('rainbow', 2)[0].astype(float)
+    rows = [([[15, 20], [40, 20]], [0.8, 0.95])]
+    frame, = write_frames(tmp_path / 'a.avi', rows, dotsize=3, skeleton=[(0, 1)],
+                          confidence_to_alpha=lambda s: 0.5 if s < 0.9 else 1.0)
+    want = 0.5 * color + 0.5 * 40
+    assert np.abs(frame[18, 15] - want).max() <= 1  # half transparent (off the link)
+    assert frame[20, 40].tolist() == keypoint_colors('rainbow', 2)[1].tolist()  # opaque
+    assert frame[20, 28].min() >= 230  # the white link stays opaque (anti-aliased)
+    with pytest.raises(TypeError, match='confidence_to_alpha must be a function'):
+        write_frames(tmp_path / 'bad.avi', rows, confidence_to_alpha=True)
+
+
+def test_frames_to_plot_and_keypoints_only(make_video, synth, tmp_path):
+    n = 6
+    video = make_video(n=n)
+    keypoints = np.tile([[[30.0, 24.0]]], (n, 1, 1))
+    scores = np.ones((n, 1))
+    color = keypoint_colors('rainbow', 1)[0].tolist()
+    out = tmp_path / 'some.avi'
+    write_labeled_video(video, keypoints, scores, out, fourcc='FFV1', dotsize=2,
+                        frames=[4, 1])
+    frames = read_frames(out)
+    assert len(frames) == 2  # frames 1 and 4 only, in video order
+    for frame, t in zip(frames, (1, 4)):
+        assert frame[0, 0].tolist() == synth.expected_frame(t)[0, 0].tolist()
+        assert frame[24, 30].tolist() == color
+    with pytest.raises(ValueError, match=r'frames \[6\] to plot are outside.*0\.\.5'):
+        write_labeled_video(video, keypoints, scores, tmp_path / 'x.avi', fourcc='FFV1',
+                            frames=[0, 6])
+    black = tmp_path / 'black.avi'
+    write_labeled_video(video, keypoints, scores, black, fourcc='FFV1', dotsize=2,
+                        keypoints_only=True)
+    frames = read_frames(black)
+    assert len(frames) == n
+    for frame in frames:
+        assert frame[24, 30].tolist() == color
+        assert frame[:, :20].max() == 0 and frame[:18].max() == 0  # nothing of the video

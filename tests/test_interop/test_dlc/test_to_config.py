@@ -174,10 +174,11 @@ def test_train_writes_deeplabcut_snapshots_and_learning_stats(project, pose_conf
     assert table.shape == (4, 3 * 4)  # 4 frames; 4 bodyparts × (x, y, likelihood)
     assert list(table.columns.names) == ['scorer', 'bodyparts', 'coords']
     assert (project / 'videos' / f'clip{scorer}.csv').is_file()
-    # create_labeled_video finds those predictions by the same scorer and draws them
+    # create_labeled_video finds those predictions by the same scorer and draws them, with
+    # the project's pcutoff (config.yaml: pcutoff: 0.4), as DeepLabCut does
     assert dlc.create_labeled_video(project / 'config.yaml', [video], shuffle=1,
                                     cfg_options=list(SMALL)) == \
-        [str(project / 'videos' / f'clip{scorer}_p60_labeled.mp4')]
+        [str(project / 'videos' / f'clip{scorer}_p40_labeled.mp4')]
 
 
 def test_keys_become_posecfg_parts(project, pose_config):
