@@ -21,7 +21,14 @@ deformable convolution whose sampling offsets come from a per-pixel 2×2 affine
 (``translation_conv``, 2 channels); keys ``regular_matrix`` (buffer), ``transform_matrix_conv.*``,
 ``translation_conv.*``, ``adapt_conv.weight`` (torchvision ``DeformConv2d``, no bias), ``bn.*``.
 torchvision cannot be imported here: :func:`deform_conv2d` computes torchvision's
-``deform_conv2d`` (zero outside the map, offsets (dy, dx) per kernel tap) with ``grid_sample``.
+``deform_conv2d`` (zero outside the map, offsets (dy, dx) per kernel tap) with one
+``grid_sample`` over all taps and a matrix product. DeepLabCut runs the K keypoints' branches
+one after the other (2·K small deformable convolutions per step, most of DEKR's head time on a
+CPU); :class:`DEKROffset` runs them as grouped operations (:func:`grouped_adapt_blocks`: one
+grouped convolution, one ``grid_sample``, one batched matrix product and one BatchNorm per
+block index), the same function with the same parameters and state-dict keys
+(``DEKROffset.grouped = False`` runs DeepLabCut's loop; tests compare the two, and
+:func:`deform_conv2d` with a per-tap formula of torchvision's kernel, values and gradients).
 
 Training: targets from :class:`~posecfg.codecs.dekr.DEKRGenerator` at the model stride (backbone
 stride / ``stride``), instance areas from the batch's ``bboxes`` (DeepLabCut's area, see the
