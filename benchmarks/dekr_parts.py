@@ -7,6 +7,7 @@ forward + backward per training batch, with the keypoints' offset branches group
 function), interleaved so that both see the same load.
 
     python benchmarks/dekr_parts.py [--repeats 3] [--threads 1] [--no-head] [--bf16]
+        [--case I]  (only CASES[I])
 
 ``--bf16``: the head under CPU bf16 autocast, as posecfg trains on CPUs with native bf16.
 
@@ -62,10 +63,11 @@ def main():
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--no-head', action='store_true')
     parser.add_argument('--bf16', action='store_true')
+    parser.add_argument('--case', type=int, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(0)
-    for batch, animals, k, cells in CASES:
+    for batch, animals, k, cells in (CASES if args.case is None else [CASES[args.case]]):
         size = cells * 4
         gen = KEYPOINT_CODECS.build(dict(type='DEKRGenerator', num_joints=k,
                                          pos_dist_thresh=17)).at(4, (cells, cells))
