@@ -24,10 +24,11 @@ torchvision cannot be imported here: :func:`deform_conv2d` computes torchvision'
 ``deform_conv2d`` (zero outside the map, offsets (dy, dx) per kernel tap) with one
 ``grid_sample`` over all taps and a matrix product. DeepLabCut runs the K keypoints' branches
 one after the other (num_blocks·K small deformable convolutions per step; on a CPU the loop
-makes the head 1.5-1.9× slower, benchmarks/README.md); :class:`DEKROffset` runs them as grouped operations (:func:`grouped_adapt_blocks`: one
-grouped convolution, one ``grid_sample``, one batched matrix product and one BatchNorm per
-block index), the same function with the same parameters and state-dict keys
-(``DEKROffset.grouped = False`` runs DeepLabCut's loop; tests compare the two, and
+makes the head 1.5-1.9× slower, benchmarks/README.md); :class:`DEKROffset` runs them as
+grouped operations (:func:`grouped_adapt_blocks`: one grouped convolution, one
+``grid_sample``, one batched matrix product and one BatchNorm per block index), the same
+function with the same parameters and state-dict keys (``DEKROffset.grouped = False`` runs
+DeepLabCut's loop; tests compare the two, and
 :func:`deform_conv2d` with a per-tap formula of torchvision's kernel, values and gradients).
 
 Training: targets from :class:`~posecfg.codecs.dekr.DEKRGenerator` at the model stride (backbone
@@ -71,8 +72,9 @@ def sample_taps(x: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
     Args:
         rows, cols: (N, T, Ho, Wo) positions in input cells (row y, column x).
     Returns:
-        (N, C, T·Ho, Wo) in float32 (float64 for float64 ``x``): one ``grid_sample`` over all taps, channels stacked (so
-        ``.reshape(N, C·T, Ho, Wo)`` is a view with channel-major, tap-minor channels).
+        (N, C, T·Ho, Wo) in float32 (float64 for float64 ``x``): one ``grid_sample`` over all
+        taps, channels stacked (``.reshape(N, C·T, Ho, Wo)`` is a view with channel-major,
+        tap-minor channels).
     """
     n, _, h, w = x.shape
     t, ho, wo = rows.shape[1:]
