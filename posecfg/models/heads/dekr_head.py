@@ -24,7 +24,7 @@ torchvision cannot be imported here: :func:`deform_conv2d` computes torchvision'
 ``deform_conv2d`` (zero outside the map, offsets (dy, dx) per kernel tap) with one
 ``grid_sample`` over all taps and a matrix product. DeepLabCut runs the K keypoints' branches
 one after the other (num_blocks·K small deformable convolutions per step; on a CPU the loop
-makes the head 1.5-1.9× slower, benchmarks/README.md); :class:`DEKROffset` runs them as
+makes the head 1.1-1.9× slower, benchmarks/README.md); :class:`DEKROffset` runs them as
 grouped operations (:func:`grouped_adapt_blocks`: one grouped convolution, one
 ``grid_sample``, one batched matrix product and one BatchNorm per block index), the same
 function with the same parameters and state-dict keys (``DEKROffset.grouped = False`` runs
