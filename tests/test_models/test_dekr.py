@@ -18,6 +18,7 @@ Facts (deeplabcut/pose_estimation_pytorch/models/, 3.0.2):
   x >= W``, corners off the map count 0);
 - criterions/dekr.py:36-97 (see posecfg/models/losses/dekr.py).
 """
+import copy
 import math
 
 import numpy as np
@@ -90,6 +91,109 @@ def test_deform_conv_matches_torchvisions_kernel():
     want = torchvision_deform_conv(x, offset, weight, pad=1, dil=1)
     got = deform_conv2d(torch.tensor(x), torch.tensor(offset), torch.tensor(weight), padding=1)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-9, atol=1e-9)
+
+
+def per_tap_deform_conv(x, offset, weight, stride=1, pad=0, dil=1):
+    """torchvision's deform_conv2d as a per-tap formula in plain torch (differentiable): for
+    each tap, its four corners gathered with masks, 0 for points at or beyond one cell off
+    the map (``bilinear_interpolate``); gradients are autograd's of this formula, which are
+    torchvision's ``deformable_col2im`` / ``deformable_col2im_coord``."""
+    b, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    ho, wo = offset.shape[-2:]
+    rows = torch.arange(ho, dtype=x.dtype)[:, None] * stride - pad
+    cols = torch.arange(wo, dtype=x.dtype)[None, :] * stride - pad
+    flat = x.reshape(b, c, h * w)
+    out = 0
+    for i in range(kh):
+        for j in range(kw):
+            t = i * kw + j
+            y = rows + i * dil + offset[:, 2 * t]  # (B, Ho, Wo)
+            xx = cols + j * dil + offset[:, 2 * t + 1]
+            y0, x0 = torch.floor(y), torch.floor(xx)
+            ly, lx = y - y0, xx - x0
+            inside = (y > -1) & (y < h) & (xx > -1) & (xx < w)
+            value = 0
+            for dy, dx, wt in ((0, 0, (1 - ly) * (1 - lx)), (0, 1, (1 - ly) * lx),
+                               (1, 0, ly * (1 - lx)), (1, 1, ly * lx)):
+                yy, xq = (y0 + dy).long(), (x0 + dx).long()
+                ok = inside & (yy >= 0) & (yy < h) & (xq >= 0) & (xq < w)
+                index = (yy.clamp(0, h - 1) * w + xq.clamp(0, w - 1)).reshape(b, 1, -1)
+                corner = flat.gather(2, index.expand(b, c, -1)).reshape(b, c, ho, wo)
+                value = value + (wt * ok)[:, None] * corner
+            out = out + torch.einsum('oc,bchw->bohw', weight[:, :, i, j], value)
+    return out
+
+
+@pytest.mark.parametrize('stride,pad,dil', [(1, 1, 1), (1, 2, 2), (2, 1, 1)])
+def test_deform_conv_values_and_gradients_match_the_per_tap_formula(stride, pad, dil):
+    """Offsets up to 4 cells on a 5 × 4 map: many taps read partly or wholly off the map."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 5, 4, dtype=torch.float64, generator=g)
+    weight = torch.randn(2, 3, 3, 3, dtype=torch.float64, generator=g)
+    ho = (5 + 2 * pad - 2 * dil - 1) // stride + 1
+    wo = (4 + 2 * pad - 2 * dil - 1) // stride + 1
+    offset = (torch.rand(2, 18, ho, wo, dtype=torch.float64, generator=g) - 0.5) * 8
+    grads = []
+    for fn in (lambda *a: deform_conv2d(*a, stride=stride, padding=pad, dilation=dil),
+               lambda *a: per_tap_deform_conv(*a, stride, pad, dil)):
+        inputs = [t.clone().requires_grad_() for t in (x, offset, weight)]
+        out = fn(*inputs)
+        out.backward(torch.linspace(-1, 1, out.numel(), dtype=out.dtype).reshape(out.shape))
+        grads.append([out.detach()] + [t.grad for t in inputs])
+    assert (grads[1][0] != 0).any() and (grads[1][2] != 0).any()
+    for got, want, name in zip(*grads, ('output', 'input', 'offset', 'weight')):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9, msg=name)
+
+
+def test_deform_conv_gradcheck():
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(1, 2, 4, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    weight = torch.randn(2, 2, 3, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    offset = ((torch.rand(1, 18, 4, 3, dtype=torch.float64, generator=g) - 0.5) * 5
+              ).requires_grad_()
+    assert torch.autograd.gradcheck(lambda *a: deform_conv2d(*a, padding=1),
+                                    (x, offset, weight))
+
+
+def _offset_step(head, feats, grad):
+    """Offsets of ``head`` on feats (train mode), their backward, and every gradient and
+    BatchNorm statistic of the offset head."""
+    x = feats.clone().requires_grad_()
+    out = head.offset_head(x)
+    out.backward(grad)
+    state = {n: t.clone() for n, t in head.offset_head.state_dict().items()}
+    params = {n: p.grad.clone() for n, p in head.offset_head.named_parameters()}
+    return out.detach(), x.grad, params, state
+
+
+def test_grouped_offset_branches_equal_deeplabcuts_loop_over_keypoints():
+    """DEKROffset runs its K keypoints' AdaptBlocks as grouped operations; the outputs,
+    gradients (input, every parameter) and BatchNorm running statistics equal DeepLabCut's
+    loop over keypoints."""
+    torch.manual_seed(0)
+    head = dekr_head(k=3, p=4, c_in=8, blocks=(1, 2))
+    with torch.no_grad():  # DEKR's N(0, 0.001) init gives near-zero offsets: make them large
+        for name, param in head.offset_head.named_parameters():
+            param.copy_(torch.randn_like(param) * (0.5 if 'weight' in name else 0.2))
+    head.double()  # float64: the two orders of summation agree to rounding
+    loop = copy.deepcopy(head)
+    loop.offset_head.grouped = False
+    feats = torch.randn(2, 8, 7, 6, dtype=torch.float64)
+    grad = torch.randn(2, 6, 7, 6, dtype=torch.float64)
+    got, want = _offset_step(head, feats, grad), _offset_step(loop, feats, grad)
+    close = dict(rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(got[0], want[0], **close)
+    torch.testing.assert_close(got[1], want[1], **close)
+    assert got[2].keys() == want[2].keys()
+    for name in want[2]:
+        torch.testing.assert_close(got[2][name], want[2][name], msg=name, **close)
+    for name in want[3]:
+        torch.testing.assert_close(got[3][name], want[3][name], msg=name, **close)
+    assert want[3]['offset_feature_layers.2.1.bn.num_batches_tracked'] == 1
+    head.eval(), loop.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(head.offset_head(feats), loop.offset_head(feats), **close)
 
 
 def test_adapt_block_offsets_are_the_affine_grid():

@@ -21,7 +21,15 @@ deformable convolution whose sampling offsets come from a per-pixel 2×2 affine
 (``translation_conv``, 2 channels); keys ``regular_matrix`` (buffer), ``transform_matrix_conv.*``,
 ``translation_conv.*``, ``adapt_conv.weight`` (torchvision ``DeformConv2d``, no bias), ``bn.*``.
 torchvision cannot be imported here: :func:`deform_conv2d` computes torchvision's
-``deform_conv2d`` (zero outside the map, offsets (dy, dx) per kernel tap) with ``grid_sample``.
+``deform_conv2d`` (zero outside the map, offsets (dy, dx) per kernel tap) with one
+``grid_sample`` over all taps and a matrix product. DeepLabCut runs the K keypoints' branches
+one after the other (num_blocks·K small deformable convolutions per step; on a CPU the loop
+makes the head 1.1-1.9× slower, benchmarks/README.md); :class:`DEKROffset` runs them as
+grouped operations (:func:`grouped_adapt_blocks`: one grouped convolution, one
+``grid_sample``, one batched matrix product and one BatchNorm per block index), the same
+function with the same parameters and state-dict keys (``DEKROffset.grouped = False`` runs
+DeepLabCut's loop; tests compare the two, and
+:func:`deform_conv2d` with a per-tap formula of torchvision's kernel, values and gradients).
 
 Training: targets from :class:`~posecfg.codecs.dekr.DEKRGenerator` at the model stride (backbone
 stride / ``stride``), instance areas from the batch's ``bboxes`` (DeepLabCut's area, see the
@@ -56,6 +64,47 @@ OFFSET_KEYS = ('channels', 'num_offset_per_kpt', 'num_blocks', 'dilation_rate',
 BN_MOMENTUM = 0.1
 
 
+def sample_taps(x: Tensor, rows: Tensor, cols: Tensor) -> Tensor:
+    """``x`` (N, C, H, W) read bilinearly at T positions per output cell as torchvision's
+    ``deform_conv2d`` reads it (``bilinear_interpolate``: 0 for a point at or beyond one cell
+    off the map, and a corner off the map counts 0).
+
+    Args:
+        rows, cols: (N, T, Ho, Wo) positions in input cells (row y, column x).
+    Returns:
+        (N, C, T·Ho, Wo) in float32 (float64 for float64 ``x``): one ``grid_sample`` over all
+        taps, channels stacked (``.reshape(N, C·T, Ho, Wo)`` is a view with channel-major,
+        tap-minor channels).
+    """
+    n, _, h, w = x.shape
+    t, ho, wo = rows.shape[1:]
+    # one cell of zeros around the map makes grid_sample's corners read 0 off the map, as
+    # torchvision does (and keeps 1-cell maps normalisable); align_corners=True maps padded
+    # cell p to -1 + 2p / (size - 1), and position y is padded cell y + 1
+    # (positions in bf16 would be off by up to a cell: sampling stays in float32)
+    dtype = torch.promote_types(x.dtype, torch.float32)
+    padded = F.pad(x.to(dtype), (1, 1, 1, 1))
+    sx, sy = 2 / (w + 1), 2 / (h + 1)
+    grid = torch.stack([cols.to(dtype) * sx + (sx - 1), rows.to(dtype) * sy + (sy - 1)], -1)
+    return F.grid_sample(padded, grid.reshape(n, t * ho, wo, 2), mode='bilinear',
+                         padding_mode='zeros', align_corners=True)
+
+
+def _tap_grid(kh: int, kw: int, ho: int, wo: int, stride: int, padding: int, dilation: int,
+              like: Tensor) -> Tuple[Tensor, Tensor]:
+    """Rows and columns (1, kh·kw, Ho, 1) and (1, kh·kw, 1, Wo) that tap t = i·kw + j of output
+    cell (r, c) reads without offsets: ``r·stride - padding + i·dilation`` (columns alike), in
+    the device and (at least float32) dtype of ``like``."""
+    dev = like.device
+    ty = (torch.arange(kh, device=dev) * dilation).repeat_interleave(kw)
+    tx = (torch.arange(kw, device=dev) * dilation).repeat(kh)
+    ry = torch.arange(ho, device=dev) * stride - padding
+    rx = torch.arange(wo, device=dev) * stride - padding
+    dtype = torch.promote_types(like.dtype, torch.float32)
+    return ((ry[None, None, :, None] + ty[None, :, None, None]).to(dtype),
+            (rx[None, None, None, :] + tx[None, :, None, None]).to(dtype))
+
+
 def deform_conv2d(x: Tensor, offset: Tensor, weight: Tensor, stride: int = 1, padding: int = 0,
                   dilation: int = 1) -> Tensor:
     """torchvision's ``deform_conv2d`` (one offset group, no mask, no bias).
@@ -67,8 +116,8 @@ def deform_conv2d(x: Tensor, offset: Tensor, weight: Tensor, stride: int = 1, pa
         weight: (O, C, kh, kw).
 
     Tap t of output cell (r, c) reads ``x`` bilinearly at ``(r·stride - padding + i·dilation +
-    dy, c·stride - padding + j·dilation + dx)``, 0 outside the map (torchvision's
-    ``bilinear_interpolate``: a corner off the map counts 0). Returns (B, O, H_out, W_out).
+    dy, c·stride - padding + j·dilation + dx)``, 0 outside the map (:func:`sample_taps`).
+    Returns (B, O, H_out, W_out).
     """
     b, c, h, w = x.shape
     o, cw, kh, kw = weight.shape
@@ -81,21 +130,11 @@ def deform_conv2d(x: Tensor, offset: Tensor, weight: Tensor, stride: int = 1, pa
         raise ValueError(f'deform_conv2d: offset must be {(b, 2 * taps, ho, wo)}, got '
                          f'{tuple(offset.shape)}')
     off = offset.reshape(b, taps, 2, ho, wo)
-    dev, dt = x.device, x.dtype
-    ty = (torch.arange(kh, device=dev, dtype=dt) * dilation).repeat_interleave(kw)
-    tx = (torch.arange(kw, device=dev, dtype=dt) * dilation).repeat(kh)
-    ry = torch.arange(ho, device=dev, dtype=dt) * stride - padding
-    rx = torch.arange(wo, device=dev, dtype=dt) * stride - padding
-    py = ry[None, None, :, None] + ty[None, :, None, None] + off[:, :, 0]  # (B, T, Ho, Wo)
-    px = rx[None, None, None, :] + tx[None, :, None, None] + off[:, :, 1]
-    # one cell of zeros around the map makes grid_sample's corners read 0 off the map, as
-    # torchvision does; align_corners=True maps padded cell p to -1 + 2p / (size - 1)
-    padded = F.pad(x, (1, 1, 1, 1))
-    grid = torch.stack([(px + 1) * (2 / (w + 1)) - 1, (py + 1) * (2 / (h + 1)) - 1], dim=-1)
-    sampled = F.grid_sample(padded, grid.reshape(b, taps * ho, wo, 2), mode='bilinear',
-                            padding_mode='zeros', align_corners=True)  # (B, C, T·Ho, Wo)
-    # (B, C·T, Ho, Wo) is a view; the weights sum over (channel, tap) as a 1×1 convolution
-    return F.conv2d(sampled.reshape(b, c * taps, ho, wo), weight.reshape(o, c * taps, 1, 1))
+    base_y, base_x = _tap_grid(kh, kw, ho, wo, stride, padding, dilation, x)
+    sampled = sample_taps(x, base_y + off[:, :, 0], base_x + off[:, :, 1])
+    # (B, C·T, Ho·Wo) is a view; the weights sum over (channel, tap): one matrix product
+    out = torch.matmul(weight.reshape(o, c * taps), sampled.reshape(b, c * taps, ho * wo))
+    return out.reshape(b, o, ho, wo)
 
 
 class DeformConv2d(nn.Module):
@@ -158,6 +197,77 @@ class AdaptBlock(nn.Module):
         shift = torch.stack([translation[:, 0], translation[:, 1]], 1).repeat(1, 9, 1, 1)
         out = self.bn(self.adapt_conv(x, offset + shift))
         return self.relu(out + x)
+
+
+def grouped_conv(convs: Sequence[nn.Conv2d], x: Tensor) -> Tensor:
+    """K convolutions alike (C → O each), convolution k on channels ``k·C:(k+1)·C`` of ``x``
+    (B, K·C, H, W), as one grouped convolution → (B, K·O, H', W') (their outputs in order)."""
+    first = convs[0]
+    weight = torch.cat([conv.weight for conv in convs])
+    bias = None if first.bias is None else torch.cat([conv.bias for conv in convs])
+    return F.conv2d(x, weight, bias, first.stride, first.padding, first.dilation,
+                    groups=len(convs))
+
+
+def grouped_batch_norm(norms: Sequence[nn.BatchNorm2d], x: Tensor) -> Tensor:
+    """K BatchNorms alike (C channels each), BatchNorm k on channels ``k·C:(k+1)·C`` of ``x``,
+    as one: the same outputs, gradients and running-statistics updates as calling each."""
+    first = norms[0]
+    track = first.track_running_stats and first.training
+    if track:
+        for norm in norms:
+            norm.num_batches_tracked.add_(1)
+    factor = first.momentum if first.momentum is not None else (
+        1.0 / float(first.num_batches_tracked) if track else 0.0)
+    stats = first.running_mean is not None and (track or not first.training)
+    mean = torch.cat([n.running_mean for n in norms]) if stats else None
+    var = torch.cat([n.running_var for n in norms]) if stats else None
+    out = F.batch_norm(x, mean, var,
+                       torch.cat([n.weight for n in norms]) if first.affine else None,
+                       torch.cat([n.bias for n in norms]) if first.affine else None,
+                       first.training or not stats, factor, first.eps)
+    if track and stats:  # F.batch_norm updated the concatenated copies
+        with torch.no_grad():
+            for norm, m, v in zip(norms, mean.chunk(len(norms)), var.chunk(len(norms))):
+                norm.running_mean.copy_(m)
+                norm.running_var.copy_(v)
+    return out
+
+
+def grouped_adapt_blocks(blocks: Sequence['AdaptBlock'], x: Tensor) -> Tensor:
+    """K :class:`AdaptBlock` s (P channels each), block k on channels ``k·P:(k+1)·P`` of ``x``
+    (B, K·P, H, W), at once → (B, K·P, H, W): the same function as
+    ``torch.cat([block(x_k) for ...], 1)`` with one grouped convolution for the transforms
+    and translations, one ``grid_sample`` for every keypoint's taps and one batched matrix
+    product for the deformable convolutions' weights."""
+    k = len(blocks)
+    b, kp, h, w = x.shape
+    p = kp // k
+    first = blocks[0]
+    conv = first.adapt_conv
+    kh, kw = conv.weight.shape[-2:]
+    # per block: 4 transform channels (row-major 2×2 M), then 2 translation channels (dy, dx)
+    weight = torch.cat([torch.cat([blk.transform_matrix_conv.weight,
+                                   blk.translation_conv.weight]) for blk in blocks])
+    bias = torch.cat([torch.cat([blk.transform_matrix_conv.bias, blk.translation_conv.bias])
+                      for blk in blocks])
+    affine = F.conv2d(x, weight, bias, 1, 1, groups=k)
+    affine = affine.to(torch.promote_types(affine.dtype, torch.float32))
+    m = affine.reshape(b, k, 6, 1, h, w).unbind(2)  # each (B, K, 1, H, W)
+    regular = torch.stack([blk.regular_matrix for blk in blocks]).to(affine.dtype)  # (K, 2, T)
+    ry, rx = regular[:, 0, :, None, None], regular[:, 1, :, None, None]  # (K, T, 1, 1)
+    # tap t reads (row, col) + (dy, dx), (dy, dx) = M·(ry, rx) - (ry, rx) + translation
+    base_y, base_x = _tap_grid(kh, kw, h, w, 1, conv.padding, conv.dilation, affine)
+    rows = base_y + (m[0] * ry + m[1] * rx - ry) + m[4]  # (B, K, T, H, W)
+    cols = base_x + (m[2] * ry + m[3] * rx - rx) + m[5]
+    taps = kh * kw
+    sampled = sample_taps(x.reshape(b * k, p, h, w), rows.reshape(b * k, taps, h, w),
+                          cols.reshape(b * k, taps, h, w))  # (B·K, P, T·H, W)
+    weights = torch.stack([blk.adapt_conv.weight for blk in blocks])  # (K, O, P, kh, kw)
+    out = torch.matmul(weights.reshape(k, -1, p * taps),
+                       sampled.reshape(b, k, p * taps, h * w)).reshape(b, -1, h, w)
+    out = grouped_batch_norm([blk.bn for blk in blocks], out)
+    return torch.relu(out + x)
 
 
 def _config(cfg, keys: Sequence[str], name: str) -> dict:
@@ -231,8 +341,17 @@ class DEKROffset(nn.Module):
         self.offset_final_layer = nn.ModuleList(
             _final_conv(num_offset_per_kpt, 2, final_conv_kernel) for _ in range(k))
 
+    #: run the K keypoints' branches as grouped operations (:func:`grouped_adapt_blocks`);
+    #: False runs DeepLabCut's loop over keypoints (the same function, K times the calls)
+    grouped = True
+
     def forward(self, x: Tensor) -> Tensor:
         feats = self.transition_offset(x)
+        if self.grouped:
+            for i in range(len(self.offset_feature_layers[0])):
+                feats = grouped_adapt_blocks([layers[i] for layers in
+                                              self.offset_feature_layers], feats)
+            return grouped_conv(self.offset_final_layer, feats)
         p = self.offset_perkpt
         return torch.cat([final(layers(feats[:, j * p:(j + 1) * p])) for j, (layers, final)
                           in enumerate(zip(self.offset_feature_layers,
