@@ -328,6 +328,17 @@ def test_topdown_boxes_from_a_detection_file_into_coco_json(tmp_path):
         assert r['score'] == pytest.approx(box_score * scores.mean(), rel=1e-3, abs=1e-6)
 
 
+def test_coco_records_write_a_missing_keypoint_as_zeros():
+    from posecfg.apis.video_inference.outputs import coco_records
+    values = np.full((1, 2, 3, 3), np.nan)
+    values[0, 0] = [[10, 20, 0.8], [np.nan, np.nan, 0.0], [30, 40, 0.6]]  # as DLCRNet's assembly
+    records = coco_records(values, np.array([True]))
+    assert len(records) == 1  # the all-NaN instance is left out
+    assert records[0]['keypoints'] == [10, 20, 0.8, 0, 0, 0, 30, 40, 0.6]
+    assert records[0]['bbox'] == [10, 20, 20, 20]
+    json.dumps(records, allow_nan=False)  # valid JSON
+
+
 def test_dlc_style_api_with_a_py_config(tmp_path):
     from posecfg.apis.dlc_video import analyze_videos, create_labeled_video
     config, checkpoint = tiny_model(tmp_path)

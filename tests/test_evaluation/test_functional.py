@@ -23,6 +23,15 @@ def test_oks_by_hand():
     assert oks == pytest.approx(np.exp(-0.5))
 
 
+def test_oks_counts_a_missing_predicted_keypoint_as_zero():
+    gt = np.array([[10.0, 10.0], [20.0, 20.0]])
+    pred = np.array([[10.0, 10.0], [np.nan, np.nan]])  # perfect, second keypoint missing
+    assert keypoint_oks(pred, gt, [2, 2], area=100, sigmas=SIGMAS) == pytest.approx(0.5)
+    assert keypoint_oks(pred, gt, [2, 0], area=100, sigmas=SIGMAS) == 1.0
+    assert keypoint_oks(pred, np.zeros((2, 2)), [0, 0], 100, SIGMAS,
+                        gt_bbox=[0, 0, 30, 30]) == pytest.approx(0.5)
+
+
 def test_oks_without_labelled_keypoints_measures_distance_to_the_doubled_box():
     gt = np.zeros((2, 2))
     # box (0, 0, 10, 10): the allowed region is [-10, 20] x [-10, 20]

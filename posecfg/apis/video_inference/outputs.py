@@ -170,7 +170,7 @@ def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
         return [paths.predictions, *map(Path, metrics)]
     if fmt == 'coco':
         records = coco_records(values, result.decoded, boxes)
-        write_atomically(json.dumps(records), paths.predictions)
+        write_atomically(json.dumps(records, allow_nan=False), paths.predictions)
         return [paths.predictions]
     raise ValueError(f'output format must be one of {", ".join(FORMATS)}, got {fmt!r}')
 
@@ -285,20 +285,26 @@ def _individuals(vm, n: int):
 
 def coco_records(values: np.ndarray, decoded: np.ndarray, boxes: Optional[Dict] = None
                  ) -> List[dict]:
-    """COCO keypoint results (see the module docstring); NaN instances are left out."""
+    """COCO keypoint results (see the module docstring); NaN instances are left out.
+
+    A keypoint missing from an instance (non-finite x or y, e.g. one DLCRNet's assembly did not
+    reach) is written as ``0, 0, 0``, COCO's convention for an unlabelled keypoint; JSON has no
+    NaN."""
     records = []
     for t in np.flatnonzero(decoded):
         for j, inst in enumerate(values[t]):
             if np.isnan(inst).all():
                 continue
             scores = inst[:, 2]
+            missing = ~np.isfinite(inst[:, :2]).all(axis=1)
             if boxes is not None and int(t) in boxes and j < len(boxes[int(t)]):
                 bbox, box_score = boxes[int(t)][j][:4], float(boxes[int(t)][j][4])
             else:
                 low, high = np.nanmin(inst[:, :2], 0), np.nanmax(inst[:, :2], 0)
                 bbox, box_score = [*low, *(high - low)], 1.0
             records.append(dict(image_id=int(t), category_id=1,
-                                keypoints=[round(float(v), 3) for v in inst.reshape(-1)],
+                                keypoints=[round(float(v), 3) for v in
+                                           np.where(missing[:, None], 0.0, inst).reshape(-1)],
                                 score=float(box_score * np.nanmean(scores)),
                                 bbox=[round(float(v), 3) for v in bbox]))
     return records

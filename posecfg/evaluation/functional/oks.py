@@ -22,7 +22,8 @@ def keypoint_oks(pred, gt, gt_visible, area: float, sigmas, gt_bbox=None,
     """OKS between detections and one ground-truth instance, as xtcocotools' COCOeval computes it.
 
     Args:
-        pred: (M, K, 2) or (K, 2) detected keypoints, pixels.
+        pred: (M, K, 2) or (K, 2) detected keypoints, pixels; a non-finite one (a keypoint
+            missing from the detection) contributes 0 to the OKS.
         gt: (K, 2) ground-truth keypoints, pixels. gt_visible: (K,) COCO visibility (> 0 labelled).
         area: the ground truth's area in pixels² (COCO ``area``).
         sigmas: (K,) per-keypoint OKS sigmas.
@@ -58,6 +59,7 @@ def keypoint_oks(pred, gt, gt_visible, area: float, sigmas, gt_bbox=None,
             raise ValueError('keypoint_oks: use_area=False needs gt_bbox (x, y, w, h)')
         scale_area = float(gt_bbox[2]) * float(gt_bbox[3]) * 0.53
     e = d2 / variances / (scale_area + np.spacing(1)) / 2
+    e = np.where(np.isfinite(e), e, np.inf)  # a missing (NaN) predicted keypoint scores 0
     if labelled.any():
         e = e[:, labelled]
     oks = np.exp(-e).mean(axis=1)
