@@ -62,6 +62,18 @@ def test_low_confidence_pairs_are_zeroed_and_still_counted():
     assert float(loss(sequence)) == pytest.approx(0.5 * 0.0675 / 2, rel=1e-6)
 
 
+@pytest.mark.parametrize('loss_type', [LPTemporalHeatmapMSELoss, LPTemporalHeatmapKLLoss])
+def test_a_nan_map_leaves_its_pairs_out_with_a_finite_gradient(loss_type):
+    # 3 frames FLAT, PEAKED, PEAKED; one NaN pixel in frame 0 leaves pair 0 out (counted as 0)
+    sequence = maps(FLAT, PEAKED, PEAKED)
+    sequence[0, 0, 0, 0] = float('nan')
+    sequence.requires_grad_(True)
+    loss = loss_type()(sequence)
+    assert loss.item() == 0.0  # pair 1 costs 0 too
+    loss.backward()
+    assert torch.isfinite(sequence.grad).all()
+
+
 def test_epsilon_per_keypoint_and_sequences_averaged_together():
     # 2 keypoints: keypoint 0 moves FLAT → PEAKED (0.0675), keypoint 1 PEAKED → FLAT (0.0675)
     one = torch.tensor([[FLAT, PEAKED], [PEAKED, FLAT]]).reshape(2, 2, 2, 2)

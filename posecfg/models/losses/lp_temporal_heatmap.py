@@ -69,9 +69,12 @@ class _LPTemporalHeatmapLoss(LPTemporalLoss):
         return maps, maps
 
     def pair_values(self, first: Tensor, second: Tensor) -> Tensor:
-        """Maps (S, T-1, K, h, w) of frames t and t+1 → (S, T-1, K) divergences."""
-        return self.map_values(first.flatten(0, 2), second.flatten(0, 2)).reshape(
-            first.shape[:3])
+        """Maps (S, T-1, K, h, w) of frames t and t+1 → (S, T-1, K) divergences (NaN where
+        either map is not finite, with no NaN in the gradient)."""
+        ok = torch.isfinite(first).all(-1).all(-1) & torch.isfinite(second).all(-1).all(-1)
+        first, second = (torch.where(ok[..., None, None], x, 0.0) for x in (first, second))
+        values = self.map_values(first.flatten(0, 2), second.flatten(0, 2)).reshape(ok.shape)
+        return torch.where(ok, values, values.new_tensor(float('nan')))
 
     def map_values(self, first: Tensor, second: Tensor) -> Tensor:
         """(M, h, w) maps of frames t and t+1 → (M,) divergences."""
