@@ -8,9 +8,11 @@ read) are errors here too, never silent no-ops.
 mmengine-native keys given in the config win: dicts (`default_hooks`, `env_cfg`, `train_cfg`,
 `val_cfg`, `test_cfg`, the dataloaders) are merged key by key over what the schema gave, anything
 else (`optim_wrapper`, `param_scheduler`, `visualizer`, evaluators, `custom_hooks`) replaces it.
-The keys of a phase the run does not have (:data:`PHASE_KEYS`: training's in a test run, the
-validation loop's with ``--no-validate``) are left out: mmengine refuses a loop, optimizer or
-evaluator without its dataloader, and they would change nothing in this run.
+The keys of a phase the run does not have (:data:`PHASE_KEYS`: training's and validation's in a
+test run, the validation loop's with ``--no-validate``) are left out: mmengine refuses a loop,
+optimizer or evaluator without its dataloader, and they would change nothing in this run. A
+training run keeps the config's test keys (hooks such as ``LPPredictionsHook`` build the test
+dataloader after training).
 """
 from __future__ import annotations
 
@@ -106,7 +108,7 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
         if isinstance(runtime.compile, dict):
             compile_hook['options'] = runtime.compile
         kwargs['custom_hooks'] = list(kwargs.get('custom_hooks', [])) + [compile_hook]
-    phases = {'test'} if test else {'train', 'val'} if validate else {'train'}
+    phases = {'test'} if test else {'train', 'val', 'test'} if validate else {'train', 'test'}
     _apply_native_keys(kwargs, c, phases)
     kwargs['runtime'] = runtime
     return kwargs
@@ -415,8 +417,9 @@ def _env_cfg(c: dict, cuda: bool) -> dict:
 
 
 def _apply_native_keys(kwargs: dict, c: dict, phases: set):
-    """The config's mmengine-native keys over the schema's ``kwargs``; ``phases``: those the run
-    has (``train``, ``val``, ``test``); the :data:`PHASE_KEYS` of the others are left out."""
+    """The config's mmengine-native keys over the schema's ``kwargs``; ``phases``: those whose
+    keys are kept (``train``, ``val``, ``test``); the :data:`PHASE_KEYS` of the others are left
+    out."""
     merged = ('default_hooks', 'env_cfg', 'train_cfg', 'val_cfg', 'test_cfg', 'train_dataloader',
               'val_dataloader', 'test_dataloader')
     replaced = ('optim_wrapper', 'param_scheduler', 'visualizer', 'val_evaluator',

@@ -162,12 +162,24 @@ def test_native_keys_of_a_phase_the_run_lacks_are_left_out():
                 'val_dataloader'} & set(test)
     assert test['test_cfg']['fp16'] is True  # the phase that runs still takes its keys
     train = kwargs_for(*native, validate=False)
-    assert not {'val_cfg', 'val_dataloader', 'test_cfg'} & set(train)
+    assert not {'val_cfg', 'val_dataloader'} & set(train)
     assert train['train_cfg']['max_epochs'] == 5
     assert train['train_dataloader']['num_workers'] == 1
     assert train['optim_wrapper']['optimizer']['type'] == 'SGD'
     both = kwargs_for(*native)
     assert both['val_cfg']['fp16'] is True and both['val_dataloader']['num_workers'] == 1
+
+
+def test_a_training_run_keeps_the_configs_test_keys():
+    """Hooks such as ``LPPredictionsHook(dataset=None)`` build the config's test dataloader after
+    training, so a training run passes the test keys on (with or without validation)."""
+    native = ['+test_cfg={fp16:True}', '+test_dataloader={batch_size:2}',
+              '+test_evaluator=[{type:EPE}]']
+    for validate in (True, False):
+        k = kwargs_for(*native, validate=validate)
+        assert k['test_cfg'] == dict(fp16=True)
+        assert k['test_dataloader'] == dict(batch_size=2)
+        assert k['test_evaluator'] == [dict(type='EPE')]
 
 
 def test_a_test_runner_builds_from_a_config_with_train_cfg(tmp_path):
