@@ -252,13 +252,21 @@ class LabeledVideoWriter:
 
     def _points(self, keypoints, scores, unique):
         """(P, 2) points, (P,) scores, (P, 3) BGR colours and the instance count N' of one
-        frame, the unique bodyparts last (the H5's column order)."""
+        frame (fewer rows than ``num_individuals`` padded with NaN rows up to it), the unique
+        bodyparts last (the H5's column order)."""
         keypoints = np.asarray(keypoints, dtype=np.float64).reshape(-1, self.num_keypoints, 2)
         scores = np.asarray(scores, dtype=np.float64).reshape(-1, self.num_keypoints)
         if len(scores) != len(keypoints):
             raise ValueError(f'{self.path}: frame {self.frames_written}: {len(keypoints)} '
                              f'instances of keypoints but {len(scores)} of scores')
         n = len(keypoints)
+        if n < self.num_individuals:  # NaN rows: every frame's points in the same layout N·K+U,
+            # which the trails pair between frames
+            missing = self.num_individuals - n
+            keypoints = np.concatenate([keypoints, np.full((missing, self.num_keypoints, 2),
+                                                           np.nan)])
+            scores = np.concatenate([scores, np.full((missing, self.num_keypoints), np.nan)])
+            n = self.num_individuals
         if n <= len(self.instance_bgr):
             colors = self.instance_bgr[:n].reshape(-1, 3)
         elif self.color_by == 'bodypart':  # e.g. as many top-down boxes as a frame has

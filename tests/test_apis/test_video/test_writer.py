@@ -246,6 +246,23 @@ def test_trailpoints_show_the_previous_frames_visible_positions(tmp_path):
         write_frames(tmp_path / 'bad.avi', rows, trailpoints=-1)
 
 
+def test_trails_keep_each_point_when_a_frame_has_fewer_individuals(tmp_path):
+    """Frame 0 has 2 individuals, frame 1 only individual 0: the unique bodypart's trail stays
+    at its own previous position, not at individual 1's."""
+    path = tmp_path / 'fewer.avi'
+    frame = np.full((H, W, 3), 40, np.uint8)
+    with LabeledVideoWriter(path, fps=10, frame_size=(W, H), num_keypoints=1, dotsize=2,
+                            fourcc='FFV1', num_individuals=2, num_unique=1,
+                            trailpoints=1) as writer:
+        writer.write(frame, np.array([[[10, 20]], [[30, 20]]], float), np.full((2, 1), 0.9),
+                     np.array([[50, 20, 0.9]]))
+        writer.write(frame, np.array([[[10, 40]]], float), np.full((1, 1), 0.9),
+                     np.array([[50, 40, 0.9]]))
+    got = read_frames(path)[1]
+    assert got[20, 50].tolist() == got[40, 50].tolist() != [40, 40, 40]  # the unique's trail
+    assert got[20, 30].tolist() == [40, 40, 40]  # individual 1 is gone: no trail
+
+
 def test_confidence_to_alpha_blends_the_dot_only(tmp_path):
     color = keypoint_colors('rainbow', 2)[0].astype(float)
     rows = [([[15, 20], [40, 20]], [0.8, 0.95])]
