@@ -190,3 +190,21 @@ def test_predicts_under_bfloat16_autocast():
         with torch.autocast('cpu', dtype=torch.bfloat16):
             half = model(img, mode='predict', img_metas=meta)
     assert len(half) == len(plain) == 1 and set(half[0]) == set(plain[0])
+
+
+def test_the_resnets_own_stem_runs_a_deep_stem_too():
+    """DLCRNet runs its ResNet's stem through ResNet.forward_stem, so a deep-stem ResNet (three
+    3x3 convolutions, no conv1/bn1) works in it unchanged."""
+    from posecfg.models.backbones.resnet import ResNet
+    backbone = MODELS.build(dict(type='DLCRNet', base_channels=8, stem_channels=8))
+    backbone.model = ResNet(depth=50, base_channels=8, stem_channels=8, out_indices=(3,),
+                            deep_stem=True)
+    backbone.eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        out, = backbone(x)
+        assert out.shape == (1, backbone.out_channels[0], 2, 2)
+        stem = backbone.model.forward_stem(x)
+        assert stem.shape == (1, 8, 16, 16)
+        torch.testing.assert_close(backbone.model(x)[0],
+                                   backbone.model.run_stages(stem, backbone.model.res_layers)[0])

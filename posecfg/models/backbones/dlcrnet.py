@@ -113,7 +113,7 @@ class DLCRNet(BaseBackbone):
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:
         resnet = self.model
-        x = resnet.maxpool(resnet.relu(resnet.bn1(resnet.conv1(x))))
+        x = resnet.forward_stem(x)
         banks = []
         for stage in range(1, 5):
             for index, block in enumerate(getattr(resnet, f'layer{stage}')):

@@ -416,13 +416,17 @@ class ResNet(BaseBackbone):
         return state_dict, 'native'
 
     # ---------------------------------------------------------------- forward
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """(N, C, H, W) → tuple of the ``out_indices`` stages' feature maps."""
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) → (N, stem_channels, H / 4, W / 4): the stem and its max-pool."""
         if self.deep_stem:
             x = self.stem(x)
         else:
             x = self.relu(self.bn1(self.conv1(x)))
-        return self.run_stages(self.maxpool(x), self.res_layers)
+        return self.maxpool(x)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """(N, C, H, W) → tuple of the ``out_indices`` stages' feature maps."""
+        return self.run_stages(self.forward_stem(x), self.res_layers)
 
 
 @MODELS.register_module()
