@@ -36,8 +36,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from posecfg.evaluation.functional.lp_metrics import (LPPCAError, PCA_MULTIVIEW, PCA_SINGLEVIEW,
-                                                      KeypointPCA, fit_keypoint_pca, pixel_error,
+from posecfg.evaluation.functional.lp_metrics import (PCA_MULTIVIEW, PCA_SINGLEVIEW, LPPCAError,
+                                                      LPPCAFitError, KeypointPCA,
+                                                      fit_keypoint_pca, pixel_error,
                                                       temporal_norm)
 
 from .outputs import write_metric
@@ -72,7 +73,12 @@ def fit_metric_pcas(train_keypoints: np.ndarray, settings: Optional[Mapping],
         train_keypoints: (N, K, 2) labels of the training split, frame pixels, NaN missing.
         settings: keys of :data:`PCA_METRIC_KEYS` (None: no PCA files).
         keypoint_names: (K,).
-        warn: where a PCA that cannot be fitted is reported (default ``warnings.warn``).
+        warn: where a PCA the training labels cannot fit (too few frames) is reported (default
+            ``warnings.warn``).
+
+    Raises:
+        ValueError: bad settings (keypoint indices out of range or repeated, a bad
+            ``centering_method`` or ``components_to_keep``), naming the key.
     """
     settings = dict(settings or {})
     unknown = set(settings) - set(PCA_METRIC_KEYS)
@@ -93,8 +99,10 @@ def fit_metric_pcas(train_keypoints: np.ndarray, settings: Optional[Mapping],
             pcas[kind] = fit_keypoint_pca(kind, train_keypoints, components_to_keep=components,
                                           keypoint_names=keypoint_names, with_epsilon=False,
                                           **options)
-        except LPPCAError as err:
+        except LPPCAFitError as err:  # the labels are short, not the config: other files go on
             warn(f'{kind} error file not written: {err}')
+        except LPPCAError as err:
+            raise LPPCAError(f'pca_metrics ({kind}): {err}') from err
     return pcas
 
 

@@ -149,3 +149,18 @@ def test_video_files_from_the_configs_hook(tmp_path):
     # no hook (any posecfg config): the temporal norm only
     assert [p.rsplit('/', 1)[1] for p in video_metric_files({}, video, PREDS, NAMES)] == \
         ['v_temporal_norm.csv']
+
+
+@pytest.mark.parametrize('settings, key', [
+    (dict(columns_for_singleview_pca=[0, 1, 9]), 'columns_for_singleview_pca'),
+    (dict(columns_for_singleview_pca=[0, 0]), 'columns_for_singleview_pca'),
+    (dict(columns_for_singleview_pca=[0, 1], centering_method='mode'), 'centering_method'),
+    (dict(columns_for_singleview_pca=[0, 1], components_to_keep=9), 'components_to_keep'),
+    (dict(mirrored_column_matches=[[0], [9]]), 'mirrored_column_matches'),
+])
+def test_bad_pca_settings_are_errors_not_warnings(settings, key):
+    """Only a PCA the labels cannot fit is left out with a warning; bad settings stop."""
+    said = []
+    with pytest.raises(ValueError, match=key):
+        fit_metric_pcas(training_poses(), settings, NAMES, warn=said.append)
+    assert said == []
