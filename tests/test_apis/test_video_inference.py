@@ -402,6 +402,22 @@ def test_several_instances_give_deeplabcuts_multi_animal_columns(tmp_path):
     assert np.isnan(df.xs('mus2', level='individuals', axis=1).to_numpy()).all()
 
 
+def test_lightning_pose_config_without_dali_predicts_with_the_default_batch():
+    """Lightning Pose needs dali.*.predict.sequence_length only to predict videos after
+    training: tools/infer_video.py on a supervised config without a dali section uses its
+    default; a key that is set must still be valid."""
+    from posecfg.apis.lp_video import config_video_batch_size
+    from posecfg.config.errors import ConfigError
+
+    def cfg(tree):
+        return dict(custom_hooks=[dict(type='LPRunFolderHook', lp_config=tree)])
+    assert config_video_batch_size(cfg(dict(model=dict(model_type='heatmap')))) == 8
+    assert config_video_batch_size(cfg(dict(model=dict(model_type='heatmap_mhcrnn'),
+                                            dali=dict(base={}))), default=3) == 3
+    with pytest.raises(ConfigError, match=r'dali\.base\.predict\.sequence_length is 0'):
+        config_video_batch_size(cfg(dict(dali=dict(base=dict(predict=dict(sequence_length=0))))))
+
+
 def test_lightning_pose_video_batch_size(tmp_path, shared_path):
     """dali.base.predict.sequence_length frames per batch; a context model's windows of
     dali.context.predict.sequence_length frames hold 4 context frames (data/video/dali.py:
