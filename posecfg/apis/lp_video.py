@@ -142,12 +142,14 @@ def predict_eval_videos(config, model_dir, checkpoint: Optional[str] = None,
     cfg, checkpoint = load_config_and_checkpoint(config, checkpoint=checkpoint,
                                                  cfg_options=cfg_options)
     vm = load_video_model(cfg, checkpoint)
+    from posecfg.interop.lp.metric_files import video_metric_pcas
+    pcas = video_metric_pcas(vm.cfg, vm.keypoint_names)  # once, and before any frame is read
     written = []
     for video in collect_videos([directory]):
         result = infer_video(vm, video, fmt='lp', out_dir=model_dir, batch_size=batch_size,
                              save_video=bool(settings['save_vids_after_training']),
                              pcutoff=float(settings['confidence_thresh_for_vid']),
                              colormap=str(settings['colormap']), dotsize=4,
-                             overwrite=overwrite, progress=progress)
+                             overwrite=overwrite, progress=progress, metric_pcas=pcas)
         written.extend(result.written)
     return written

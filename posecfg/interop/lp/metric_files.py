@@ -156,28 +156,48 @@ def lp_training_keypoints(dataset: Mapping) -> np.ndarray:
     return labels.keypoints[split.train]
 
 
-def video_metric_files(cfg, predictions_file: str, keypoints: np.ndarray,
-                       keypoint_names: Sequence[str],
-                       warn: Callable[[str], None] = None) -> List[str]:
-    """A video's metric files (temporal norm; the PCA errors the config's
-    ``LPPredictionsHook(pca_metrics=...)`` asks for, fitted on its dataset's training split).
+def video_metric_pcas(cfg, keypoint_names: Sequence[str],
+                      warn: Callable[[str], None] = None) -> Dict[str, KeypointPCA]:
+    """The PCAs of a video's error files: those the config's ``LPPredictionsHook(pca_metrics=
+    ...)`` asks for, fitted on its dataset's training split ({} without the hook). Fit them
+    before predicting a video: a bad hook or labels CSV fails here, not after the last frame.
 
     Args:
-        cfg: the posecfg config that predicted (a translated Lightning Pose config carries the
-            hook); without the hook only the temporal norm is written.
-        predictions_file: ``video_preds/<video>.csv``.
-        keypoints: (T, K, 2) the video's predictions, frame pixels.
+        cfg: the posecfg config that predicts (a translated Lightning Pose config carries the
+            hook).
+        keypoint_names: (K,).
+
+    Raises:
+        ValueError: the hook's dataset is not an ``LPProjectDataset``, its labels cannot be
+            read, or the PCA settings are bad.
     """
     hooks = [h for h in (cfg.get('custom_hooks') or []) if h.get('type') == 'LPPredictionsHook']
-    pcas = {}
-    if hooks and hooks[0].get('pca_metrics') and hooks[0].get('dataset'):
-        dataset = hooks[0]['dataset']
-        if dataset.get('type') != 'LPProjectDataset':
-            raise ValueError(f"LPPredictionsHook pca_metrics: the PCA is fitted on the training "
-                             f"split of an LPProjectDataset; the hook's dataset is "
-                             f"{dataset.get('type')!r}")
-        pcas = fit_metric_pcas(lp_training_keypoints(dataset), hooks[0]['pca_metrics'],
-                               keypoint_names, warn)
+    if not (hooks and hooks[0].get('pca_metrics') and hooks[0].get('dataset')):
+        return {}
+    dataset = hooks[0]['dataset']
+    if dataset.get('type') != 'LPProjectDataset':
+        raise ValueError(f"LPPredictionsHook pca_metrics: the PCA is fitted on the training "
+                         f"split of an LPProjectDataset; the hook's dataset is "
+                         f"{dataset.get('type')!r}")
+    return fit_metric_pcas(lp_training_keypoints(dataset), hooks[0]['pca_metrics'],
+                           keypoint_names, warn)
+
+
+def video_metric_files(cfg, predictions_file: str, keypoints: np.ndarray,
+                       keypoint_names: Sequence[str], warn: Callable[[str], None] = None,
+                       pcas: Optional[Mapping[str, KeypointPCA]] = None) -> List[str]:
+    """A video's metric files (temporal norm; the PCA errors of :func:`video_metric_pcas`).
+
+    Args:
+        cfg: the posecfg config that predicted; without the hook only the temporal norm is
+            written.
+        predictions_file: ``video_preds/<video>.csv``.
+        keypoints: (T, K, 2) the video's predictions, frame pixels.
+        pcas: :func:`video_metric_pcas` of ``cfg``, fitted before predicting (None: fitted
+            here).
+    """
+    if pcas is None:
+        pcas = video_metric_pcas(cfg, keypoint_names, warn)
     values = metric_values(keypoints, pcas=pcas)
     return write_metric_files(predictions_file, values, keypoint_names,
                               list(range(len(keypoints))))
