@@ -140,22 +140,6 @@ def write_metric_files(predictions_file: str, values: Mapping[str, np.ndarray],
             for name, value in values.items()]
 
 
-def lp_training_keypoints(dataset: Mapping) -> np.ndarray:
-    """(N, K, 2) frame-pixel labels of the training split of an ``LPProjectDataset`` config
-    (its ``data_dir``, ``csv_file`` and split keys), as the dataset's ``lp_split.train``."""
-    import os
-
-    from .labels import read_lp_labels, resolve_csv_path
-    from .split import lp_split
-    data_dir = os.path.expanduser(str(dataset['data_dir']))
-    labels = read_lp_labels(resolve_csv_path(dataset.get('csv_file', 'CollectedData.csv'),
-                                             data_dir), key='dataset.csv_file')
-    split = lp_split(labels.num_images, dataset.get('train_prob', 0.95),
-                     dataset.get('val_prob', 0.05), dataset.get('train_frames', 1),
-                     dataset.get('rng_seed_data_pt', 0))
-    return labels.keypoints[split.train]
-
-
 def video_metric_pcas(cfg, keypoint_names: Sequence[str],
                       warn: Callable[[str], None] = None) -> Dict[str, KeypointPCA]:
     """The PCAs of a video's error files: those the config's ``LPPredictionsHook(pca_metrics=
@@ -179,6 +163,7 @@ def video_metric_pcas(cfg, keypoint_names: Sequence[str],
         raise ValueError(f"LPPredictionsHook pca_metrics: the PCA is fitted on the training "
                          f"split of an LPProjectDataset; the hook's dataset is "
                          f"{dataset.get('type')!r}")
+    from posecfg.datasets.lp_project import lp_training_keypoints
     return fit_metric_pcas(lp_training_keypoints(dataset), hooks[0]['pca_metrics'],
                            keypoint_names, warn)
 

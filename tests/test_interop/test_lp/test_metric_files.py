@@ -164,3 +164,19 @@ def test_bad_pca_settings_are_errors_not_warnings(settings, key):
     with pytest.raises(ValueError, match=key):
         fit_metric_pcas(training_poses(), settings, NAMES, warn=said.append)
     assert said == []
+
+
+def test_video_pcas_read_the_training_split_as_the_dataset_does(tmp_path):
+    """The hook's dataset config gives the labels and split of LPProjectDataset itself (one
+    reader: its defaults, its checks), without reading images."""
+    from posecfg.datasets.lp_project import lp_training_keypoints
+    from posecfg.interop.lp.split import lp_split
+    columns = pd.MultiIndex.from_product([['me'], NAMES, ['x', 'y']])
+    pd.DataFrame(training_poses().reshape(6, -1), columns=columns,
+                 index=[f'labeled-data/{i}.png' for i in range(6)]).to_csv(
+                     tmp_path / 'CollectedData.csv')
+    train = lp_training_keypoints(dict(type='LPProjectDataset', data_dir=str(tmp_path),
+                                       train_prob=0.5))
+    np.testing.assert_array_equal(train, training_poses()[lp_split(6, 0.5, 0.05, 1, 0).train])
+    with pytest.raises(FileNotFoundError, match='LPProjectDataset: data_dir .* is not a folder'):
+        lp_training_keypoints(dict(type='LPProjectDataset', data_dir=str(tmp_path / 'gone')))
