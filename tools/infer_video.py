@@ -54,7 +54,8 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=None,
                         help="frames per batch (default 8; a Lightning Pose config's "
                              'dali.base.predict.sequence_length, or its '
-                             'dali.context.predict.sequence_length - 4 for context models)')
+                             'dali.context.predict.sequence_length - 4 for context models, '
+                             'when it sets them)')
     parser.add_argument('--save-csv', action='store_true',
                         help="DeepLabCut format: write the .csv beside the .h5")
     parser.add_argument('--save-video', action='store_true', help='write a labeled video')

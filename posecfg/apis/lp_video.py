@@ -71,11 +71,13 @@ def eval_settings(config) -> dict:
     return settings
 
 
-def video_batch_size(config, where=None) -> int:
+def video_batch_size(config, where=None, default: Optional[int] = None) -> int:
     """Centre frames per batch for predicting videos with a Lightning Pose config (a
     ``config.yaml`` path, or its tree as a mapping; ``where`` names it in errors), module
     docstring: ``dali.base.predict.sequence_length``, or for ``heatmap_mhcrnn``
-    ``dali.context.predict.sequence_length - 4`` (its windows hold 4 context frames more)."""
+    ``dali.context.predict.sequence_length - 4`` (its windows hold 4 context frames more).
+    ``default``: returned when the key is absent (None: the key is required); a present key
+    must be valid either way."""
     if isinstance(config, dict):
         tree = config
     else:
@@ -89,6 +91,8 @@ def video_batch_size(config, where=None) -> int:
     node = tree
     for part in key.split('.'):
         node = node.get(part) if isinstance(node, dict) else None
+    if node is None and default is not None:
+        return default
     least = 2 * CONTEXT_FRAMES + 1 if context else 1
     if isinstance(node, bool) or not isinstance(node, int) or node < least:
         need = ('an integer > 4: the frames of a window, 4 of them context (Lightning Pose: '
@@ -100,13 +104,16 @@ def video_batch_size(config, where=None) -> int:
 def config_video_batch_size(cfg, default: int = 8) -> int:
     """Frames per batch for a translated config's video predictions: Lightning Pose's
     (:func:`video_batch_size`, with the run's overrides) when ``cfg`` comes from a Lightning
-    Pose file (its ``LPRunFolderHook`` holds the tree), else ``default``."""
+    Pose file (its ``LPRunFolderHook`` holds the tree) that sets the ``dali`` key, else
+    ``default`` (Lightning Pose requires the key only with
+    ``eval.predict_vids_after_training``)."""
     hook = next((h for h in cfg.get('custom_hooks') or [] if isinstance(h, dict) and
                  h.get('type') == 'LPRunFolderHook'), None)
     if hook is None:
         return default
     return video_batch_size(hook['lp_config'], where=str(getattr(cfg, 'filename', '') or
-                                                          'the Lightning Pose config'))
+                                                          'the Lightning Pose config'),
+                            default=default)
 
 
 def predict_eval_videos(config, model_dir, checkpoint: Optional[str] = None,
@@ -135,12 +142,14 @@ def predict_eval_videos(config, model_dir, checkpoint: Optional[str] = None,
     cfg, checkpoint = load_config_and_checkpoint(config, checkpoint=checkpoint,
                                                  cfg_options=cfg_options)
     vm = load_video_model(cfg, checkpoint)
+    from posecfg.interop.lp.metric_files import video_metric_pcas
+    pcas = video_metric_pcas(vm.cfg, vm.keypoint_names)  # once, and before any frame is read
     written = []
     for video in collect_videos([directory]):
         result = infer_video(vm, video, fmt='lp', out_dir=model_dir, batch_size=batch_size,
                              save_video=bool(settings['save_vids_after_training']),
                              pcutoff=float(settings['confidence_thresh_for_vid']),
                              colormap=str(settings['colormap']), dotsize=4,
-                             overwrite=overwrite, progress=progress)
+                             overwrite=overwrite, progress=progress, metric_pcas=pcas)
         written.extend(result.written)
     return written

@@ -20,8 +20,9 @@ precedence"); those flags stay in ``dataset.labels.visibility`` for a target tha
 """
 from __future__ import annotations
 
+import inspect
 import os
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import Any, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -37,6 +38,42 @@ from .project_base import (NamePairs, ProjectDataError, ProjectDataset, check_ch
 
 #: split names → the :class:`~posecfg.interop.lp.split.LPSplit` field (``all``: every row)
 SPLITS = {'train': 'train', 'val': 'validation', 'test': 'test', 'all': None}
+#: the ``LPProjectDataset`` arguments that fix its labels and split
+SPLIT_KEYS = ('data_dir', 'csv_file', 'train_prob', 'val_prob', 'train_frames',
+              'rng_seed_data_pt')
+
+
+def read_labels_and_split(owner: str, data_dir, csv_file, train_prob, val_prob, train_frames,
+                          rng_seed_data_pt) -> Tuple[str, str, LPLabels, LPSplit]:
+    """``(data_dir, csv path, labels, split)`` of a Lightning Pose project (the arguments of
+    :class:`LPProjectDataset`; ``owner`` names it in errors), without reading any image."""
+    data_dir = os.path.expanduser(str(data_dir))
+    if not os.path.isdir(data_dir):
+        raise FileNotFoundError(f'{owner}: data_dir {data_dir} is not a folder')
+    if not isinstance(csv_file, (str, os.PathLike)):
+        raise ProjectDataError(
+            f'{owner}: csv_file must be one labels CSV, got {csv_file!r}; multi-view '
+            f'projects (one CSV per view) are read by LPMultiviewProjectDataset')
+    csv_file = resolve_csv_path(csv_file, data_dir)
+    labels = read_lp_labels(csv_file, key=f'{owner}.csv_file')
+    split = lp_split(labels.num_images, train_prob, val_prob, train_frames, rng_seed_data_pt)
+    return data_dir, csv_file, labels, split
+
+
+def lp_training_keypoints(dataset) -> np.ndarray:
+    """(N, K, 2) labels (original-frame pixels, NaN missing) of the training split
+    (``lp_split.train``) of an :class:`LPProjectDataset`, or of its config (a mapping with
+    ``data_dir`` and the other :data:`SPLIT_KEYS` or the dataset's defaults; no image read)."""
+    if isinstance(dataset, Mapping):
+        owner = str(dataset.get('type', 'LPProjectDataset'))
+        if 'data_dir' not in dataset:
+            raise ProjectDataError(f'{owner}: the dataset config has no data_dir')
+        defaults = inspect.signature(LPProjectDataset).parameters
+        args = {key: dataset.get(key, defaults[key].default) for key in SPLIT_KEYS}
+        _, _, labels, split = read_labels_and_split(owner, **args)
+    else:
+        labels, split = dataset.labels, dataset.lp_split
+    return labels.keypoints[split.train]
 
 
 def lp_labels_meta(labels: LPLabels, keypoint_names: Optional[Sequence[str]],
@@ -93,17 +130,9 @@ class LPProjectDataset(ProjectDataset):
                  heatmap_size: Optional[Sequence[int]] = None):
         owner = type(self).__name__
         self.split = check_choice(owner, 'split', split, tuple(SPLITS))
-        self.data_dir = os.path.expanduser(str(data_dir))
-        if not os.path.isdir(self.data_dir):
-            raise FileNotFoundError(f'{owner}: data_dir {self.data_dir} is not a folder')
-        if not isinstance(csv_file, (str, os.PathLike)):
-            raise ProjectDataError(
-                f'{owner}: csv_file must be one labels CSV, got {csv_file!r}; multi-view '
-                f'projects (one CSV per view) are read by LPMultiviewProjectDataset')
-        self.csv_file = resolve_csv_path(csv_file, self.data_dir)
-        self.labels = read_lp_labels(self.csv_file, key=f'{owner}.csv_file')
-        self.lp_split: LPSplit = lp_split(self.labels.num_images, train_prob, val_prob,
-                                          train_frames, rng_seed_data_pt)
+        self.lp_split: LPSplit
+        self.data_dir, self.csv_file, self.labels, self.lp_split = read_labels_and_split(
+            owner, data_dir, csv_file, train_prob, val_prob, train_frames, rng_seed_data_pt)
         meta = lp_labels_meta(self.labels, keypoint_names, flip_pairs, dataset_info,
                               dataset_name)
         self.image_size, self.heatmap_size = image_size, heatmap_size

@@ -283,3 +283,22 @@ def test_a_keypoint_missing_from_an_assembly_is_nan_with_likelihood_zero(tmp_pat
     table = read_assemblies(result.paths['assemblies_table'])
     np.testing.assert_array_equal(table['keypoints'], h5[table['frame'], table['individual']])
     assert result.paths['labeled'].is_file()  # pcutoff -1: only the NaN point is hidden
+
+
+def test_failing_assemblies_leave_no_h5(tmp_path, monkeypatch):
+    """The .h5 is written after the assemblies files: a rerun redoes a video whose assemblies
+    failed instead of skipping it for its .h5."""
+    import posecfg.apis.video_inference.assemblies as assemblies
+    config, checkpoint = tiny_model(tmp_path)
+    video = dot_video(tmp_path / 'pair.avi', n=3)
+    vm = load_video_model(str(config), str(checkpoint), cfg_options=[
+        "+individuals=['mus1','mus2']"])
+    vm.predict = two_animals()
+
+    def fail(*args, **kwargs):
+        raise OSError('disk full (simulated)')
+    monkeypatch.setattr(assemblies, 'write_assemblies', fail)
+    with pytest.raises(OSError, match='simulated'):
+        infer_video(vm, video, fmt='dlc', out_dir=tmp_path / 'out', max_instances=2,
+                    progress=False, log=io.StringIO())
+    assert not list((tmp_path / 'out').glob('*.h5'))

@@ -413,6 +413,22 @@ def test_several_instances_give_deeplabcuts_multi_animal_columns(tmp_path):
     assert np.isnan(df.xs('mus2', level='individuals', axis=1).to_numpy()).all()
 
 
+def test_lightning_pose_config_without_dali_predicts_with_the_default_batch():
+    """Lightning Pose needs dali.*.predict.sequence_length only to predict videos after
+    training: tools/infer_video.py on a supervised config without a dali section uses its
+    default; a key that is set must still be valid."""
+    from posecfg.apis.lp_video import config_video_batch_size
+    from posecfg.config.errors import ConfigError
+
+    def cfg(tree):
+        return dict(custom_hooks=[dict(type='LPRunFolderHook', lp_config=tree)])
+    assert config_video_batch_size(cfg(dict(model=dict(model_type='heatmap')))) == 8
+    assert config_video_batch_size(cfg(dict(model=dict(model_type='heatmap_mhcrnn'),
+                                            dali=dict(base={}))), default=3) == 3
+    with pytest.raises(ConfigError, match=r'dali\.base\.predict\.sequence_length is 0'):
+        config_video_batch_size(cfg(dict(dali=dict(base=dict(predict=dict(sequence_length=0))))))
+
+
 def test_lightning_pose_video_batch_size(tmp_path, shared_path):
     """dali.base.predict.sequence_length frames per batch; a context model's windows of
     dali.context.predict.sequence_length frames hold 4 context frames (data/video/dali.py:
@@ -439,3 +455,44 @@ def test_lightning_pose_video_batch_size(tmp_path, shared_path):
         size('heatmap_mhcrnn', 96, 4)
     with pytest.raises(ConfigError, match=r'dali\.base\.predict\.sequence_length is 0'):
         size('heatmap', 0, 96)
+
+
+def test_a_bad_lp_metric_hook_fails_before_any_frame_and_leaves_no_predictions(tmp_path):
+    """The PCAs of the metric files are checked and fitted before the video is read: a hook
+    whose dataset is not an LPProjectDataset fails at once, with no video_preds/<video>.csv (a
+    rerun would skip the video)."""
+    config, checkpoint = tiny_model(tmp_path)
+    video = noise_video(tmp_path / 'v.avi', n=4)
+    vm = load_video_model(str(config), str(checkpoint), cfg_options=[
+        '+custom_hooks=[{type: LPPredictionsHook, dataset: {type: CocoDataset}, '
+        'pca_metrics: {columns_for_singleview_pca: [0, 1]}}]'])
+    calls = []
+    predict = vm.predict
+    vm.predict = lambda batch: calls.append(1) or predict(batch)
+    with pytest.raises(ValueError, match="LPProjectDataset.*'CocoDataset'"):
+        infer_video(vm, video, fmt='lp', out_dir=tmp_path, progress=False, log=io.StringIO())
+    assert calls == [] and not (tmp_path / 'video_preds').exists()
+
+
+@pytest.mark.parametrize('fmt, failing', [
+    ('lp', 'posecfg.interop.lp.metric_files.write_metric_files'),
+    ('dlc', 'posecfg.interop.dlc.outputs.write_video_metadata'),
+])
+def test_a_failing_side_file_leaves_no_primary_predictions_file(tmp_path, monkeypatch, fmt,
+                                                                failing):
+    """The predictions file is written last: its presence means a complete output, so a rerun
+    that skips existing outputs never skips a video whose side files are missing."""
+    config, checkpoint = tiny_model(tmp_path)
+    video = noise_video(tmp_path / 'v.avi', n=4)
+    vm = load_video_model(str(config), str(checkpoint))
+
+    def fail(*args, **kwargs):
+        raise OSError('disk full (simulated)')
+    monkeypatch.setattr(failing, fail)
+    with pytest.raises(OSError, match='simulated'):
+        infer_video(vm, video, fmt=fmt, out_dir=tmp_path / 'out', progress=False,
+                    log=io.StringIO())
+    monkeypatch.undo()
+    result = infer_video(vm, video, fmt=fmt, out_dir=tmp_path / 'out', progress=False,
+                         log=io.StringIO())
+    assert not result.skipped and result.paths.predictions.exists()

@@ -147,13 +147,18 @@ def output_paths(video, fmt: str, out_dir=None, scorer: str = '', pcutoff: float
 def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
                   scorer: str = '', batch_size: int = 1, boxes: Optional[Dict] = None,
                   start: Optional[float] = None, unique: Optional[Dict] = None,
-                  assembly: Optional[Dict] = None) -> List[Path]:
+                  assembly: Optional[Dict] = None,
+                  metric_pcas: Optional[Dict] = None) -> List[Path]:
     """Write ``values`` (T, N, K, 3) in ``fmt`` to ``paths``; returns the files written.
+    ``paths.predictions`` is written last, so that it exists only beside a complete output
+    (a rerun skips a video whose predictions file exists).
 
     ``result``: the :class:`~posecfg.apis.video.VideoPredictions` (frame count, video info,
     decoded frames); ``boxes``: frame → (N, 5) boxes of a top-down model (COCO ``bbox``);
     ``unique``: frame → (U, 3) DeepLabCut unique bodyparts (``dlc`` only); ``assembly``:
-    frame → the rows' affinities and identities (the assemblies files, ``dlc`` only).
+    frame → the rows' affinities and identities (the assemblies files, ``dlc`` only);
+    ``metric_pcas``: ``lp`` only, :func:`~posecfg.interop.lp.metric_files.video_metric_pcas`
+    (None: fitted here).
     """
     names = vm.keypoint_names
     if fmt == 'dlc':
@@ -164,9 +169,10 @@ def write_outputs(fmt: str, paths: OutputPaths, values: np.ndarray, vm, result,
         from posecfg.interop.lp.outputs import write_predictions
         model_type = lp_model_type(vm)
         first = values[:, 0]
+        metrics = video_metric_files(vm.cfg, str(paths.predictions), first[..., :2], names,
+                                     pcas=metric_pcas)
         write_predictions(str(paths.predictions), first[..., :2], first[..., 2], names,
                           model_type)
-        metrics = video_metric_files(vm.cfg, str(paths.predictions), first[..., :2], names)
         return [paths.predictions, *map(Path, metrics)]
     if fmt == 'coco':
         records = coco_records(values, result.decoded, boxes)
@@ -198,13 +204,13 @@ def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, uniq
         values[absent] = -1.0
     df = predictions_frame(values, scorer, names, individuals=individuals,
                            unique_predictions=unique_values, unique_bodyparts=unique_names)
-    written = write_predictions(df, paths.predictions, csv='csv' in paths)
+    side = []  # before the .h5, whose presence means a complete output
     if 'assemblies' in paths:  # the same numbers as the .h5, per frame and individual
         graph, edges = paf_graph(vm.cfg)
-        written += write_assemblies(paths['assemblies'], paths['assemblies_table'], values,
-                                    result.decoded, names, individuals or ['animal'],
-                                    assembly, unique_values, unique_names, paths.get('full'),
-                                    graph, edges)
+        side = write_assemblies(paths['assemblies'], paths['assemblies_table'], values,
+                                result.decoded, names, individuals or ['animal'],
+                                assembly, unique_values, unique_names, paths.get('full'),
+                                graph, edges)
     info = result.info
     pose_config = dict(vm.cfg.get('dlc_pose_config') or {})
     pose_config.setdefault('metadata', dict(bodyparts=list(names),
@@ -217,7 +223,8 @@ def _write_dlc(paths, values, names, scorer, vm, result, batch_size, start, uniq
                          train_fraction=float(vm.cfg.get('dlc_train_fraction', 0.0) or 0.0),
                          start=start if start is not None else stop - result.seconds,
                          stop=stop)
-    return [*written, paths['meta']]
+    written = write_predictions(df, paths.predictions, csv='csv' in paths)
+    return [*written, *side, paths['meta']]
 
 
 def lp_model_type(vm) -> str:

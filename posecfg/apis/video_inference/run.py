@@ -129,7 +129,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
                 overwrite: bool = False, full_pickle: bool = False,
                 detections: Optional[Dict[int, np.ndarray]] = None,
                 max_instances: Optional[int] = None, progress=True, backend='auto',
-                scorer: Optional[str] = None, log=None, trailpoints: int = 0) -> VideoResult:
+                scorer: Optional[str] = None, log=None, trailpoints: int = 0,
+                metric_pcas: Optional[Dict] = None) -> VideoResult:
     """Predict every frame of ``video`` and write ``fmt``'s files (see the module docstring).
 
     Args:
@@ -151,6 +152,9 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
             frame has for top-down).
         scorer: DeepLabCut scorer (default :func:`~.outputs.dlc_scorer`).
         log: where messages go (default stderr).
+        metric_pcas: ``lp``: the PCAs of the error files
+            (:func:`~posecfg.interop.lp.metric_files.video_metric_pcas`, to fit them once for
+            several videos); None: fitted before the first frame is read.
     Raises:
         VideoOpenError: the video cannot be opened (the message names the file and why).
     """
@@ -174,6 +178,9 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
                    f'replace): {", ".join(str(p) for p in found)}')
         print(message, file=log)
         return VideoResult(video, paths, skipped=True, message=message)
+    if fmt == 'lp' and metric_pcas is None:  # a bad hook or labels CSV fails before the frames
+        from posecfg.interop.lp.metric_files import video_metric_pcas
+        metric_pcas = video_metric_pcas(vm.cfg, vm.keypoint_names)
     context = vm.context
     if vm.kind == 'topdown':
         predictor = TopDownFramePredictor(vm, detections, num)
@@ -233,7 +240,8 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
         written = write_outputs(fmt, paths, result.values, vm, result, scorer=scorer,
                                 batch_size=batch_size, boxes=boxes, start=start,
                                 unique=getattr(predictor, 'unique', None),
-                                assembly=getattr(predictor, 'assembly', None))
+                                assembly=getattr(predictor, 'assembly', None),
+                                metric_pcas=metric_pcas)
     except BaseException:
         if writer is not None:  # no labeled video without its predictions
             writer.abort()

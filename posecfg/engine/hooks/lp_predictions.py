@@ -251,10 +251,11 @@ class LPPredictionsHook(Hook):
         is ``train``."""
         if not self.pca_metrics:
             return {}
+        from posecfg.datasets.lp_project import lp_training_keypoints
         from posecfg.interop.lp.metric_files import fit_metric_pcas
-        labels, split = getattr(dataset, 'labels', None), getattr(dataset, 'lp_split', None)
-        if labels is not None and split is not None:
-            train = labels.keypoints[split.train]
+        if getattr(dataset, 'labels', None) is not None and \
+                getattr(dataset, 'lp_split', None) is not None:
+            train = lp_training_keypoints(dataset)
         else:
             train = table['labels'][np.asarray(sets) == 'train']
         return fit_metric_pcas(train, self.pca_metrics, names,

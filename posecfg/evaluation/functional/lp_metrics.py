@@ -58,6 +58,11 @@ class LPPCAError(ValueError):
     """PCA that cannot be fitted or used; the message says what to change."""
 
 
+class LPPCAFitError(LPPCAError):
+    """Valid settings, but the training labels cannot fit the PCA (too few frames or labels,
+    no variation): the data, not the config, is short. Bad settings stay :class:`LPPCAError`."""
+
+
 def pixel_error(keypoints_true: np.ndarray, keypoints_pred: np.ndarray) -> np.ndarray:
     """Euclidean distance per keypoint.
 
@@ -140,7 +145,7 @@ def fit_nan_pca(data: np.ndarray, names: Optional[Sequence[str]] = None) -> NaNP
         names: (D,) a name per column for error messages (default ``column i``).
 
     Raises:
-        LPPCAError: a column without any value, or two columns present together in fewer than
+        LPPCAFitError: a column without any value, or two columns present together in fewer than
             two rows (their covariance is undefined; Lightning Pose's losses turn NaN).
     """
     data = np.asarray(data, dtype=np.float64)
@@ -151,12 +156,12 @@ def fit_nan_pca(data: np.ndarray, names: Optional[Sequence[str]] = None) -> NaNP
     pair_counts = present.T.astype(np.int64) @ present.astype(np.int64)
     empty = np.flatnonzero(np.diag(pair_counts) == 0)
     if len(empty):
-        raise LPPCAError(
+        raise LPPCAFitError(
             f'cannot fit PCA: {", ".join(names[i] for i in empty[:6])} never labelled in the '
             f'{len(data)} fitting rows; leave such keypoints out of the PCA columns')
     i, j = np.unravel_index(np.argmin(pair_counts), pair_counts.shape)
     if pair_counts[i, j] < 2:
-        raise LPPCAError(
+        raise LPPCAFitError(
             f'cannot fit PCA: {names[i]} and {names[j]} are labelled together in '
             f'{pair_counts[i, j]} of the {len(data)} fitting rows; their covariance needs at '
             'least 2. Label more frames or leave one of them out of the PCA columns')
@@ -170,7 +175,7 @@ def fit_nan_pca(data: np.ndarray, names: Optional[Sequence[str]] = None) -> NaNP
     components *= signs[:, None]
     total = eigenvalues.sum()
     if not total > 0:
-        raise LPPCAError(f'cannot fit PCA: the {len(data)} fitting rows do not vary')
+        raise LPPCAFitError(f'cannot fit PCA: the {len(data)} fitting rows do not vary')
     return NaNPCAFit(mean=mean, components=components, explained_variance=eigenvalues,
                      explained_variance_ratio=eigenvalues / total, n_samples=len(data))
 
@@ -315,16 +320,16 @@ def empirical_epsilon(errors: np.ndarray, percentile: float = 99.0,
     """``np.nanpercentile(errors, percentile) * multiplier`` (percentile on the 0-100 scale).
 
     Raises:
-        LPPCAError: no finite error to take a percentile of (the loss would be NaN).
+        LPPCAFitError: no finite error to take a percentile of (the loss would be NaN).
     """
     if not 0.0 <= percentile <= 100.0:
         raise LPPCAError(f'empirical_epsilon_percentile={percentile} must be between 0 and 100 '
                          '(a percentile, not a fraction: 99 for the 99th)')
     values = np.asarray(errors, dtype=np.float64).ravel()
     if not np.isfinite(values).any():
-        raise LPPCAError('cannot compute the empirical epsilon: no training frame has all its '
-                         'PCA keypoints labelled, so every reprojection error is NaN; set '
-                         'epsilon explicitly or label those keypoints in more frames')
+        raise LPPCAFitError('cannot compute the empirical epsilon: no training frame has all '
+                            'its PCA keypoints labelled, so every reprojection error is NaN; '
+                            'set epsilon explicitly or label those keypoints in more frames')
     return float(np.nanpercentile(values, percentile)) * float(multiplier)
 
 
@@ -379,7 +384,7 @@ def fit_keypoint_pca(kind: str, train_keypoints: np.ndarray, *,
     if rows.shape[0] < rows.shape[1]:
         what = ('training frames' if kind == PCA_SINGLEVIEW else
                 'rows (training frames × matched keypoints)')
-        raise LPPCAError(
+        raise LPPCAFitError(
             f'cannot fit PCA with {rows.shape[0]} samples < {rows.shape[1]} observation '
             f'dimensions: {kind} needs at least {rows.shape[1]} {what}; add labelled frames, '
             'raise training.train_prob / train_frames, or use fewer PCA keypoints')

@@ -126,17 +126,15 @@ def write_predictions(df: pd.DataFrame, h5_path: Union[str, Path], csv: bool = F
     the ``.csv`` beside it. ``table_format`` as for video analysis; evaluation files use
     pandas' default fixed format (``table_format=False``)."""
     h5_path = Path(h5_path)
+    if csv:  # before the .h5, whose presence means a complete output
+        with atomic_path(h5_path.with_suffix('.csv')) as tmp:
+            df.to_csv(tmp)
     with atomic_path(h5_path) as tmp:
         if table_format:
             df.to_hdf(tmp, key='df_with_missing', format='table', mode='w')
         else:
             df.to_hdf(tmp, key='df_with_missing', mode='w')
-    written = [h5_path]
-    if csv:
-        with atomic_path(h5_path.with_suffix('.csv')) as tmp:
-            df.to_csv(tmp)
-        written.append(h5_path.with_suffix('.csv'))
-    return written
+    return [h5_path, h5_path.with_suffix('.csv')] if csv else [h5_path]
 
 
 def read_predictions(path: Union[str, Path]) -> Dict[str, Any]:

@@ -36,8 +36,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from posecfg.evaluation.functional.lp_metrics import (LPPCAError, PCA_MULTIVIEW, PCA_SINGLEVIEW,
-                                                      KeypointPCA, fit_keypoint_pca, pixel_error,
+from posecfg.evaluation.functional.lp_metrics import (PCA_MULTIVIEW, PCA_SINGLEVIEW, LPPCAError,
+                                                      LPPCAFitError, KeypointPCA,
+                                                      fit_keypoint_pca, pixel_error,
                                                       temporal_norm)
 
 from .outputs import write_metric
@@ -72,7 +73,12 @@ def fit_metric_pcas(train_keypoints: np.ndarray, settings: Optional[Mapping],
         train_keypoints: (N, K, 2) labels of the training split, frame pixels, NaN missing.
         settings: keys of :data:`PCA_METRIC_KEYS` (None: no PCA files).
         keypoint_names: (K,).
-        warn: where a PCA that cannot be fitted is reported (default ``warnings.warn``).
+        warn: where a PCA the training labels cannot fit (too few frames) is reported (default
+            ``warnings.warn``).
+
+    Raises:
+        ValueError: bad settings (keypoint indices out of range or repeated, a bad
+            ``centering_method`` or ``components_to_keep``), naming the key.
     """
     settings = dict(settings or {})
     unknown = set(settings) - set(PCA_METRIC_KEYS)
@@ -93,8 +99,10 @@ def fit_metric_pcas(train_keypoints: np.ndarray, settings: Optional[Mapping],
             pcas[kind] = fit_keypoint_pca(kind, train_keypoints, components_to_keep=components,
                                           keypoint_names=keypoint_names, with_epsilon=False,
                                           **options)
-        except LPPCAError as err:
+        except LPPCAFitError as err:  # the labels are short, not the config: other files go on
             warn(f'{kind} error file not written: {err}')
+        except LPPCAError as err:
+            raise LPPCAError(f'pca_metrics ({kind}): {err}') from err
     return pcas
 
 
@@ -132,44 +140,49 @@ def write_metric_files(predictions_file: str, values: Mapping[str, np.ndarray],
             for name, value in values.items()]
 
 
-def lp_training_keypoints(dataset: Mapping) -> np.ndarray:
-    """(N, K, 2) frame-pixel labels of the training split of an ``LPProjectDataset`` config
-    (its ``data_dir``, ``csv_file`` and split keys), as the dataset's ``lp_split.train``."""
-    import os
+def video_metric_pcas(cfg, keypoint_names: Sequence[str],
+                      warn: Callable[[str], None] = None) -> Dict[str, KeypointPCA]:
+    """The PCAs of a video's error files: those the config's ``LPPredictionsHook(pca_metrics=
+    ...)`` asks for, fitted on its dataset's training split ({} without the hook). Fit them
+    before predicting a video: a bad hook or labels CSV fails here, not after the last frame.
 
-    from .labels import read_lp_labels, resolve_csv_path
-    from .split import lp_split
-    data_dir = os.path.expanduser(str(dataset['data_dir']))
-    labels = read_lp_labels(resolve_csv_path(dataset.get('csv_file', 'CollectedData.csv'),
-                                             data_dir), key='dataset.csv_file')
-    split = lp_split(labels.num_images, dataset.get('train_prob', 0.95),
-                     dataset.get('val_prob', 0.05), dataset.get('train_frames', 1),
-                     dataset.get('rng_seed_data_pt', 0))
-    return labels.keypoints[split.train]
+    Args:
+        cfg: the posecfg config that predicts (a translated Lightning Pose config carries the
+            hook).
+        keypoint_names: (K,).
+
+    Raises:
+        ValueError: the hook's dataset is not an ``LPProjectDataset``, its labels cannot be
+            read, or the PCA settings are bad.
+    """
+    hooks = [h for h in (cfg.get('custom_hooks') or []) if h.get('type') == 'LPPredictionsHook']
+    if not (hooks and hooks[0].get('pca_metrics') and hooks[0].get('dataset')):
+        return {}
+    dataset = hooks[0]['dataset']
+    if dataset.get('type') != 'LPProjectDataset':
+        raise ValueError(f"LPPredictionsHook pca_metrics: the PCA is fitted on the training "
+                         f"split of an LPProjectDataset; the hook's dataset is "
+                         f"{dataset.get('type')!r}")
+    from posecfg.datasets.lp_project import lp_training_keypoints
+    return fit_metric_pcas(lp_training_keypoints(dataset), hooks[0]['pca_metrics'],
+                           keypoint_names, warn)
 
 
 def video_metric_files(cfg, predictions_file: str, keypoints: np.ndarray,
-                       keypoint_names: Sequence[str],
-                       warn: Callable[[str], None] = None) -> List[str]:
-    """A video's metric files (temporal norm; the PCA errors the config's
-    ``LPPredictionsHook(pca_metrics=...)`` asks for, fitted on its dataset's training split).
+                       keypoint_names: Sequence[str], warn: Callable[[str], None] = None,
+                       pcas: Optional[Mapping[str, KeypointPCA]] = None) -> List[str]:
+    """A video's metric files (temporal norm; the PCA errors of :func:`video_metric_pcas`).
 
     Args:
-        cfg: the posecfg config that predicted (a translated Lightning Pose config carries the
-            hook); without the hook only the temporal norm is written.
+        cfg: the posecfg config that predicted; without the hook only the temporal norm is
+            written.
         predictions_file: ``video_preds/<video>.csv``.
         keypoints: (T, K, 2) the video's predictions, frame pixels.
+        pcas: :func:`video_metric_pcas` of ``cfg``, fitted before predicting (None: fitted
+            here).
     """
-    hooks = [h for h in (cfg.get('custom_hooks') or []) if h.get('type') == 'LPPredictionsHook']
-    pcas = {}
-    if hooks and hooks[0].get('pca_metrics') and hooks[0].get('dataset'):
-        dataset = hooks[0]['dataset']
-        if dataset.get('type') != 'LPProjectDataset':
-            raise ValueError(f"LPPredictionsHook pca_metrics: the PCA is fitted on the training "
-                             f"split of an LPProjectDataset; the hook's dataset is "
-                             f"{dataset.get('type')!r}")
-        pcas = fit_metric_pcas(lp_training_keypoints(dataset), hooks[0]['pca_metrics'],
-                               keypoint_names, warn)
+    if pcas is None:
+        pcas = video_metric_pcas(cfg, keypoint_names, warn)
     values = metric_values(keypoints, pcas=pcas)
     return write_metric_files(predictions_file, values, keypoint_names,
                               list(range(len(keypoints))))

@@ -149,3 +149,34 @@ def test_video_files_from_the_configs_hook(tmp_path):
     # no hook (any posecfg config): the temporal norm only
     assert [p.rsplit('/', 1)[1] for p in video_metric_files({}, video, PREDS, NAMES)] == \
         ['v_temporal_norm.csv']
+
+
+@pytest.mark.parametrize('settings, key', [
+    (dict(columns_for_singleview_pca=[0, 1, 9]), 'columns_for_singleview_pca'),
+    (dict(columns_for_singleview_pca=[0, 0]), 'columns_for_singleview_pca'),
+    (dict(columns_for_singleview_pca=[0, 1], centering_method='mode'), 'centering_method'),
+    (dict(columns_for_singleview_pca=[0, 1], components_to_keep=9), 'components_to_keep'),
+    (dict(mirrored_column_matches=[[0], [9]]), 'mirrored_column_matches'),
+])
+def test_bad_pca_settings_are_errors_not_warnings(settings, key):
+    """Only a PCA the labels cannot fit is left out with a warning; bad settings stop."""
+    said = []
+    with pytest.raises(ValueError, match=key):
+        fit_metric_pcas(training_poses(), settings, NAMES, warn=said.append)
+    assert said == []
+
+
+def test_video_pcas_read_the_training_split_as_the_dataset_does(tmp_path):
+    """The hook's dataset config gives the labels and split of LPProjectDataset itself (one
+    reader: its defaults, its checks), without reading images."""
+    from posecfg.datasets.lp_project import lp_training_keypoints
+    from posecfg.interop.lp.split import lp_split
+    columns = pd.MultiIndex.from_product([['me'], NAMES, ['x', 'y']])
+    pd.DataFrame(training_poses().reshape(6, -1), columns=columns,
+                 index=[f'labeled-data/{i}.png' for i in range(6)]).to_csv(
+                     tmp_path / 'CollectedData.csv')
+    train = lp_training_keypoints(dict(type='LPProjectDataset', data_dir=str(tmp_path),
+                                       train_prob=0.5))
+    np.testing.assert_array_equal(train, training_poses()[lp_split(6, 0.5, 0.05, 1, 0).train])
+    with pytest.raises(FileNotFoundError, match='LPProjectDataset: data_dir .* is not a folder'):
+        lp_training_keypoints(dict(type='LPProjectDataset', data_dir=str(tmp_path / 'gone')))
