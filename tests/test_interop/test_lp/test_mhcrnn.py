@@ -178,7 +178,9 @@ def lp_video_rows(run, video):
     from posecfg.transforms.collate import pose_collate
     checkpoint = next((run / 'tb_logs').rglob('*-best.ckpt'))
     cfg, checkpoint = load_config_and_checkpoint(run / 'config.yaml', checkpoint=checkpoint)
-    vm = load_video_model(cfg, checkpoint, runtime=dict(fold_bn=False))
+    # the video path's own runtime (BatchNorms folded, bf16 where native): the windowing is
+    # what is compared, not two roundings of the same network
+    vm = load_video_model(cfg, checkpoint)
     frame_steps = BottomUpFramePredictor(vm, 1, str(video))  # each frame alone: its record
     capture, frames = cv2.VideoCapture(str(video)), []
     while True:
