@@ -93,6 +93,8 @@ def boxes_from_keypoints(keypoints: np.ndarray, visible: np.ndarray, image_sizes
     Returns:
         boxes (N, 4) float32 xywh pixels and areas (N,) float32 pixels².
     """
+    if len(visible) == 0:  # no instance (e.g. a crop holding no animal)
+        return np.zeros((0, 4), np.float32), np.zeros((0,), np.float32)
     keypoints = np.asarray(keypoints, dtype=np.float64).reshape(len(visible), -1, 2)
     shown = np.asarray(visible).reshape(len(keypoints), -1) > 0
     boxes = np.zeros((len(keypoints), 4), dtype=np.float64)

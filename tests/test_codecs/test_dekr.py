@@ -174,6 +174,24 @@ def test_generator_default_areas_and_errors():
                                    pos_dist_thresh=17)).encode(np.zeros((1, 1, 2)))
 
 
+
+def test_generator_encodes_a_crop_without_animals_beside_one_with():
+    """Crop sampling can cut every animal out of a sample: its targets are all background
+    (it crashed computing the default areas of zero instances)."""
+    gen = generator()
+    kp = np.array([[[10, 14], [18, 6]]], np.float32)
+    both = gen.encode_batch([np.zeros((0, 2, 2), np.float32), kp],
+                            [np.zeros((0, 2), np.float32), np.ones((1, 2), np.float32)])
+    alone = gen.encode_batch([kp], [np.ones((1, 2), np.float32)])
+    for name, value in both.items():
+        empty = np.asarray(value[0])
+        if name == 'heatmap_weights':  # background everywhere: DeepLabCut's bg_weight
+            assert empty.size and (empty == empty.flat[0]).all() and 0 < empty.flat[0] < 1
+        else:
+            assert not empty.any(), name
+        np.testing.assert_array_equal(value[1], alone[name][0])
+
+
 # ---------------------------------------------------------------------------- predictor
 def predictor(**kwargs):
     args = dict(type='DEKRPredictor', num_animals=2, apply_sigmoid=False, use_heatmap=False)

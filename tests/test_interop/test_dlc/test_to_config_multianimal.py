@@ -254,3 +254,41 @@ def test_paf_shuffle_trains_and_evaluates_into_deeplabcuts_files(project):
     labeled = dlc.create_labeled_video(root / 'config.yaml', [video], shuffle=1,
                                        color_by='individual', cfg_options=list(SMALL_PAF))
     assert labeled == [f'{prefix}_id_p60_labeled.mp4']
+
+
+@pytest.mark.usefixtures('one_thread')
+def test_dekr_shuffle_trains_evaluates_and_analyses_the_video(project):
+    """The dekr_w18 shuffle as DeepLabCut writes it (HRNet-w18, DEKR heads, no pretrained
+    weights here): tools/train.py one epoch on 128 px crops, tools/test.py into DeepLabCut's
+    evaluation files, and analyze_videos into its 4-level video layout."""
+    import numpy as np
+    import pandas as pd
+    from tests.test_interop.test_dlc.test_to_config import run_main, write_clip
+    root, paths = project
+    path = paths[2]
+    small = ['+model.backbone.pretrained=false']
+    assert run_main('train', path, '--cfg-options', 'train_settings.epochs=1',
+                    'train_settings.batch_size=2', 'runner.eval_interval=1',
+                    'data.train.crop_sampling.width=128', 'data.train.crop_sampling.height=128',
+                    *small) == 0
+    train = path.parent
+    assert (train / 'snapshot-best-001.pt').is_file()
+    assert run_main('test', path, '--cfg-options', *small) == 0
+    folder = root / 'evaluation-results-pytorch' / 'iteration-0' / train.parent.name
+    (h5,) = folder.glob('DLC_Dekr*snapshot_best-1.h5')
+    df = pd.read_hdf(h5, key='df_with_missing')
+    assert list(df.columns.names) == ['scorer', 'individuals', 'bodyparts', 'coords']
+    assert len(df) == 25
+    (results,) = folder.glob('DLC_Dekr*snapshot_best-1-results.csv')
+    assert 'test mAP' in pd.read_csv(results).columns
+
+    from posecfg.apis import dlc
+    video = write_clip(root / 'videos' / 'video.mp4', root / 'videos' / 'dekr_clip.avi', 2)
+    scorer = dlc.analyze_videos(root / 'config.yaml', [video], shuffle=2, cfg_options=small,
+                                progress=False)
+    table = pd.read_hdf(root / 'videos' / f'dekr_clip{scorer}.h5')
+    assert list(table.columns.names) == ['scorer', 'individuals', 'bodyparts', 'coords']
+    assert len(table) == 2
+    animals = table.drop(columns='single', level='individuals').to_numpy().reshape(2, 3, 4, 3)
+    absent = (animals == -1).all(axis=(2, 3))
+    assert (absent | np.isfinite(animals).all(axis=(2, 3))).all()  # DEKR places every keypoint
