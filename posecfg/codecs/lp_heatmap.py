@@ -203,11 +203,19 @@ class LPHeatmap(BaseKeypointCodec):
                      ) -> Tuple[Tensor, Tensor]:
         """The decoding in torch, on the maps' device: (B, K, 2) input pixels, (B, K).
         ``differentiable``: keep the graph (the soft argmax is differentiable; Lightning Pose's
-        unsupervised losses train through it, ``models/heatmap_tracker.py:264-286``)."""
+        unsupervised losses train through it, ``models/heatmap_tracker.py:264-286``).
+        Float32 also under bf16 autocast (training and inference on CPUs with native bf16):
+        the upsampling convolution would otherwise run in bfloat16, and its 8-bit mantissa moves
+        soft-argmax coordinates by up to ~1 input pixel."""
         if heatmaps.dim() != 4:
             raise ValueError(f'LPHeatmap.decode: heatmaps must be (B, K, H, W), got shape '
                              f'{tuple(heatmaps.shape)}')
-        maps = (heatmaps if differentiable else heatmaps.detach()).float()
+        with torch.autocast(heatmaps.device.type, enabled=False):
+            return self._decode_float32(
+                (heatmaps if differentiable else heatmaps.detach()).float())
+
+    def _decode_float32(self, maps: Tensor) -> Tuple[Tensor, Tensor]:
+        """:meth:`decode_torch` of float32 maps (B, K, H, W), autocast off."""
         height, width = maps.shape[-2:]
         for _ in range(self.downsample_factor):
             maps = lp_upsample(maps)

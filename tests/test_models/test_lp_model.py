@@ -161,6 +161,42 @@ def test_bottomup_trains_and_predicts(head):
         torch.set_num_threads(threads)
 
 
+@pytest.mark.usefixtures('one_thread')
+@pytest.mark.parametrize('head', ['LPHeatmapHead', 'LPRegressionHead'])
+def test_bf16_autocast_trains_and_predicts_in_float32_keypoints(head):
+    # posecfg's runtime.autocast='auto' picks bf16 on CPUs with native bf16: the convolutions
+    # run in bfloat16, the heads' outputs (softmaxed maps, regressed pixels), the decoding and
+    # the RMSE stay float32, so the keypoints equal the float32 decoding of the same outputs
+    model, batch = tiny_model(dict(type=head, in_channels=64, out_channels=3)), random_batch()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(batch['img'], batch)
+        model.eval()
+        outputs = model.heads['bodypart'](model.extract_feat(batch['img']))
+        results = model.predict(batch['img'], batch)
+    assert outputs.dtype == torch.float32 and 'supervised_rmse' in losses
+    assert all(torch.isfinite(v).all() for v in losses.values())
+    sum(v for k, v in losses.items() if k.endswith('_loss')).backward()
+    plain = model.heads['bodypart'].decode(outputs.detach(), (64, 64))
+    for r, p in zip(results, plain):
+        assert r['keypoints'].dtype == np.float32
+        np.testing.assert_allclose(r['keypoints'], p['keypoints'], atol=1e-4)
+
+
+def test_heatmap_decoding_under_bf16_autocast_equals_float32():
+    torch.manual_seed(0)
+    maps = torch.softmax(torch.randn(2, 3, 16 * 16) * 3, -1).reshape(2, 3, 16, 16)
+    codec = LPHeatmap(input_size=(64, 64), downsample_factor=2)
+    expected = codec.decode_torch(maps)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        got = codec.decode_torch(maps.bfloat16())
+    assert got[0].dtype == torch.float32
+    # the maps' own bf16 rounding is the only difference left
+    reference = codec.decode_torch(maps.bfloat16().float())
+    torch.testing.assert_close(got[0], reference[0], rtol=0, atol=1e-4)
+    torch.testing.assert_close(got[1], reference[1], rtol=0, atol=1e-5)
+    assert (got[0] - expected[0]).abs().max() < 0.5
+
+
 def test_head_structure_init_and_test_cfg():
     head = MODELS.build(dict(type='LPHeatmapHead', in_channels=512, out_channels=17,
                              downsample_factor=3, test_cfg=dict(subpixel_offsets='exact')))

@@ -31,6 +31,15 @@ def _select(feats, in_index: int) -> Tensor:
     return feats if isinstance(feats, Tensor) else feats[in_index]
 
 
+def spatial_softmax(maps: Tensor) -> Tensor:
+    """(B, K, h, w) → a float32 softmax over each map's pixels (kornia ``spatial_softmax2d``,
+    T = 1). Float32 also under bf16 autocast (as CUDA autocast runs softmax): a map of 64² cells
+    holds probabilities ~1/4096 whose sum and soft-argmax lose ~1% in bfloat16's 8-bit
+    mantissa."""
+    b, k, h, w = maps.shape
+    return torch.softmax(maps.float().reshape(b, k, h * w), dim=-1).reshape(b, k, h, w)
+
+
 def _numpy(value) -> np.ndarray:
     return value.detach().cpu().numpy() if isinstance(value, Tensor) else np.asarray(value)
 
@@ -137,9 +146,7 @@ class LPHeatmapHead(BaseHead):
         if x.shape[1] != self.in_channels:
             raise ValueError(f'LPHeatmapHead.in_channels is {self.in_channels} but the feature '
                              f'map has {x.shape[1]} channels')
-        maps = self.upsampling_layers(x)
-        b, k, h, w = maps.shape
-        return torch.softmax(maps.reshape(b, k, h * w), dim=-1).reshape(b, k, h, w)
+        return spatial_softmax(self.upsampling_layers(x))
 
     def loss(self, feats, batch: dict) -> dict:
         return self.loss_from_outputs(self.forward(feats), batch)
@@ -284,8 +291,12 @@ class LPRegressionHead(BaseHead):
             super().init_weights()
 
     def forward(self, feats) -> Tensor:
+        """feats (B, C, h, w) → (B, K, 2) input pixels, float32 also under bf16 autocast (the
+        layer is tiny, and bfloat16 has a step of 1 pixel between 128 and 256)."""
         x = _select(feats, self.in_index)
-        return self.linear_layer(x.mean(dim=(2, 3))).reshape(x.shape[0], self.out_channels, 2)
+        with torch.autocast(x.device.type, enabled=False):
+            pooled = x.float().mean(dim=(2, 3))
+            return self.linear_layer(pooled).reshape(x.shape[0], self.out_channels, 2)
 
     def loss(self, feats, batch: dict) -> dict:
         outputs = self.forward(feats)

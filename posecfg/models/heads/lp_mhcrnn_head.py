@@ -39,16 +39,10 @@ from torch import Tensor, nn
 from posecfg.registry import MODELS
 from ..utils.frame_windows import windows_from_sequences
 from .base_head import BaseHead
-from .lp_heads import LPHeatmapHead, _select
+from .lp_heads import LPHeatmapHead, _select, spatial_softmax
 
 #: frames on each side of the centre frame (windows of 2 · CONTEXT + 1 = 5 frames)
 CONTEXT = 2
-
-
-def spatial_softmax(maps: Tensor) -> Tensor:
-    """(B, K, h, w) → a softmax over each map's pixels (kornia ``spatial_softmax2d``, T = 1)."""
-    b, k, h, w = maps.shape
-    return torch.softmax(maps.reshape(b, k, h * w), dim=-1).reshape(b, k, h, w)
 
 
 def _up(cin: int, cout: int) -> nn.ConvTranspose2d:
