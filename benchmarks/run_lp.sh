@@ -11,6 +11,7 @@
 #   benchmarks/run_lp.sh [--rounds 1] [--budget 600] [--frames 0] [--steps 3] [--load-repeats 3]
 #                       [--only a,b,c,d] [--work DIR]
 #                       [--backbones resnet18,resnet50]
+# THREADS=N (default nproc) for both sides; POSECFG_THREADS=N|auto for posecfg's only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=1
@@ -47,6 +48,9 @@ fi
 benchmarks/setup_lp_reference_env.sh >/dev/null
 REF=benchmarks/.lp-ref-env/bin/python
 THREADS=${THREADS:-$(nproc)}
+# posecfg's side: the same count, or POSECFG_THREADS=auto for its runtime.threads default (a
+# probe picks the count: on busy shared cores 1, where bf16 with 2 threads ran ~4x slower)
+OURS_THREADS=${POSECFG_THREADS:-$THREADS}
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT=benchmarks/.cache/lp-results-$STAMP.jsonl
 WORK=${WORK:-$(mktemp -d /tmp/posecfg-lpbench-XXXXXX)}
@@ -75,7 +79,7 @@ if want d || { { want b || want c; } && [ ! -d "$WORK/posecfg-run" ]; }; then
     record lp_error reference $REF benchmarks/reference/lp_train_budget.py --budget "$BUDGET" \
         --out "$WORK/lp-model" --save-init "$WORK/init.pt" --threads "$THREADS"
     record lp_error posecfg $OURS benchmarks/lp_train_budget.py --budget "$BUDGET" \
-        --out "$WORK/posecfg-run" --init "$WORK/init.pt" --threads "$THREADS"
+        --out "$WORK/posecfg-run" --init "$WORK/init.pt" --threads "$OURS_THREADS"
 fi
 for round in $(seq "$ROUNDS"); do
     echo "round $round/$ROUNDS" >&2
@@ -83,20 +87,20 @@ for round in $(seq "$ROUNDS"); do
         for backbone in ${BACKBONES//,/ }; do
             [ "$backbone" = resnet18 ] || continue  # resnet18 first, the rest after (b), (c)
             record lp_train_$backbone posecfg $OURS benchmarks/lp_train_steps.py \
-                --backbone $backbone --threads "$THREADS" --steps "$STEPS"
+                --backbone $backbone --threads "$OURS_THREADS" --steps "$STEPS"
             record lp_train_$backbone reference $REF benchmarks/reference/lp_train_steps.py \
                 --backbone $backbone --threads "$THREADS" --steps "$STEPS"
         done
     fi
     if want b; then
         record lp_load posecfg $OURS benchmarks/lp_load_time.py --run-dir "$WORK/posecfg-run" \
-            --threads "$THREADS" --repeats "$LOAD_REPEATS"
+            --threads "$OURS_THREADS" --repeats "$LOAD_REPEATS"
         record lp_load reference $REF benchmarks/reference/lp_load_time.py \
             --model-dir "$WORK/lp-model" --threads "$THREADS" --repeats "$LOAD_REPEATS"
     fi
     if want c; then
         record lp_video posecfg $OURS benchmarks/lp_video.py --run-dir "$WORK/posecfg-run" \
-            --frames "$FRAMES" --threads "$THREADS"
+            --frames "$FRAMES" --threads "$OURS_THREADS"
         record lp_video reference $REF benchmarks/reference/lp_video.py \
             --model-dir "$WORK/lp-model" --frames "$FRAMES" --threads "$THREADS"
     fi
@@ -104,7 +108,7 @@ for round in $(seq "$ROUNDS"); do
         for backbone in ${BACKBONES//,/ }; do
             [ "$backbone" != resnet18 ] || continue
             record lp_train_$backbone posecfg $OURS benchmarks/lp_train_steps.py \
-                --backbone $backbone --threads "$THREADS" --steps "$STEPS"
+                --backbone $backbone --threads "$OURS_THREADS" --steps "$STEPS"
             record lp_train_$backbone reference $REF benchmarks/reference/lp_train_steps.py \
                 --backbone $backbone --threads "$THREADS" --steps "$STEPS"
         done

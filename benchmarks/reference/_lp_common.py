@@ -221,12 +221,33 @@ def bench_video(frames, folder):
     return path, frames
 
 
+def threads_value(text):
+    """``--threads``: a positive integer, or ``'auto'`` (posecfg's runtime.threads default; the
+    reference scripts refuse it through :func:`fixed_threads`)."""
+    if text == 'auto':
+        return text
+    value = int(text)
+    if value < 1:
+        raise ValueError(f'--threads must be a positive integer or auto, got {text!r}')
+    return value
+
+
+def fixed_threads(threads):
+    """``threads`` for a reference script: Lightning Pose has no thread probe."""
+    if threads == 'auto':
+        raise SystemExit("--threads auto is posecfg's runtime.threads default; Lightning Pose "
+                         "takes a number (torch's default is the CPU count)")
+    return threads
+
+
 def add_run_arguments(ap, steps=False, budget=False):
     """The command-line arguments both sides of a benchmark share (same names, same defaults)."""
     ap.add_argument('--backbone', default='resnet18')
     ap.add_argument('--size', type=int, default=256, help='image_resize_dims (square)')
     ap.add_argument('--batch-size', type=int, default=16)
-    ap.add_argument('--threads', type=int, default=2, help="torch's intra-op threads")
+    ap.add_argument('--threads', type=threads_value, default=2,
+                    help="torch's intra-op threads; posecfg's side also takes 'auto' (its "
+                         "runtime.threads default: a probe picks the count)")
     ap.add_argument('--data-dir', default=None, help='a copy of the project (default: a new '
                     'temporary copy)')
     if steps:
