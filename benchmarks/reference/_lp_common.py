@@ -11,6 +11,8 @@ import os
 import shutil
 import tempfile
 
+from _common import make_clip
+
 SHARED = os.environ.get('POSECFG_SHARED_DATA', '/work/shared/data')
 LP_PROJECT = os.path.join(SHARED, 'lp-mirror-mouse')
 LP_CONFIG = os.path.join(SHARED, 'lp-configs', 'config_mirror-mouse-example.yaml')
@@ -41,28 +43,6 @@ def supervised_overrides(data_dir, backbone='resnet18', size=256, batch_size=16,
             'model.losses_to_use=[]', 'training.unfreezing_epoch=0',
             f'data.image_resize_dims.width={size}', f'data.image_resize_dims.height={size}',
             f'training.train_batch_size={batch_size}', *extra]
-
-
-def make_clip(video, frames, path):
-    """The first ``frames`` frames of ``video`` re-encoded (mp4v) into ``path``; returns the
-    number of frames written."""
-    import cv2
-    capture = cv2.VideoCapture(video)
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    writer, n = None, 0
-    while n < frames:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if writer is None:
-            h, w = frame.shape[:2]
-            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps, (w, h))
-        writer.write(frame)
-        n += 1
-    capture.release()
-    if writer is not None:
-        writer.release()
-    return n
 
 
 def decode_rate(video):
