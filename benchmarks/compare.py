@@ -122,7 +122,7 @@ def main(path):
                 extra.append(f'{side}: {r["iterations"]} iterations in {r["trained_s"]:.0f} s '
                              f'(budget {r["budget_s"]:.0f} s, epoch {r["epochs_started"]}), '
                              f'train RMSE {r["rmse_train"]:.2f} px')
-            lines += [f'{"":34s} {e}' for e in extra]
+        lines += [f'{"":34s} {e}' for e in extra]
     for pair, (key, unit, title, reason) in ONE_SIDED.items():
         ours = by.get((pair, 'posecfg'))
         if ours:
