@@ -35,6 +35,10 @@ def main():
                     'pca_singleview,pca_multiview,temporal: semi-supervised steps, each a '
                     'labelled batch + an unlabeled dali.base.train.sequence_length sequence of '
                     "the project's video; posecfg only, Lightning Pose 2.4.3 needs a GPU)")
+    ap.add_argument('--compile', default='auto', choices=['auto', 'false'],
+                    help="runtime.compile: 'auto' (posecfg's default: compiles runs of >= 2000 "
+                         "iterations, e.g. the semi-supervised example's 300 x 10, and then the "
+                         "first steps compile) or 'false'")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix='lpbench-posecfg-')
@@ -42,7 +46,8 @@ def main():
     overrides = supervised_overrides(data_dir, args.backbone, args.size, args.batch_size)
     if args.losses:
         overrides.append(f'model.losses_to_use=[{args.losses}]')
-    cfg = load_lp_config(overrides, args.threads, os.path.join(work, 'run'))
+    cfg = load_lp_config(overrides, args.threads, os.path.join(work, 'run'),
+                         None if args.compile == 'auto' else dict(compile=False))
     import torch
     from mmengine.hooks import Hook
 
