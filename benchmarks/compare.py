@@ -33,6 +33,12 @@ PAIRS = {  # pair: (result key, unit, title, lower is better)
     'dlc_budget': ('rmse_test', 'px', '(d) DLC test RMSE after budget', True),
 }
 
+#: posecfg-only measurements (the reference cannot run them): pair: (key, unit, title, why)
+ONE_SIDED = {
+    'lp_semi_resnet18': ('steps_per_s', 'steps/s', '(e) LP semi-supervised r18 256 b16',
+                         'cannot run (Lightning Pose 2.4.3 needs a GPU and DALI)'),
+}
+
 
 def pooled(runs, key):
     values = []
@@ -117,6 +123,19 @@ def main(path):
                              f'(budget {r["budget_s"]:.0f} s, epoch {r["epochs_started"]}), '
                              f'train RMSE {r["rmse_train"]:.2f} px')
         lines += [f'{"":34s} {e}' for e in extra]
+    for pair, (key, unit, title, reason) in ONE_SIDED.items():
+        ours = by.get((pair, 'posecfg'))
+        if ours:
+            values = pooled(ours, key)
+            cpu = pooled(ours, 'cpu_s_per_step')
+            loads = [x for r in ours for x in (r['machine']['loadavg_start'][0],
+                                               r['machine']['loadavg_end'][0])]
+            lines.append(f'{title:34s} posecfg {statistics.median(values):8.3f} {unit} '
+                         f'(min {min(values):.3f}, max {max(values):.3f}; {len(values)} '
+                         f'steps), reference: {reason}')
+            lines.append(f'{"":34s} process CPU cpu_s_per_step: posecfg '
+                         f'{statistics.median(cpu):.1f}; 1-min load average during the runs '
+                         f'{min(loads):.1f}-{max(loads):.1f}')
     print('\n'.join(lines))
 
 

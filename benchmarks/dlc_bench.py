@@ -221,8 +221,7 @@ def cmd_budget(args):
 
 def cmd_clip(args):
     """The first FRAMES frames of VIDEO, re-encoded (mp4v) to OUT (both sides analyse it)."""
-    sys.path.insert(0, HERE)
-    from video_inference import make_clip
+    from _common import make_clip
     make_clip(args.project, int(args.clip), args.out)
     emit({'bench': 'clip', 'out': args.out})
 

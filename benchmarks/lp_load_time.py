@@ -18,7 +18,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, 'reference'))
 from _common import emit, machine, stats, versions  # noqa: E402
-from _lp_common import bench_video, time_processes  # noqa: E402
+from _lp_common import bench_video, threads_value, time_processes  # noqa: E402
 
 from _lp_posecfg import best_checkpoint  # noqa: E402
 
@@ -27,7 +27,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--run-dir', required=True)
     ap.add_argument('--repeats', type=int, default=3)
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', type=threads_value, default=2,
+                    help="OMP/MKL threads of the tool's process; 'auto': the tool's default")
     args = ap.parse_args()
     clip, _ = bench_video(2, os.path.join(args.run_dir, 'bench-clip'))
     tool = os.path.join(os.path.dirname(HERE), 'tools', 'infer_video.py')
@@ -35,8 +36,8 @@ def main():
            best_checkpoint(args.run_dir), clip, '--format', 'lp', '--overwrite', '--no-progress',
            '--out-dir', os.path.join(args.run_dir, 'bench-clip', 'preds')]
     threads = str(args.threads)
-    seconds, cpu = time_processes(cmd, args.repeats, env=dict(OMP_NUM_THREADS=threads,
-                                                         MKL_NUM_THREADS=threads))
+    env = {} if args.threads == 'auto' else dict(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+    seconds, cpu = time_processes(cmd, args.repeats, env=env)
     emit({
         'bench': 'posecfg_lp_load_time',
         'what': 'tools/infer_video.py config.yaml CKPT <2-frame video>, fresh process, spawn '

@@ -47,6 +47,7 @@ def main():
     budget, progress = train_for_budget(overrides, args.budget, out, args.threads, args.init)
     total = time.perf_counter() - start
     errors = pixel_errors(out)
+    import torch
     emit({
         'bench': 'posecfg_lp_train_budget',
         'what': f'posecfg engine from the LP config.yaml, {args.backbone} {args.size}x{args.size}'
@@ -56,7 +57,8 @@ def main():
         'pixel_error': errors,
         'budget_s': args.budget, 'trained_s': budget.trained(), 'total_s': total,
         **progress, 'losses': args.losses, 'init': args.init,
-        'threads': args.threads, 'versions': versions(), 'machine': machine(),
+        'threads': args.threads, 'torch_threads': torch.get_num_threads(),
+        'versions': versions(), 'machine': machine(),
     })
 
 

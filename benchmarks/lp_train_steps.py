@@ -2,7 +2,8 @@
 ``config.yaml``, through posecfg's engine (what ``tools/train.py config.yaml`` runs).
 
     .venv/bin/python benchmarks/lp_train_steps.py [--backbone resnet18] [--size 256]
-        [--batch-size 16] [--threads 2] [--warmup 2] [--steps 3] [--data-dir COPY]
+        [--batch-size 16] [--threads 2|auto] [--warmup 2] [--steps 3] [--data-dir COPY]
+        [--losses pca_singleview,pca_multiview,temporal]
 
 The same file and the same overrides as ``reference/lp_train_steps.py``
 (``_lp_common.supervised_overrides``), translated by posecfg's LP dialect; ``runtime.threads``
@@ -30,13 +31,23 @@ from _lp_posecfg import load_lp_config  # noqa: E402
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_run_arguments(ap, steps=True)
+    ap.add_argument('--losses', default='', help='model.losses_to_use, comma-separated (e.g. '
+                    'pca_singleview,pca_multiview,temporal: semi-supervised steps, each a '
+                    'labelled batch + an unlabeled dali.base.train.sequence_length sequence of '
+                    "the project's video; posecfg only, Lightning Pose 2.4.3 needs a GPU)")
+    ap.add_argument('--compile', default='auto', choices=['auto', 'false'],
+                    help="runtime.compile: 'auto' (posecfg's default: compiles runs of >= 2000 "
+                         "iterations, e.g. the semi-supervised example's 300 x 10, and then the "
+                         "first steps compile) or 'false'")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix='lpbench-posecfg-')
     data_dir = args.data_dir or project_copy(work)
-    cfg = load_lp_config(supervised_overrides(data_dir, args.backbone, args.size,
-                                              args.batch_size), args.threads,
-                         os.path.join(work, 'run'))
+    overrides = supervised_overrides(data_dir, args.backbone, args.size, args.batch_size)
+    if args.losses:
+        overrides.append(f'model.losses_to_use=[{args.losses}]')
+    cfg = load_lp_config(overrides, args.threads, os.path.join(work, 'run'),
+                         None if args.compile == 'auto' else dict(compile=False))
     import torch
     from mmengine.hooks import Hook
 
@@ -59,7 +70,9 @@ def main():
     emit({
         'bench': 'posecfg_lp_train_steps',
         'what': f'posecfg engine from the LP config.yaml, {args.backbone} {args.size}x{args.size}'
-                f' batch {args.batch_size}, steps after {args.warmup} warm-up',
+                f' batch {args.batch_size}, steps after {args.warmup} warm-up'
+                + (f', losses {args.losses}' if args.losses else ''),
+        'losses': args.losses,
         'unit': 'steps/s',
         'steps_per_s': stats([1 / s for s in seconds]),
         's_per_step': stats(seconds),

@@ -21,17 +21,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, 'reference'))
 sys.path.insert(0, os.path.dirname(HERE))
 from _common import Timer, emit, machine, stats, versions  # noqa: E402
-from _lp_common import bench_video, decode_rate  # noqa: E402
+from _lp_common import bench_video, decode_rate, threads_value  # noqa: E402
 
 from _lp_posecfg import best_checkpoint  # noqa: E402  (also: passive OpenMP, as the tool)
 
 
 def main():
+    import torch
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--run-dir', required=True)
     ap.add_argument('--frames', type=int, default=0)
     ap.add_argument('--repeats', type=int, default=1)
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', type=threads_value, default=2, help="or 'auto' (the probe)")
     ap.add_argument('--batch-size', type=int, default=8)
     args = ap.parse_args()
     from posecfg.apis.video_inference import infer_video, load_video_model
@@ -60,7 +61,8 @@ def main():
         'cpu_ms_per_frame': stats([1000 * c / frames for c in cpu]),  # all threads
         'decode_frames_per_s': decode_fps, 'frames': frames,
         'autocast': str(vm.autocast), 'channels_last': vm.channels_last, 'fold_bn': vm.fold_bn,
-        'threads': args.threads, 'versions': versions(), 'machine': machine(),
+        'threads': args.threads, 'torch_threads': torch.get_num_threads(),
+        'versions': versions(), 'machine': machine(),
     })
 
 

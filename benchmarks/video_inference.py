@@ -40,7 +40,9 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(HERE, 'reference'))
 
+from _common import make_clip  # noqa: E402
 from video_decode import DEFAULT_VIDEOS, cpu_model  # noqa: E402
 
 from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
@@ -68,23 +70,6 @@ data = dict(test=dict(type='TopDownCocoDataset', ann_file='unused.json', img_pre
                       dataset_info='{info}', data_mode='bottomup', pipeline=test_pipeline))
 runtime = dict(threads={threads})
 '''
-
-
-def make_clip(video, frames, path):
-    import cv2
-    capture = cv2.VideoCapture(video)
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    writer = None
-    for _ in range(frames):
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if writer is None:
-            h, w = frame.shape[:2]
-            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps, (w, h))
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 def run_posecfg(vm, clip, out_dir, batch_size):
@@ -145,7 +130,8 @@ def main():
         torch.save({'state_dict': naive_model.state_dict(), 'meta': {'epoch': 1}}, checkpoint)
         vm = load_video_model(config, checkpoint)
         torch.set_num_threads(args.threads)
-        clip = make_clip(args.video, args.frames, os.path.join(tmp, 'clip.mp4'))
+        clip = os.path.join(tmp, 'clip.mp4')
+        make_clip(args.video, args.frames, clip)
         run_posecfg(vm, clip, tmp, args.batch_size)  # warm-up: BN folding, kernels chosen
         rates = {'posecfg': [], 'naive': []}
         for _ in range(args.rounds):

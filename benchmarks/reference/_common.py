@@ -102,3 +102,26 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.t0
+
+
+def make_clip(video, frames, path):
+    """The first ``frames`` frames of ``video`` re-encoded (mp4v) into ``path``; returns the
+    number of frames written. The clip both sides of a video benchmark read (posecfg's
+    ``video_inference.py`` and ``dlc_bench.py``, the Lightning Pose pair's ``bench_video``)."""
+    import cv2
+    capture = cv2.VideoCapture(video)
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    writer, n = None, 0
+    while n < frames:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if writer is None:
+            h, w = frame.shape[:2]
+            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps, (w, h))
+        writer.write(frame)
+        n += 1
+    capture.release()
+    if writer is not None:
+        writer.release()
+    return n

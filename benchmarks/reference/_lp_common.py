@@ -11,6 +11,8 @@ import os
 import shutil
 import tempfile
 
+from _common import make_clip
+
 SHARED = os.environ.get('POSECFG_SHARED_DATA', '/work/shared/data')
 LP_PROJECT = os.path.join(SHARED, 'lp-mirror-mouse')
 LP_CONFIG = os.path.join(SHARED, 'lp-configs', 'config_mirror-mouse-example.yaml')
@@ -41,28 +43,6 @@ def supervised_overrides(data_dir, backbone='resnet18', size=256, batch_size=16,
             'model.losses_to_use=[]', 'training.unfreezing_epoch=0',
             f'data.image_resize_dims.width={size}', f'data.image_resize_dims.height={size}',
             f'training.train_batch_size={batch_size}', *extra]
-
-
-def make_clip(video, frames, path):
-    """The first ``frames`` frames of ``video`` re-encoded (mp4v) into ``path``; returns the
-    number of frames written."""
-    import cv2
-    capture = cv2.VideoCapture(video)
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    writer, n = None, 0
-    while n < frames:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if writer is None:
-            h, w = frame.shape[:2]
-            writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps, (w, h))
-        writer.write(frame)
-        n += 1
-    capture.release()
-    if writer is not None:
-        writer.release()
-    return n
 
 
 def decode_rate(video):
@@ -221,12 +201,33 @@ def bench_video(frames, folder):
     return path, frames
 
 
+def threads_value(text):
+    """``--threads``: a positive integer, or ``'auto'`` (posecfg's runtime.threads default; the
+    reference scripts refuse it through :func:`fixed_threads`)."""
+    if text == 'auto':
+        return text
+    value = int(text)
+    if value < 1:
+        raise ValueError(f'--threads must be a positive integer or auto, got {text!r}')
+    return value
+
+
+def fixed_threads(threads):
+    """``threads`` for a reference script: Lightning Pose has no thread probe."""
+    if threads == 'auto':
+        raise SystemExit("--threads auto is posecfg's runtime.threads default; Lightning Pose "
+                         "takes a number (torch's default is the CPU count)")
+    return threads
+
+
 def add_run_arguments(ap, steps=False, budget=False):
     """The command-line arguments both sides of a benchmark share (same names, same defaults)."""
     ap.add_argument('--backbone', default='resnet18')
     ap.add_argument('--size', type=int, default=256, help='image_resize_dims (square)')
     ap.add_argument('--batch-size', type=int, default=16)
-    ap.add_argument('--threads', type=int, default=2, help="torch's intra-op threads")
+    ap.add_argument('--threads', type=threads_value, default=2,
+                    help="torch's intra-op threads; posecfg's side also takes 'auto' (its "
+                         "runtime.threads default: a probe picks the count)")
     ap.add_argument('--data-dir', default=None, help='a copy of the project (default: a new '
                     'temporary copy)')
     if steps:

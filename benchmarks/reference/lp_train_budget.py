@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _common import emit, machine, pin_threads, versions  # noqa: E402
-from _lp_common import (LP_CONFIG, Budget, add_run_arguments,  # noqa: E402
+from _lp_common import (fixed_threads, LP_CONFIG, Budget, add_run_arguments,  # noqa: E402
                         budget_overrides, pixel_errors, project_copy)
 
 
@@ -34,6 +34,7 @@ def main():
     init.add_argument('--save-init', help='save the initial weights here (torch.save)')
     init.add_argument('--init', help='start from these weights (a --save-init file)')
     args = ap.parse_args()
+    args.threads = fixed_threads(args.threads)
     pin_threads(args.threads)
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     import torch

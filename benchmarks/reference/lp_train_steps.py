@@ -21,7 +21,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _common import emit, machine, pin_threads, stats, versions  # noqa: E402
-from _lp_common import (LP_CONFIG, Done, StepTimer, add_run_arguments,  # noqa: E402
+from _lp_common import (fixed_threads, LP_CONFIG, Done, StepTimer, add_run_arguments,  # noqa: E402
                         project_copy, supervised_overrides)
 
 
@@ -29,6 +29,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     add_run_arguments(ap, steps=True)
     args = ap.parse_args()
+    args.threads = fixed_threads(args.threads)
     pin_threads(args.threads)
     os.environ.setdefault('HF_HUB_OFFLINE', '1')
     import torch

@@ -46,6 +46,7 @@ sizes Lightning Pose refuses), x and y are scaled by ``input / (2^d · map)``; 1
 """
 from __future__ import annotations
 
+import functools
 from typing import Tuple
 
 import numpy as np
@@ -77,6 +78,38 @@ def lp_upsample(heatmaps: Tensor) -> Tensor:
         b, k, 2 * h, 2 * w)
 
 
+@functools.lru_cache(maxsize=32)
+def _upsampling_matrix(size: int, steps: int) -> Tensor:
+    """(size · 2^steps, size) float64: ``steps`` times :func:`lp_upsample` along one axis as a
+    matrix. Both of its operations are separable: PyTorch's bicubic interpolation weights
+    each output pixel by a product of per-axis cubic weights (source indices clamped to the
+    edge: a 1-pixel-wide axis is copied), and the pyramid kernel is ``[1, 4, 6, 4, 1] / 16``
+    along each axis with zero padding."""
+    matrix = torch.eye(size, dtype=torch.float64)
+    row = torch.tensor([1., 4., 6., 4., 1.], dtype=torch.float64) / 16
+    for _ in range(steps):
+        n = matrix.shape[0]
+        # column j of the current matrix as an (n, 1) image, upsampled to (2n, 2): column 0
+        cubic = F.interpolate(matrix.T[:, None, :, None], size=(2 * n, 2), mode='bicubic',
+                              align_corners=False)[:, 0, :, 0].T  # (2n, size)
+        matrix = F.conv1d(F.pad(cubic.T[:, None], (2, 2)), row[None, None])[:, 0].T
+    return matrix
+
+
+def lp_upsample_steps(heatmaps: Tensor, steps: int) -> Tensor:
+    """``steps`` times :func:`lp_upsample`, (B, K, H, W) → (B, K, 2^s H, 2^s W), as two matrix
+    products (``A_H · map · A_Wᵀ``, the per-axis matrices of :func:`_upsampling_matrix`): equal
+    to the sequence of bicubic interpolations and 5 × 5 convolutions up to float rounding,
+    ~20x cheaper on CPUs (a 16 × 17 batch of 64² maps at ``downsample_factor`` 2: ~1.0 → ~0.05
+    CPU s), and differentiable."""
+    if steps == 0:
+        return heatmaps
+    h, w = heatmaps.shape[-2:]
+    rows = _upsampling_matrix(h, steps).to(heatmaps)
+    cols = _upsampling_matrix(w, steps).to(heatmaps)
+    return rows @ heatmaps @ cols.T
+
+
 def soft_argmax(maps: Tensor, temperature: float) -> Tuple[Tensor, Tensor]:
     """(B, K, H, W) → (softmax of ``maps · temperature`` over each map (B, K, H, W),
     expected (x, y) pixel index (B, K, 2))."""
@@ -93,14 +126,17 @@ def window_sum(maps: Tensor, locations: Tensor, radius: int = 2) -> Tensor:
     (truncation toward zero), zero outside the map: maps (B, K, H, W), locations (B, K, 2)
     (x, y) → (B, K) (Lightning Pose's ``evaluate_heatmaps_at_location``)."""
     b, k, h, w = maps.shape
-    padded = F.pad(maps, (radius, radius, radius, radius))
-    cols = locations[..., 0].to(torch.int64) + radius  # (B, K), truncated like .type(int64)
-    rows = locations[..., 1].to(torch.int64) + radius
+    cols = locations[..., 0].to(torch.int64)  # (B, K), truncated like .type(int64)
+    rows = locations[..., 1].to(torch.int64)
     offsets = torch.arange(-radius, radius + 1, device=maps.device)
-    r = (rows[..., None, None] + offsets[:, None]).clamp(0, h + 2 * radius - 1)
-    c = (cols[..., None, None] + offsets[None, :]).clamp(0, w + 2 * radius - 1)
-    flat = (r * (w + 2 * radius) + c).reshape(b, k, -1)  # (B, K, (2r+1)²)
-    return padded.reshape(b, k, -1).gather(-1, flat).sum(-1)
+    r = rows[..., None, None] + offsets[:, None]  # (B, K, 2r+1, 1)
+    c = cols[..., None, None] + offsets[None, :]  # (B, K, 1, 2r+1)
+    inside = ((r >= 0) & (r < h) & (c >= 0) & (c < w)).reshape(b, k, -1)
+    # the cells in the map, gathered without padding the maps (a copy of all of them); the
+    # ones outside count as zero
+    flat = (r.clamp(0, h - 1) * w + c.clamp(0, w - 1)).reshape(b, k, -1)  # (B, K, (2r+1)²)
+    values = maps.reshape(b, k, -1).gather(-1, flat)
+    return torch.where(inside, values, values.new_zeros(())).sum(-1)
 
 
 @KEYPOINT_CODECS.register_module()
@@ -217,8 +253,7 @@ class LPHeatmap(BaseKeypointCodec):
     def _decode_float32(self, maps: Tensor) -> Tuple[Tensor, Tensor]:
         """:meth:`decode_torch` of float32 maps (B, K, H, W), autocast off."""
         height, width = maps.shape[-2:]
-        for _ in range(self.downsample_factor):
-            maps = lp_upsample(maps)
+        maps = lp_upsample_steps(maps, self.downsample_factor)
         soft, expected = soft_argmax(maps, self.temperature)
         radius = int(np.floor(1.25 * 2))  # sigma 1.25 × 2 standard deviations (heatmaps.py:112)
         scores = window_sum(soft, expected, radius)

@@ -38,7 +38,6 @@ from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 
 class Joint:
@@ -222,6 +221,9 @@ class PAFAssembler:
             keep_s = self._most_confident(dets_s)
             keep_t = self._most_confident(dets_t)
             sub = aff[keep_s][:, keep_t]
+            # imported here: scipy.optimize costs ~0.7 CPU s to import, and every posecfg
+            # process that imports the codecs (e.g. a Lightning Pose video prediction) paid it
+            from scipy.optimize import linear_sum_assignment
             rows, cols = linear_sum_assignment(sub, maximize=True)
             for row, col in zip(rows.tolist(), cols.tolist()):
                 w = sub[row, col]

@@ -278,3 +278,16 @@ def test_dlcrnet_head_keeps_the_individuals_assembled():
     lacking = [i for i, k in enumerate(keypoints) if np.isnan(k[2]).all()][0]
     assert scores[lacking, 2] == 0 and (scores[lacking, :2] > 0.1).all()
     assert preds[0]['individual_affinities'].shape == (2,)
+
+
+def test_importing_the_codecs_and_models_leaves_scipy_out():
+    # scipy.optimize (the assignment of PAF links) is imported when an assembly needs it: its
+    # ~0.7 CPU s import was paid by every process that imported the codecs, e.g. each
+    # Lightning Pose video prediction before its first frame
+    import subprocess
+    import sys
+    code = ('import sys, posecfg.codecs, posecfg.models, posecfg.apis.video_inference; '
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))")
+    result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.strip() == '[]', result.stdout + result.stderr

@@ -69,6 +69,32 @@ def test_decoding_matches_lightning_pose_written_out(ds, offset):
     np.testing.assert_allclose(scores[:, 0], conf.numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize('steps', [1, 2, 3])
+def test_upsampling_as_matrix_products_equals_interpolate_then_blur(steps):
+    from posecfg.codecs.lp_heatmap import lp_upsample, lp_upsample_steps
+    torch.manual_seed(0)
+    maps = torch.rand(2, 3, 7, 5, requires_grad=True)  # odd, non-square: edges on every side
+    expected = maps
+    for _ in range(steps):
+        expected = lp_upsample(expected)
+    got = lp_upsample_steps(maps, steps)
+    assert got.shape == (2, 3, 7 * 2 ** steps, 5 * 2 ** steps)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
+    grad, = torch.autograd.grad(got.square().sum(), maps)  # differentiable, same gradient
+    grad_expected, = torch.autograd.grad(expected.square().sum(), maps)
+    torch.testing.assert_close(grad, grad_expected, rtol=1e-5, atol=1e-5)
+
+
+def test_confidence_window_at_the_map_edges_counts_only_cells_inside():
+    from posecfg.codecs.lp_heatmap import window_sum
+    maps = torch.arange(2 * 6 * 8, dtype=torch.float32).reshape(1, 2, 6, 8)
+    # (x, y) = (0.7, 5.2) → window centred on cell (0, 5): columns -2…2, rows 3…7 → 0…2, 3…5;
+    # (7.9, 0.0) → (7, 0): columns 5…9 → 5…7, rows -2…2 → 0…2
+    got = window_sum(maps, torch.tensor([[[0.7, 5.2], [7.9, 0.0]]]), radius=2)
+    expected = [maps[0, 0, 3:6, 0:3].sum(), maps[0, 1, 0:3, 5:8].sum()]
+    torch.testing.assert_close(got[0], torch.stack(expected))
+
+
 def test_symmetric_peak_decodes_to_its_sub_pixel_centre():
     # two equal cells (3, 4) and (4, 4) of a 16 × 16 map at ds 2: symmetric about cell 3.5,
     # upsampled pixel 4 · 3.5 + 1.5 = 15.5, minus LP's 1.5 → input x = 14; y = 4 · 4 = 16
