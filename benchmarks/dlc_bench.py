@@ -31,8 +31,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, 'reference'))
-sys.path.insert(0, ROOT)
-from _common import emit, machine, pin_threads, stats, versions  # noqa: E402
+# POSECFG_CHECKOUT: measure another checkout's posecfg (e.g. a branch's worktree) with this script
+sys.path.insert(0, os.environ.get('POSECFG_CHECKOUT', ROOT))
+import _common  # noqa: E402
+import _dlc_project  # noqa: E402
+from _common import machine, pin_threads, stats, versions  # noqa: E402
 from _dlc_project import (BUDGET_SHUFFLE, EVAL_SNAPSHOT, SHUFFLES,  # noqa: E402
                           add_measurement_arguments, all_shuffles, copy_project, dataset_of,
                           evaluation_row, init_snapshot, shuffle_folder, shuffle_of,
@@ -41,6 +44,23 @@ from _dlc_project import (BUDGET_SHUFFLE, EVAL_SNAPSHOT, SHUFFLES,  # noqa: E402
 from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
 
 prefer_passive_openmp()  # as posecfg's tools do, before torch loads
+
+
+def checkout():
+    """The measured posecfg: its folder and ``git describe`` (commit, ``-dirty``)."""
+    import posecfg
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(posecfg.__file__)))
+    described = subprocess.run(['git', '-C', folder, 'describe', '--always', '--dirty'],
+                               capture_output=True, text=True).stdout.strip()
+    return {'folder': folder, 'commit': described or None}
+
+
+def emit(record):
+    """_common.emit with the measured checkout added (also for _dlc_project's lines)."""
+    _common.emit(dict(record, posecfg=checkout()))
+
+
+_dlc_project.emit = emit
 
 
 class Stop(Exception):
