@@ -18,17 +18,21 @@ NETWORKS = ('backbone', 'neck')
 
 
 def compile_networks(model: torch.nn.Module, options: Optional[dict] = None) -> list:
-    """Replace ``model``'s networks (backbone, neck and an estimator's ``head_names``) by
-    compiled ones (in place); returns their names.
+    """Compile ``model``'s networks (backbone, neck and an estimator's ``head_names``) in place
+    (``nn.Module.compile``: calling the module runs compiled); returns their names.
 
-    A compiled head's own methods (``loss``, ``decode``) reach the original module, so its
-    ``forward`` runs compiled where the estimator calls the head (inference), eagerly inside
-    ``loss``; the backbone does most of the work either way.
+    The modules stay where they are, so state-dict keys do not change: checkpoints and
+    DeepLabCut snapshots written during a compiled run load into an uncompiled model (wrapping
+    them in ``torch.compile(module)`` instead would prefix every key with ``_orig_mod.``). A
+    ``copy.deepcopy`` of the model runs eagerly. A compiled head's own methods (``loss``,
+    ``decode``) call ``forward`` directly, so its ``forward`` runs compiled where the estimator
+    calls the head (inference), eagerly inside ``loss``; the backbone does most of the work
+    either way.
     """
     candidates = list(NETWORKS) + list(getattr(model, 'head_names', ()))
     names = [n for n in candidates if isinstance(getattr(model, n, None), torch.nn.Module)]
     for name in names:
-        setattr(model, name, torch.compile(getattr(model, name), **(options or {})))
+        getattr(model, name).compile(**(options or {}))
     return names
 
 
