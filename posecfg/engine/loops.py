@@ -188,11 +188,15 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
         # (1, V or T, C, H, W) inputs (multi-view, context models) have no NHWC form
         example = example.contiguous(memory_format=torch.channels_last)
 
-    def run(m):
-        with autocast(enabled=fp16):
+    def run(m, reduced: bool = fp16):
+        with autocast(enabled=reduced):
             return _one_tensor(m(example, mode='tensor'))
     from posecfg.models.utils.fold_bn import fold_batchnorms
-    evaluated, count = fold_batchnorms(model, run) if fold_bn else (model, 0)
+    # the fold is exact arithmetic, so it is found and checked in float32: under bf16 autocast
+    # the folded and unfolded convolutions round differently (~1e-2), which the check's 1e-3
+    # tolerance read as a wrong fold, and nothing was ever folded where bf16 is native
+    evaluated, count = (fold_batchnorms(model, lambda m: run(m, False)) if fold_bn
+                        else (model, 0))
     if count:
         print_log(f'evaluating with {count} BatchNorm layers folded into convolutions',
                   logger='current')

@@ -140,6 +140,21 @@ def test_several_heads_evaluate_folded(dataset):
                                        atol=1e-4)
 
 
+def test_batchnorms_fold_for_a_bf16_autocast_evaluation(dataset):
+    """runtime.autocast='auto' evaluates under bf16 autocast where bf16 is native: the fold is
+    still found and checked in float32 (in bf16 the folded and unfolded convolutions round
+    differently, and the check used to refuse every fold on such CPUs)."""
+    from posecfg.engine.loops import prepare_for_inference
+    model = build(dict(bodypart=heatmap_head(K))).eval()
+    folded = prepare_for_inference(model, (3, 64, 96), fold_bn=True, fp16=True)
+    assert folded is not model
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    img = model.data_preprocessor(pose_pad_collate([dataset[0]]))['img']
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        ours, theirs = folded(img, mode='tensor').float(), model(img, mode='tensor').float()
+    torch.testing.assert_close(ours, theirs, rtol=0.05, atol=0.05 * theirs.abs().max().item())
+
+
 def test_head_loss_reduction_mean_is_deeplabcuts_objective(dataset):
     """DeepLabCut 3.0.2's PoseModel.get_loss (models/model.py:93-102): ``total_loss =
     mean(stack([head_losses['total_loss'] for each head]))``; the per-head terms are logged
