@@ -307,8 +307,13 @@ class BasePoseEstimator(BaseModel):
                              f"{'none' if img_metas is None else len(img_metas)}")
         input_size = (int(img.shape[-1]), int(img.shape[-2]))
         outputs = self.head_outputs(img, img_metas, context)
-        decoded = {name: head.decode(outputs[name], input_size)
-                   for name, head in self.heads.items()}
+        # decoding (peaks, sub-pixel offsets, assembly) in float32 whatever the forward ran in:
+        # under bf16 autocast (runtime.autocast where bf16 is native) the maps are bf16, whose 8
+        # significant bits blur scores and offsets and which NumPy cannot hold
+        with torch.autocast(img.device.type, enabled=False):
+            outputs = _float32(outputs)
+            decoded = {name: head.decode(outputs[name], input_size)
+                       for name, head in self.heads.items()}
         results = []
         for i, meta in enumerate(img_metas):
             per_head = self.combine_heads(
@@ -353,3 +358,15 @@ def _split(outputs, n: int):
         pairs = {k: _split(v, n) for k, v in outputs.items()}
         return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
     return outputs[:n], outputs[n:]
+
+
+def _float32(outputs):
+    """Head outputs (a tensor, or dicts / lists / tuples of them) with every reduced-precision
+    floating tensor as float32; everything else as it is."""
+    if isinstance(outputs, Tensor):
+        return outputs.float() if outputs.dtype in (torch.bfloat16, torch.float16) else outputs
+    if isinstance(outputs, dict):
+        return type(outputs)((k, _float32(v)) for k, v in outputs.items())
+    if isinstance(outputs, (list, tuple)) and not hasattr(outputs, '_fields'):
+        return type(outputs)(_float32(v) for v in outputs)
+    return outputs
