@@ -33,6 +33,17 @@ def test_compile_hook_decides_by_run_length(mode, iters, compiled, monkeypatch):
         assert [call.__self__ for call in calls] == [net.backbone, net.keypoint_head]
 
 
+def test_compile_hook_auto_leaves_group_norm_models_eager(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, 'compile', lambda m, **kw: calls.append(m) or m)
+    net = Net()
+    net.backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GroupNorm(2, 4))
+    CompileModelHook(mode='auto').before_train(FakeRunner(net, 5000))
+    assert calls == []
+    CompileModelHook(mode=True).before_train(FakeRunner(net, 5000))  # asked for: compiled
+    assert len(calls) == 2
+
+
 def test_compiled_networks_keep_their_state_dict_keys():
     """Checkpoints and DeepLabCut snapshots of a compiled run load into an eager model."""
     net = Net()

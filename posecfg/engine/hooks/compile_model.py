@@ -36,6 +36,14 @@ def compile_networks(model: torch.nn.Module, options: Optional[dict] = None) -> 
     return names
 
 
+def has_group_norm(model: torch.nn.Module) -> bool:
+    """Whether ``model`` has GroupNorm layers: 'auto' does not compile those. Measured on a
+    2-vCPU Xeon with AMX (bf16 autocast, channels_last, 2 threads): DeepLabCut's resnet_50
+    (ResNet-50-GN) at 448x448, batch 8, trained at 3.9 s per iteration eagerly and 19.3 s
+    compiled (benchmarks/README.md, DeepLabCut 3.0.2)."""
+    return any(isinstance(m, torch.nn.GroupNorm) for m in model.modules())
+
+
 @HOOKS.register_module()
 class CompileModelHook(Hook):
     """Compiles the networks before the first training iteration.
@@ -43,7 +51,8 @@ class CompileModelHook(Hook):
     Args:
         mode: True compiles; 'auto' compiles when the run has at least ``min_iters`` training
             iterations on a CPU: compiling ResNet-50 + head takes ~46 s on 2 cores and then
-            saves ~7% per iteration, so it pays after a few hundred iterations.
+            saves ~7% per iteration, so it pays after a few hundred iterations; not a model
+            with GroupNorm layers (:func:`has_group_norm`: 5x slower compiled).
         options: keyword arguments of ``torch.compile``.
     """
 
@@ -58,10 +67,10 @@ class CompileModelHook(Hook):
         self.mode, self.min_iters, self.options = mode, min_iters, options
 
     def before_train(self, runner) -> None:
-        if self.mode == 'auto' and (runner.max_iters - runner.iter < self.min_iters
-                                    or torch.cuda.is_available()):
-            return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        if self.mode == 'auto' and (runner.max_iters - runner.iter < self.min_iters
+                                    or torch.cuda.is_available() or has_group_norm(model)):
+            return
         try:
             names = compile_networks(model, self.options)
         except Exception as e:  # torch.compile unavailable for this model or platform
