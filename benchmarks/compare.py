@@ -6,7 +6,7 @@ Each line of RESULTS.jsonl is one benchmark's output (its last stdout line) with
 ('posecfg' or 'reference') and a ``pair`` key added by run_all.sh (MMPose: pipeline, train,
 infer, print_config), run_lp.sh (Lightning Pose: lp_train_resnet18, lp_train_resnet50, lp_load,
 lp_video, lp_error) or run_dlc.sh (DeepLabCut: dlc_train_<net>, dlc_evaluate, dlc_video,
-dlc_budget). Runs of a pair alternate A B A B, so slow phases of a shared machine hit both
+dlc_budget; multi-animal: dlc_ma_train_<net>, dlc_ma_evaluate_<net>). Runs of a pair alternate A B A B, so slow phases of a shared machine hit both
 sides; each side's repeats are pooled. Ratios are reference time / posecfg time, i.e. how many
 times faster posecfg is (for errors: reference error / posecfg error); min/median/max of the ratio pair the sides' max/median/min and
 median/median and min/max throughputs.
@@ -31,6 +31,15 @@ PAIRS = {  # pair: (result key, unit, title, lower is better)
     'dlc_evaluate': ('images_per_s', 'images/s', '(b) DLC evaluate, 116 images', False),
     'dlc_video': ('frames_per_s', 'frames/s', '(c) DLC analyze_videos resnet_50', False),
     'dlc_budget': ('rmse_test', 'px', '(d) DLC test RMSE after budget', True),
+    'dlc_ma_budget': ('map_test', 'mAP', '(g) DLC multi-animal test mAP, budget', False),
+    'dlc_ma_train_resnet_50': ('images_per_s', 'images/s', '(e) DLC multi-animal train r50+PAF',
+                               False),
+    'dlc_ma_train_dekr_w32': ('images_per_s', 'images/s', '(e) DLC multi-animal train dekr_w32',
+                              False),
+    'dlc_ma_evaluate_resnet_50': ('images_per_s', 'images/s', '(f) DLC multi-animal eval r50+PAF',
+                                  False),
+    'dlc_ma_evaluate_dekr_w32': ('images_per_s', 'images/s', '(f) DLC multi-animal eval dekr_w32',
+                                 False),
 }
 
 #: posecfg-only measurements (the reference cannot run them): pair: (key, unit, title, why)
@@ -58,6 +67,10 @@ def main(path):
     lines = []
     for pair, (key, unit, title, lower_better) in PAIRS.items():
         ours, ref = by.get((pair, 'posecfg')), by.get((pair, 'reference'))
+        if ours and not ref and pair.startswith('dlc_ma_'):  # dekr_w32: no DeepLabCut side
+            lines.append(f'{title:34s} posecfg {statistics.median(pooled(ours, key)):8.2f} {unit}'
+                         ', reference: cannot run (torchvision deform_conv2d)')
+            continue
         if not ours or not ref:
             continue
         a, b = pooled(ours, key), pooled(ref, key)
@@ -116,12 +129,21 @@ def main(path):
             decode = pooled(ours, 'decode_only_frames_per_s')
             extra.append(f'decode-only (OpenCV) of the same {ours[0]["frames"]}-frame clip: '
                          f'{statistics.median(decode):.0f} frames/s')
-        if pair == 'dlc_budget':
+        if pair.startswith('dlc_'):
+            loads = [x for r in ours + ref for x in (r['machine']['loadavg_start'][0],
+                                                     r['machine']['loadavg_end'][0])]
+            extra.append(f'1-min load average during the runs {min(loads):.1f}-{max(loads):.1f}')
+        if pair.startswith('dlc_ma_evaluate'):
+            extra.append('test mAP (the same weights on both sides): posecfg '
+                         f'{ours[-1]["map_test_train"][0]}, reference {ref[-1]["map_test_train"][0]}')
+        if pair in ('dlc_budget', 'dlc_ma_budget'):
             for side, runs in (('posecfg', ours), ('reference', ref)):
                 r = runs[-1]
                 extra.append(f'{side}: {r["iterations"]} iterations in {r["trained_s"]:.0f} s '
                              f'(budget {r["budget_s"]:.0f} s, epoch {r["epochs_started"]}), '
-                             f'train RMSE {r["rmse_train"]:.2f} px')
+                             f'train RMSE {r["rmse_train"]:.2f} px'
+                             + (f', test mAP {r["map_test"]:.3f}' if r.get('map_test') is not None
+                                else ''))
         lines += [f'{"":34s} {e}' for e in extra]
     for pair, (key, unit, title, reason) in ONE_SIDED.items():
         ours = by.get((pair, 'posecfg'))

@@ -31,15 +31,36 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, 'reference'))
-sys.path.insert(0, ROOT)
-from _common import emit, machine, pin_threads, stats, versions  # noqa: E402
-from _dlc_project import (ALL_SHUFFLES, BUDGET_SHUFFLE, EVAL_SNAPSHOT, SHUFFLES,  # noqa: E402
-                          add_measurement_arguments, copy_project, evaluation_rmse,
-                          init_snapshot, shuffle_folder, timed_evaluation, use_initialisation)
+# POSECFG_CHECKOUT: measure another checkout's posecfg (e.g. a branch's worktree) with this script
+sys.path.insert(0, os.environ.get('POSECFG_CHECKOUT', ROOT))
+import _common  # noqa: E402
+import _dlc_project  # noqa: E402
+from _common import machine, pin_threads, stats, versions  # noqa: E402
+from _dlc_project import (BUDGET_SHUFFLE, EVAL_SNAPSHOT, SHUFFLES,  # noqa: E402
+                          add_measurement_arguments, all_shuffles, copy_project, dataset_of,
+                          evaluation_row, init_snapshot, shuffle_folder, shuffle_of,
+                          timed_evaluation, use_initialisation)
 
 from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
 
 prefer_passive_openmp()  # as posecfg's tools do, before torch loads
+
+
+def checkout():
+    """The measured posecfg: its folder and ``git describe`` (commit, ``-dirty``)."""
+    import posecfg
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(posecfg.__file__)))
+    described = subprocess.run(['git', '-C', folder, 'describe', '--always', '--dirty'],
+                               capture_output=True, text=True).stdout.strip()
+    return {'folder': folder, 'commit': described or None}
+
+
+def emit(record):
+    """_common.emit with the measured checkout added (also for _dlc_project's lines)."""
+    _common.emit(dict(record, posecfg=checkout()))
+
+
+_dlc_project.emit = emit
 
 
 class Stop(Exception):
@@ -63,8 +84,9 @@ def set_threads(threads):
 
 
 def cmd_prepare(args):
-    config = copy_project(args.project)
-    for net, shuffle in ALL_SHUFFLES:
+    dataset = dataset_of(args.reference_project)  # the reference's prepare ran first
+    config = copy_project(args.project, dataset)
+    for net, shuffle in all_shuffles(dataset):
         subprocess.run([sys.executable, os.path.join(ROOT, 'tools', 'dlc_create_training_dataset.py'),
                         config, '--net-type', net, '--shuffle', str(shuffle), '--seed', '1'],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -73,17 +95,18 @@ def cmd_prepare(args):
         shutil.copyfile(init_snapshot(args.reference_project, shuffle), init)
         use_initialisation(args.project, shuffle)
     same = {}
-    for _, shuffle in ALL_SHUFFLES:  # the split and the shuffle's yaml equal the reference's
+    for _, shuffle in all_shuffles(dataset):  # the split and the yaml equal the reference's
         ours = shuffle_folder(args.project, shuffle)
         ref = shuffle_folder(args.reference_project, shuffle)
         for name in ('train/pytorch_config.yaml',):
             a = open(os.path.join(ours, name)).read().replace(args.project, 'P')
             b = open(os.path.join(ref, name)).read().replace(args.reference_project, 'P')
             same[f'shuffle{shuffle}/{name}'] = a == b
-    meta = 'training-datasets/iteration-0/UnaugmentedDataSet_openfieldOct30/metadata.yaml'
-    same[meta] = (open(os.path.join(args.project, meta)).read()
-                  == open(os.path.join(args.reference_project, meta)).read())
-    emit({'bench': 'posecfg_dlc_prepare', 'identical_to_reference': same})
+    for path in glob.glob(os.path.join(args.reference_project, 'training-datasets',
+                                       'iteration-0', '*', 'metadata.yaml')):
+        meta = os.path.relpath(path, args.reference_project)
+        same[meta] = (open(os.path.join(args.project, meta)).read() == open(path).read())
+    emit({'bench': 'posecfg_dlc_prepare', 'dataset': dataset, 'identical_to_reference': same})
 
 
 def build_training_runner(project, shuffle):
@@ -95,8 +118,9 @@ def build_training_runner(project, shuffle):
 
 
 def iteration_hook(on_iter):
-    """A hook calling ``on_iter(runner, seconds since the last iteration ended)``; the first
-    call's interval runs from the train loop's start (before_train)."""
+    """A hook calling ``on_iter(runner, seconds since the last iteration ended, seconds since
+    the train loop's start, images in the iteration's batch)``; the first call's interval runs
+    from the train loop's start (before_train). An epoch's last batch may be short."""
     from mmengine.hooks import Hook
 
     class Timing(Hook):
@@ -109,7 +133,9 @@ def iteration_hook(on_iter):
         def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
             now = time.perf_counter()
             interval, self.last = now - self.last, now
-            on_iter(runner, interval, now - self.start)
+            images = data_batch.get('img') if isinstance(data_batch, dict) else None  # (B, 3, h, w)
+            on_iter(runner, interval, now - self.start,
+                    len(images) if images is not None else runner.train_dataloader.batch_size)
     return Timing()
 
 
@@ -125,20 +151,24 @@ def train_until(runner, on_iter):
 def cmd_train(args):
     set_threads(args.threads)
     quiet()
-    runner = build_training_runner(args.project, SHUFFLES[args.net])
-    intervals = []
+    runner = build_training_runner(args.project, shuffle_of(args.project, args.net))
+    intervals, images = [], []
 
-    def on_iter(runner, interval, elapsed):
+    def on_iter(runner, interval, elapsed, n):
         intervals.append(interval)
+        images.append(n)
         if len(intervals) >= 1 + args.warmup + args.iters:
             raise Stop
     train_until(runner, on_iter)
     import torch
     runtime = runner.cfg.get('runtime') if hasattr(runner.cfg, 'get') else None
     timed = intervals[1 + args.warmup:]  # the first interval runs from before_train
+    counts = images[1 + args.warmup:]
     batch = runner.train_dataloader.batch_size
-    emit({'bench': 'posecfg_dlc_train', 'net': args.net, 'unit': 'images/s',
-          'images_per_s': stats([batch / t for t in timed]), 's_per_iter': stats(timed),
+    emit({'bench': 'posecfg_dlc_train', 'dataset': dataset_of(args.project), 'net': args.net,
+          'unit': 'images/s',
+          'images_per_s': stats([n / t for n, t in zip(counts, timed)]), 'images': counts,
+          's_per_iter': stats(timed),
           # from runner.train()'s start: includes compiling the network when runtime.compile
           # decides to (a run of 2000+ iterations: the yaml's 200 epochs)
           'first_iter_s': round(intervals[0], 2), 'batch_size': batch, 'threads': torch.get_num_threads(), 'runtime': str(runtime),
@@ -150,7 +180,8 @@ def cmd_evaluate(args):
     quiet()
     from posecfg.apis.dlc import evaluate_network
     timed_evaluation('posecfg_dlc_evaluate', args.project, args.threads, lambda config, shuffle:
-                     evaluate_network(config, Shuffles=[shuffle], snapshotindex=0))
+                     evaluate_network(config, Shuffles=[shuffle], snapshotindex=0),
+                     net=args.net)
 
 
 def decode_rate(clip):
@@ -199,7 +230,7 @@ def cmd_budget(args):
     runner = build_training_runner(args.project, BUDGET_SHUFFLE)
     state = {'iters': 0}
 
-    def on_iter(runner, interval, elapsed):
+    def on_iter(runner, interval, elapsed, n):
         state['iters'] += 1
         if elapsed >= args.seconds:
             state.update(trained=elapsed, epoch=runner.epoch + 1)
@@ -212,10 +243,12 @@ def cmd_budget(args):
     from posecfg.apis.dlc import evaluate_network
     evaluate_network(os.path.join(args.project, 'config.yaml'), Shuffles=[BUDGET_SHUFFLE],
                      snapshotindex=-1)
-    test, train = evaluation_rmse(args.project, BUDGET_SHUFFLE)
-    emit({'bench': 'posecfg_dlc_budget', 'unit': 'px', 'budget_s': args.seconds,
-          'trained_s': round(state['trained'], 1), 'iterations': state['iters'],
-          'epochs_started': state['epoch'], 'rmse_test': {'all': [test]}, 'rmse_train': train,
+    row = evaluation_row(args.project, BUDGET_SHUFFLE)
+    emit({'bench': 'posecfg_dlc_budget', 'dataset': dataset_of(args.project), 'unit': 'px',
+          'budget_s': args.seconds, 'trained_s': round(state['trained'], 1),
+          'iterations': state['iters'], 'epochs_started': state['epoch'],
+          'rmse_test': {'all': [row['test rmse']]}, 'rmse_train': row['train rmse'],
+          'map_test': row.get('test mAP'),
           'threads': args.threads, 'versions': versions(), 'machine': machine()})
 
 

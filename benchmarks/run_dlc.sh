@@ -5,8 +5,11 @@
 # (b) evaluation images/s (116 train+test images); (c) video analysis frames/s of a clip of
 # m3v1mp4.mp4, with the decode-only rate beside; (d) test RMSE after the same wall-clock
 # training budget from the same initialisation (once, after the rounds; --budget 0 skips it).
+# --dataset multianimal: the synthetic multi-animal project instead (issue 15 item 7), networks
+# resnet_50 (part affinity fields) and dekr_w32: (a) training and (b) evaluation with assembly
+# per network (pairs dlc_ma_train_<net>, dlc_ma_evaluate_<net>), (d) as above; no video.
 # Each measurement alternates posecfg then DeepLabCut, ROUNDS times; compare.py prints ratios.
-#   benchmarks/run_dlc.sh [--rounds 1] [--iters 3] [--warmup 1] [--nets resnet_50,hrnet_w32]
+#   benchmarks/run_dlc.sh [--dataset openfield] [--rounds 1] [--iters 3] [--warmup 1] [--nets resnet_50,hrnet_w32]
 #                         [--clip-frames 100] [--budget 600]
 #                         [--only train,evaluate,video,budget] [--data-root DIR]
 #                         [--work DIR] [--out FILE.jsonl]
@@ -14,10 +17,11 @@
 # the measurements can be run piece by piece (--only) into one table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+DATASET=openfield
 ROUNDS=1
 ITERS=3
 WARMUP=1
-NETS=resnet_50,hrnet_w32
+NETS=
 CLIP_FRAMES=100
 BUDGET=600
 ONLY=train,evaluate,video,budget
@@ -26,6 +30,7 @@ OUT=benchmarks/.cache/dlc-results-$(date +%Y%m%d-%H%M%S).jsonl
 export POSECFG_SHARED_DATA=${POSECFG_SHARED_DATA:-$(cd .. && pwd)/shared/data}
 while [ $# -gt 0 ]; do
     case $1 in
+        --dataset) DATASET=$2; shift 2 ;;
         --rounds) ROUNDS=$2; shift 2 ;;
         --iters) ITERS=$2; shift 2 ;;
         --warmup) WARMUP=$2; shift 2 ;;
@@ -36,14 +41,20 @@ while [ $# -gt 0 ]; do
         --data-root) POSECFG_SHARED_DATA=$2; shift 2 ;;
         --work) WORK=$2; shift 2 ;;
         --out) OUT=$2; shift 2 ;;
-        *) echo "usage: $0 [--rounds N] [--iters N] [--warmup N] [--nets A,B] [--clip-frames N] [--budget S]" \
+        *) echo "usage: $0 [--dataset openfield|multianimal] [--rounds N] [--iters N] [--warmup N] [--nets A,B] [--clip-frames N] [--budget S]" \
                 "[--only train,evaluate,video,budget] [--data-root DIR] [--work DIR] [--out FILE]" >&2
            exit 2 ;;
     esac
 done
-PROJECT=$POSECFG_SHARED_DATA/dlc-openfield-Pranav-2018-10-30
+case $DATASET in
+    openfield) PROJECT=$POSECFG_SHARED_DATA/dlc-openfield-Pranav-2018-10-30
+               NETS=${NETS:-resnet_50,hrnet_w32}; SUB=; PREFIX=dlc_ ;;
+    multianimal) PROJECT=$POSECFG_SHARED_DATA/dlc-synthetic-multianimal
+                 NETS=${NETS:-resnet_50,dekr_w32}; SUB=/multianimal; PREFIX=dlc_ma_ ;;
+    *) echo "--dataset is openfield or multianimal, got $DATASET" >&2; exit 2 ;;
+esac
 if [ ! -d "$PROJECT" ]; then
-    echo "the DeepLabCut benchmarks need the openfield project at $PROJECT (--data-root DIR)" >&2
+    echo "the DeepLabCut benchmarks need the $DATASET project at $PROJECT (--data-root DIR)" >&2
     exit 2
 fi
 OURS=${OURS_PYTHON:-.venv/bin/python}  # OURS_PYTHON: an existing posecfg environment
@@ -59,13 +70,21 @@ if [ -z "$WORK" ]; then
     trap 'rm -rf "$WORK"' EXIT
 fi
 wants() { [[ ",$ONLY," == *",$1,"* ]]; }
+# DeepLabCut's DEKR calls torchvision's compiled deform_conv2d, absent from the reference env
+# (benchmarks/README.md, "Reference environment (DeepLabCut 3.0.2)"): posecfg's side only
+reference_runs() { [ "$1" != dekr_w32 ]; }
+W=$WORK$SUB  # the two projects: $W/reference, $W/posecfg
 
-if [ ! -f "$WORK/clip.mp4" ]; then
+if [ ! -f "$W/prepared" ]; then
     # the reference writes the shuffles and the initialisation both sides start from
-    echo "preparing the projects in $WORK" >&2
-    record prepare reference $REF benchmarks/reference/dlc_bench.py prepare "$WORK/reference" --threads "$THREADS"
-    record prepare posecfg $OURS benchmarks/dlc_bench.py prepare "$WORK/posecfg" "$WORK/reference"
-    $OURS benchmarks/dlc_bench.py clip "$PROJECT/videos/m3v1mp4.mp4" "$CLIP_FRAMES" "$WORK/clip.mp4" >/dev/null
+    echo "preparing the $DATASET projects in $W" >&2
+    mkdir -p "$W"
+    record prepare reference $REF benchmarks/reference/dlc_bench.py prepare "$W/reference" --dataset "$DATASET" --threads "$THREADS"
+    record prepare posecfg $OURS benchmarks/dlc_bench.py prepare "$W/posecfg" "$W/reference"
+    if [ "$DATASET" = openfield ]; then
+        $OURS benchmarks/dlc_bench.py clip "$PROJECT/videos/m3v1mp4.mp4" "$CLIP_FRAMES" "$WORK/clip.mp4" >/dev/null
+    fi
+    touch "$W/prepared"
 fi
 
 COMMON=(--threads "$THREADS")
@@ -73,22 +92,31 @@ for round in $(seq "$ROUNDS"); do
     echo "round $round/$ROUNDS" >&2
     if wants train; then
         for net in ${NETS//,/ }; do
-            record "dlc_train_$net" posecfg $OURS benchmarks/dlc_bench.py train "$WORK/posecfg" --net $net --iters "$ITERS" --warmup "$WARMUP" "${COMMON[@]}"
-            record "dlc_train_$net" reference $REF benchmarks/reference/dlc_bench.py train "$WORK/reference" --net $net --iters "$ITERS" --warmup "$WARMUP" "${COMMON[@]}"
+            record "${PREFIX}train_$net" posecfg $OURS benchmarks/dlc_bench.py train "$W/posecfg" --net $net --iters "$ITERS" --warmup "$WARMUP" "${COMMON[@]}"
+            reference_runs $net || continue
+            record "${PREFIX}train_$net" reference $REF benchmarks/reference/dlc_bench.py train "$W/reference" --net $net --iters "$ITERS" --warmup "$WARMUP" "${COMMON[@]}"
         done
     fi
     if wants evaluate; then
-        record dlc_evaluate posecfg $OURS benchmarks/dlc_bench.py evaluate "$WORK/posecfg" "${COMMON[@]}"
-        record dlc_evaluate reference $REF benchmarks/reference/dlc_bench.py evaluate "$WORK/reference" "${COMMON[@]}"
+        if [ "$DATASET" = openfield ]; then
+            record dlc_evaluate posecfg $OURS benchmarks/dlc_bench.py evaluate "$W/posecfg" "${COMMON[@]}"
+            record dlc_evaluate reference $REF benchmarks/reference/dlc_bench.py evaluate "$W/reference" "${COMMON[@]}"
+        else
+            for net in ${NETS//,/ }; do
+                record "${PREFIX}evaluate_$net" posecfg $OURS benchmarks/dlc_bench.py evaluate "$W/posecfg" --net $net "${COMMON[@]}"
+                reference_runs $net || continue
+                record "${PREFIX}evaluate_$net" reference $REF benchmarks/reference/dlc_bench.py evaluate "$W/reference" --net $net "${COMMON[@]}"
+            done
+        fi
     fi
-    if wants video; then
+    if wants video && [ "$DATASET" = openfield ]; then
         record dlc_video posecfg $OURS benchmarks/dlc_bench.py video "$WORK/posecfg" "$WORK/clip.mp4" "${COMMON[@]}"
         record dlc_video reference $REF benchmarks/reference/dlc_bench.py video "$WORK/reference" "$WORK/clip.mp4" "${COMMON[@]}"
     fi
 done
 if wants budget && [ "$BUDGET" != 0 ]; then
-    record dlc_budget posecfg $OURS benchmarks/dlc_bench.py budget "$WORK/posecfg" --seconds "$BUDGET" "${COMMON[@]}"
-    record dlc_budget reference $REF benchmarks/reference/dlc_bench.py budget "$WORK/reference" --seconds "$BUDGET" "${COMMON[@]}"
+    record "${PREFIX}budget" posecfg $OURS benchmarks/dlc_bench.py budget "$W/posecfg" --seconds "$BUDGET" "${COMMON[@]}"
+    record "${PREFIX}budget" reference $REF benchmarks/reference/dlc_bench.py budget "$W/reference" --seconds "$BUDGET" "${COMMON[@]}"
 fi
 echo "results: $OUT" >&2
 python3 benchmarks/compare.py "$OUT"

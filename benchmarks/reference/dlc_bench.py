@@ -25,9 +25,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from _common import emit, machine, pin_threads, stats, versions  # noqa: E402
-from _dlc_project import (ALL_SHUFFLES, BUDGET_SHUFFLE, SHUFFLES,  # noqa: E402
-                          add_measurement_arguments, copy_project, evaluation_rmse,
-                          init_snapshot, shuffle_folder, timed_evaluation, use_initialisation)
+from _dlc_project import (BUDGET_SHUFFLE, SHUFFLES, add_measurement_arguments,  # noqa: E402
+                          all_shuffles, copy_project, dataset_of, evaluation_row,
+                          init_snapshot, pytorch_config, shuffle_folder, shuffle_of,
+                          timed_evaluation, use_initialisation)
 
 
 class Stop(Exception):
@@ -56,8 +57,8 @@ def cmd_prepare(args):
     import torch
     from deeplabcut.pose_estimation_pytorch.models import PoseModel
     from deeplabcut.pose_estimation_pytorch.data import DLCLoader
-    config = copy_project(args.project)
-    for net, shuffle in ALL_SHUFFLES:
+    config = copy_project(args.project, args.dataset)
+    for net, shuffle in all_shuffles(args.dataset):
         # the split drawn after numpy.random.seed(1) for every shuffle (posecfg's tool: --seed 1)
         np.random.seed(1)
         deeplabcut.create_training_dataset(config, Shuffles=[shuffle], net_type=net,
@@ -69,12 +70,13 @@ def cmd_prepare(args):
         os.makedirs(os.path.dirname(init), exist_ok=True)
         torch.save({'model': model.state_dict(), 'metadata': {'epoch': 0}}, init)
         use_initialisation(args.project, shuffle)
-    emit({'bench': 'dlc_prepare', 'project': args.project, 'versions': versions()})
+    emit({'bench': 'dlc_prepare', 'dataset': args.dataset, 'project': args.project,
+          'versions': versions()})
 
 
 def wrap_step(on_step):
-    """Patch PoseTrainingRunner.step: ``on_step(runner, seconds since the last step ended)``
-    after each training step."""
+    """Patch PoseTrainingRunner.step: ``on_step(runner, seconds since the last step ended,
+    images in the step's batch)`` after each training step (an epoch's last batch may be short)."""
     from deeplabcut.pose_estimation_pytorch.runners.train import PoseTrainingRunner
     original = PoseTrainingRunner.step
     last = [None]
@@ -87,23 +89,27 @@ def wrap_step(on_step):
             # the first interval is the first step alone (no data loading before it)
             interval = now - (start if last[0] is None else last[0])
             last[0] = now
-            on_step(self, interval)
+            on_step(self, interval, len(batch['image']))
         return out
     PoseTrainingRunner.step = step
 
 
 def cmd_train(args):
     deeplabcut = import_dlc(args.threads)
-    shuffle = SHUFFLES[args.net]
-    intervals = []
+    import yaml
+    shuffle = shuffle_of(args.project, args.net)
+    with open(pytorch_config(args.project, shuffle)) as f:
+        batch = yaml.safe_load(f)['train_settings']['batch_size']
+    intervals, images = [], []
 
-    def on_step(runner, interval):
+    def on_step(runner, interval, n):
         intervals.append(interval)
+        images.append(n)
         if len(intervals) >= 1 + args.warmup + args.iters:
             raise Stop
     wrap_step(on_step)
     config = os.path.join(args.project, 'config.yaml')
-    try:  # the config's 200 epochs; Stop comes within the first (14 iterations)
+    try:  # the config's epochs; Stop comes within the first (openfield: 14 iterations)
         # snapshot_path: the yaml's resume_training_from is read only after the model is built
         # with pretrained_backbone=True, which downloads (apis/training.py:76-97, 128)
         deeplabcut.train_network(config, shuffle=shuffle, device='cpu',
@@ -111,9 +117,10 @@ def cmd_train(args):
     except Stop:
         pass
     timed = intervals[1 + args.warmup:]  # as posecfg's side: the first and warm-up dropped
-    batch = 8
-    emit({'bench': 'dlc_train', 'net': args.net, 'unit': 'images/s',
-          'images_per_s': stats([batch / t for t in timed]),
+    counts = images[1 + args.warmup:]
+    emit({'bench': 'dlc_train', 'dataset': dataset_of(args.project), 'net': args.net,
+          'unit': 'images/s',
+          'images_per_s': stats([n / t for n, t in zip(counts, timed)]), 'images': counts,
           's_per_iter': stats(timed), 'first_iter_s': round(intervals[0], 2),
           'batch_size': batch, 'threads': args.threads,
           'versions': versions(), 'machine': machine()})
@@ -123,7 +130,8 @@ def cmd_evaluate(args):
     import_dlc(args.threads)
     from deeplabcut.pose_estimation_pytorch.apis.evaluation import evaluate_network
     timed_evaluation('dlc_evaluate', args.project, args.threads, lambda config, shuffle:
-                     evaluate_network(config, shuffles=[shuffle], snapshotindex=0, device='cpu'))
+                     evaluate_network(config, shuffles=[shuffle], snapshotindex=0, device='cpu'),
+                     net=args.net)
 
 
 def cmd_video(args):
@@ -156,7 +164,7 @@ def cmd_budget(args):
         os.remove(old)
     state = {'start': None, 'iters': 0}
 
-    def on_step(runner, interval):
+    def on_step(runner, interval, n):
         if state['start'] is None:  # the clock starts with the first iteration's start
             state['start'] = runner_start[0]
         state['iters'] += 1
@@ -184,11 +192,12 @@ def cmd_budget(args):
     trained = time.perf_counter() - state['start']
     from deeplabcut.pose_estimation_pytorch.apis.evaluation import evaluate_network
     evaluate_network(config, shuffles=[BUDGET_SHUFFLE], snapshotindex=-1, device='cpu')
-    test, train = evaluation_rmse(args.project, BUDGET_SHUFFLE)
-    emit({'bench': 'dlc_budget', 'unit': 'px', 'budget_s': args.seconds,
-          'trained_s': round(trained, 1), 'iterations': state['iters'],
-          'epochs_started': state.get('epoch'), 'rmse_test': {'all': [test]},
-          'rmse_train': train, 'threads': args.threads, 'versions': versions(),
+    row = evaluation_row(args.project, BUDGET_SHUFFLE)
+    emit({'bench': 'dlc_budget', 'dataset': dataset_of(args.project), 'unit': 'px',
+          'budget_s': args.seconds, 'trained_s': round(trained, 1), 'iterations': state['iters'],
+          'epochs_started': state.get('epoch'), 'rmse_test': {'all': [row['test rmse']]},
+          'rmse_train': row['train rmse'], 'map_test': row.get('test mAP'),
+          'threads': args.threads, 'versions': versions(),
           'machine': machine()})
 
 

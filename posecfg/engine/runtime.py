@@ -12,7 +12,8 @@
   layout on CPUs: no reorder around every convolution).
 - ``compile``: ``torch.compile`` the networks (backbone, neck, head) for training: ``True``, a
   dict of ``torch.compile`` options, ``False``, or ``'auto'``: on CPUs, for runs of at least 2000
-  iterations (compiling ResNet-50 + head takes ~46 s on 2 cores and saves ~7% per iteration).
+  iterations (compiling ResNet-50 + head takes ~46 s on 2 cores and saves ~7% per iteration),
+  except models with GroupNorm (DeepLabCut's ResNet-50-GN trained 4.5x slower compiled).
 - ``fold_bn``: validation and testing run a copy of the model with each BatchNorm folded into
   the convolution before it (exact up to rounding; checked on an example): ~14% faster.
 - ``compile_eval``: ``torch.compile`` (inductor, weights frozen) the model validation and testing

@@ -29,8 +29,29 @@ def test_compile_hook_decides_by_run_length(mode, iters, compiled, monkeypatch):
     net = Net()
     CompileModelHook(mode=mode).before_train(FakeRunner(net, iters))
     assert bool(calls) == compiled
-    if compiled:
-        assert calls == [net.backbone, net.keypoint_head]
+    if compiled:  # nn.Module.compile compiles the module's call
+        assert [call.__self__ for call in calls] == [net.backbone, net.keypoint_head]
+
+
+def test_compile_hook_auto_leaves_group_norm_models_eager(monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, 'compile', lambda m, **kw: calls.append(m) or m)
+    net = Net()
+    net.backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.GroupNorm(2, 4))
+    CompileModelHook(mode='auto').before_train(FakeRunner(net, 5000))
+    assert calls == []
+    CompileModelHook(mode=True).before_train(FakeRunner(net, 5000))  # asked for: compiled
+    assert len(calls) == 2
+
+
+def test_compiled_networks_keep_their_state_dict_keys():
+    """Checkpoints and DeepLabCut snapshots of a compiled run load into an eager model."""
+    net = Net()
+    keys = list(net.state_dict())
+    CompileModelHook(mode=True).before_train(FakeRunner(net, 10))  # compiles lazily: no run
+    assert list(net.state_dict()) == keys
+    assert net.backbone._compiled_call_impl is not None
+    Net().load_state_dict(net.state_dict())  # strict
 
 
 def test_compile_hook_rejects_a_bad_mode():

@@ -155,6 +155,26 @@ def test_batchnorms_fold_for_a_bf16_autocast_evaluation(dataset):
     torch.testing.assert_close(ours, theirs, rtol=0.05, atol=0.05 * theirs.abs().max().item())
 
 
+def test_bf16_autocast_predictions_decode_in_float32(dataset):
+    """Under bf16 autocast (runtime.autocast on CPUs with native bf16) heads decode float32
+    maps with autocast off: NumPy has no bfloat16 (DeepLabCut's PAF predictor failed with
+    'Got unsupported ScalarType BFloat16') and bf16 would round scores and offsets."""
+    batch = pose_pad_collate([dataset[0]])
+    model = build(dict(bodypart=heatmap_head(K))).eval()
+    head = model.heads['bodypart']
+    seen = []
+    decode = head.decode
+
+    def spy(outputs, input_size):
+        seen.append((outputs.dtype, torch.is_autocast_enabled('cpu')))
+        return decode(outputs, input_size)
+    head.decode = spy
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        (result,) = model.val_step(batch)
+    assert seen == [(torch.float32, False)]
+    assert result['keypoints'].dtype == np.float32
+
+
 def test_head_loss_reduction_mean_is_deeplabcuts_objective(dataset):
     """DeepLabCut 3.0.2's PoseModel.get_loss (models/model.py:93-102): ``total_loss =
     mean(stack([head_losses['total_loss'] for each head]))``; the per-head terms are logged

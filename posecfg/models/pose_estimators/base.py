@@ -85,18 +85,6 @@ def average_outputs(a, b):
     return (a.float() + b.float()) * 0.5
 
 
-def float32_outputs(outputs):
-    """Head outputs with bfloat16/float16 tensors (an autocast forward) cast to float32;
-    tensors in dicts, lists and tuples included, everything else unchanged."""
-    if isinstance(outputs, Tensor):
-        return outputs.float() if outputs.dtype in (torch.bfloat16, torch.float16) else outputs
-    if isinstance(outputs, dict):
-        return {k: float32_outputs(v) for k, v in outputs.items()}
-    if isinstance(outputs, (list, tuple)):
-        return type(outputs)(float32_outputs(v) for v in outputs)
-    return outputs
-
-
 class BasePoseEstimator(BaseModel):
     """Base of pose estimators (see the module docstring).
 
@@ -318,7 +306,7 @@ class BasePoseEstimator(BaseModel):
                              f"per image ({count}), got "
                              f"{'none' if img_metas is None else len(img_metas)}")
         input_size = (int(img.shape[-1]), int(img.shape[-2]))
-        outputs = float32_outputs(self.head_outputs(img, img_metas, context))
+        outputs = _float32(self.head_outputs(img, img_metas, context))
         # decoding runs in float32 whatever the forward ran in: bfloat16's 8-bit mantissa
         # would round a 256-pixel coordinate to 1-2 pixels, and numpy has no bfloat16
         with torch.autocast(img.device.type, enabled=False):
@@ -368,3 +356,15 @@ def _split(outputs, n: int):
         pairs = {k: _split(v, n) for k, v in outputs.items()}
         return {k: p[0] for k, p in pairs.items()}, {k: p[1] for k, p in pairs.items()}
     return outputs[:n], outputs[n:]
+
+
+def _float32(outputs):
+    """Head outputs (a tensor, or dicts / lists / tuples of them) with every reduced-precision
+    floating tensor as float32; everything else as it is."""
+    if isinstance(outputs, Tensor):
+        return outputs.float() if outputs.dtype in (torch.bfloat16, torch.float16) else outputs
+    if isinstance(outputs, dict):
+        return type(outputs)((k, _float32(v)) for k, v in outputs.items())
+    if isinstance(outputs, (list, tuple)) and not hasattr(outputs, '_fields'):
+        return type(outputs)(_float32(v) for v in outputs)
+    return outputs
