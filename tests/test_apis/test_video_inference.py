@@ -496,3 +496,21 @@ def test_a_failing_side_file_leaves_no_primary_predictions_file(tmp_path, monkey
     result = infer_video(vm, video, fmt=fmt, out_dir=tmp_path / 'out', progress=False,
                          log=io.StringIO())
     assert not result.skipped and result.paths.predictions.exists()
+
+
+def test_stale_side_files_of_an_earlier_run(tmp_path):
+    """What an overwrite removes: the earlier run's files this run will not rewrite."""
+    from posecfg.apis.video_inference.outputs import output_paths, stale_side_files
+    lp = output_paths(tmp_path / 'v.mp4', 'lp', tmp_path)
+    lp.predictions.parent.mkdir(parents=True)
+    for suffix in ('.csv', '_temporal_norm.csv', '_pca_singleview_error.csv',
+                   '_pca_multiview_error.csv'):
+        (lp.predictions.parent / f'v{suffix}').write_text('x')
+    assert stale_side_files('lp', lp, ['pca_singleview']) == [
+        lp.predictions.parent / 'v_pca_multiview_error.csv']
+    assert stale_side_files('lp', lp, ['pca_singleview', 'pca_multiview']) == []
+    dlc = output_paths(tmp_path / 'v.mp4', 'dlc', tmp_path, 'DLC_x', multi_animal=True)
+    for suffix in ('.h5', '.csv', '_full.pickle', '_assemblies.pickle'):
+        (tmp_path / f'vDLC_x{suffix}').write_text('x')
+    assert stale_side_files('dlc', dlc) == [tmp_path / 'vDLC_x.csv',
+                                            tmp_path / 'vDLC_x_full.pickle']

@@ -87,6 +87,10 @@ def test_folder_of_videos_to_dlc_h5_and_csv_then_kept_then_overwritten(tmp_path,
     assert tool.main([str(config), str(checkpoint), str(videos / 'a.avi'), '--out-dir',
                       str(out), '--no-progress', '--overwrite']) == 0
     assert (out / f'a{scorer}.h5').stat().st_mtime_ns != before
+    # the first run's .csv would disagree with the new .h5: overwriting without --save-csv
+    # removes it, and says so
+    assert not (out / f'a{scorer}.csv').exists() and (out / f'b{scorer}.csv').exists()
+    assert f'removed {out / f"a{scorer}.csv"} of the earlier run' in capsys.readouterr().err
 
 
 def test_lp_format_labeled_video_and_checkpoint_found_in_the_train_folder(tmp_path, capsys):

@@ -51,7 +51,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -321,3 +321,23 @@ def existing(paths: OutputPaths, include_labeled: bool) -> List[Path]:
     """The outputs of ``paths`` that exist already."""
     keys = [k for k in paths if k != 'labeled' or include_labeled]
     return [paths[k] for k in keys if os.path.exists(paths[k])]
+
+
+def stale_side_files(fmt: str, paths: OutputPaths, metrics: Sequence[str] = ()) -> List[Path]:
+    """Files an earlier run may have left beside this video's outputs that this run will not
+    rewrite, so that they would disagree with the new predictions: DeepLabCut's ``.csv``,
+    ``_full.pickle`` and assemblies files, Lightning Pose's PCA error files of the PCAs not in
+    ``metrics`` (``'pca_singleview'``, ``'pca_multiview'``). Only those that exist."""
+    if fmt == 'dlc':
+        prefix = str(paths.predictions)[:-len('.h5')]
+        side = {'csv': f'{prefix}.csv', 'full': f'{prefix}_full.pickle',
+                'assemblies': f'{prefix}_assemblies.pickle',
+                'assemblies_table': f'{prefix}_assemblies.npz'}
+        candidates = [Path(f) for key, f in side.items() if key not in paths]
+    elif fmt == 'lp':
+        from posecfg.interop.lp.outputs import metric_path
+        candidates = [Path(metric_path(str(paths.predictions), kind))
+                      for kind in ('pca_singleview', 'pca_multiview') if kind not in metrics]
+    else:
+        candidates = []
+    return [f for f in candidates if f.exists()]

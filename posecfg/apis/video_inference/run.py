@@ -33,7 +33,8 @@ from ..video import (COLOR_BY, DecodeReport, LabeledVideoWriter, VideoDecodeWarn
 from .model import VideoModel
 from .context_edges import ContextEdgeStream, lp_context_edges
 from .outputs import (OutputPaths, default_instances, dlc_multi_animal, dlc_project_of,
-                      dlc_scorer, existing, output_paths, write_outputs)
+                      dlc_scorer, existing, output_paths, stale_side_files,
+                      write_outputs)
 from .predictors import BottomUpFramePredictor, ContextFramePredictor, TopDownFramePredictor
 
 __all__ = ['VideoResult', 'infer_video', 'load_detections', 'default_format',
@@ -181,6 +182,11 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
     if fmt == 'lp' and metric_pcas is None:  # a bad hook or labels CSV fails before the frames
         from posecfg.interop.lp.metric_files import video_metric_pcas
         metric_pcas = video_metric_pcas(vm.cfg, vm.keypoint_names)
+    if found:  # overwriting: an earlier run's files this run will not rewrite would disagree
+        for stale in stale_side_files(fmt, paths, list(metric_pcas or ())):
+            os.remove(stale)
+            print(f'{video}: removed {stale} of the earlier run (this run does not write it)',
+                  file=log)
     context = vm.context
     if vm.kind == 'topdown':
         predictor = TopDownFramePredictor(vm, detections, num)
