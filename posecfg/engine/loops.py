@@ -316,6 +316,22 @@ class PoseTestLoop(TestLoop):
         return metrics
 
     @torch.no_grad()
+    def test_steps(self, loader):
+        """``(batch, outputs)`` of each batch of another ``loader`` (e.g. a train split a hook
+        evaluates too), run as this loop runs its own: the prepared inference model (folded,
+        compiled) under the same autocast. Outside :meth:`run` the model is prepared anew."""
+        model = self._model or inference_model(self.runner, self.dataloader, self.fold_bn,
+                                               self.compile_eval, self.fp16)
+        was_training = model.training
+        model.eval()
+        try:
+            for batch in loader:
+                with autocast(enabled=self.fp16):
+                    yield batch, model.test_step(batch)
+        finally:
+            model.train(was_training)
+
+    @torch.no_grad()
     def run_iter(self, idx, data_batch):
         self.runner.call_hook('before_test_iter', batch_idx=idx, data_batch=data_batch)
         with autocast(enabled=self.fp16):

@@ -216,7 +216,12 @@ class DLCEvaluationHook(Hook):
 
     @staticmethod
     def _predict(runner, loader) -> List[tuple]:
-        """``(gt, outputs)`` of the model's test steps over ``loader`` (this rank's share)."""
+        """``(gt, outputs)`` of the model's test steps over ``loader`` (this rank's share), run
+        as the test loop runs the test split (its folded/compiled model and autocast), so both
+        splits' predictions come from the same computation."""
+        loop = runner.test_loop
+        if hasattr(loop, 'test_steps'):
+            return [_kept(batch, outputs) for batch, outputs in loop.test_steps(loader)]
         model = runner.model
         was_training = model.training
         model.eval()
