@@ -98,6 +98,17 @@ def cli_main(main: Callable[[], int]) -> Callable[[], None]:
                 raise
             print(f'error: {e}', file=sys.stderr)
             sys.exit(2)
+        finally:
+            _leave_process_group()
         sys.exit(code or 0)
 
     return wrapper
+
+
+def _leave_process_group():
+    """Destroy the distributed process group a tool joined (tools/dist_*.sh): left to the
+    interpreter's exit, gloo's threads were sometimes torn down joinable and the rank aborted
+    ('terminate called without an active exception') after its work was done."""
+    dist = sys.modules.get('torch.distributed')  # a tool that never imported it never joined
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
