@@ -506,11 +506,13 @@ def test_stale_side_files_of_an_earlier_run(tmp_path):
     for suffix in ('.csv', '_temporal_norm.csv', '_pca_singleview_error.csv',
                    '_pca_multiview_error.csv'):
         (lp.predictions.parent / f'v{suffix}').write_text('x')
-    assert stale_side_files('lp', lp, ['pca_singleview']) == [
+    assert stale_side_files('lp', lp, lp, ['pca_singleview']) == [
         lp.predictions.parent / 'v_pca_multiview_error.csv']
-    assert stale_side_files('lp', lp, ['pca_singleview', 'pca_multiview']) == []
+    assert stale_side_files('lp', lp, lp, ['pca_singleview', 'pca_multiview']) == []
     dlc = output_paths(tmp_path / 'v.mp4', 'dlc', tmp_path, 'DLC_x', multi_animal=True)
     for suffix in ('.h5', '.csv', '_full.pickle', '_assemblies.pickle'):
         (tmp_path / f'vDLC_x{suffix}').write_text('x')
-    assert stale_side_files('dlc', dlc) == [tmp_path / 'vDLC_x.csv',
-                                            tmp_path / 'vDLC_x_full.pickle']
+    every = output_paths(tmp_path / 'v.mp4', 'dlc', tmp_path, 'DLC_x', save_csv=True,
+                         multi_animal=True, full_pickle=True)
+    assert stale_side_files('dlc', dlc, every) == [tmp_path / 'vDLC_x.csv',
+                                                   tmp_path / 'vDLC_x_full.pickle']

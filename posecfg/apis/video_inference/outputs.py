@@ -323,21 +323,17 @@ def existing(paths: OutputPaths, include_labeled: bool) -> List[Path]:
     return [paths[k] for k in keys if os.path.exists(paths[k])]
 
 
-def stale_side_files(fmt: str, paths: OutputPaths, metrics: Sequence[str] = ()) -> List[Path]:
+def stale_side_files(fmt: str, paths: OutputPaths, every: OutputPaths,
+                     metrics: Sequence[str] = ()) -> List[Path]:
     """Files an earlier run may have left beside this video's outputs that this run will not
-    rewrite, so that they would disagree with the new predictions: DeepLabCut's ``.csv``,
-    ``_full.pickle`` and assemblies files, Lightning Pose's PCA error files of the PCAs not in
-    ``metrics`` (``'pca_singleview'``, ``'pca_multiview'``). Only those that exist."""
-    if fmt == 'dlc':
-        prefix = str(paths.predictions)[:-len('.h5')]
-        side = {'csv': f'{prefix}.csv', 'full': f'{prefix}_full.pickle',
-                'assemblies': f'{prefix}_assemblies.pickle',
-                'assemblies_table': f'{prefix}_assemblies.npz'}
-        candidates = [Path(f) for key, f in side.items() if key not in paths]
-    elif fmt == 'lp':
+    rewrite, so that they would disagree with the new predictions: those of ``every`` (the
+    :func:`output_paths` of the same video with every option on) that ``paths`` lacks, the
+    labeled video aside (DeepLabCut's ``.csv``, ``_full.pickle``, assemblies), and Lightning
+    Pose's PCA error files of the PCAs not in ``metrics`` (``'pca_singleview'``,
+    ``'pca_multiview'``). Only those that exist."""
+    candidates = [every[k] for k in every if k not in paths and k != 'labeled']
+    if fmt == 'lp':
         from posecfg.interop.lp.outputs import metric_path
-        candidates = [Path(metric_path(str(paths.predictions), kind))
-                      for kind in ('pca_singleview', 'pca_multiview') if kind not in metrics]
-    else:
-        candidates = []
+        candidates += [Path(metric_path(str(paths.predictions), kind))
+                       for kind in ('pca_singleview', 'pca_multiview') if kind not in metrics]
     return [f for f in candidates if f.exists()]

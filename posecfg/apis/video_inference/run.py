@@ -183,7 +183,9 @@ def infer_video(vm: VideoModel, video, fmt: str = 'dlc', out_dir=None, batch_siz
         from posecfg.interop.lp.metric_files import video_metric_pcas
         metric_pcas = video_metric_pcas(vm.cfg, vm.keypoint_names)
     if found:  # overwriting: an earlier run's files this run will not rewrite would disagree
-        for stale in stale_side_files(fmt, paths, list(metric_pcas or ())):
+        every = output_paths(video, fmt, out_dir, scorer, pcutoff, save_csv=True,
+                             multi_animal=True, full_pickle=True)
+        for stale in stale_side_files(fmt, paths, every, list(metric_pcas or ())):
             os.remove(stale)
             print(f'{video}: removed {stale} of the earlier run (this run does not write it)',
                   file=log)
