@@ -4,13 +4,14 @@
 # (a) training images/s, resnet_50 and hrnet_w32, 448x448 crops, batch 8 (the shuffle's yaml);
 # (b) evaluation images/s (116 train+test images); (c) video analysis frames/s of a clip of
 # m3v1mp4.mp4, with the decode-only rate beside; (d) test RMSE after the same wall-clock
-# training budget from the same initialisation (once, after the rounds; --budget 0 skips it).
+# training budget from the same initialisation (once, after the rounds; --budget 0 skips it;
+# --budget-side-by-side runs both sides at once, one core and one thread each).
 # --dataset multianimal: the synthetic multi-animal project instead (issue 15 item 7), networks
 # resnet_50 (part affinity fields) and dekr_w32: (a) training and (b) evaluation with assembly
 # per network (pairs dlc_ma_train_<net>, dlc_ma_evaluate_<net>), (d) as above; no video.
 # Each measurement alternates posecfg then DeepLabCut, ROUNDS times; compare.py prints ratios.
 #   benchmarks/run_dlc.sh [--dataset openfield] [--rounds 1] [--iters 3] [--warmup 1] [--nets resnet_50,hrnet_w32]
-#                         [--clip-frames 100] [--budget 600]
+#                         [--clip-frames 100] [--budget 600] [--budget-side-by-side]
 #                         [--only train,evaluate,video,budget] [--data-root DIR]
 #                         [--work DIR] [--out FILE.jsonl]
 # --work keeps the prepared projects in DIR (prepared only once) and --out appends to FILE, so
@@ -25,6 +26,7 @@ NETS=
 CLIP_FRAMES=100
 BUDGET=600
 ONLY=train,evaluate,video,budget
+BUDGET_SIDE_BY_SIDE=0
 WORK=
 OUT=benchmarks/.cache/dlc-results-$(date +%Y%m%d-%H%M%S).jsonl
 export POSECFG_SHARED_DATA=${POSECFG_SHARED_DATA:-$(cd .. && pwd)/shared/data}
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
         --nets) NETS=$2; shift 2 ;;
         --clip-frames) CLIP_FRAMES=$2; shift 2 ;;
         --budget) BUDGET=$2; shift 2 ;;
+        --budget-side-by-side) BUDGET_SIDE_BY_SIDE=1; shift ;;
         --only) ONLY=$2; shift 2 ;;
         --data-root) POSECFG_SHARED_DATA=$2; shift 2 ;;
         --work) WORK=$2; shift 2 ;;
@@ -115,8 +118,19 @@ for round in $(seq "$ROUNDS"); do
     fi
 done
 if wants budget && [ "$BUDGET" != 0 ]; then
-    record "${PREFIX}budget" posecfg $OURS benchmarks/dlc_bench.py budget "$W/posecfg" --seconds "$BUDGET" "${COMMON[@]}"
-    record "${PREFIX}budget" reference $REF benchmarks/reference/dlc_bench.py budget "$W/reference" --seconds "$BUDGET" "${COMMON[@]}"
+    if [ "$BUDGET_SIDE_BY_SIDE" = 1 ]; then
+        # both sides at once, each pinned to its own core with one thread: the same wall-clock
+        # budget in half the time, and whatever else loads the machine loads both alike
+        record "${PREFIX}budget" posecfg taskset -c 0 $OURS benchmarks/dlc_bench.py budget "$W/posecfg" --seconds "$BUDGET" --threads 1 &
+        ours_pid=$!
+        record "${PREFIX}budget" reference taskset -c 1 $REF benchmarks/reference/dlc_bench.py budget "$W/reference" --seconds "$BUDGET" --threads 1 &
+        ref_pid=$!
+        wait $ours_pid
+        wait $ref_pid
+    else
+        record "${PREFIX}budget" posecfg $OURS benchmarks/dlc_bench.py budget "$W/posecfg" --seconds "$BUDGET" "${COMMON[@]}"
+        record "${PREFIX}budget" reference $REF benchmarks/reference/dlc_bench.py budget "$W/reference" --seconds "$BUDGET" "${COMMON[@]}"
+    fi
 fi
 echo "results: $OUT" >&2
 python3 benchmarks/compare.py "$OUT"
