@@ -174,6 +174,15 @@ def test_save_frames_as_deeplabcut_names_them(project, tmp_path):
         assert color_at(image, 'mus1', 'nose', t=t) == BY_NAME[0]
 
 
+def test_save_frames_again_keeps_only_this_runs_frames(project, tmp_path):
+    folder = tmp_path / 'temp-v'
+    folder.mkdir()
+    (folder / 'file2.png').write_bytes(b'an earlier run')
+    (folder / 'notes.txt').write_text('not a frame image')
+    project(save_frames=True, Frames2plot=[1], keypoints_only=True)
+    assert sorted(p.name for p in folder.iterdir()) == ['file1.png', 'notes.txt']
+
+
 def test_filtered_predictions(project, tmp_path):
     with pytest.raises(FileNotFoundError, match=f'v{SCORER}_filtered.h5.*filterpredictions'):
         project(filtered=True)

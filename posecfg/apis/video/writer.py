@@ -56,7 +56,9 @@ existing output as it was. An existing output is an error unless ``overwrite=Tru
 from __future__ import annotations
 
 import collections
+import glob
 import os
+import re
 import tempfile
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -343,7 +345,9 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
         keypoints_only: draw on black frames of the video's size instead of the video's
             (DeepLabCut's ``keypoints_only``), one per prediction row; nothing is decoded.
         frames_dir: also save each frame written as ``file<t>.png`` there, ``t`` zero-padded
-            to ``ceil(log10(frame count))`` digits (DeepLabCut's ``save_frames``).
+            to ``ceil(log10(frame count))`` digits (DeepLabCut's ``save_frames``); the
+            ``file<t>.png`` images an earlier run left there are removed first, so the folder
+            holds this video's frames only.
         writer_kwargs: :class:`LabeledVideoWriter`'s (colormap, pcutoff, dotsize, skeleton, …;
             ``fps`` defaults to the video's).
     Returns:
@@ -393,6 +397,9 @@ def write_labeled_video(video, keypoints: np.ndarray, scores: np.ndarray, out_pa
 
     if frames_dir is not None:
         os.makedirs(frames_dir, exist_ok=True)
+        for old in glob.glob(os.path.join(glob.escape(os.fspath(frames_dir)), 'file*.png')):
+            if re.fullmatch(r'file\d+\.png', os.path.basename(old)):
+                os.remove(old)
         digits = int(np.ceil(np.log10(max(len(keypoints), 1))))
     if keypoints_only:
         source = open_video(video, backend=backend)
