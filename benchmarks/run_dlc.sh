@@ -63,7 +63,7 @@ fi
 OURS=${OURS_PYTHON:-.venv/bin/python}  # OURS_PYTHON: an existing posecfg environment
 [ -x "$OURS" ] || make env >/dev/null
 benchmarks/setup_dlc_reference_env.sh >/dev/null
-REF=benchmarks/.dlc-ref-env/bin/python
+REF=${DLC_REF_ENV:-benchmarks/.dlc-ref-env}/bin/python  # DLC_REF_ENV: as the setup script
 THREADS=${THREADS:-$(nproc)}
 mkdir -p "$(dirname "$OUT")"
 touch "$OUT"
@@ -73,9 +73,6 @@ if [ -z "$WORK" ]; then
     trap 'rm -rf "$WORK"' EXIT
 fi
 wants() { [[ ",$ONLY," == *",$1,"* ]]; }
-# DeepLabCut's DEKR calls torchvision's compiled deform_conv2d, absent from the reference env
-# (benchmarks/README.md, "Reference environment (DeepLabCut 3.0.2)"): posecfg's side only
-reference_runs() { [ "$1" != dekr_w32 ]; }
 W=$WORK$SUB  # the two projects: $W/reference, $W/posecfg
 
 if [ ! -f "$W/prepared" ]; then
@@ -96,7 +93,6 @@ for round in $(seq "$ROUNDS"); do
     if wants train; then
         for net in ${NETS//,/ }; do
             record "${PREFIX}train_$net" posecfg $OURS benchmarks/dlc_bench.py train "$W/posecfg" --net $net --iters "$ITERS" --warmup "$WARMUP" "${COMMON[@]}"
-            reference_runs $net || continue
             record "${PREFIX}train_$net" reference $REF benchmarks/reference/dlc_bench.py train "$W/reference" --net $net --iters "$ITERS" --warmup "$WARMUP" "${COMMON[@]}"
         done
     fi
@@ -107,7 +103,6 @@ for round in $(seq "$ROUNDS"); do
         else
             for net in ${NETS//,/ }; do
                 record "${PREFIX}evaluate_$net" posecfg $OURS benchmarks/dlc_bench.py evaluate "$W/posecfg" --net $net "${COMMON[@]}"
-                reference_runs $net || continue
                 record "${PREFIX}evaluate_$net" reference $REF benchmarks/reference/dlc_bench.py evaluate "$W/reference" --net $net "${COMMON[@]}"
             done
         fi

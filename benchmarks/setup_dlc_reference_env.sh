@@ -8,8 +8,8 @@
 #   PYTHON=python3.11 DLC_REF_ENV=/some/dir benchmarks/setup_dlc_reference_env.sh
 #
 # A finished env carries the stamp $DLC_REF_ENV/.dlc-ref-installed holding the hash of this
-# script and of benchmarks/reference/torchvision_cpu_ops.py; a run with a matching stamp only
-# re-runs the import check. See benchmarks/README.md, "Reference environment (DeepLabCut 3.0.2)".
+# script and of benchmarks/reference/torchvision_cpu_ops.py and torchvision_cuda_stubs.cpp; a run
+# with a matching stamp only re-runs the import check. Needs g++ (the CUDA stand-ins, step 4). See benchmarks/README.md, "Reference environment (DeepLabCut 3.0.2)".
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,28 +18,54 @@ PYTHON="${PYTHON:-python3}"
 PY="$DLC_REF_ENV/bin/python"
 STAMP="$DLC_REF_ENV/.dlc-ref-installed"
 OPS="$HERE/reference/torchvision_cpu_ops.py"
-SCRIPT_HASH="$(cat "${BASH_SOURCE[0]}" "$OPS" | sha256sum | cut -d' ' -f1)"
+STUBS_SRC="$HERE/reference/torchvision_cuda_stubs.cpp"
+SCRIPT_HASH="$(cat "${BASH_SOURCE[0]}" "$OPS" "$STUBS_SRC" | sha256sum | cut -d' ' -f1)"
 
 if [[ "${1:-}" == "--force" ]]; then
     rm -rf "$DLC_REF_ENV"
 fi
 
 verify() {
-    # import deeplabcut and its PyTorch models (torchvision included), and the stand-in nms on a
-    # hand-made case: boxes 0 and 1 overlap with IoU 81/119 > 0.5, box 2 is apart.
+    # import deeplabcut and its PyTorch models, then torchvision's own compiled operators (not
+    # stand-ins) against hand-computed values:
+    # - nms: boxes 0 and 1 overlap with IoU 81/119 > 0.5, box 2 is apart;
+    # - deform_conv2d with zero offsets is conv2d (padding and dilation 1 and 2);
+    # - a 1x1 kernel with offsets (dy, dx) = (0.5, 0.25) reads x bilinearly between 4 cells, 0
+    #   off the map (last row and column half off it);
+    # - its compiled backward against finite differences (gradcheck, float64).
     "$PY" -W ignore - <<'PYEOF'
 import logging
 logging.disable(logging.WARNING)
 import torch
+import torch.nn.functional as F
 import torchvision
 import deeplabcut
 from deeplabcut.pose_estimation_pytorch.models import PoseModel  # noqa: F401
+from torchvision.ops import deform_conv2d
 
+assert torchvision.extension._has_ops(), "torchvision's _C.so did not load"
 boxes = torch.tensor([[0., 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]])
-kept = torch.ops.torchvision.nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)
+kept = torchvision.ops.nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)
 assert kept.tolist() == [0, 2], kept
+
+g = torch.Generator().manual_seed(0)
+x, w = torch.randn(2, 3, 6, 5, generator=g), torch.randn(4, 3, 3, 3, generator=g)
+for d in (1, 2):
+    got = deform_conv2d(x, torch.zeros(2, 18, 6, 5), w, padding=d, dilation=d)
+    assert torch.allclose(got, F.conv2d(x, w, padding=d, dilation=d), atol=1e-5), d
+x = torch.arange(12, dtype=torch.float64).reshape(1, 1, 3, 4)
+offset = torch.tensor([0.5, 0.25], dtype=torch.float64).reshape(1, 2, 1, 1).expand(1, 2, 3, 4)
+got = deform_conv2d(x, offset, torch.ones(1, 1, 1, 1, dtype=torch.float64))[0, 0]
+xp = F.pad(x[0, 0], (0, 1, 0, 1))  # 0 past the last row and column
+want = (0.5 * 0.75 * xp[:-1, :-1] + 0.5 * 0.25 * xp[:-1, 1:]
+        + 0.5 * 0.75 * xp[1:, :-1] + 0.5 * 0.25 * xp[1:, 1:])
+assert torch.allclose(got, want, atol=1e-12), (got, want)
+inputs = (torch.randn(1, 2, 4, 3, dtype=torch.float64, generator=g, requires_grad=True),
+          ((torch.rand(1, 18, 4, 3, dtype=torch.float64, generator=g) - 0.5) * 5).requires_grad_(),
+          torch.randn(2, 2, 3, 3, dtype=torch.float64, generator=g, requires_grad=True))
+assert torch.autograd.gradcheck(lambda a, o, b: deform_conv2d(a, o, b, padding=1), inputs)
 print(f'dlc-ref-env OK: deeplabcut {deeplabcut.__version__}, torch {torch.__version__}, '
-      f'torchvision {torchvision.__version__} (pure-torch nms)')
+      f'torchvision {torchvision.__version__} (its own compiled CPU ops: nms, deform_conv2d)')
 PYEOF
 }
 
@@ -48,8 +74,13 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$SCRIPT_HASH" && -x "$PY" ]]; then
     # (a few seconds; importing all of deeplabcut takes ~15 s of CPU)
     "$PY" -W ignore -c 'import torch, torchvision, importlib.metadata as m
 assert m.version("deeplabcut") == "3.0.2"
+assert torchvision.extension._has_ops(), "torchvision\x27s _C.so did not load"
 assert torch.ops.torchvision.nms(torch.tensor([[0., 0, 1, 1]]), torch.ones(1), 0.5).tolist() == [0]
-print("dlc-ref-env OK (stamp matches): deeplabcut 3.0.2, torch", torch.__version__)'
+x, w = torch.randn(1, 2, 4, 4), torch.randn(3, 2, 3, 3)
+y = torchvision.ops.deform_conv2d(x, torch.zeros(1, 18, 4, 4), w, padding=1)
+assert torch.allclose(y, torch.nn.functional.conv2d(x, w, padding=1), atol=1e-5)
+print("dlc-ref-env OK (stamp matches): deeplabcut 3.0.2, torch", torch.__version__,
+      "with torchvision\x27s compiled CPU ops")'
     exit 0
 fi
 
@@ -116,14 +147,21 @@ pip_run download --quiet --no-deps -d "$WHEELS" "deeplabcut==3.0.2" "torchvision
 pip_run install --quiet -c "$CONSTRAINTS" "$WHEELS"/deeplabcut-3.0.2-*.whl \
     "$WHEELS"/torchvision-0.28.0-*.whl
 
-# 4. The pure-torch torchvision::nms/qnms, registered by sitecustomize.py before torchvision's
-#    first import (torchvision's _meta_registrations.py needs the operators to exist).
+# 4. torchvision's own compiled operators: its _C.so was linked against a CUDA torch and needs
+#    libcudart.so.13, libc10_cuda.so and libtorch_cuda.so besides the torch libraries the CPU
+#    build has. torchvision_cuda_stubs.cpp defines the symbols it takes from those three (fat-
+#    binary registration as no-ops, CUDA-only calls aborting); they are compiled here with g++
+#    into site-packages/posecfg_cuda_stubs/ and loaded (RTLD_GLOBAL, under those sonames) by a
+#    sitecustomize.py import hook just before torchvision's first import, which then loads its
+#    _C.so: nms, deform_conv2d, ... run torchvision's CPU kernels.
 SITE="$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
 cp "$OPS" "$SITE/posecfg_torchvision_cpu_ops.py"
+"$PY" "$SITE/posecfg_torchvision_cpu_ops.py" build "$STUBS_SRC" "$SITE/posecfg_cuda_stubs" >/dev/null
 cat > "$SITE/sitecustomize.py" <<'SEOF'
 # Written by posecfg's benchmarks/setup_dlc_reference_env.sh: torchvision 0.28.0's compiled ops
-# do not load on the CPU-only torch 2.13.0, so torchvision::nms/qnms are defined in pure torch
-# just before torchvision is first imported (see posecfg_torchvision_cpu_ops.py).
+# (_C.so) were linked against a CUDA torch; stand-ins for its three CUDA libraries are loaded
+# just before torchvision is first imported, so they load on the CPU-only torch 2.13.0 (see
+# posecfg_torchvision_cpu_ops.py).
 import posecfg_torchvision_cpu_ops
 
 posecfg_torchvision_cpu_ops.install_import_hook()
