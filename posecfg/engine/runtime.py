@@ -22,7 +22,8 @@
   2 cores) is won back (ResNet-50 256x192 flip-test inference: 12 → 17 images/s).
 - ``threads``: torch's intra-op threads, or ``'auto'``: each process of a launch gets its share
   of the cores, and a short probe (a few 3x3 convolutions in the run's dtype and memory order,
-  ~0.2 s) keeps the fewest threads that run within 10% of the fastest. On cores shared with
+  forward and, for a training run, backward; ~0.2-0.5 s) keeps the fewest threads that run
+  within 10% of the fastest. On cores shared with
   other work a second thread can cost more than it brings: measured on a 2-vCPU machine with the
   other vCPU busy, bf16 training ran at 130 images/s on one thread and 17 on two. (Dataloader
   workers run one thread each, and OpenCV single-threaded in them.)
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import os
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Optional, Union
@@ -61,37 +63,59 @@ def native_bf16() -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=None)  # once per process and setting: the probe costs ~0.2 s
+def probe_step(conv: torch.nn.Module, x: torch.Tensor, backward: bool) -> None:
+    """One probe step: the convolution's forward, and with ``backward`` its backward too (the
+    input and weight gradients a training step computes)."""
+    if not backward:
+        with torch.no_grad():
+            conv(x)
+        return
+    conv(x).sum().backward()
+    conv.weight.grad = x.grad = None
+
+
+@functools.lru_cache(maxsize=None)  # once per process and setting: the probe costs ~0.2-0.5 s
 def probe_threads(max_threads: int, dtype: Optional[torch.dtype], channels_last: bool,
-                  repeats: int = 5) -> int:
-    """The fewest threads (1..max_threads) whose time on a typical convolution is within 10% of
-    the fastest; torch's thread count is left as it was."""
+                  repeats: int = 5, backward: bool = False) -> int:
+    """The fewest threads (1..max_threads) whose median time on a typical convolution is within
+    10% of the fastest; torch's thread count is left as it was. The median, not the minimum: on
+    a busy core most repeats of the two-thread step were 10-100x slower than one thread and an
+    occasional one as fast, which the minimum would take for the rule.
+
+    ``backward``: time forward + backward (for a training run). The two can disagree: on a
+    2-vCPU Xeon (AMX) with the other vCPU busy, a bf16 channels-last 3x3 convolution (8, 64, 56,
+    56) ran forward in 1 ms on two threads against 2 ms on one, but backward in 264 ms against
+    25 ms (two threads synchronise more often in the backward kernels, and a thread that loses
+    its core stalls the other): a forward-only probe picked two threads for a training run
+    that one thread trained several times faster."""
     before = torch.get_num_threads()
     conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False)
     x = torch.randn(8, 64, 48, 48)
     if channels_last:
         conv, x = conv.to(memory_format=torch.channels_last), \
             x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(backward)
     best = {}
     try:
-        with torch.no_grad(), torch.autocast('cpu', dtype=dtype or torch.bfloat16,
-                                             enabled=dtype is not None):
+        with torch.autocast('cpu', dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             for n in range(1, max_threads + 1):
                 torch.set_num_threads(n)
-                conv(x)  # warm-up: kernels chosen, threads started
+                probe_step(conv, x, backward)  # warm-up: kernels chosen, threads started
                 times = []
                 for _ in range(repeats):
                     start = time.perf_counter()
-                    conv(x)
+                    probe_step(conv, x, backward)
                     times.append(time.perf_counter() - start)
-                best[n] = min(times)
+                best[n] = statistics.median(times)
     finally:
         torch.set_num_threads(before)
     fastest = min(best.values())
     return min(n for n, t in best.items() if t <= 1.1 * fastest)
 
 
-def resolve_runtime(runtime: Optional[dict], cuda: bool) -> Runtime:
+def resolve_runtime(runtime: Optional[dict], cuda: bool, training: bool = False) -> Runtime:
+    """The config's ``runtime`` section with its defaults and ``'auto'`` values resolved;
+    ``training``: the run trains (``threads='auto'`` then probes forward + backward)."""
     settings = dict(DEFAULTS, **(runtime or {}))
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
@@ -113,8 +137,8 @@ def resolve_runtime(runtime: Optional[dict], cuda: bool) -> Runtime:
     threads = settings['threads']
     if threads == 'auto':
         share = max(1, (os.cpu_count() or 1) // int(os.environ.get('LOCAL_WORLD_SIZE', 1)))
-        threads = probe_threads(share, dtype, bool(settings['channels_last'])) if share > 1 \
-            else 1
+        threads = probe_threads(share, dtype, bool(settings['channels_last']),
+                                backward=training) if share > 1 else 1
     elif not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"runtime.threads must be 'auto' or a positive integer, got "
                           f'{threads!r}')

@@ -4,7 +4,8 @@ import torch
 
 from posecfg.engine.hooks import CompileModelHook
 from posecfg.engine.loops import COMPILE_EVAL_MIN_SAMPLES, inference_model
-from posecfg.engine.runtime import probe_threads, resolve_runtime
+from posecfg.engine import runtime
+from posecfg.engine.runtime import probe_step, probe_threads, resolve_runtime
 
 
 class FakeRunner:
@@ -86,6 +87,41 @@ def test_thread_probe_and_explicit_threads():
         resolve_runtime({'threads': 0}, cuda=False)
     with pytest.raises(Exception, match="runtime: unknown key"):
         resolve_runtime({'thread': 1}, cuda=False)
+
+
+def test_training_probe_times_the_backward(monkeypatch):
+    """A training run's thread probe runs the convolution's backward (weight gradient), an
+    evaluation's only its forward."""
+    conv = torch.nn.Conv2d(2, 2, 3, padding=1, bias=False)
+    x = torch.randn(1, 2, 5, 5, requires_grad=True)
+    grads = []
+    conv.weight.register_hook(lambda g: grads.append(g))
+    probe_step(conv, x, backward=False)
+    assert grads == []
+    probe_step(conv, x, backward=True)
+    assert len(grads) == 1 and conv.weight.grad is None and x.grad is None  # nothing kept
+    seen = []
+    monkeypatch.setattr(runtime.os, 'cpu_count', lambda: 2)
+    monkeypatch.setattr(runtime, 'probe_threads',
+                        lambda n, dtype, cl, backward=False: seen.append(backward) or 1)
+    resolve_runtime({}, cuda=False, training=True)
+    resolve_runtime({}, cuda=False)
+    assert seen == [True, False]
+
+
+def test_thread_probe_takes_the_median(monkeypatch):
+    """On a busy core two threads were mostly far slower with an occasional fast repeat: the
+    probe goes by the typical (median) time, not the luckiest."""
+    clock = [0.0]
+    # seconds per step: warm-up first, then the 5 timed repeats (one lucky for two threads)
+    durations = {1: iter([0.01] * 6), 2: iter([0.1, 0.001, 0.1, 0.1, 0.1, 0.1])}
+    monkeypatch.setattr(runtime, 'probe_step',
+                        lambda conv, x, backward: clock.__setitem__(
+                            0, clock[0] + next(durations[torch.get_num_threads()])))
+    monkeypatch.setattr(runtime.time, 'perf_counter', lambda: clock[0])
+    before = torch.get_num_threads()
+    assert probe_threads.__wrapped__(2, None, False, backward=True) == 1
+    assert torch.get_num_threads() == before
 
 
 def test_slurm_environment(monkeypatch):
