@@ -1,4 +1,6 @@
 """The runtime switches: compile decisions, evaluation preparation, the thread probe."""
+import sys
+
 import pytest
 import torch
 
@@ -122,6 +124,33 @@ def test_thread_probe_takes_the_median(monkeypatch):
     before = torch.get_num_threads()
     assert probe_threads.__wrapped__(2, None, False, backward=True) == 1
     assert torch.get_num_threads() == before
+
+
+def in_heap(address: int) -> bool:
+    """Whether ``address`` lies in the process's brk heap (``[heap]`` in /proc/self/maps),
+    where malloc keeps freed blocks, rather than in a block mapped for one allocation."""
+    with open('/proc/self/maps') as maps:
+        for line in maps:
+            if line.rstrip().endswith('[heap]'):
+                low, high = (int(v, 16) for v in line.split()[0].split('-'))
+                return low <= address < high
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason="glibc's mallopt")
+def test_reuse_memory_keeps_large_blocks_in_the_heap():
+    """After ``reuse_freed_memory`` a 64 MB tensor comes from malloc's heap, whose freed blocks
+    serve later allocations without faulting their pages in again; with glibc's defaults
+    (blocks above 32 MB mapped one by one and unmapped when freed) it does not."""
+    assert runtime.reuse_freed_memory()
+    assert in_heap(torch.empty(16 * 1024 * 1024).data_ptr())
+
+
+def test_reuse_memory_setting(monkeypatch):
+    assert resolve_runtime({}, cuda=False).reuse_memory is True
+    assert resolve_runtime({'reuse_memory': False}, cuda=False).reuse_memory is False
+    with pytest.raises(Exception, match='runtime.reuse_memory must be True or False'):
+        resolve_runtime({'reuse_memory': 'yes'}, cuda=False)
 
 
 def test_slurm_environment(monkeypatch):
