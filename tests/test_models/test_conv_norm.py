@@ -83,11 +83,11 @@ def test_frozen_batchnorms_fold_into_convolutions_while_training(build, monkeypa
     for name, grad in folded_grads.items():
         torch.testing.assert_close(grad, layered_grads[name], rtol=1e-9, atol=1e-10,
                                    msg=lambda m: f'{name}: {m}')
-    # the BatchNorm layers themselves did not run while training (each one did in eval)
+    # the BatchNorm layers themselves did not run while training; in eval mode (gradients on
+    # or off) each one does, as inference's own folding expects
     assert count_batchnorm_calls(model, x) == 0
-    with torch.no_grad():
-        assert count_batchnorm_calls(model, x) == len(
-            [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)])
+    assert count_batchnorm_calls(model.eval(), x) == len(
+        [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)])
 
 
 def test_conv_norm_runs_training_and_other_norms_as_layers():
@@ -99,11 +99,17 @@ def test_conv_norm_runs_training_and_other_norms_as_layers():
         norm.train(isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats)
         calls = []
         norm.register_forward_hook(lambda *a: calls.append(1))
-        torch.testing.assert_close(conv_norm(conv, norm, x), norm(conv(x)))
+        torch.testing.assert_close(conv_norm(conv, norm, x, True), norm(conv(x)))
         assert len(calls) == 2  # run as a layer in conv_norm, and in the reference
     frozen = nn.BatchNorm2d(4).eval()
     frozen.running_mean.fill_(0.5)
-    torch.testing.assert_close(conv_norm(conv, frozen, x), frozen(conv(x)))  # conv bias kept
+    torch.testing.assert_close(conv_norm(conv, frozen, x, True), frozen(conv(x)))  # conv bias
+    calls = []
+    frozen.register_forward_hook(lambda *a: calls.append(1))
+    conv_norm(conv, frozen, x, True)
+    assert calls == []  # folded
+    conv_norm(conv, frozen, x, False)
+    assert calls == [1]  # an eval-mode network runs the layers
     layers = nn.Sequential(nn.Sequential(conv, frozen, nn.ReLU()), nn.Conv2d(4, 2, 1),
                            nn.Upsample(scale_factor=2))
-    torch.testing.assert_close(run_layers(layers, x), layers(x))
+    torch.testing.assert_close(run_layers(layers, x, True), layers(x))

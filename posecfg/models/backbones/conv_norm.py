@@ -10,8 +10,10 @@ modules. What it saves: the BatchNorm's pass over the activation forward and its
 backward (the weight-side products are over ``C_out x C_in x k x k`` numbers, not
 ``N x C x H x W``). HRNet-W32 at 448x448, batch 8, bf16: ~290 BatchNorms per step.
 
-Only while gradients are recorded (training): inference folds BatchNorms once, into a copy of
-the model (:mod:`posecfg.models.utils.fold_bn`, which finds the pairs by running the layers).
+Only while the calling network trains (its own ``training`` flag; ``norm_eval`` keeps only the
+BatchNorms in eval mode): a network in eval mode runs the layers as they are, so its numbers do
+not depend on whether gradients are on, and inference folds BatchNorms its own way, once, into a
+copy of the model (:mod:`posecfg.models.utils.fold_bn`, which finds the pairs by running them).
 A BatchNorm that is training (batch statistics) or keeps no running statistics, a convolution
 that is not a plain ``nn.Conv2d`` (weight standardisation, deformable ...), or any other norm
 (GroupNorm) runs as before: ``norm(conv(x))``.
@@ -28,10 +30,11 @@ def frozen_batchnorm(norm: nn.Module) -> bool:
             and norm.running_mean is not None and norm.running_var is not None)
 
 
-def conv_norm(conv: nn.Module, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``norm(conv(x))``: (N, C_in, H, W) → (N, C_out, H', W'); one convolution when ``norm``
-    is a frozen BatchNorm after a plain ``nn.Conv2d`` (module docstring)."""
-    if type(conv) is not nn.Conv2d or not torch.is_grad_enabled() or not frozen_batchnorm(norm):
+def conv_norm(conv: nn.Module, norm: nn.Module, x: torch.Tensor, training: bool) -> torch.Tensor:
+    """``norm(conv(x))``: (N, C_in, H, W) → (N, C_out, H', W'); one convolution when the
+    calling network is ``training`` and ``norm`` is a frozen BatchNorm after a plain
+    ``nn.Conv2d`` (module docstring)."""
+    if not training or type(conv) is not nn.Conv2d or not frozen_batchnorm(norm):
         return norm(conv(x))
     scale = torch.rsqrt(norm.running_var + norm.eps)
     if norm.weight is not None:
@@ -44,17 +47,18 @@ def conv_norm(conv: nn.Module, norm: nn.Module, x: torch.Tensor) -> torch.Tensor
     return conv._conv_forward(x, conv.weight * scale.reshape(-1, 1, 1, 1), shift)
 
 
-def run_layers(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+def run_layers(layers: nn.Sequential, x: torch.Tensor, training: bool) -> torch.Tensor:
     """``layers(x)`` for an ``nn.Sequential``, each ``Conv2d`` directly followed by a BatchNorm
-    run through :func:`conv_norm`; nested ``nn.Sequential`` layers are run the same way."""
+    run through :func:`conv_norm` (``training``: the calling network's mode); nested
+    ``nn.Sequential`` layers are run the same way."""
     children = list(layers)
     i = 0
     while i < len(children):
         layer = children[i]
         if i + 1 < len(children) and type(layer) is nn.Conv2d:
-            x = conv_norm(layer, children[i + 1], x)
+            x = conv_norm(layer, children[i + 1], x, training)
             i += 2
             continue
-        x = run_layers(layer, x) if type(layer) is nn.Sequential else layer(x)
+        x = run_layers(layer, x, training) if type(layer) is nn.Sequential else layer(x)
         i += 1
     return x

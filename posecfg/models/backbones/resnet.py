@@ -81,9 +81,9 @@ class BasicBlock(_ResidualBlock):
         return self.bn2
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.drop_block(conv_norm(self.conv1, self.bn1, x)))
-        out = self.drop_path(conv_norm(self.conv2, self.bn2, out))
-        return out + shortcut(self.downsample, x)
+        out = self.relu(self.drop_block(conv_norm(self.conv1, self.bn1, x, self.training)))
+        out = self.drop_path(conv_norm(self.conv2, self.bn2, out, self.training))
+        return out + shortcut(self.downsample, x, self.training)
 
 
 class Bottleneck(_ResidualBlock):
@@ -131,18 +131,19 @@ class Bottleneck(_ResidualBlock):
         return self.bn3
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(conv_norm(self.conv1, self.bn1, x))
-        out = self.relu(self.drop_block(conv_norm(self.conv2, self.bn2, out)))
-        out = self.drop_path(conv_norm(self.conv3, self.bn3, out))
-        return out + shortcut(self.downsample, x)
+        out = self.relu(conv_norm(self.conv1, self.bn1, x, self.training))
+        out = self.relu(self.drop_block(conv_norm(self.conv2, self.bn2, out, self.training)))
+        out = self.drop_path(conv_norm(self.conv3, self.bn3, out, self.training))
+        return out + shortcut(self.downsample, x, self.training)
 
 
-def shortcut(downsample: Optional[nn.Module], x: torch.Tensor) -> torch.Tensor:
+def shortcut(downsample: Optional[nn.Module], x: torch.Tensor, training: bool) -> torch.Tensor:
     """A residual block's shortcut: ``x``, or the projection (a conv + norm ``nn.Sequential``
-    runs through :func:`~.conv_norm.run_layers`)."""
+    runs through :func:`~.conv_norm.run_layers`; ``training``: the block's mode)."""
     if downsample is None:
         return x
-    return run_layers(downsample, x) if type(downsample) is nn.Sequential else downsample(x)
+    return run_layers(downsample, x, training) if type(downsample) is nn.Sequential \
+        else downsample(x)
 
 
 def make_downsample(in_channels: int, out_channels: int, stride: int, avg_down: bool,
@@ -428,7 +429,7 @@ class ResNet(BaseBackbone):
         if self.deep_stem:
             x = self.stem(x)
         else:
-            x = self.relu(conv_norm(self.conv1, self.bn1, x))
+            x = self.relu(conv_norm(self.conv1, self.bn1, x, self.training))
         return self.maxpool(x)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
