@@ -79,7 +79,7 @@ TOP_LEVEL: Dict[str, str] = {
     'auto_scale_lr': 'Runner auto_scale_lr',
     'experiment_name': 'Runner experiment_name (names the log folder)',
     # posecfg runtime switches (README "Performance switches", engine/runtime.py)
-    'runtime': 'autocast, channels_last, compile, threads, fold_bn, compile_eval',
+    'runtime': 'autocast, channels_last, compile, threads, fold_bn, compile_eval, reuse_memory',
 }
 
 _DATALOADER = {
@@ -148,7 +148,8 @@ SECTIONS: Dict[str, Dict[str, str]] = {
     'runtime': {'autocast': 'bf16 autocast', 'channels_last': 'NHWC memory format',
                 'compile': 'torch.compile of the networks', 'threads': 'torch threads',
                 'fold_bn': 'BatchNorm folding for evaluation',
-                'compile_eval': 'compiled evaluation model'},
+                'compile_eval': 'compiled evaluation model',
+                'reuse_memory': 'malloc keeps freed large blocks (CPU)'},
     'workflow': {},
 }
 

@@ -65,7 +65,7 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
     problems = schema_problems(c, file_variables(cfg))
     if problems:
         raise SchemaError('\n'.join(message for _, message in problems))
-    runtime = resolve_runtime(c.get('runtime'), cuda)
+    runtime = resolve_runtime(c.get('runtime'), cuda, training=not test)
     kwargs: Dict[str, Any] = dict(
         model=_model(c, runtime),
         work_dir=work_dir,

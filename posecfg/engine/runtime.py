@@ -1,7 +1,7 @@
 """Hardware switches: the config's ``runtime`` section.
 
     runtime = dict(autocast='auto', channels_last=True, compile='auto', threads='auto',
-                   fold_bn=True, compile_eval='auto')
+                   fold_bn=True, compile_eval='auto', reuse_memory=True)
 
 - ``autocast``: ``'bf16'`` runs forward passes (training, validation, testing) under
   ``torch.autocast`` in bfloat16; ``None`` keeps float32; ``'auto'`` picks bf16 on CPUs with native
@@ -22,15 +22,26 @@
   2 cores) is won back (ResNet-50 256x192 flip-test inference: 12 → 17 images/s).
 - ``threads``: torch's intra-op threads, or ``'auto'``: each process of a launch gets its share
   of the cores, and a short probe (a few 3x3 convolutions in the run's dtype and memory order,
-  ~0.2 s) keeps the fewest threads that run within 10% of the fastest. On cores shared with
+  forward and, for a training run, backward; ~0.2-0.5 s) keeps the fewest threads that run
+  within 10% of the fastest. On cores shared with
   other work a second thread can cost more than it brings: measured on a 2-vCPU machine with the
   other vCPU busy, bf16 training ran at 130 images/s on one thread and 17 on two. (Dataloader
   workers run one thread each, and OpenCV single-threaded in them.)
+- ``reuse_memory``: on CPUs, the C library's malloc keeps the memory of freed large blocks in
+  the process for the next allocation (glibc: ``mallopt`` mmap threshold 1 GiB, trim threshold
+  2 GiB) instead of returning each to the system and mapping it anew, which makes the next
+  tensor of that size fault in every page again. A training step allocates and frees the same
+  large activations every iteration; on a 2-vCPU Xeon VM an add of two bf16 (8, 256, 112, 112)
+  tensors (51 MB) took 130-190 ms with glibc's defaults (above its 32 MB dynamic mmap ceiling)
+  and 31-33 ms with the memory kept. The process's resident memory then stays near its peak.
+  No effect where there is no glibc ``mallopt``.
 """
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Optional, Union
@@ -40,7 +51,10 @@ import torch
 from posecfg.config import ConfigError
 
 DEFAULTS = dict(autocast='auto', channels_last=True, compile='auto', threads='auto', fold_bn=True,
-                compile_eval='auto')
+                compile_eval='auto', reuse_memory=True)
+#: glibc's ``mallopt`` parameters (malloc.h) and the values ``reuse_memory`` sets
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD, TRIM_THRESHOLD = 1 << 30, (1 << 31) - 1
 
 
 @dataclass(frozen=True)
@@ -51,6 +65,7 @@ class Runtime:
     threads: int
     fold_bn: bool = True
     compile_eval: Union[bool, str] = 'auto'
+    reuse_memory: bool = True
 
 
 def native_bf16() -> bool:
@@ -61,37 +76,74 @@ def native_bf16() -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=None)  # once per process and setting: the probe costs ~0.2 s
+@functools.lru_cache(maxsize=None)  # process-wide: once is enough
+def reuse_freed_memory() -> bool:
+    """Make malloc keep freed large blocks for reuse (``runtime.reuse_memory``, module
+    docstring): allocations up to 1 GiB come from the heap, and up to 2 GiB of free memory at
+    its top stays mapped. Returns whether the C library took both settings (False without glibc's
+    ``mallopt``, e.g. on macOS; musl's is a no-op returning 0)."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the process runs on
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and \
+        bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def probe_step(conv: torch.nn.Module, x: torch.Tensor, backward: bool) -> None:
+    """One probe step: the convolution's forward, and with ``backward`` its backward too (the
+    input and weight gradients a training step computes)."""
+    if not backward:
+        with torch.no_grad():
+            conv(x)
+        return
+    conv(x).sum().backward()
+    conv.weight.grad = x.grad = None
+
+
+@functools.lru_cache(maxsize=None)  # once per process and setting: the probe costs ~0.2-0.5 s
 def probe_threads(max_threads: int, dtype: Optional[torch.dtype], channels_last: bool,
-                  repeats: int = 5) -> int:
-    """The fewest threads (1..max_threads) whose time on a typical convolution is within 10% of
-    the fastest; torch's thread count is left as it was."""
+                  repeats: int = 5, backward: bool = False) -> int:
+    """The fewest threads (1..max_threads) whose median time on a typical convolution is within
+    10% of the fastest; torch's thread count is left as it was. The median, not the minimum: on
+    a busy core most repeats of the two-thread step were 10-100x slower than one thread and an
+    occasional one as fast, which the minimum would take for the rule.
+
+    ``backward``: time forward + backward (for a training run). The two can disagree: on a
+    2-vCPU Xeon (AMX) with the other vCPU busy, a bf16 channels-last 3x3 convolution (8, 64, 56,
+    56) ran forward in 1 ms on two threads against 2 ms on one, but backward in 264 ms against
+    25 ms (two threads synchronise more often in the backward kernels, and a thread that loses
+    its core stalls the other): a forward-only probe picked two threads for a training run
+    that one thread trained several times faster."""
     before = torch.get_num_threads()
     conv = torch.nn.Conv2d(64, 64, 3, padding=1, bias=False)
     x = torch.randn(8, 64, 48, 48)
     if channels_last:
         conv, x = conv.to(memory_format=torch.channels_last), \
             x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_(backward)
     best = {}
     try:
-        with torch.no_grad(), torch.autocast('cpu', dtype=dtype or torch.bfloat16,
-                                             enabled=dtype is not None):
+        with torch.autocast('cpu', dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             for n in range(1, max_threads + 1):
                 torch.set_num_threads(n)
-                conv(x)  # warm-up: kernels chosen, threads started
+                probe_step(conv, x, backward)  # warm-up: kernels chosen, threads started
                 times = []
                 for _ in range(repeats):
                     start = time.perf_counter()
-                    conv(x)
+                    probe_step(conv, x, backward)
                     times.append(time.perf_counter() - start)
-                best[n] = min(times)
+                best[n] = statistics.median(times)
     finally:
         torch.set_num_threads(before)
     fastest = min(best.values())
     return min(n for n, t in best.items() if t <= 1.1 * fastest)
 
 
-def resolve_runtime(runtime: Optional[dict], cuda: bool) -> Runtime:
+def resolve_runtime(runtime: Optional[dict], cuda: bool, training: bool = False) -> Runtime:
+    """The config's ``runtime`` section with its defaults and ``'auto'`` values resolved;
+    ``training``: the run trains (``threads='auto'`` then probes forward + backward)."""
     settings = dict(DEFAULTS, **(runtime or {}))
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
@@ -113,8 +165,8 @@ def resolve_runtime(runtime: Optional[dict], cuda: bool) -> Runtime:
     threads = settings['threads']
     if threads == 'auto':
         share = max(1, (os.cpu_count() or 1) // int(os.environ.get('LOCAL_WORLD_SIZE', 1)))
-        threads = probe_threads(share, dtype, bool(settings['channels_last'])) if share > 1 \
-            else 1
+        threads = probe_threads(share, dtype, bool(settings['channels_last']),
+                                backward=training) if share > 1 else 1
     elif not isinstance(threads, int) or threads < 1:
         raise ConfigError(f"runtime.threads must be 'auto' or a positive integer, got "
                           f'{threads!r}')
@@ -122,5 +174,8 @@ def resolve_runtime(runtime: Optional[dict], cuda: bool) -> Runtime:
     if compile_eval not in ('auto', True, False):
         raise ConfigError(f"runtime.compile_eval must be 'auto', True or False, got "
                           f'{compile_eval!r}')
+    if not isinstance(settings['reuse_memory'], bool):
+        raise ConfigError(f"runtime.reuse_memory must be True or False, got "
+                          f"{settings['reuse_memory']!r}")
     return Runtime(dtype, bool(settings['channels_last']), compile_cfg, threads,
-                   bool(settings['fold_bn']), compile_eval)
+                   bool(settings['fold_bn']), compile_eval, settings['reuse_memory'])

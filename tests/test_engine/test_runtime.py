@@ -1,10 +1,13 @@
 """The runtime switches: compile decisions, evaluation preparation, the thread probe."""
+import sys
+
 import pytest
 import torch
 
 from posecfg.engine.hooks import CompileModelHook
 from posecfg.engine.loops import COMPILE_EVAL_MIN_SAMPLES, inference_model
-from posecfg.engine.runtime import probe_threads, resolve_runtime
+from posecfg.engine import runtime
+from posecfg.engine.runtime import probe_step, probe_threads, resolve_runtime
 
 
 class FakeRunner:
@@ -86,6 +89,68 @@ def test_thread_probe_and_explicit_threads():
         resolve_runtime({'threads': 0}, cuda=False)
     with pytest.raises(Exception, match="runtime: unknown key"):
         resolve_runtime({'thread': 1}, cuda=False)
+
+
+def test_training_probe_times_the_backward(monkeypatch):
+    """A training run's thread probe runs the convolution's backward (weight gradient), an
+    evaluation's only its forward."""
+    conv = torch.nn.Conv2d(2, 2, 3, padding=1, bias=False)
+    x = torch.randn(1, 2, 5, 5, requires_grad=True)
+    grads = []
+    conv.weight.register_hook(lambda g: grads.append(g))
+    probe_step(conv, x, backward=False)
+    assert grads == []
+    probe_step(conv, x, backward=True)
+    assert len(grads) == 1 and conv.weight.grad is None and x.grad is None  # nothing kept
+    seen = []
+    monkeypatch.setattr(runtime.os, 'cpu_count', lambda: 2)
+    monkeypatch.setattr(runtime, 'probe_threads',
+                        lambda n, dtype, cl, backward=False: seen.append(backward) or 1)
+    resolve_runtime({}, cuda=False, training=True)
+    resolve_runtime({}, cuda=False)
+    assert seen == [True, False]
+
+
+def test_thread_probe_takes_the_median(monkeypatch):
+    """On a busy core two threads were mostly far slower with an occasional fast repeat: the
+    probe goes by the typical (median) time, not the luckiest."""
+    clock = [0.0]
+    # seconds per step: warm-up first, then the 5 timed repeats (one lucky for two threads)
+    durations = {1: iter([0.01] * 6), 2: iter([0.1, 0.001, 0.1, 0.1, 0.1, 0.1])}
+    monkeypatch.setattr(runtime, 'probe_step',
+                        lambda conv, x, backward: clock.__setitem__(
+                            0, clock[0] + next(durations[torch.get_num_threads()])))
+    monkeypatch.setattr(runtime.time, 'perf_counter', lambda: clock[0])
+    before = torch.get_num_threads()
+    assert probe_threads.__wrapped__(2, None, False, backward=True) == 1
+    assert torch.get_num_threads() == before
+
+
+def in_heap(address: int) -> bool:
+    """Whether ``address`` lies in the process's brk heap (``[heap]`` in /proc/self/maps),
+    where malloc keeps freed blocks, rather than in a block mapped for one allocation."""
+    with open('/proc/self/maps') as maps:
+        for line in maps:
+            if line.rstrip().endswith('[heap]'):
+                low, high = (int(v, 16) for v in line.split()[0].split('-'))
+                return low <= address < high
+    return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason="glibc's mallopt")
+def test_reuse_memory_keeps_large_blocks_in_the_heap():
+    """After ``reuse_freed_memory`` a 64 MB tensor comes from malloc's heap, whose freed blocks
+    serve later allocations without faulting their pages in again; with glibc's defaults
+    (blocks above 32 MB mapped one by one and unmapped when freed) it does not."""
+    assert runtime.reuse_freed_memory()
+    assert in_heap(torch.empty(16 * 1024 * 1024).data_ptr())
+
+
+def test_reuse_memory_setting(monkeypatch):
+    assert resolve_runtime({}, cuda=False).reuse_memory is True
+    assert resolve_runtime({'reuse_memory': False}, cuda=False).reuse_memory is False
+    with pytest.raises(Exception, match='runtime.reuse_memory must be True or False'):
+        resolve_runtime({'reuse_memory': 'yes'}, cuda=False)
 
 
 def test_slurm_environment(monkeypatch):

@@ -173,6 +173,7 @@ EFFECTS = {
     'runtime.threads': case('runtime.threads=2'),
     'runtime.fold_bn': case('runtime.fold_bn=False'),
     'runtime.compile_eval': case('runtime.compile_eval=False'),
+    'runtime.reuse_memory': case('runtime.reuse_memory=False'),
     # refused
     'momentum_config': case('+momentum_config={policy:cyclic}'),
     'gpu_ids': case('+gpu_ids=[0]'),

@@ -43,6 +43,7 @@ from mmengine.model import normal_init
 from ...registry import MODELS
 from .base import (BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg,
                    init_from_scratch)
+from .conv_norm import conv_norm, run_layers
 from .resnet import BasicBlock, Bottleneck
 
 BLOCKS = {'BASIC': BasicBlock, 'BOTTLENECK': Bottleneck}
@@ -204,7 +205,7 @@ class HRModule(nn.Module):
             # (and the outputs) are theirs bit for bit
             y = None
             for j, fuse in enumerate(row):
-                term = x[j] if j == i else fuse(x[j])
+                term = x[j] if j == i else run_layers(fuse, x[j], self.training)
                 y = term if y is None else y + term
             out.append(self.relu(y))
         return out
@@ -398,13 +399,13 @@ class HRNet(BaseBackbone):
             if layer is None:
                 x.append(y[i])
             else:
-                x.append(layer(y[i] if i < len(y) else y[-1]))
+                x.append(run_layers(layer, y[i] if i < len(y) else y[-1], self.training))
         return x
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """(N, C, H, W) → tuple of branch outputs (see the class docstring)."""
-        x = self.relu(self.bn1(self.conv1(x)))
-        x = self.relu(self.bn2(self.conv2(x)))
+        x = self.relu(conv_norm(self.conv1, self.bn1, x, self.training))
+        x = self.relu(conv_norm(self.conv2, self.bn2, x, self.training))
         y = [self.layer1(x)]
         for k in (2, 3):
             y = getattr(self, f'stage{k}')(self._transition(k - 1, y))

@@ -30,6 +30,7 @@ from ...registry import MODELS
 from ..utils.key_mapping import rename_keys
 from .base import (BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg,
                    init_from_scratch)
+from .conv_norm import conv_norm, run_layers
 from .drop import linear_drop_path_rates, make_drop_path, optional_drop_block
 
 
@@ -80,10 +81,9 @@ class BasicBlock(_ResidualBlock):
         return self.bn2
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.drop_block(self.bn1(self.conv1(x))))
-        out = self.drop_path(self.bn2(self.conv2(out)))
-        identity = x if self.downsample is None else self.downsample(x)
-        return out + identity
+        out = self.relu(self.drop_block(conv_norm(self.conv1, self.bn1, x, self.training)))
+        out = self.drop_path(conv_norm(self.conv2, self.bn2, out, self.training))
+        return out + shortcut(self.downsample, x, self.training)
 
 
 class Bottleneck(_ResidualBlock):
@@ -131,11 +131,19 @@ class Bottleneck(_ResidualBlock):
         return self.bn3
 
     def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.drop_block(self.bn2(self.conv2(out))))
-        out = self.drop_path(self.bn3(self.conv3(out)))
-        identity = x if self.downsample is None else self.downsample(x)
-        return out + identity
+        out = self.relu(conv_norm(self.conv1, self.bn1, x, self.training))
+        out = self.relu(self.drop_block(conv_norm(self.conv2, self.bn2, out, self.training)))
+        out = self.drop_path(conv_norm(self.conv3, self.bn3, out, self.training))
+        return out + shortcut(self.downsample, x, self.training)
+
+
+def shortcut(downsample: Optional[nn.Module], x: torch.Tensor, training: bool) -> torch.Tensor:
+    """A residual block's shortcut: ``x``, or the projection (a conv + norm ``nn.Sequential``
+    runs through :func:`~.conv_norm.run_layers`; ``training``: the block's mode)."""
+    if downsample is None:
+        return x
+    return run_layers(downsample, x, training) if type(downsample) is nn.Sequential \
+        else downsample(x)
 
 
 def make_downsample(in_channels: int, out_channels: int, stride: int, avg_down: bool,
@@ -421,7 +429,7 @@ class ResNet(BaseBackbone):
         if self.deep_stem:
             x = self.stem(x)
         else:
-            x = self.relu(self.bn1(self.conv1(x)))
+            x = self.relu(conv_norm(self.conv1, self.bn1, x, self.training))
         return self.maxpool(x)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
