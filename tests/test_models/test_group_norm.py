@@ -130,3 +130,12 @@ def test_the_runner_tunes_group_norms_for_channels_last():
         runner._channels_last = channels_last
         model = runner.wrap_model(None, nn.Sequential(nn.Conv2d(3, 8, 3), nn.GroupNorm(4, 8)))
         assert type(model[1]) is expected
+
+
+@pytest.mark.parametrize('shape', [(2, 8, 48, 48), (3, 5, 7, 11)])
+def test_relayout_copies_between_nchw_and_nhwc(shape):
+    x = torch.randn(*shape).contiguous(memory_format=torch.channels_last)
+    nchw = group_norm.relayout(x, False, rows=16)  # several blocks and a short last one
+    assert nchw.is_contiguous() and torch.equal(nchw, x)
+    nhwc = group_norm.relayout(nchw, True, rows=16)
+    assert nhwc.is_contiguous(memory_format=torch.channels_last) and torch.equal(nhwc, x)
