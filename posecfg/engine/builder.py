@@ -11,6 +11,7 @@ from posecfg.config import Config
 from .custom_imports import import_custom_modules
 from .runner import PoseRunner, ResolvedConfig
 from .runner_config import expanded_config, resolve_work_dir, runner_kwargs
+from .runtime import retain_freed_memory
 from .validate import validate_config
 
 
@@ -30,6 +31,8 @@ def build_runner(cfg: Config, *, work_dir: Optional[str] = None, launcher: str =
                            test=test, cuda=torch.cuda.is_available())
     runtime = kwargs.pop('runtime')
     torch.set_num_threads(runtime.threads)
+    if not torch.cuda.is_available():
+        retain_freed_memory()  # large CPU activations reuse memory instead of page-faulting
     print_log(f'runtime: autocast={runtime.autocast}, channels_last={runtime.channels_last}, '
               f'compile={runtime.compile}, threads={runtime.threads}', logger='current')
     if test:
