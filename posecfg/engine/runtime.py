@@ -26,6 +26,9 @@
   other work a second thread can cost more than it brings: measured on a 2-vCPU machine with the
   other vCPU busy, bf16 training ran at 130 images/s on one thread and 17 on two. (Dataloader
   workers run one thread each, and OpenCV single-threaded in them.)
+
+Not a switch: CPU runs keep freed memory in glibc's heap (:func:`retain_freed_memory`, called by
+``build_runner``) instead of mapping every large activation afresh.
 """
 from __future__ import annotations
 
