@@ -91,8 +91,10 @@ def test_the_faster_path_is_kept_per_shape(monkeypatch):
     assert calls == ['fast']
 
 
-@pytest.mark.parametrize('case', ['contiguous input', 'small map', 'no grad'])
-def test_plain_group_norm_elsewhere(case):
+@pytest.mark.parametrize('case', ['contiguous input', 'small map', 'no grad', 'compiling'])
+def test_plain_group_norm_elsewhere(case, monkeypatch):
+    if case == 'compiling':  # torch.compile traces plain group_norm (no Python timing)
+        monkeypatch.setattr(torch.compiler, 'is_compiling', lambda: True)
     ref, tuned = pair()
     x = torch.randn(*SHAPE).contiguous(memory_format=torch.channels_last)
     if case == 'contiguous input':

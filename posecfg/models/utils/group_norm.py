@@ -120,7 +120,9 @@ class LayoutTunedGroupNorm(nn.GroupNorm):
     docstring). Input and output (N, C, H, W), any float dtype."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (torch.is_grad_enabled() and x.dim() == 4 and x.device.type == 'cpu'
+        # (compiled: inductor generates its own GroupNorm kernels, and the timing is Python)
+        if (torch.is_grad_enabled() and not torch.compiler.is_compiling()
+                and x.dim() == 4 and x.device.type == 'cpu'
                 and x.shape[2] * x.shape[3] >= MIN_PIXELS and not x.is_contiguous()
                 and x.is_contiguous(memory_format=torch.channels_last)
                 and (x.requires_grad or (self.affine and self.weight.requires_grad))):
