@@ -13,7 +13,8 @@ falls depends on the CPU's caches, so :class:`LayoutTunedGroupNorm` times both b
 the first time it meets an input shape and keeps the faster (:data:`CHOICES`). The forward
 pass is ``F.group_norm``'s unchanged; both backward paths compute the same gradients (ATen's
 two kernels, float32 accumulation) up to rounding. DeepLabCut's resnet_50 training step
-(448x448, batch 8, bf16, one thread): 5.73 → 5.04 s of CPU time.
+(448x448, batch 8, bf16, one thread): 5.73 → 5.04 s of CPU time (blocked torch copies; OpenCV
+transposes since: 4.4 → 4.0 s with the allocator change).
 
 :func:`tune_group_norms` puts it in place of a model's ``nn.GroupNorm`` layers (the runner
 does so for ``runtime.channels_last``); parameter names and state-dict keys stay ``weight`` and
@@ -42,25 +43,28 @@ def _backward_channels_last(dy, x, mean, rstd, weight, groups, mask):
         groups, mask)
 
 
-def relayout(t: torch.Tensor, channels_last: bool, rows: int = 256) -> torch.Tensor:
-    """A copy of the (N, C, H, W) tensor ``t`` in NHWC (``channels_last``) or NCHW order,
-    transposed ``rows`` pixels at a time: torch's one-piece copy between the two layouts ran
-    at ~0.3-1 GB/s on some shapes (``(8, 256, 112, 112)`` bf16: 194 ms, in blocks 50 ms;
-    ``(8, 512, 56, 56)``: 86 vs 13 ms), the blocks stay in cache."""
+#: element size (bytes) → a dtype of that size OpenCV transposes (bit for bit)
+_CV_VIEWS = {2: torch.int16, 4: torch.int32, 8: torch.float64}
+
+
+def relayout(t: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """A copy of the (N, C, H, W) CPU tensor ``t`` in NHWC (``channels_last``) or NCHW order:
+    one OpenCV 2-D transpose per sample (its blocked transpose: ``(8, 256, 112, 112)`` bf16
+    30 ms, torch's copy between the layouts 194 ms), no OpenMP region per block (each wakes
+    the sleeping threads: slow on loaded cores)."""
+    import cv2
     n, c, h, w = t.shape
     if channels_last:
         out = torch.empty_like(t, memory_format=torch.channels_last)
-        src, dst = t.reshape(n, c, h * w).transpose(1, 2), out.permute(0, 2, 3, 1).view(
-            n, h * w, c)
+        src, dst = t.reshape(n, c, h * w), out.permute(0, 2, 3, 1).reshape(n, h * w, c)
     else:
         out = torch.empty(t.shape, dtype=t.dtype, device=t.device)
-        src, dst = t.permute(0, 2, 3, 1).reshape(n, h * w, c).transpose(1, 2), out.view(
-            n, c, h * w)
-    for start in range(0, h * w, rows):
-        if channels_last:
-            dst[:, start:start + rows].copy_(src[:, start:start + rows])
-        else:
-            dst[:, :, start:start + rows].copy_(src[:, :, start:start + rows])
+        src, dst = t.permute(0, 2, 3, 1).reshape(n, h * w, c), out.view(n, c, h * w)
+    view = _CV_VIEWS[t.element_size()]
+    src = src.detach().contiguous().view(view).numpy()
+    dst = dst.view(view).numpy()
+    for i in range(n):
+        cv2.transpose(src[i], dst[i])
     return out
 
 
