@@ -33,6 +33,7 @@ from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from posecfg.config import Config
+from posecfg.models.utils.group_norm import tune_group_norms
 
 from . import checkpoint as _checkpoint  # noqa: F401  (installs the safe loader)
 from .checkpoint import write_atomically
@@ -154,6 +155,9 @@ class PoseRunner(Runner):
     def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
         if self._channels_last:
             model = model.to(memory_format=torch.channels_last)
+            # ATen's channels-last GroupNorm backward is slow with few channels per group:
+            # each layer's backward runs in the layout measured faster for its input shape
+            tune_group_norms(model)
         if self.distributed and not torch.cuda.is_available() and model_wrapper_cfg is None:
             # DDP on CPU modules takes no device ids
             return MMDistributedDataParallel(

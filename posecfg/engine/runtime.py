@@ -34,7 +34,8 @@
   large activations every iteration; on a 2-vCPU Xeon VM an add of two bf16 (8, 256, 112, 112)
   tensors (51 MB) took 130-190 ms with glibc's defaults (above its 32 MB dynamic mmap ceiling)
   and 31-33 ms with the memory kept. The process's resident memory then stays near its peak.
-  No effect where there is no glibc ``mallopt``.
+  No effect where there is no glibc ``mallopt``, nor where the user chose the allocator's
+  behaviour (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or ``LD_PRELOAD`` set).
 """
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ DEFAULTS = dict(autocast='auto', channels_last=True, compile='auto', threads='au
 #: glibc's ``mallopt`` parameters (malloc.h) and the values ``reuse_memory`` sets
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD, TRIM_THRESHOLD = 1 << 30, (1 << 31) - 1
+#: environment variables by which a user chose the allocator's behaviour (left alone then)
+ALLOCATOR_CHOICES = ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'LD_PRELOAD')
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,10 @@ def reuse_freed_memory() -> bool:
     """Make malloc keep freed large blocks for reuse (``runtime.reuse_memory``, module
     docstring): allocations up to 1 GiB come from the heap, and up to 2 GiB of free memory at
     its top stays mapped. Returns whether the C library took both settings (False without glibc's
-    ``mallopt``, e.g. on macOS; musl's is a no-op returning 0)."""
+    ``mallopt``, e.g. on macOS; musl's is a no-op returning 0), False without trying when the
+    user chose the allocator's settings (:data:`ALLOCATOR_CHOICES`)."""
+    if any(os.environ.get(name) for name in ALLOCATOR_CHOICES):
+        return False
     try:
         mallopt = ctypes.CDLL(None).mallopt  # the C library the process runs on
     except (OSError, AttributeError):

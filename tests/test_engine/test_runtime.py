@@ -1,4 +1,7 @@
-"""The runtime switches: compile decisions, evaluation preparation, the thread probe."""
+"""The runtime switches: compile decisions, evaluation preparation, the thread probe, the
+allocator."""
+import os
+import subprocess
 import sys
 
 import pytest
@@ -8,6 +11,8 @@ from posecfg.engine.hooks import CompileModelHook
 from posecfg.engine.loops import COMPILE_EVAL_MIN_SAMPLES, inference_model
 from posecfg.engine import runtime
 from posecfg.engine.runtime import probe_step, probe_threads, resolve_runtime
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class FakeRunner:
@@ -173,3 +178,93 @@ def test_cpu_process_group_rejects_an_unknown_launcher():
     from posecfg.engine.runner import init_cpu_process_group
     with pytest.raises(ValueError, match="launcher must be 'none', 'pytorch', 'slurm' or 'mpi'"):
         init_cpu_process_group('ssh')
+
+
+class TinyEstimator(torch.nn.Module):
+    """conv → GroupNorm → ReLU → transposed conv: the layer kinds of DeepLabCut's resnet_50;
+    ``outside_autocast`` runs the last layer with autocast off (as a float32 decoder would)."""
+
+    def __init__(self, outside_autocast=False):
+        super().__init__()
+        self.data_preprocessor = torch.nn.Module()
+        self.data_preprocessor.channels_last = True
+        self.conv = torch.nn.Conv2d(3, 8, 3)
+        self.norm = torch.nn.GroupNorm(4, 8)
+        self.deconv = torch.nn.ConvTranspose2d(8, 4, 3, stride=2)
+        self.outside_autocast = outside_autocast
+
+    def forward(self, x, mode='tensor'):
+        x = torch.relu(self.norm(self.conv(x)))
+        with torch.autocast('cpu', enabled=not self.outside_autocast):
+            return self.deconv(x if not self.outside_autocast else x.float())
+
+
+def autocast_output(model, x):
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        return model(x)
+
+
+def test_bf16_evaluation_casts_weights_once():
+    """Under CPU autocast the evaluation copy holds bfloat16 convolution weights (autocast
+    rounds them the same way at every call): the same outputs, the model untouched."""
+    from posecfg.engine.loops import prepare_for_inference
+    torch.manual_seed(0)
+    model = TinyEstimator().eval()
+    prepared = prepare_for_inference(model, (3, 16, 16), fold_bn=True, fp16=True)
+    assert prepared is not model
+    assert {n: p.dtype for n, p in prepared.named_parameters()} == {
+        'conv.weight': torch.bfloat16, 'conv.bias': torch.bfloat16,
+        'norm.weight': torch.float32, 'norm.bias': torch.float32,  # autocast leaves these
+        'deconv.weight': torch.bfloat16, 'deconv.bias': torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    x = torch.randn(2, 3, 16, 16).contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(autocast_output(prepared, x), autocast_output(model, x),
+                               rtol=0, atol=0)
+    # float32 evaluation: nothing to prepare
+    assert prepare_for_inference(model, (3, 16, 16), fold_bn=True, fp16=False) is model
+
+
+def test_bf16_weights_fall_back_where_a_layer_runs_outside_autocast():
+    from posecfg.engine.loops import prepare_for_inference
+    model = TinyEstimator(outside_autocast=True).eval()
+    prepared = prepare_for_inference(model, (3, 16, 16), fold_bn=False, fp16=True)
+    assert prepared is model
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_inference_model_prepares_a_bf16_evaluation_without_fold_or_compile(monkeypatch):
+    seen = []
+    import posecfg.engine.loops as loops
+    monkeypatch.setattr(loops, 'prepare_for_inference',
+                        lambda model, shape, fold, compile_eval, fp16: seen.append(fp16))
+    inference_model(FakeRunner(Net(), 0), FakeLoader(1), False, False, fp16=True)
+    assert seen == [True]
+
+
+FAULTS_SCRIPT = '''
+import resource, sys, torch
+from posecfg.engine.runtime import reuse_freed_memory
+retained = reuse_freed_memory() if sys.argv[1] == 'retain' else False
+counts = []
+for _ in range(4):  # a 64 MiB activation, freed, then allocated again: as in every step
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    block = torch.ones(64 << 20, dtype=torch.uint8)
+    del block
+    counts.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(retained, counts[-1])
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith('linux'), reason='glibc malloc')
+@pytest.mark.parametrize('mode, env, retained', [
+    ('retain', {}, True), ('default', {}, False),
+    ('retain', {'MALLOC_TRIM_THRESHOLD_': '131072'}, False)])  # the user's choice stands
+def test_freed_memory_is_reused_without_page_faults(mode, env, retained):
+    """glibc maps each allocation above 32 MiB afresh and unmaps it on free: every step's
+    activations were faulted in again page by page (16384 faults per 64 MiB)."""
+    env = dict(os.environ, PYTHONPATH=REPO, **env)
+    out = subprocess.run([sys.executable, '-c', FAULTS_SCRIPT, mode], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out[0] == str(retained)
+    faults = int(out[1])
+    assert faults < 1000 if retained else faults > 10000

@@ -68,3 +68,12 @@ def test_frozen_batchnorms_fold_and_the_training_model_stays_frozen():
     assert not any(p.requires_grad for bn in norms for p in (bn.weight, bn.bias))
     with torch.no_grad():
         torch.testing.assert_close(folded(x)[0], model.eval()(x)[0], rtol=1e-4, atol=1e-4)
+
+
+def test_a_model_without_batchnorm_is_returned_without_running_it():
+    """GroupNorm models (DeepLabCut's resnet_50) have nothing to fold: no copy, no run."""
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.GroupNorm(4, 8))
+
+    def run(m):
+        raise AssertionError('the model was run')
+    assert fold_batchnorms(model, run) == (model, 0)
