@@ -183,7 +183,19 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
     when ``fp16`` autocasts on a CPU (:func:`reduced_weights`) and/or its networks compiled
     (inductor, frozen weights), each step checked against the model on a random input of
     ``input_shape`` (C, H, W), or (T, C, H, W) for context models; falls back to what passed
-    the check."""
+    the check. ``model`` is run in eval mode for the checks (the loops call this before
+    mmengine puts it in eval mode: a training-mode run would move its BatchNorm statistics
+    and give the copies dropout) and left in the mode it came in."""
+    was_training = model.training
+    model.eval()
+    try:
+        return _prepared(model, input_shape, fold_bn, compile_eval, fp16)
+    finally:
+        model.train(was_training)
+
+
+def _prepared(model, input_shape, fold_bn: bool, compile_eval: bool, fp16: bool):
+    """:func:`prepare_for_inference` of an eval-mode ``model``."""
     example = torch.randn(1, *input_shape, generator=torch.Generator().manual_seed(0))
     example = example.to(next(model.parameters()).device)
     if getattr(model.data_preprocessor, 'channels_last', False) and example.dim() == 4:
@@ -229,7 +241,7 @@ def _reduced_weights_copy(model, run):
     """A copy of ``model`` with the weights and biases of its :data:`AUTOCAST_LAYERS` in
     bfloat16; ``model`` itself if the copy's output on the example differs from the model's
     under autocast (a layer run outside autocast, say) or the copy fails."""
-    reduced = copy.deepcopy(model)
+    reduced = copy.deepcopy(model).eval()
     count = 0
     for module in reduced.modules():
         if isinstance(module, AUTOCAST_LAYERS):

@@ -156,7 +156,7 @@ class PoseRunner(Runner):
         if self._channels_last:
             model = model.to(memory_format=torch.channels_last)
             # ATen's channels-last GroupNorm backward is slow with few channels per group:
-            # each layer's backward runs in the layout measured faster for its input shape
+            # layers with few channels per group run their backward through NCHW
             tune_group_norms(model)
         if self.distributed and not torch.cuda.is_available() and model_wrapper_cfg is None:
             # DDP on CPU modules takes no device ids

@@ -35,7 +35,8 @@
   tensors (51 MB) took 130-190 ms with glibc's defaults (above its 32 MB dynamic mmap ceiling)
   and 31-33 ms with the memory kept. The process's resident memory then stays near its peak.
   No effect where there is no glibc ``mallopt``, nor where the user chose the allocator's
-  behaviour (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or ``LD_PRELOAD`` set).
+  behaviour (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``LD_PRELOAD`` or
+  ``GLIBC_TUNABLES`` set).
 """
 from __future__ import annotations
 
@@ -57,7 +58,8 @@ DEFAULTS = dict(autocast='auto', channels_last=True, compile='auto', threads='au
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD, TRIM_THRESHOLD = 1 << 30, (1 << 31) - 1
 #: environment variables by which a user chose the allocator's behaviour (left alone then)
-ALLOCATOR_CHOICES = ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'LD_PRELOAD')
+ALLOCATOR_CHOICES = ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'LD_PRELOAD',
+                     'GLIBC_TUNABLES')
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,35 @@ def test_bf16_weights_fall_back_where_a_layer_runs_outside_autocast():
     assert all(p.dtype == torch.float32 for p in model.parameters())
 
 
+class NormDropNet(TinyEstimator):
+    """TinyEstimator with a BatchNorm and a dropout: training mode would change both."""
+
+    def __init__(self):
+        super().__init__()
+        self.bn = torch.nn.BatchNorm2d(8)
+        self.drop = torch.nn.Dropout(0.5)
+
+    def forward(self, x, mode='tensor'):
+        return self.deconv(self.drop(torch.relu(self.bn(self.norm(self.conv(x))))))
+
+
+@pytest.mark.parametrize('fold_bn', [False, True])
+def test_preparing_a_training_mode_model_checks_in_eval_mode(fold_bn):
+    """The loops prepare the model before mmengine switches it to eval mode: the checks must
+    not move its BatchNorm statistics, and the copy evaluates in eval mode (no dropout)."""
+    from posecfg.engine.loops import prepare_for_inference
+    torch.manual_seed(0)
+    model = NormDropNet().train()
+    stats = model.bn.running_mean.clone(), int(model.bn.num_batches_tracked)
+    prepared = prepare_for_inference(model, (3, 16, 16), fold_bn=fold_bn, fp16=True)
+    assert prepared is not model and not prepared.training
+    assert model.training  # left as it came
+    torch.testing.assert_close(model.bn.running_mean, stats[0], rtol=0, atol=0)
+    assert int(model.bn.num_batches_tracked) == stats[1]
+    x = torch.randn(2, 3, 16, 16).contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(autocast_output(prepared, x), autocast_output(prepared, x))
+
+
 def test_inference_model_prepares_a_bf16_evaluation_without_fold_or_compile(monkeypatch):
     seen = []
     import posecfg.engine.loops as loops

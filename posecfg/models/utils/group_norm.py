@@ -1,4 +1,4 @@
-"""GroupNorm whose backward pass picks the faster memory layout per input shape.
+"""GroupNorm whose backward pass runs in the faster memory layout for the layer's groups.
 
 PyTorch's CPU GroupNorm backward for channels-last (NHWC) inputs on large feature maps loops
 over every pixel and every group with vectors ``C / groups`` wide: with 2 or 4 channels per
@@ -9,8 +9,11 @@ NCHW by :func:`relayout`, ATen's NCHW backward, the input gradient back to NHWC)
 ``(8, 64, 224, 224)`` 352 vs 172 ms, ``(8, 128, 112, 112)`` 93 vs 61, ``(8, 128, 56, 56)`` 23
 vs 14. With more channels per group the transposes cost more than they save
 (``(8, 256, 112, 112)``: 100 vs 160 ms, ``(8, 512, 56, 56)``: 14 vs 66), and where the line
-falls depends on the CPU's caches, so :class:`LayoutTunedGroupNorm` times both backward paths
-the first time it meets an input shape and keeps the faster (:data:`CHOICES`). The forward
+falls depends on the CPU's caches. :class:`LayoutTunedGroupNorm` takes the NCHW path for
+layers of at most :data:`NCHW_MAX_CHANNELS_PER_GROUP` channels per group: a fixed rule, not a
+timing per shape (as it first did), because a timing could pick the other kernel in a resumed
+or repeated run, and the two kernels round differently, so a run would no longer resume or
+repeat bit for bit. The forward
 pass is ``F.group_norm``'s unchanged; both backward paths compute the same gradients (ATen's
 two kernels, float32 accumulation) up to rounding. DeepLabCut's resnet_50 training step
 (448x448, batch 8, bf16, one thread): 5.73 → 5.04 s of CPU time (blocked torch copies; OpenCV
@@ -22,15 +25,13 @@ does so for ``runtime.channels_last``); parameter names and state-dict keys stay
 """
 from __future__ import annotations
 
-import time
-from typing import Dict
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-#: (N, C, H, W, groups, x dtype, gradient dtype) → the backward path chosen (a key of PATHS)
-CHOICES: Dict[tuple, str] = {}
+#: layers with at most this many channels per group take ATen's NCHW backward (module
+#: docstring: 2 and 4 channels per group measured faster through NCHW, 8 and 16 slower)
+NCHW_MAX_CHANNELS_PER_GROUP = 4
 #: below this many pixels per map ATen's channels-last backward parallelises over groups
 #: and is not the slow per-pixel loop; the layout is then left as it is
 MIN_PIXELS = 2048
@@ -80,23 +81,14 @@ def _backward_contiguous(dy, x, mean, rstd, weight, groups, mask):
 PATHS = {'channels_last': _backward_channels_last, 'contiguous': _backward_contiguous}
 
 
-def _choose(key: tuple, args: tuple) -> str:
-    """The faster backward path for ``key`` (timed on ``args``, best of two runs each)."""
-    if key not in CHOICES:
-        best = {}
-        for name, path in PATHS.items():
-            times = []
-            for _ in range(2):
-                start = time.perf_counter()
-                path(*args)
-                times.append(time.perf_counter() - start)
-            best[name] = min(times)
-        CHOICES[key] = min(best, key=best.get)
-    return CHOICES[key]
+def backward_path(channels: int, groups: int) -> str:
+    """The backward path (a key of :data:`PATHS`) of a layer of ``channels`` in ``groups``."""
+    return 'contiguous' if channels // groups <= NCHW_MAX_CHANNELS_PER_GROUP else 'channels_last'
 
 
 class _GroupNormFunction(torch.autograd.Function):
-    """``F.group_norm`` on a channels-last (N, C, H, W) input; backward by :data:`CHOICES`."""
+    """``F.group_norm`` on a channels-last (N, C, H, W) input; backward by
+    :func:`backward_path`."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, groups: int, eps: float):
@@ -113,8 +105,7 @@ class _GroupNormFunction(torch.autograd.Function):
         mask = [ctx.needs_input_grad[0], weight is not None and ctx.needs_input_grad[1],
                 ctx.needs_input_grad[2]]
         args = (dy, x, mean, rstd, weight, ctx.groups, mask)
-        key = (*x.shape, ctx.groups, x.dtype, dy.dtype)
-        dx, dweight, dbias = PATHS[_choose(key, args)](*args)
+        dx, dweight, dbias = PATHS[backward_path(x.shape[1], ctx.groups)](*args)
         return dx, dweight, dbias, None, None
 
 
