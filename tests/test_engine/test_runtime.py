@@ -131,26 +131,6 @@ def test_thread_probe_takes_the_median(monkeypatch):
     assert torch.get_num_threads() == before
 
 
-def in_heap(address: int) -> bool:
-    """Whether ``address`` lies in the process's brk heap (``[heap]`` in /proc/self/maps),
-    where malloc keeps freed blocks, rather than in a block mapped for one allocation."""
-    with open('/proc/self/maps') as maps:
-        for line in maps:
-            if line.rstrip().endswith('[heap]'):
-                low, high = (int(v, 16) for v in line.split()[0].split('-'))
-                return low <= address < high
-    return False
-
-
-@pytest.mark.skipif(not sys.platform.startswith('linux'), reason="glibc's mallopt")
-def test_reuse_memory_keeps_large_blocks_in_the_heap():
-    """After ``reuse_freed_memory`` a 64 MB tensor comes from malloc's heap, whose freed blocks
-    serve later allocations without faulting their pages in again; with glibc's defaults
-    (blocks above 32 MB mapped one by one and unmapped when freed) it does not."""
-    assert runtime.reuse_freed_memory()
-    assert in_heap(torch.empty(16 * 1024 * 1024).data_ptr())
-
-
 def test_reuse_memory_setting(monkeypatch):
     assert resolve_runtime({}, cuda=False).reuse_memory is True
     assert resolve_runtime({'reuse_memory': False}, cuda=False).reuse_memory is False
@@ -270,6 +250,8 @@ def test_inference_model_prepares_a_bf16_evaluation_without_fold_or_compile(monk
     assert seen == [True]
 
 
+THP = open('/sys/kernel/mm/transparent_hugepage/enabled').read() \
+    if os.path.exists('/sys/kernel/mm/transparent_hugepage/enabled') else ''
 FAULTS_SCRIPT = '''
 import resource, sys, torch
 from posecfg.engine.runtime import reuse_freed_memory
@@ -296,4 +278,7 @@ def test_freed_memory_is_reused_without_page_faults(mode, env, retained):
                          capture_output=True, text=True).stdout.split()
     assert out[0] == str(retained)
     faults = int(out[1])
-    assert faults < 1000 if retained else faults > 10000
+    if retained:
+        assert faults < 1000
+    elif '[always]' not in THP:  # with 2 MiB pages always on, 64 MiB fault in 32 times
+        assert faults > 10000
