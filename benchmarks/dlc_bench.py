@@ -179,6 +179,7 @@ def cmd_evaluate(args):
     set_threads(args.threads)
     quiet()
     from posecfg.apis.dlc import evaluate_network
+    import posecfg.engine  # noqa: F401  (imported at the first call; DeepLabCut's at import)
     timed_evaluation('posecfg_dlc_evaluate', args.project, args.threads, lambda config, shuffle:
                      evaluate_network(config, Shuffles=[shuffle], snapshotindex=0),
                      net=args.net)

@@ -164,8 +164,12 @@ def timed_evaluation(bench, project, threads, evaluate, net='resnet_50'):
     """Run ``evaluate(config.yaml, shuffle)`` (a tool's evaluate_network on shuffle 1's
     EVAL_SNAPSHOT, or ``net``'s shuffle: all labelled images, train and test) and emit images/s
     of the whole call (config, model and snapshot loading, inference and, multi-animal,
-    assembly, result files) and the errors it wrote."""
+    assembly, result files; the tools' modules imported before) and the errors it wrote."""
     shuffle = shuffle_of(project, net)
+    # module imports are not evaluation: PyTables (pandas imports it at the first read_hdf)
+    # before the clock on both sides, as DeepLabCut's engine is (``import deeplabcut``) and
+    # posecfg's (its dlc_bench.py imports posecfg.engine first)
+    import tables  # noqa: F401
     t0 = time.perf_counter()
     evaluate(os.path.join(project, 'config.yaml'), shuffle)
     seconds = time.perf_counter() - t0
