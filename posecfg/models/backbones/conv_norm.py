@@ -15,8 +15,8 @@ BatchNorms in eval mode): a network in eval mode runs the layers as they are, so
 not depend on whether gradients are on, and inference folds BatchNorms its own way, once, into a
 copy of the model (:mod:`posecfg.models.utils.fold_bn`, which finds the pairs by running them).
 A BatchNorm that is training (batch statistics) or keeps no running statistics, a convolution
-that is not a plain ``nn.Conv2d`` (weight standardisation, deformable ...), or any other norm
-(GroupNorm) runs as before: ``norm(conv(x))``.
+that is not a plain ``nn.Conv2d`` (weight standardisation, deformable ...), a pair with forward
+hooks on either module, or any other norm (GroupNorm) runs as before: ``norm(conv(x))``.
 """
 from __future__ import annotations
 
@@ -30,11 +30,18 @@ def frozen_batchnorm(norm: nn.Module) -> bool:
             and norm.running_mean is not None and norm.running_var is not None)
 
 
+def _hooked(module: nn.Module) -> bool:
+    """Whether ``module`` has forward hooks (feature taps, pruning masks): they run only when
+    the module is called, so such a pair runs as its two modules."""
+    return bool(module._forward_hooks or module._forward_pre_hooks)
+
+
 def conv_norm(conv: nn.Module, norm: nn.Module, x: torch.Tensor, training: bool) -> torch.Tensor:
     """``norm(conv(x))``: (N, C_in, H, W) → (N, C_out, H', W'); one convolution when the
     calling network is ``training`` and ``norm`` is a frozen BatchNorm after a plain
     ``nn.Conv2d`` (module docstring)."""
-    if not training or type(conv) is not nn.Conv2d or not frozen_batchnorm(norm):
+    if not training or type(conv) is not nn.Conv2d or not frozen_batchnorm(norm) \
+            or _hooked(conv) or _hooked(norm):
         return norm(conv(x))
     scale = torch.rsqrt(norm.running_var + norm.eps)
     if norm.weight is not None:
