@@ -99,16 +99,37 @@ def cli_main(main: Callable[[], int]) -> Callable[[], None]:
             print(f'error: {e}', file=sys.stderr)
             sys.exit(2)
         finally:
-            _leave_process_group()
+            joined = _leave_process_group()
+        if joined:
+            _exit_rank(code or 0)
         sys.exit(code or 0)
 
     return wrapper
 
 
-def _leave_process_group():
-    """Destroy the distributed process group a tool joined (tools/dist_*.sh): left to the
-    interpreter's exit, gloo's threads were sometimes torn down joinable and the rank aborted
-    ('terminate called without an active exception') after its work was done."""
+def _leave_process_group() -> bool:
+    """Destroy the distributed process group a tool joined (tools/dist_*.sh); returns whether
+    there was one."""
     dist = sys.modules.get('torch.distributed')  # a tool that never imported it never joined
     if dist is not None and dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()
+        return True
+    return False
+
+
+def _exit_rank(code: int) -> None:
+    """End a distributed rank whose work is done and written without the interpreter's
+    teardown: even after the process group was destroyed, a rank of tools/dist_test.sh
+    sometimes aborted there ('terminate called without an active exception', exit -6, a
+    C++ thread of torch.distributed destroyed joinable), failing a launch whose results were
+    complete. Output streams and logging handlers are flushed first; the runner closed its
+    visualizer (TensorBoard) in its ``after_run`` hook; dataloader workers end when their
+    parent does."""
+    import logging
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be written anyway
+            pass
+    logging.shutdown()
+    os._exit(code)
