@@ -215,7 +215,7 @@ def _prepared(model, input_shape, fold_bn: bool, compile_eval: bool, fp16: bool)
         print_log(f'evaluating with {count} BatchNorm layers folded into convolutions',
                   logger='current')
     if reduced_weights(evaluated, fp16):
-        evaluated = _reduced_weights_copy(evaluated, run)
+        evaluated = _reduced_weights_copy(evaluated, run, own=evaluated is not model)
     if compile_eval:
         evaluated = _compiled_copy(evaluated, run)
     return evaluated
@@ -237,33 +237,42 @@ def reduced_weights(model, fp16: bool) -> bool:
     return bool(fp16) and param is not None and param.device.type == 'cpu'
 
 
-def _reduced_weights_copy(model, run):
+def _reduced_weights_copy(model, run, own: bool = False):
     """A copy of ``model`` with the weights and biases of its :data:`AUTOCAST_LAYERS` in
     bfloat16; ``model`` itself if the copy's output on the example differs from the model's
-    under autocast (a layer run outside autocast, say) or the copy fails."""
-    reduced = copy.deepcopy(model).eval()
-    count = 0
-    for module in reduced.modules():
-        if isinstance(module, AUTOCAST_LAYERS):
-            for param in module.parameters(recurse=False):
-                param.data = param.data.to(torch.bfloat16)
-                count += 1
-    if not count:
+    under autocast (a layer run outside autocast, say) or the copy fails. ``own``: ``model`` is
+    already a copy made for this evaluation (the BatchNorm fold's), so its weights are cast in
+    place, and put back if the check fails, instead of deep-copying the model a second time
+    (~0.5 s for HRNet-W32)."""
+    reduced = model if own else copy.deepcopy(model).eval()
+    params = [param for module in reduced.modules() if isinstance(module, AUTOCAST_LAYERS)
+              for param in module.parameters(recurse=False)]
+    if not params:
         return model
+    originals = [param.data for param in params]
+
+    def restore():
+        for param, data in zip(params, originals):
+            param.data = data
     try:
         with torch.no_grad():
-            reference, result = run(model).float(), run(reduced).float()
+            reference = run(model).float()  # before the cast: ``model`` may be ``reduced``
+            for param in params:
+                param.data = param.data.to(torch.bfloat16)
+            result = run(reduced).float()
     except Exception as e:  # noqa: BLE001  (whatever fails: evaluate with float32 weights)
+        restore()
         print_log(f'bfloat16 weights for evaluation failed ({type(e).__name__}: {e}); '
                   'autocasting float32 weights', logger='current', level=logging.WARNING)
         return model
     # autocast rounds the weights as .to(bfloat16) does: the same outputs, up to kernels
     # choosing another order of summation
     if not torch.allclose(result, reference, rtol=1e-2, atol=1e-2 * reference.abs().max()):
+        restore()
         print_log("bfloat16 weights change the evaluation model's outputs; autocasting "
                   'float32 weights', logger='current', level=logging.WARNING)
         return model
-    print_log(f'evaluating with {count} weight tensors cast to bfloat16 once',
+    print_log(f'evaluating with {len(params)} weight tensors cast to bfloat16 once',
               logger='current')
     return reduced
 

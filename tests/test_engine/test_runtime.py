@@ -241,6 +241,48 @@ def test_preparing_a_training_mode_model_checks_in_eval_mode(fold_bn):
     torch.testing.assert_close(autocast_output(prepared, x), autocast_output(prepared, x))
 
 
+class FoldableNet(TinyEstimator):
+    """conv → BatchNorm → deconv: the BatchNorm folds; ``outside_autocast`` as TinyEstimator."""
+
+    def __init__(self, outside_autocast=False):
+        super().__init__(outside_autocast)
+        self.bn = torch.nn.BatchNorm2d(8)
+
+    def forward(self, x, mode='tensor'):
+        x = torch.relu(self.bn(self.conv(x)))
+        with torch.autocast('cpu', enabled=not self.outside_autocast):
+            return self.deconv(x if not self.outside_autocast else x.float())
+
+
+@pytest.mark.parametrize('outside_autocast', [False, True])
+def test_a_folded_copy_gets_its_bf16_weights_in_place(outside_autocast, monkeypatch):
+    """After the BatchNorm fold made a copy, the bf16 weights are cast on that copy (one deep
+    copy in all); when the check refuses them, the copy's float32 weights are put back."""
+    import copy as copy_module
+    from posecfg.engine.loops import prepare_for_inference
+    torch.manual_seed(0)
+    model = FoldableNet(outside_autocast).eval()
+    model.bn.running_mean.uniform_(-1, 1)
+    copies = []
+    deepcopy = copy_module.deepcopy
+
+    def counting(obj, *memo):
+        if not memo:  # a top-level copy (the recursion passes its memo)
+            copies.append(type(obj))
+        return deepcopy(obj, *memo)
+    monkeypatch.setattr(copy_module, 'deepcopy', counting)
+    prepared = prepare_for_inference(model, (3, 16, 16), fold_bn=True, fp16=True)
+    assert copies == [FoldableNet]  # the fold's copy only
+    assert prepared is not model and not any(
+        isinstance(m, torch.nn.BatchNorm2d) for m in prepared.modules())
+    dtype = torch.float32 if outside_autocast else torch.bfloat16
+    assert prepared.conv.weight.dtype == prepared.deconv.weight.dtype == dtype
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    x = torch.randn(2, 3, 16, 16).contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(autocast_output(prepared, x), autocast_output(model, x),
+                               rtol=2e-2, atol=2e-2)
+
+
 def test_inference_model_prepares_a_bf16_evaluation_without_fold_or_compile(monkeypatch):
     seen = []
     import posecfg.engine.loops as loops
