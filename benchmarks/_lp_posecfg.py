@@ -9,9 +9,9 @@ sys.path.insert(0, os.path.join(HERE, 'reference'))
 sys.path.insert(0, os.path.dirname(HERE))
 from _lp_common import LP_CONFIG, Budget, lp_state_to_posecfg  # noqa: E402
 
-from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
+from posecfg.config.cli import choose_openmp_waiting  # noqa: E402
 
-prefer_passive_openmp()  # as the tools do, before torch loads
+choose_openmp_waiting()  # as the tools do, before torch loads
 
 
 def load_lp_config(overrides, threads=None, work_dir=None, runtime=None):

@@ -41,9 +41,9 @@ from _dlc_project import (BUDGET_SHUFFLE, EVAL_SNAPSHOT, SHUFFLES,  # noqa: E402
                           evaluation_row, init_snapshot, shuffle_folder, shuffle_of,
                           timed_evaluation, use_initialisation)
 
-from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
+from posecfg.config.cli import choose_openmp_waiting  # noqa: E402
 
-prefer_passive_openmp()  # as posecfg's tools do, before torch loads
+choose_openmp_waiting()  # as posecfg's tools do, before torch loads
 
 
 def checkout():

@@ -27,7 +27,8 @@ m3v1mp4.mp4 640x480 → 320x240; oneDNN reports no native bf16 here, so float32)
 
 The same script before it set passive OpenMP waiting (spinning OpenMP threads on a machine
 loaded by other processes, load average ~5): posecfg 2.2, naive 0.5 frames/s: spinning threads
-fight the decoder thread and other processes; the tools set ``OMP_WAIT_POLICY=PASSIVE``.
+fight the decoder thread and other processes; the tools let idle threads sleep at once where
+the cores are busy (posecfg/config/openmp.py).
 """
 import argparse
 import io
@@ -45,9 +46,9 @@ sys.path.insert(0, os.path.join(HERE, 'reference'))
 from _common import make_clip  # noqa: E402
 from video_decode import DEFAULT_VIDEOS, cpu_model  # noqa: E402
 
-from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
+from posecfg.config.cli import choose_openmp_waiting  # noqa: E402
 
-prefer_passive_openmp()  # before torch loads, as the tools do (idle OpenMP threads sleep)
+choose_openmp_waiting()  # before torch loads, as the tools do (posecfg/config/openmp.py)
 
 CONFIG = '''
 model = dict(type='BottomUp',

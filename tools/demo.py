@@ -22,9 +22,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
+from posecfg.config.cli import choose_openmp_waiting  # noqa: E402
 
-prefer_passive_openmp()  # before torch loads; inherited by the train/test processes
+choose_openmp_waiting()  # before torch loads; inherited by the train/test processes
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_CONFIG = os.path.join(REPO, 'configs', 'animal', '2d_kpt_sview_rgb_img', 'topdown_heatmap',

@@ -35,9 +35,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from posecfg.config.cli import (add_config_arguments, cli_main, load_config,  # noqa: E402
-                                prefer_passive_openmp)
+                                choose_openmp_waiting)
 
-prefer_passive_openmp()
+choose_openmp_waiting()
 
 
 def parse_args(argv=None):

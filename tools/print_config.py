@@ -6,10 +6,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
-
-prefer_passive_openmp()  # before torch loads
-
 from posecfg.tools.print_config import main  # noqa: E402
 
 if __name__ == '__main__':

@@ -6,9 +6,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from posecfg.config.cli import prefer_passive_openmp  # noqa: E402
+from posecfg.config.cli import choose_openmp_waiting  # noqa: E402
 
-prefer_passive_openmp()  # before torch loads
+choose_openmp_waiting()  # before torch loads
 
 from posecfg.tools.test import main  # noqa: E402
 

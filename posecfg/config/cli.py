@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 from .config import Config, ConfigWarning
 from .errors import ConfigError
+from .openmp import choose_openmp_waiting  # noqa: F401  (the tools' entry point)
 from .options import Override, parse_options
 
 OPTIONS_HELP = (
@@ -19,17 +20,6 @@ OPTIONS_HELP = (
     '(data.train.pipeline.1.flip_prob=0.0) or by item type; values are Python-like: 1, 0.5, inf, '
     'None, True, [(train,1),(val,1)], {type:ResNet,depth:18}; quoted values are strings, kept '
     'exactly. --options is an alias.')
-
-
-def prefer_passive_openmp():
-    """Ask OpenMP to let idle threads sleep instead of spin (unless the user chose otherwise).
-
-    Must run before torch is imported. Spinning threads are OpenMP's default; on machines whose
-    cores are shared (VMs, CI, a dataloader worker beside the trainer) a spinning thread takes the
-    core another thread needs: measured on a 2-vCPU machine, a small model trained ~10x slower
-    with 2 spinning threads than with 2 passive ones. Dedicated many-core machines lose little.
-    """
-    os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')
 
 
 def add_config_arguments(parser: argparse.ArgumentParser):

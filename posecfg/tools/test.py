@@ -22,10 +22,10 @@ import sys
 
 from posecfg.config.cli import (add_config_arguments, add_launcher_arguments,
                                 cli_main, flag_override, load_config,
-                                prefer_passive_openmp)
+                                choose_openmp_waiting)
 from posecfg.zoo import resolve_config_path
 
-prefer_passive_openmp()  # before torch loads
+choose_openmp_waiting()  # before torch loads
 
 
 def parse_args(argv=None):
