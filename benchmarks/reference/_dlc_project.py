@@ -166,9 +166,12 @@ def timed_evaluation(bench, project, threads, evaluate, net='resnet_50'):
     of the whole call (config, model and snapshot loading, inference and, multi-animal,
     assembly, result files; the tools' modules imported before) and the errors it wrote."""
     shuffle = shuffle_of(project, net)
-    # module imports are not evaluation: PyTables (pandas imports it at the first read_hdf)
-    # before the clock on both sides, as DeepLabCut's engine is (``import deeplabcut``) and
-    # posecfg's (its dlc_bench.py imports posecfg.engine first)
+    # module imports are not evaluation: PyTables (pandas imports it at the first read_hdf) and
+    # scipy.optimize (linear_sum_assignment, for assembling individuals; posecfg imports it at
+    # the first assembly, ~0.7 s) before the clock on both sides, as DeepLabCut's engine is
+    # (``import deeplabcut`` imports both) and posecfg's (its dlc_bench.py imports
+    # posecfg.engine first)
+    import scipy.optimize  # noqa: F401
     import tables  # noqa: F401
     t0 = time.perf_counter()
     evaluate(os.path.join(project, 'config.yaml'), shuffle)

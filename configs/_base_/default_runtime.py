@@ -17,6 +17,7 @@ log_config = dict(
     ])
 # hardware switches (posecfg; README "Performance switches"): bf16 autocast where the CPU has
 # native bf16, NHWC memory order, torch.compile for runs of 2000+ iterations, threads
-# probed per process within its share of the cores, BatchNorm folded into convs for evaluation
-runtime = dict(autocast='auto', channels_last=True, compile='auto', threads='auto', fold_bn=True,
-               compile_eval='auto')
+# probed per process within its share of the cores, evaluations of 64+ samples run a copy with
+# BatchNorms folded into convs (and bf16 weights), freed memory kept for reuse
+runtime = dict(autocast='auto', channels_last=True, compile='auto', threads='auto', fold_bn='auto',
+               compile_eval='auto', reuse_memory=True)

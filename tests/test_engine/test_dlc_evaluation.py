@@ -206,6 +206,29 @@ def test_train_split_runs_as_the_test_split(trained):
     assert autocast_per_batch == [True] * sum(batches)
 
 
+@pytest.mark.parametrize('threshold, prepared', [(5, True), (6, False)])
+def test_the_train_split_counts_when_the_loop_decides_to_prepare(trained, monkeypatch, threshold,
+                                                                  prepared):
+    """fold_bn='auto' prepares evaluations of PREPARE_EVAL_MIN_SAMPLES+ samples: the hook's train
+    split (4 images) counts with the test split (1), and its loader is built once."""
+    import posecfg.engine.hooks.dlc_evaluation as hook_module
+    import posecfg.engine.loops as loops
+    project, cfg, checkpoint = trained
+    cfg = cfg.to_dict()
+    cfg['runtime'] = dict(cfg['runtime'], fold_bn='auto')
+    cfg['custom_hooks'] = [dict(type='DLCEvaluationHook')]
+    monkeypatch.setattr(loops, 'PREPARE_EVAL_MIN_SAMPLES', threshold)
+    calls = []
+    monkeypatch.setattr(loops, 'prepare_for_inference',
+                        lambda model, *args, **kwargs: calls.append('prepare') or model)
+    built = hook_module.DLCEvaluationHook._train_loader
+    monkeypatch.setattr(hook_module.DLCEvaluationHook, '_train_loader',
+                        lambda self, runner: calls.append('train loader') or built(self, runner))
+    runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
+    runner.test()
+    assert calls == ['train loader'] + (['prepare'] if prepared else [])
+
+
 def test_hook_without_a_project_warns_and_writes_nothing(tmp_path):
     from posecfg.engine.hooks import DLCEvaluationHook
 

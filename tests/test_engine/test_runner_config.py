@@ -50,7 +50,7 @@ def test_seed_config_maps_every_key():
     assert k['val_evaluator'] == [dict(
         type='CocoKeypointMetric', ann_file='data/coco/annotations/person_keypoints_val2017.json',
         use_area=True, keypoint_score_thr=0.2, nms_mode='oks_nms', nms_thr=0.9)]
-    assert k['val_cfg'] == dict(type='PoseValLoop', fp16=False, fold_bn=True, compile_eval='auto')
+    assert k['val_cfg'] == dict(type='PoseValLoop', fp16=False, fold_bn='auto', compile_eval='auto')
     assert 'load_from' not in k and 'test_dataloader' not in k
 
 
@@ -80,7 +80,7 @@ def test_no_validate_and_test_mode():
     assert 'val_dataloader' not in k and k['train_cfg']['val_interval'] > 10**8
     k = kwargs_for(test=True)
     assert 'train_dataloader' not in k
-    assert k['test_cfg'] == dict(type='PoseTestLoop', fp16=False, fold_bn=True,
+    assert k['test_cfg'] == dict(type='PoseTestLoop', fp16=False, fold_bn='auto',
                                  compile_eval='auto')
     assert k['test_dataloader']['batch_size'] == 32
 

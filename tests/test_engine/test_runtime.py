@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from posecfg.engine.hooks import CompileModelHook
-from posecfg.engine.loops import COMPILE_EVAL_MIN_SAMPLES, inference_model
+from posecfg.engine.loops import (COMPILE_EVAL_MIN_SAMPLES, PREPARE_EVAL_MIN_SAMPLES,
+                                  inference_model)
 from posecfg.engine import runtime
 from posecfg.engine.runtime import probe_step, probe_threads, resolve_runtime
 
@@ -87,6 +88,35 @@ def test_eval_compile_threshold(monkeypatch):
     assert inference_model(runner, FakeLoader(1), False, False) is runner.model
 
 
+@pytest.mark.parametrize('fold_bn, samples, prepared', [
+    ('auto', PREPARE_EVAL_MIN_SAMPLES - 1, False), ('auto', PREPARE_EVAL_MIN_SAMPLES, True),
+    (True, 1, True), (False, 1, False)])
+def test_small_evaluations_run_the_model_unprepared(fold_bn, samples, prepared, monkeypatch):
+    """fold_bn='auto': the copy and its checks (~10 forward passes) only where they pay back."""
+    seen = []
+    import posecfg.engine.loops as loops
+    monkeypatch.setattr(loops, 'prepare_for_inference',
+                        lambda model, shape, fold, compile_eval, fp16: seen.append(fold))
+    runner = FakeRunner(Net(), 0)
+    model = inference_model(runner, FakeLoader(samples), fold_bn, False)
+    assert seen == ([True] if prepared else []) and (model is runner.model) == (not prepared)
+    # what hooks run after the test split counts too
+    seen.clear()
+    inference_model(runner, FakeLoader(1), fold_bn, False, samples=samples)
+    assert seen == ([True] if prepared else [])
+
+
+def test_tested_samples_adds_the_hooks_extra_samples():
+    from posecfg.engine.loops import tested_samples
+
+    class Extra:
+        def extra_test_samples(self, runner):
+            return 21
+    runner = FakeRunner(Net(), 0)
+    runner.hooks = [object(), Extra()]
+    assert tested_samples(runner, FakeLoader(4)) == 25
+
+
 def test_thread_probe_and_explicit_threads():
     assert 1 <= probe_threads(2, None, True) <= 2
     assert resolve_runtime({'threads': 3}, cuda=False).threads == 3
@@ -94,6 +124,9 @@ def test_thread_probe_and_explicit_threads():
         resolve_runtime({'threads': 0}, cuda=False)
     with pytest.raises(Exception, match="runtime: unknown key"):
         resolve_runtime({'thread': 1}, cuda=False)
+    assert resolve_runtime({}, cuda=False).fold_bn == 'auto'
+    with pytest.raises(Exception, match="runtime.fold_bn must be 'auto', True or False"):
+        resolve_runtime({'fold_bn': 'yes'}, cuda=False)
 
 
 def test_training_probe_times_the_backward(monkeypatch):
@@ -197,6 +230,8 @@ def test_bf16_evaluation_casts_weights_once():
         'norm.weight': torch.float32, 'norm.bias': torch.float32,  # autocast leaves these
         'deconv.weight': torch.bfloat16, 'deconv.bias': torch.bfloat16}
     assert all(p.dtype == torch.float32 for p in model.parameters())
+    # the copy shares the weights it does not cast (no weight memory copied)
+    assert prepared.norm.weight.data_ptr() == model.norm.weight.data_ptr()
     x = torch.randn(2, 3, 16, 16).contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(autocast_output(prepared, x), autocast_output(model, x),
                                rtol=0, atol=0)
@@ -257,22 +292,26 @@ class FoldableNet(TinyEstimator):
 @pytest.mark.parametrize('outside_autocast', [False, True])
 def test_a_folded_copy_gets_its_bf16_weights_in_place(outside_autocast, monkeypatch):
     """After the BatchNorm fold made a copy, the bf16 weights are cast on that copy (one deep
-    copy in all); when the check refuses them, the copy's float32 weights are put back."""
+    copy in all, sharing the model's weight memory); when the check refuses them, the copy's
+    float32 weights are put back; the model's weights are never written."""
     import copy as copy_module
     from posecfg.engine.loops import prepare_for_inference
     torch.manual_seed(0)
     model = FoldableNet(outside_autocast).eval()
     model.bn.running_mean.uniform_(-1, 1)
+    weights = {name: p.detach().clone() for name, p in model.named_parameters()}
     copies = []
     deepcopy = copy_module.deepcopy
 
     def counting(obj, *memo):
-        if not memo:  # a top-level copy (the recursion passes its memo)
+        if type(obj) is FoldableNet:  # a copy of the whole model (not the recursion's parts)
             copies.append(type(obj))
         return deepcopy(obj, *memo)
     monkeypatch.setattr(copy_module, 'deepcopy', counting)
     prepared = prepare_for_inference(model, (3, 16, 16), fold_bn=True, fp16=True)
     assert copies == [FoldableNet]  # the fold's copy only
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(p, weights[name], rtol=0, atol=0)
     assert prepared is not model and not any(
         isinstance(m, torch.nn.BatchNorm2d) for m in prepared.modules())
     dtype = torch.float32 if outside_autocast else torch.bfloat16

@@ -117,6 +117,7 @@ class DLCEvaluationHook(Hook):
         self._loaded_epoch: Optional[int] = None
         self._test_loader_cfg: Optional[dict] = None
         self._batches: List[tuple] = []
+        self._train_split = None  # the train split's loader, built by extra_test_samples
         self.written: List[Path] = []
 
     # -- hook points -----------------------------------------------------------------------
@@ -134,8 +135,10 @@ class DLCEvaluationHook(Hook):
     def after_test_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         batches, self._batches = _gathered(self._batches), []
         train = None
+        loader, self._train_split = self._train_split, None
         if self.evaluate_train and self._context(runner, quiet=True) is not None:
-            train = _gathered(self._predict(runner, self._train_loader(runner)))  # every rank
+            loader = loader or self._train_loader(runner)
+            train = _gathered(self._predict(runner, loader))  # every rank
         if not is_main_process():
             return
         context = self._context(runner)
@@ -150,6 +153,16 @@ class DLCEvaluationHook(Hook):
                                  predictions_csv=self.predictions_csv)
         runner.logger.info('DeepLabCut evaluation: ' + run.summary() + '\n  ' +
                            '\n  '.join(str(p) for p in self.written))
+
+    def extra_test_samples(self, runner) -> int:
+        """The samples this hook runs through the test loop's model after the test split (the
+        train split's), so that the loop prepares the model for all of them
+        (:func:`posecfg.engine.loops.tested_samples`); the loader is kept for
+        :meth:`after_test_epoch`."""
+        if not self.evaluate_train or self._context(runner, quiet=True) is None:
+            return 0
+        self._train_split = self._train_loader(runner)
+        return len(self._train_split.dataset)
 
     # -- helpers ---------------------------------------------------------------------------
     def _context(self, runner, quiet: bool = False) -> Optional[dict]:

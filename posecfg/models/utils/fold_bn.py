@@ -9,17 +9,19 @@ Which BatchNorm follows which convolution is found by running the model once on 
 with module hooks and a ``TorchFunctionMode`` that records every operation's tensor arguments: a
 BatchNorm whose input *is* (the same tensor as) a convolution's output, read by nothing but that
 BatchNorm, is folded. The folded copy is checked against the original on the same example;
-if they disagree, the original is used.
+if they disagree, the original is used. The copy shares the unfolded layers' weights with the
+model (:func:`weight_sharing_copy`): folding replaces parameters, it never writes into them.
 """
 from __future__ import annotations
 
-import copy
 from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import torch
 import torch.nn as nn
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.overrides import TorchFunctionMode
+
+from .weight_sharing_copy import weight_sharing_copy
 
 CONVS = (nn.Conv2d, nn.ConvTranspose2d)
 
@@ -39,12 +41,12 @@ def fold_batchnorms(model: nn.Module, run: Callable[[nn.Module], torch.Tensor],
         # DeepLabCut's resnet_50 on a 640x480 frame, 2 cores)
         return model, 0
     original = model
-    model = copy.deepcopy(model).eval()
-    pairs = _conv_bn_pairs(model, run)
+    model = weight_sharing_copy(model).eval()
+    pairs, reference = _conv_bn_pairs(model, run)  # the recorded run is the unfolded reference
     if not pairs:
         return original, 0
     with torch.no_grad():
-        reference = run(model).float()
+        reference = reference.float()
         for conv, bn in pairs:
             _fold(conv, bn)
         _replace_with_identity(model, {id(bn) for _, bn in pairs})
@@ -74,8 +76,10 @@ class _ReadRecorder(TorchFunctionMode):
         return result
 
 
-def _conv_bn_pairs(model: nn.Module, run) -> List[Tuple[nn.Module, _BatchNorm]]:
-    """(conv, bn) where bn's input is conv's output and nothing but bn reads that output."""
+def _conv_bn_pairs(model: nn.Module, run) -> Tuple[List[Tuple[nn.Module, _BatchNorm]],
+                                                   torch.Tensor]:
+    """(conv, bn) where bn's input is conv's output and nothing but bn reads that output; and
+    ``run(model)``'s output from the recording run."""
     recorder = _ReadRecorder()
     produced: Dict[int, nn.Module] = {}
     bn_inputs: List[Tuple[_BatchNorm, int]] = []
@@ -96,7 +100,7 @@ def _conv_bn_pairs(model: nn.Module, run) -> List[Tuple[nn.Module, _BatchNorm]]:
     handles += [m.register_forward_hook(after) for m in leaves]
     try:
         with torch.no_grad(), recorder:
-            run(model)
+            output = run(model)
     finally:
         for handle in handles:
             handle.remove()
@@ -110,7 +114,7 @@ def _conv_bn_pairs(model: nn.Module, run) -> List[Tuple[nn.Module, _BatchNorm]]:
             continue
         used.add(id(conv))
         pairs.append((conv, bn))
-    return pairs
+    return pairs, output
 
 
 def _fold(conv: nn.Module, bn: _BatchNorm):
