@@ -229,6 +229,58 @@ def test_the_train_split_counts_when_the_loop_decides_to_prepare(trained, monkey
     assert calls == ['train loader'] + (['prepare'] if prepared else [])
 
 
+def test_an_evaluation_casts_each_weight_once(trained):
+    """Unprepared (a small evaluation), autocast's cast copies of the weights live for the whole
+    test run (weight_cast_scope), not one batch: 1 test + 2 train batches, each weight cast
+    once."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    project, cfg, checkpoint = trained
+    cfg = cfg.to_dict()
+    cfg['runtime'] = dict(cfg['runtime'], autocast='bf16', fold_bn='auto')
+    cfg['custom_hooks'] = [dict(type='DLCEvaluationHook')]
+    runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
+    weights = {p.data_ptr() for n, p in runner.model.named_parameters() if n.endswith('weight')
+               and p.dim() == 4}
+    casts = []
+
+    class CountCasts(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func is torch.ops.aten._to_copy.default and args[0].data_ptr() in weights and \
+                    (kwargs or {}).get('dtype') == torch.bfloat16:
+                casts.append(args[0].data_ptr())
+            return func(*args, **(kwargs or {}))
+    with CountCasts():
+        runner.test()
+    assert casts and sorted(casts) == sorted(set(casts))  # every conv weight cast, once
+
+
+def test_the_model_is_prepared_after_the_before_test_epoch_hooks(trained, monkeypatch):
+    """Weights a hook swaps in before the epoch (mmengine's EMAHook) are the ones prepared."""
+    import posecfg.engine.loops as loops
+    from posecfg.engine.hooks import DLCEvaluationHook
+    project, cfg, checkpoint = trained
+    cfg = cfg.to_dict()
+    cfg['runtime'] = dict(cfg['runtime'], fold_bn=True)
+    cfg['custom_hooks'] = [dict(type='DLCEvaluationHook')]
+    order = []
+    monkeypatch.setattr(loops, 'prepare_for_inference',
+                        lambda model, *args, **kwargs: order.append('prepare') or model)
+    monkeypatch.setattr(DLCEvaluationHook, 'before_test_epoch',
+                        lambda self, runner: order.append('before_test_epoch'), raising=False)
+    runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
+    runner.test()
+    assert order == ['before_test_epoch', 'prepare']
+
+
+def test_train_split_is_predicted_before_ema_swaps_the_weights_back():
+    from mmengine.hooks import EMAHook
+    from mmengine.runner.priority import get_priority
+
+    from posecfg.engine.hooks import DLCEvaluationHook
+    assert get_priority(DLCEvaluationHook.priority) < get_priority(EMAHook.priority)
+
+
 def test_hook_without_a_project_warns_and_writes_nothing(tmp_path):
     from posecfg.engine.hooks import DLCEvaluationHook
 

@@ -93,7 +93,9 @@ class DLCEvaluationHook(Hook):
         predictions_csv: also write the predictions as ``<scorer>.csv``.
     """
 
-    priority = 'LOW'
+    #: before mmengine's EMAHook (NORMAL) in after_test_epoch: the train split is predicted
+    #: while the averaged weights the test split ran with are still in the model
+    priority = 'ABOVE_NORMAL'
     #: the registry's tiny runner tests a COCO set: no DeepLabCut project, so a warning only
     example_args = dict(per_keypoint=True)
 
