@@ -87,6 +87,9 @@ def machine():
         'platform': platform.platform(),
         'loadavg_start': [round(x, 2) for x in LOADAVG_START],
         'loadavg_end': [round(x, 2) for x in os.getloadavg()],
+        # how OpenMP threads wait (unset: libgomp's ~3 ms spin; posecfg's tools choose,
+        # posecfg/config/openmp.py)
+        'openmp_wait': {v: os.environ.get(v) for v in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT')},
     }
 
 
