@@ -156,8 +156,9 @@ def main():
 
         from posecfg.engine.loops import prepare_for_inference
 
-        # as PoseTestLoop prepares it: BatchNorm folded, and on a test set of at least
-        # COMPILE_EVAL_MIN_SAMPLES samples (COCO val: ~6000) compiled; --eager skips compiling
+        # as PoseTestLoop prepares a test set of at least PREPARE_EVAL_MIN_SAMPLES samples:
+        # BatchNorm folded, and with COMPILE_EVAL_MIN_SAMPLES+ (COCO val: ~6000) compiled;
+        # --eager skips compiling
         compile_eval = runtime.compile_eval is not False and not args.eager
         with Timer() as t_prepare:
             model = prepare_for_inference(model, (3, height, width), runtime.fold_bn,

@@ -24,8 +24,10 @@ from typing import Callable, Dict, Iterable, Optional, Tuple
 #: GOMP_SPINCOUNT where the cores are idle (libgomp counts ~100,000 spins per millisecond)
 IDLE_SPIN_COUNT = 30000
 
-#: the cores count as idle when other work used less than this many cores during the sample
+#: the cores count as idle when other work used less than this many of them during the sample
+#: (or 5% of them, on many-core machines whose cores each carry a little background work)
 IDLE_BUSY_CORES = 0.5
+IDLE_BUSY_SHARE = 0.05
 
 #: /proc/stat cpu line -> (busy jiffies, all jiffies)
 CpuTimes = Dict[str, Tuple[int, int]]
@@ -40,8 +42,10 @@ def choose_openmp_waiting(sample_seconds: float = 0.1,
     if 'OMP_WAIT_POLICY' in os.environ or 'GOMP_SPINCOUNT' in os.environ:
         return {}
     chosen = {'OMP_WAIT_POLICY': 'PASSIVE'}
+    cpus = _allowed_cpus() if cpus is None else list(cpus)
     busy = busy_cores(sample_seconds, read_times, cpus)
-    if busy is not None and busy < IDLE_BUSY_CORES:
+    allowed = len(cpus) if cpus is not None else 1
+    if busy is not None and busy < max(IDLE_BUSY_CORES, IDLE_BUSY_SHARE * allowed):
         chosen['GOMP_SPINCOUNT'] = str(IDLE_SPIN_COUNT)  # explicit: wins over PASSIVE's 0
     os.environ.update(chosen)
     return chosen
@@ -52,10 +56,11 @@ def busy_cores(sample_seconds: float = 0.1,
                cpus: Optional[Iterable[int]] = None) -> Optional[float]:
     """How many of the cores this process may use (``os.sched_getaffinity``) were busy during
     ``sample_seconds`` (0.0: all idle; 2.0: two cores fully busy); None where ``/proc/stat``
-    cannot be read (not Linux)."""
+    cannot be read (not Linux) or names none of them (a container numbering its cpuset
+    differently)."""
     read_times = read_times or read_proc_stat
     if cpus is None:
-        cpus = os.sched_getaffinity(0) if hasattr(os, 'sched_getaffinity') else None
+        cpus = _allowed_cpus()
     try:
         before = read_times()
         time.sleep(sample_seconds)
@@ -64,15 +69,21 @@ def busy_cores(sample_seconds: float = 0.1,
         return None
     names = [f'cpu{c}' for c in cpus] if cpus is not None else \
         [name for name in after if name != 'cpu']
-    busy = 0.0
+    busy, seen = 0.0, 0
     for name in names:
         if name not in before or name not in after:
             continue
+        seen += 1
         used = after[name][0] - before[name][0]
         total = after[name][1] - before[name][1]
         if total > 0:
             busy += used / total
-    return busy
+    return busy if seen else None
+
+
+def _allowed_cpus() -> Optional[list]:
+    """The CPUs this process may run on, None where the OS does not say."""
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else None
 
 
 def read_proc_stat(path: str = '/proc/stat') -> CpuTimes:

@@ -10,7 +10,7 @@
 - :class:`PoseValLoop` / :class:`PoseTestLoop` build their evaluators from metric configs (the
   expansion of ``evaluation.metric`` by ``runner_config``, which asks the dataset class: it knows
   its sigmas, PCK normalisation and NMS settings), checked against the loaded dataset. With
-  ``fold_bn`` (``runtime.fold_bn``, on by default) they
+  ``fold_bn`` (``runtime.fold_bn``; ``'auto'``, the default, for evaluations of 64+ samples) they
   evaluate a copy of the model whose BatchNorms are folded into the convolutions before them:
   the same function (checked on an example), ~14% faster on ResNet-50.
 """
@@ -184,12 +184,19 @@ def inference_model(runner, dataloader, fold_bn='auto', compile_eval='auto', fp1
         compile_eval = samples >= COMPILE_EVAL_MIN_SAMPLES and not torch.cuda.is_available()
     if fold_bn == 'auto':
         if samples < PREPARE_EVAL_MIN_SAMPLES and not compile_eval:
-            return model
+            # a model compiled for training (CompileModelHook) would compile again for
+            # inference (~16-37 s); a copy runs eagerly and costs no weight memory
+            return weight_sharing_copy(model).eval() if compiled(model) else model
         fold_bn = True
     if not (fold_bn or compile_eval or reduced_weights(model, fp16)):
         return model
     shape = tuple(dataloader.dataset[0]['img'].shape)  # (3, h, w): the model's input size
     return prepare_for_inference(model, shape, fold_bn, bool(compile_eval), fp16)
+
+
+def compiled(model) -> bool:
+    """Whether a module of ``model`` runs compiled (``nn.Module.compile``)."""
+    return any(getattr(m, '_compiled_call_impl', None) is not None for m in model.modules())
 
 
 def tested_samples(runner, dataloader) -> int:
@@ -208,9 +215,9 @@ def prepare_for_inference(model, input_shape, fold_bn: bool = True, compile_eval
     when ``fp16`` autocasts on a CPU (:func:`reduced_weights`) and/or its networks compiled
     (inductor, frozen weights), each step checked against the model on a random input of
     ``input_shape`` (C, H, W), or (T, C, H, W) for context models; falls back to what passed
-    the check. ``model`` is run in eval mode for the checks (the loops call this before
-    mmengine puts it in eval mode: a training-mode run would move its BatchNorm statistics
-    and give the copies dropout) and left in the mode it came in."""
+    the check. ``model`` is run in eval mode for the checks (a caller may hand over a model in
+    training mode: a training-mode run would move its BatchNorm statistics and give the copies
+    dropout) and left in the mode it came in."""
     was_training = model.training
     model.eval()
     try:
@@ -370,6 +377,9 @@ class _InferenceModelMixin:
         if self._model is None:
             self._model = inference_model(self.runner, self.dataloader, self.fold_bn,
                                           self.compile_eval, self.fp16, samples=self.samples())
+            # the preparation's checks ran the model under autocast inside weight_cast_scope:
+            # their casts of its float32 weights, unused by a bf16 copy, would stay cached
+            torch.clear_autocast_cache()
         return self._model
 
     def _run_prepared(self, run):
@@ -446,7 +456,10 @@ class PoseTestLoop(_InferenceModelMixin, TestLoop):
     def test_steps(self, loader):
         """``(batch, outputs)`` of each batch of another ``loader`` (e.g. a train split a hook
         evaluates too), run as this loop runs its own: the prepared inference model (folded,
-        compiled) under the same autocast. Outside :meth:`run` the model is prepared anew."""
+        compiled) under the same autocast. Outside :meth:`run` the model is prepared anew.
+        Within :meth:`run`, call it before hooks change the model's weights in place
+        (EMAHook's ``after_test_epoch``, priority NORMAL): the prepared copy shares the
+        weights it did not replace, and autocast's cast copies stay those of the epoch."""
         model = self.inference_model() if self._running else inference_model(
             self.runner, self.dataloader, self.fold_bn, self.compile_eval, self.fp16)
         was_training = model.training

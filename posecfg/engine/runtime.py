@@ -19,7 +19,7 @@
   under bf16 autocast on a CPU the convolution weights cast once (checked too). ``'auto'``
   prepares evaluations of at least 64 samples (the copy and its checks cost about ten forward
   passes: a 25-image DEKR evaluation ran 0.7 s faster unprepared), ``True`` always folds,
-  ``False`` never folds (the bf16 cast is still made). Videos are always prepared.
+  ``False`` never folds (the bf16 cast is still made). Videos are prepared unless ``False``.
 - ``compile_eval``: ``torch.compile`` (inductor, weights frozen) the model validation and testing
   run, checked against the eager model on an example; ``'auto'`` does so for evaluations of at
   least 1600 samples on CPUs, where the compile time (~16 s for ResNet-50, ~37 s for HRNet-W32 on

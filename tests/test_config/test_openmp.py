@@ -8,8 +8,11 @@ from posecfg.config.openmp import IDLE_SPIN_COUNT, busy_cores, choose_openmp_wai
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    monkeypatch.delenv('OMP_WAIT_POLICY', raising=False)
-    monkeypatch.delenv('GOMP_SPINCOUNT', raising=False)
+    for variable in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT'):
+        # set first, so that monkeypatch restores the variable's state (unset included)
+        # after what choose_openmp_waiting sets
+        monkeypatch.setenv(variable, 'x')
+        monkeypatch.delenv(variable)
     return monkeypatch
 
 
@@ -19,20 +22,24 @@ def reader(*samples):
     return lambda: samples.pop(0)
 
 
-IDLE = reader({'cpu0': (10, 100), 'cpu1': (10, 100)}, {'cpu0': (10, 200), 'cpu1': (11, 200)})
-ONE_BUSY = reader({'cpu0': (10, 100), 'cpu1': (10, 100)}, {'cpu0': (110, 200), 'cpu1': (10, 200)})
+def idle():
+    return reader({'cpu0': (10, 100), 'cpu1': (10, 100)}, {'cpu0': (10, 200), 'cpu1': (11, 200)})
+
+
+def one_busy():
+    return reader({'cpu0': (10, 100), 'cpu1': (10, 100)}, {'cpu0': (110, 200), 'cpu1': (10, 200)})
 
 
 def test_idle_cores_spin_briefly(clean_env):
     import os
-    chosen = choose_openmp_waiting(0, IDLE, cpus=[0, 1])
+    chosen = choose_openmp_waiting(0, idle(), cpus=[0, 1])
     assert chosen == {'OMP_WAIT_POLICY': 'PASSIVE', 'GOMP_SPINCOUNT': str(IDLE_SPIN_COUNT)}
     assert os.environ['GOMP_SPINCOUNT'] == str(IDLE_SPIN_COUNT)
 
 
 def test_busy_core_sleeps_at_once(clean_env):
     import os
-    assert choose_openmp_waiting(0, ONE_BUSY, cpus=[0, 1]) == {'OMP_WAIT_POLICY': 'PASSIVE'}
+    assert choose_openmp_waiting(0, one_busy(), cpus=[0, 1]) == {'OMP_WAIT_POLICY': 'PASSIVE'}
     assert 'GOMP_SPINCOUNT' not in os.environ
 
 
@@ -47,8 +54,24 @@ def test_only_the_cores_of_this_process_count(clean_env):
 def test_the_users_choice_is_kept(clean_env, variable):
     import os
     clean_env.setenv(variable, 'ACTIVE' if variable == 'OMP_WAIT_POLICY' else '5')
-    assert choose_openmp_waiting(0, IDLE, cpus=[0, 1]) == {}
+    assert choose_openmp_waiting(0, idle(), cpus=[0, 1]) == {}
     assert set(k for k in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT') if k in os.environ) == {variable}
+
+
+def test_cpus_the_stat_does_not_name_sleep_at_once(clean_env):
+    # a container numbering its cpuset {4, 5} as cpu0, cpu1: nothing is known of cpu4, cpu5
+    assert busy_cores(0, one_busy(), cpus=[4, 5]) is None
+    assert choose_openmp_waiting(0, one_busy(), cpus=[4, 5]) == {'OMP_WAIT_POLICY': 'PASSIVE'}
+
+
+def test_many_cores_with_a_little_background_work_are_idle(clean_env):
+    cpus = list(range(64))
+    before = {f'cpu{c}': (0, 100) for c in cpus}
+    after = {f'cpu{c}': (2, 200) for c in cpus}  # 2% of every core: 1.28 cores in all
+    assert choose_openmp_waiting(0, reader(before, after), cpus=cpus)['GOMP_SPINCOUNT'] == \
+        str(IDLE_SPIN_COUNT)
+    after = {f'cpu{c}': (10, 200) for c in cpus}  # 10% of every core: 6.4 cores
+    assert 'GOMP_SPINCOUNT' not in choose_openmp_waiting(0, reader(before, after), cpus=cpus)
 
 
 def test_unreadable_stat_sleeps_at_once(clean_env):

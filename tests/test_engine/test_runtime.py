@@ -106,6 +106,17 @@ def test_small_evaluations_run_the_model_unprepared(fold_bn, samples, prepared, 
     assert seen == ([True] if prepared else [])
 
 
+def test_a_small_evaluation_of_a_compiled_model_runs_an_eager_copy():
+    """A model CompileModelHook compiled for training would compile again in eval mode: the
+    unprepared evaluation runs a weight-sharing copy, which runs eagerly."""
+    from posecfg.engine.loops import compiled
+    runner = FakeRunner(Net(), 0)
+    runner.model.backbone.compile()
+    model = inference_model(runner, FakeLoader(1), 'auto', False)
+    assert model is not runner.model and compiled(runner.model) and not compiled(model)
+    assert model.backbone.weight.data_ptr() == runner.model.backbone.weight.data_ptr()
+
+
 def test_tested_samples_adds_the_hooks_extra_samples():
     from posecfg.engine.loops import tested_samples
 
@@ -320,6 +331,39 @@ def test_a_folded_copy_gets_its_bf16_weights_in_place(outside_autocast, monkeypa
     x = torch.randn(2, 3, 16, 16).contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(autocast_output(prepared, x), autocast_output(model, x),
                                rtol=2e-2, atol=2e-2)
+
+
+def test_a_loops_preparation_leaves_no_cast_weights_in_autocasts_cache():
+    """The loops prepare at their first batch, inside weight_cast_scope: the checks' bf16 casts
+    of the float32 weights (unused by the bf16 copy) must not stay cached for the evaluation."""
+    import weakref
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from posecfg.engine.loops import _InferenceModelMixin, weight_cast_scope
+
+    class Casts(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.casts = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if func is torch.ops.aten._to_copy.default and args[0].dim() == 4 and \
+                    (kwargs or {}).get('dtype') == torch.bfloat16:
+                self.casts.append(weakref.ref(out))
+            return out
+
+    loop = _InferenceModelMixin()
+    loop.runner, loop.dataloader = FakeRunner(FoldableNet().eval(), 0), FakeLoader(1)
+    loop.dataloader.dataset = [dict(img=torch.zeros(3, 16, 16))]
+    loop.fold_bn, loop.compile_eval, loop.fp16 = True, False, True
+    with weight_cast_scope():
+        with Casts() as mode:
+            prepared = loop.inference_model()
+        kept = {p.untyped_storage().data_ptr() for p in prepared.parameters()}
+        alive = [r() for r in mode.casts if r() is not None]
+        assert mode.casts and all(t.untyped_storage().data_ptr() in kept for t in alive)
 
 
 def test_inference_model_prepares_a_bf16_evaluation_without_fold_or_compile(monkeypatch):

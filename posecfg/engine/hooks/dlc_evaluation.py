@@ -137,10 +137,13 @@ class DLCEvaluationHook(Hook):
     def after_test_epoch(self, runner, metrics: Optional[Dict[str, float]] = None) -> None:
         batches, self._batches = _gathered(self._batches), []
         train = None
-        loader, self._train_split = self._train_split, None
         if self.evaluate_train and self._context(runner, quiet=True) is not None:
-            loader = loader or self._train_loader(runner)
-            train = _gathered(self._predict(runner, loader))  # every rank
+            # kept while predicting: a model prepared now (an empty test split) counts it
+            self._train_split = self._train_split or self._train_loader(runner)
+            try:
+                train = _gathered(self._predict(runner, self._train_split))  # every rank
+            finally:
+                self._train_split = None
         if not is_main_process():
             return
         context = self._context(runner)
@@ -163,7 +166,7 @@ class DLCEvaluationHook(Hook):
         :meth:`after_test_epoch`."""
         if not self.evaluate_train or self._context(runner, quiet=True) is None:
             return 0
-        self._train_split = self._train_loader(runner)
+        self._train_split = self._train_split or self._train_loader(runner)
         return len(self._train_split.dataset)
 
     # -- helpers ---------------------------------------------------------------------------
