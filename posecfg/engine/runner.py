@@ -10,6 +10,9 @@ What it changes:
   (``checkpoint.py``, installed on import);
 - a checkpoint's weights must fit the model exactly (``weights.py``; ``load_partial=True`` lets
   ``load_from`` load what fits, for fine-tuning);
+- a test run's model, whose every weight the checkpoint replaces, is built without running its
+  initialisers and put in channels_last order once its weights are loaded
+  (``weights_from_checkpoint``);
 - ``resume_from`` compares the config with the checkpoint's (``resume.py``): what cannot be
   followed is refused, changed hyperparameters and schedules are applied and logged;
 - a DeepLabCut snapshot (``snapshot-NNN.pt``: ``metadata``/``model``/...) loads and resumes
@@ -39,7 +42,7 @@ from . import checkpoint as _checkpoint  # noqa: F401  (installs the safe loader
 from .checkpoint import write_atomically
 from .hooks.dlc_snapshots import checkpoint_from_snapshot, is_dlc_snapshot
 from .resume import describe, plan_resume
-from .weights import CheckpointMismatchError, load_model_weights
+from .weights import CheckpointMismatchError, load_model_weights, skipped_initialisers
 
 
 class ResolvedConfig(mmengine.Config):
@@ -63,11 +66,20 @@ class PoseRunner(Runner):
             of failing on the first mismatch (the config key ``load_partial``).
         checkpoint_purpose: how error messages name the checkpoint loaded without resuming
             (``load_from``; ``build_runner`` says ``the checkpoint to test`` for testing).
+        weights_from_checkpoint: every weight of the model comes from ``load_from`` before
+            the model runs (a test run; the load fails unless the checkpoint fits exactly):
+            the model is built without its initialisers (:func:`skipped_initialisers`) and,
+            in one process, converted to channels_last after the load instead of before
+            (otherwise the load copies every weight into NHWC order, the conversion having
+            copied the random ones already).
     """
 
     def __init__(self, *args, channels_last: bool = False, load_partial: bool = False,
-                 checkpoint_purpose: str = 'load_from', **kwargs):
+                 checkpoint_purpose: str = 'load_from', weights_from_checkpoint: bool = False,
+                 **kwargs):
         self._channels_last = channels_last  # read by wrap_model, inside Runner.__init__
+        self._weights_from_checkpoint = bool(weights_from_checkpoint and kwargs.get('load_from'))
+        self._channels_last_pending = False  # set by wrap_model, done by load_checkpoint
         self._load_partial = bool(load_partial)
         self._checkpoint_purpose = checkpoint_purpose
         self._resuming = False
@@ -103,6 +115,9 @@ class PoseRunner(Runner):
                 raise CheckpointMismatchError(
                     f'{err}\nThe model config changed since the checkpoint: {changed}') from None
             raise
+        if self._channels_last_pending:
+            self._channels_last_pending = False
+            _to_channels_last(model)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
@@ -152,12 +167,18 @@ class PoseRunner(Runner):
             init_cpu_process_group(self.launcher, **env_cfg.get('dist_cfg', {}))
         super().setup_env(env_cfg)
 
+    def build_model(self, model):
+        if self._weights_from_checkpoint and isinstance(model, dict):
+            with skipped_initialisers():
+                return super().build_model(model)
+        return super().build_model(model)
+
     def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
         if self._channels_last:
-            model = model.to(memory_format=torch.channels_last)
-            # ATen's channels-last GroupNorm backward is slow with few channels per group:
-            # layers with few channels per group run their backward through NCHW
-            tune_group_norms(model)
+            if self._weights_from_checkpoint and not self.distributed:
+                self._channels_last_pending = True  # after the checkpoint's weights are in
+            else:
+                model = _to_channels_last(model)
         if self.distributed and not torch.cuda.is_available() and model_wrapper_cfg is None:
             # DDP on CPU modules takes no device ids
             return MMDistributedDataParallel(
@@ -173,6 +194,15 @@ class PoseRunner(Runner):
         name = os.path.splitext(os.path.basename(self.cfg.filename))[0] + '.py' \
             if self.cfg.filename else f'{self.timestamp}.py'
         write_atomically(self.cfg.pretty_text, os.path.join(self.work_dir, name))
+
+
+def _to_channels_last(model):
+    """``model`` with its weights in NHWC order (in place; returned)."""
+    model = model.to(memory_format=torch.channels_last)
+    # ATen's channels-last GroupNorm backward is slow with few channels per group:
+    # layers with few channels per group run their backward through NCHW
+    tune_group_norms(model)
+    return model
 
 
 def advance_schedulers(schedulers, epochs: int, iters: int) -> None:

@@ -295,3 +295,65 @@ def test_training_resumes_from_a_snapshot_in_deeplabcuts_key_layout(trained):
     saved = torch.load(snapshot.with_name('snapshot-002.pt'), weights_only=True)
     assert saved['metadata']['epoch'] == 2
     assert 'heads.bodypart.heatmap_head.deconv_layers.0.weight' in saved['model']
+
+
+def test_a_test_runner_builds_its_model_for_the_checkpoint(trained, monkeypatch):
+    """A test run's model, every weight of which the checkpoint replaces, is built without
+    running its initialisers and put in channels_last order after the load (not before, which
+    made the load copy every weight into NHWC order): the weights, the layout and the written
+    predictions are those of a runner built the ordinary way."""
+    import torch
+    import torch.nn as nn
+
+    from posecfg.engine import PoseRunner
+    project, cfg, checkpoint = trained
+    cfg = cfg.to_dict()
+    cfg['runtime'] = dict(cfg['runtime'], channels_last=True)
+    cfg['custom_hooks'] = [dict(type='DLCEvaluationHook')]
+    calls = []
+    kaiming = nn.init.kaiming_uniform_
+    monkeypatch.setattr(nn.init, 'kaiming_uniform_',
+                        lambda *a, **k: calls.append(1) or kaiming(*a, **k))
+    folder = (project / 'evaluation-results-pytorch' / 'iteration-0' /
+              'tinyDec1-trainset80shuffle1')
+    scorer = 'DLC_Resnet50_tinyDec1shuffle1_snapshot_1'
+
+    def tested():
+        calls.clear()
+        runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
+        built_with = len(calls)
+        runner.test()
+        model = runner.model
+        conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        return built_with, state, pd.read_hdf(folder / f'{scorer}.h5', key='df_with_missing')
+
+    calls_new, state_new, written_new = tested()
+    assert calls_new == 0  # no initialiser ran
+    init = PoseRunner.__init__
+
+    def ordinary(self, *args, **kwargs):
+        init(self, *args, **dict(kwargs, weights_from_checkpoint=False))
+
+    monkeypatch.setattr(PoseRunner, '__init__', ordinary)
+    calls_old, state_old, written_old = tested()
+    assert calls_old > 0
+    assert state_new.keys() == state_old.keys()
+    for key in state_old:
+        torch.testing.assert_close(state_new[key], state_old[key], rtol=0, atol=0, msg=key)
+    pd.testing.assert_frame_equal(written_new, written_old)
+
+
+def test_skipped_initialisers_come_back():
+    import torch
+    import torch.nn as nn
+
+    from posecfg.engine.weights import skipped_initialisers
+    before = nn.init.normal_
+    tensor = torch.zeros(3)
+    with skipped_initialisers():
+        assert nn.init.normal_(tensor) is tensor and not tensor.any()
+        nn.Linear(4, 4)  # builds with its weights left as allocated
+    assert nn.init.normal_ is before
+    assert nn.init.normal_(tensor).any()
