@@ -39,7 +39,7 @@ from posecfg.config import Config
 from posecfg.models.utils.group_norm import tune_group_norms
 
 from . import checkpoint as _checkpoint  # noqa: F401  (installs the safe loader)
-from .checkpoint import write_atomically
+from .checkpoint import load_checkpoint_file, write_atomically
 from .hooks.dlc_snapshots import checkpoint_from_snapshot, is_dlc_snapshot
 from .resume import describe, plan_resume
 from .weights import CheckpointMismatchError, load_model_weights, skipped_initialisers
@@ -94,7 +94,14 @@ class PoseRunner(Runner):
         ``load_partial`` for ``load_from``); when resuming, compare its config first.
         ``strict`` and ``revise_keys`` keep mmengine's signature and are not used: strictness
         is the config's (``load_partial``), and ``module.`` prefixes are always stripped."""
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        if self._weights_from_checkpoint and not self._resuming and \
+                os.path.isfile(os.path.expanduser(filename)):
+            # the weights are copied into the model and the file's tensors dropped: mapped,
+            # they are not first read into fresh memory
+            checkpoint = load_checkpoint_file(os.path.expanduser(filename), map_location,
+                                              mmap=True)
+        else:
+            checkpoint = _load_checkpoint(filename, map_location=map_location)
         if is_dlc_snapshot(checkpoint):  # DeepLabCut's snapshot layout → mmengine's
             checkpoint = checkpoint_from_snapshot(checkpoint, self._iters_per_epoch())
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)

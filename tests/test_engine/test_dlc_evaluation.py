@@ -299,9 +299,10 @@ def test_training_resumes_from_a_snapshot_in_deeplabcuts_key_layout(trained):
 
 def test_a_test_runner_builds_its_model_for_the_checkpoint(trained, monkeypatch):
     """A test run's model, every weight of which the checkpoint replaces, is built without
-    running its initialisers and put in channels_last order after the load (not before, which
-    made the load copy every weight into NHWC order): the weights, the layout and the written
-    predictions are those of a runner built the ordinary way."""
+    running its initialisers, its checkpoint's tensors map the file, and it is put in
+    channels_last order after the load (not before, which made the load copy every weight into
+    NHWC order): the weights, the layout and the written predictions are those of a runner
+    built the ordinary way."""
     import torch
     import torch.nn as nn
 
@@ -318,11 +319,19 @@ def test_a_test_runner_builds_its_model_for_the_checkpoint(trained, monkeypatch)
               'tinyDec1-trainset80shuffle1')
     scorer = 'DLC_Resnet50_tinyDec1shuffle1_snapshot_1'
 
+    from posecfg.models.utils import checkpoint_io
+    mapped = []
+    load = torch.load
+    monkeypatch.setattr(checkpoint_io.torch, 'load',
+                        lambda *a, **k: mapped.append(k.get('mmap')) or load(*a, **k))
+
     def tested():
         calls.clear()
         runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
         built_with = len(calls)
+        mapped.clear()
         runner.test()
+        assert mapped == [runner._weights_from_checkpoint]  # the file's pages, not a copy
         model = runner.model
         conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
         assert conv.weight.is_contiguous(memory_format=torch.channels_last)
