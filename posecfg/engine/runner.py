@@ -42,6 +42,7 @@ from . import checkpoint as _checkpoint  # noqa: F401  (installs the safe loader
 from .checkpoint import load_checkpoint_file, write_atomically
 from .hooks.dlc_snapshots import checkpoint_from_snapshot, is_dlc_snapshot
 from .resume import describe, plan_resume
+from .runtime import one_thread
 from .weights import CheckpointMismatchError, load_model_weights, skipped_initialisers
 
 
@@ -114,17 +115,20 @@ class PoseRunner(Runner):
             for line in describe(plan):
                 self.logger.info(line)
         partial = self._load_partial and not self._resuming and purpose == 'load_from'
-        try:
-            load_model_weights(model, checkpoint, filename, partial=partial, purpose=purpose)
-        except CheckpointMismatchError as err:
-            if plan is not None and plan.model:
-                changed = '; '.join(f'{k}: {o!r} → {n!r}' for k, o, n in plan.model[:8])
-                raise CheckpointMismatchError(
-                    f'{err}\nThe model config changed since the checkpoint: {changed}') from None
-            raise
-        if self._channels_last_pending:
-            self._channels_last_pending = False
-            _to_channels_last(model)
+        with one_thread():  # memory-bound copies (runtime.one_thread)
+            try:
+                load_model_weights(model, checkpoint, filename, partial=partial,
+                                   purpose=purpose)
+            except CheckpointMismatchError as err:
+                if plan is not None and plan.model:
+                    changed = '; '.join(f'{k}: {o!r} → {n!r}' for k, o, n in plan.model[:8])
+                    raise CheckpointMismatchError(
+                        f'{err}\nThe model config changed since the checkpoint: '
+                        f'{changed}') from None
+                raise
+            if self._channels_last_pending:
+                self._channels_last_pending = False
+                _to_channels_last(model)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint

@@ -309,9 +309,14 @@ def test_a_test_runner_builds_its_model_for_the_checkpoint(trained, monkeypatch)
     from posecfg.engine import PoseRunner
     project, cfg, checkpoint = trained
     cfg = cfg.to_dict()
-    cfg['runtime'] = dict(cfg['runtime'], channels_last=True)
+    cfg['runtime'] = dict(cfg['runtime'], channels_last=True, threads=2)
     cfg['custom_hooks'] = [dict(type='DLCEvaluationHook')]
     calls = []
+    from posecfg.engine import runner as runner_module
+    load_threads = []
+    load_weights = runner_module.load_model_weights
+    monkeypatch.setattr(runner_module, 'load_model_weights', lambda *a, **k: load_threads.append(
+        torch.get_num_threads()) or load_weights(*a, **k))
     kaiming = nn.init.kaiming_uniform_
     monkeypatch.setattr(nn.init, 'kaiming_uniform_',
                         lambda *a, **k: calls.append(1) or kaiming(*a, **k))
@@ -332,6 +337,7 @@ def test_a_test_runner_builds_its_model_for_the_checkpoint(trained, monkeypatch)
         mapped.clear()
         runner.test()
         assert mapped == [runner._weights_from_checkpoint]  # the file's pages, not a copy
+        assert load_threads[-1] == 1 and torch.get_num_threads() == 2  # memory-bound copies
         model = runner.model
         conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
         assert conv.weight.is_contiguous(memory_format=torch.channels_last)
