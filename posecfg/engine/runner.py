@@ -118,7 +118,8 @@ class PoseRunner(Runner):
         with one_thread():  # memory-bound copies (runtime.one_thread)
             try:
                 load_model_weights(model, checkpoint, filename, partial=partial,
-                                   purpose=purpose)
+                                   purpose=purpose,
+                                   assign=self._weights_from_checkpoint and not self.distributed)
             except CheckpointMismatchError as err:
                 if plan is not None and plan.model:
                     changed = '; '.join(f'{k}: {o!r} → {n!r}' for k, o, n in plan.model[:8])
