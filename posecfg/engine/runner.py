@@ -28,12 +28,14 @@ from typing import Callable, Optional, Union
 import mmengine
 import torch
 import torch.distributed as torch_dist
+from mmengine.device import get_device
 from mmengine.dist import is_distributed
 from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.optim import OptimWrapper
 from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.utils.dl_utils import mmcv_full_available
 
 from posecfg.config import Config
 from posecfg.models.utils.group_norm import tune_group_norms
@@ -191,6 +193,14 @@ class PoseRunner(Runner):
                 self._channels_last_pending = True  # after the checkpoint's weights are in
             else:
                 model = _to_channels_last(model)
+        if not self.distributed and not is_model_wrapper(model) and not _has_sync_bn(model):
+            # mmengine's branch for one process, without its revert_sync_batchnorm: that walks
+            # every module looking for mmcv's compiled ops at each (~0.04 s for HRNet-W32's
+            # 1400 modules) to replace SyncBatchNorms this model does not have
+            self.logger.info('Distributed training is not used, all SyncBatchNorm (SyncBN) '
+                             'layers in the model will be automatically reverted to '
+                             'BatchNormXd layers if they are used.')
+            return model.to(get_device())
         if self.distributed and not torch.cuda.is_available() and model_wrapper_cfg is None:
             # DDP on CPU modules takes no device ids
             return MMDistributedDataParallel(
@@ -206,6 +216,16 @@ class PoseRunner(Runner):
         name = os.path.splitext(os.path.basename(self.cfg.filename))[0] + '.py' \
             if self.cfg.filename else f'{self.timestamp}.py'
         write_atomically(self.cfg.pretty_text, os.path.join(self.work_dir, name))
+
+
+def _has_sync_bn(model) -> bool:
+    """Whether ``model`` holds a torch or mmcv ``SyncBatchNorm`` (what mmengine's
+    ``revert_sync_batchnorm`` replaces)."""
+    kinds = [torch.nn.SyncBatchNorm]
+    if mmcv_full_available():
+        from mmcv.ops import SyncBatchNorm
+        kinds.append(SyncBatchNorm)
+    return any(isinstance(m, tuple(kinds)) for m in model.modules())
 
 
 def _to_channels_last(model):

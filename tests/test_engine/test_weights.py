@@ -52,3 +52,4 @@ def test_skipped_initialisers_come_back():
         nn.Linear(4, 4)  # builds with its weights left as allocated
     assert nn.init.normal_ is before
     assert nn.init.normal_(tensor).any()
+
