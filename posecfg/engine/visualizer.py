@@ -48,6 +48,9 @@ class PoseVisualizer(Visualizer):
     """mmengine's ``Visualizer`` (same arguments), building its matplotlib figure on first use
     (module docstring)."""
 
+    #: a small instance for the registry tests (a visualizer is one per name)
+    example_args = dict(name='registry_example')
+
     fig_save_canvas = _figure_attribute('fig_save_canvas')
     fig_save = _figure_attribute('fig_save')
     ax_save = _figure_attribute('ax_save')

@@ -51,3 +51,11 @@ def test_an_image_given_at_construction_is_set():
     image = np.full((20, 30, 3), 7, np.uint8)
     v = PoseVisualizer(name='with_image', image=image)
     np.testing.assert_array_equal(v.get_image(), image)
+
+
+def test_a_config_can_name_it():
+    from posecfg.config import Config
+    from posecfg.engine.validate import validate_config
+    seed = os.path.join(REPO, 'configs/body/2d_kpt_sview_rgb_img/topdown_heatmap/coco/'
+                              'res50_coco_256x192.py')
+    validate_config(Config.fromfile(seed, ['visualizer={type:PoseVisualizer,vis_backends:[]}']))
