@@ -71,10 +71,11 @@ class PoseRunner(Runner):
             (``load_from``; ``build_runner`` says ``the checkpoint to test`` for testing).
         weights_from_checkpoint: every weight of the model comes from ``load_from`` before
             the model runs (a test run; the load fails unless the checkpoint fits exactly):
-            the model is built without its initialisers (:func:`skipped_initialisers`) and,
-            in one process, converted to channels_last after the load instead of before
-            (otherwise the load copies every weight into NHWC order, the conversion having
-            copied the random ones already).
+            the model is built without its initialisers (:func:`skipped_initialisers`),
+            the checkpoint file is mapped, and in one process the model takes its tensors
+            where they fit (``load_model_weights(assign=True)``) and is converted to
+            channels_last after the load instead of before (otherwise the load copies every
+            weight into NHWC order, the conversion having copied the random ones already).
     """
 
     def __init__(self, *args, channels_last: bool = False, load_partial: bool = False,
@@ -99,8 +100,8 @@ class PoseRunner(Runner):
         is the config's (``load_partial``), and ``module.`` prefixes are always stripped."""
         if self._weights_from_checkpoint and not self._resuming and \
                 os.path.isfile(os.path.expanduser(filename)):
-            # the weights are copied into the model and the file's tensors dropped: mapped,
-            # they are not first read into fresh memory
+            # the model takes (or copies) the file's tensors: mapped, they are not first read
+            # into fresh memory
             checkpoint = load_checkpoint_file(os.path.expanduser(filename), map_location,
                                               mmap=True)
         else:

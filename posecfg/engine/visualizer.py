@@ -14,6 +14,7 @@ from mmengine.visualization import Visualizer
 
 from posecfg.registry import VISUALIZERS
 
+
 class _NotYet:
     """A figure attribute not built yet; ``get_dpi`` answers for the figure during
     ``Visualizer.__init__`` (``self.dpi = self.fig_save.get_dpi()``)."""
