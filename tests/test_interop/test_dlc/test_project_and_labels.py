@@ -187,3 +187,28 @@ def test_bad_label_files(tmp_path):
         read_labels(bad)
     with pytest.raises(LabelFileError, match='not found'):
         read_labels(tmp_path / 'missing.h5')
+
+
+def test_an_unchanged_label_file_is_read_once(tmp_path, monkeypatch):
+    """An evaluation reads the labels once per split: the second read of an unchanged file
+    comes from memory (a copy), a replaced file is read again."""
+    from posecfg.interop.dlc import labels
+    frame = pd.DataFrame(
+        [[1.0, 2.0], [3.0, 4.0]], index=pd.MultiIndex.from_tuples(
+            [('labeled-data', 'v', 'a.png'), ('labeled-data', 'v', 'b.png')]),
+        columns=pd.MultiIndex.from_tuples([('me', 'nose', 'x'), ('me', 'nose', 'y')],
+                                          names=['scorer', 'bodyparts', 'coords']))
+    path = tmp_path / 'CollectedData_me.h5'
+    frame.to_hdf(path, key='df_with_missing', mode='w')
+    reads = []
+    read_hdf = pd.read_hdf
+    monkeypatch.setattr(labels.pd, 'read_hdf',
+                        lambda *a, **k: reads.append(a) or read_hdf(*a, **k))
+    first = labels.read_label_frame(path)
+    first.iloc[0, 0] = -1.0  # the caller's copy
+    second = labels.read_label_frame(path)
+    assert len(reads) == 1 and second.iloc[0, 0] == 1.0
+    replaced = tmp_path / 'new.h5'
+    (frame + 10).to_hdf(replaced, key='df_with_missing', mode='w')
+    replaced.replace(path)  # a new file under the name (a writer's atomic rename)
+    assert labels.read_label_frame(path).iloc[0, 0] == 11.0 and len(reads) == 2
