@@ -73,6 +73,7 @@ PARAM_SCHEDULERS = _child('parameter scheduler', mmengine_registry.PARAM_SCHEDUL
 DATA_SAMPLERS = _child('data sampler', mmengine_registry.DATA_SAMPLERS, 'posecfg.datasets')
 FUNCTIONS = _child('function', mmengine_registry.FUNCTIONS, 'posecfg.transforms')
 VISBACKENDS = _child('vis_backend', mmengine_registry.VISBACKENDS, 'posecfg.engine')
+VISUALIZERS = _child('visualizer', mmengine_registry.VISUALIZERS, 'posecfg.engine.visualizer')
 
 
 def _scope_only(name: str, parent: Registry) -> Registry:
@@ -83,7 +84,6 @@ def _scope_only(name: str, parent: Registry) -> Registry:
 
 OPTIM_WRAPPER_CONSTRUCTORS = _scope_only('optimizer wrapper constructor',
                                          mmengine_registry.OPTIM_WRAPPER_CONSTRUCTORS)
-VISUALIZERS = _scope_only('visualizer', mmengine_registry.VISUALIZERS)
 LOG_PROCESSORS = _scope_only('log_processor', mmengine_registry.LOG_PROCESSORS)
 MODEL_WRAPPERS = _scope_only('model_wrapper', mmengine_registry.MODEL_WRAPPERS)
 EVALUATOR = _scope_only('evaluator', mmengine_registry.EVALUATOR)
@@ -93,7 +93,7 @@ RUNNERS = _scope_only('runner', mmengine_registry.RUNNERS)
 #: Every posecfg registry, in the order a bare type name is looked up.
 ALL_REGISTRIES: tuple = (MODELS, KEYPOINT_CODECS, DATASETS, TRANSFORMS, METRICS, HOOKS, LOOPS,
                          OPTIMIZERS, OPTIM_WRAPPERS, PARAM_SCHEDULERS, DATA_SAMPLERS, FUNCTIONS,
-                         VISBACKENDS)
+                         VISBACKENDS, VISUALIZERS)
 
 
 def _members(registry: Registry) -> dict:

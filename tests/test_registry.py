@@ -93,7 +93,7 @@ def kind_of(registry, obj) -> str:
     simple = {R.TRANSFORMS: 'transform', R.KEYPOINT_CODECS: 'codec', R.METRICS: 'metric',
               R.HOOKS: 'hook', R.LOOPS: 'loop', R.OPTIM_WRAPPERS: 'optim_wrapper',
               R.PARAM_SCHEDULERS: 'scheduler', R.DATA_SAMPLERS: 'sampler',
-              R.FUNCTIONS: 'collate', R.DATASETS: 'dataset'}
+              R.FUNCTIONS: 'collate', R.DATASETS: 'dataset', R.VISUALIZERS: 'visualizer'}
     if registry in simple:
         return simple[registry]
     if registry is R.MODELS and isinstance(obj, type):

@@ -45,4 +45,5 @@ def build_runner(cfg: Config, *, work_dir: Optional[str] = None, launcher: str =
     resolved = ResolvedConfig(expanded_config(cfg, splits))
     return PoseRunner(**kwargs, cfg=resolved, channels_last=runtime.channels_last,
                       load_partial=bool(cfg.get('load_partial', False)) and not test,
-                      checkpoint_purpose='the checkpoint to test' if test else 'load_from')
+                      checkpoint_purpose='the checkpoint to test' if test else 'load_from',
+                      weights_from_checkpoint=test and not kwargs.get('resume'))

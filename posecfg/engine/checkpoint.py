@@ -49,11 +49,14 @@ copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
 ENGINE_GLOBALS = (rebuild_history_buffer,)
 
 
-def load_checkpoint_file(filename: Union[str, Path], map_location: Any = 'cpu') -> Any:
+def load_checkpoint_file(filename: Union[str, Path], map_location: Any = 'cpu',
+                         mmap: bool = False) -> Any:
+    """``mmap``: see :func:`posecfg.models.utils.read_checkpoint`."""
     filename = os.fspath(filename)
     if not os.path.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} does not exist')
-    return read_checkpoint(filename, extra_globals=ENGINE_GLOBALS, map_location=map_location)
+    return read_checkpoint(filename, extra_globals=ENGINE_GLOBALS, map_location=map_location,
+                           mmap=mmap)
 
 
 @CheckpointLoader.register_scheme(prefixes='', force=True)

@@ -10,6 +10,9 @@ What it changes:
   (``checkpoint.py``, installed on import);
 - a checkpoint's weights must fit the model exactly (``weights.py``; ``load_partial=True`` lets
   ``load_from`` load what fits, for fine-tuning);
+- a test run's model, whose every weight the checkpoint replaces, is built without running its
+  initialisers and put in channels_last order once its weights are loaded
+  (``weights_from_checkpoint``);
 - ``resume_from`` compares the config with the checkpoint's (``resume.py``): what cannot be
   followed is refused, changed hyperparameters and schedules are applied and logged;
 - a DeepLabCut snapshot (``snapshot-NNN.pt``: ``metadata``/``model``/...) loads and resumes
@@ -25,21 +28,24 @@ from typing import Callable, Optional, Union
 import mmengine
 import torch
 import torch.distributed as torch_dist
+from mmengine.device import get_device
 from mmengine.dist import is_distributed
 from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.optim import OptimWrapper
 from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.utils.dl_utils import mmcv_full_available
 
 from posecfg.config import Config
 from posecfg.models.utils.group_norm import tune_group_norms
 
 from . import checkpoint as _checkpoint  # noqa: F401  (installs the safe loader)
-from .checkpoint import write_atomically
+from .checkpoint import load_checkpoint_file, write_atomically
 from .hooks.dlc_snapshots import checkpoint_from_snapshot, is_dlc_snapshot
 from .resume import describe, plan_resume
-from .weights import CheckpointMismatchError, load_model_weights
+from .runtime import one_thread
+from .weights import CheckpointMismatchError, load_model_weights, skipped_initialisers
 
 
 class ResolvedConfig(mmengine.Config):
@@ -63,11 +69,21 @@ class PoseRunner(Runner):
             of failing on the first mismatch (the config key ``load_partial``).
         checkpoint_purpose: how error messages name the checkpoint loaded without resuming
             (``load_from``; ``build_runner`` says ``the checkpoint to test`` for testing).
+        weights_from_checkpoint: every weight of the model comes from ``load_from`` before
+            the model runs (a test run; the load fails unless the checkpoint fits exactly):
+            the model is built without its initialisers (:func:`skipped_initialisers`),
+            the checkpoint file is mapped, and in one process the model takes its tensors
+            where they fit (``load_model_weights(assign=True)``) and is converted to
+            channels_last after the load instead of before (otherwise the load copies every
+            weight into NHWC order, the conversion having copied the random ones already).
     """
 
     def __init__(self, *args, channels_last: bool = False, load_partial: bool = False,
-                 checkpoint_purpose: str = 'load_from', **kwargs):
+                 checkpoint_purpose: str = 'load_from', weights_from_checkpoint: bool = False,
+                 **kwargs):
         self._channels_last = channels_last  # read by wrap_model, inside Runner.__init__
+        self._weights_from_checkpoint = bool(weights_from_checkpoint and kwargs.get('load_from'))
+        self._channels_last_pending = False  # set by wrap_model, done by load_checkpoint
         self._load_partial = bool(load_partial)
         self._checkpoint_purpose = checkpoint_purpose
         self._resuming = False
@@ -82,7 +98,14 @@ class PoseRunner(Runner):
         ``load_partial`` for ``load_from``); when resuming, compare its config first.
         ``strict`` and ``revise_keys`` keep mmengine's signature and are not used: strictness
         is the config's (``load_partial``), and ``module.`` prefixes are always stripped."""
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
+        if self._weights_from_checkpoint and not self._resuming and \
+                os.path.isfile(os.path.expanduser(filename)):
+            # the model takes (or copies) the file's tensors: mapped, they are not first read
+            # into fresh memory
+            checkpoint = load_checkpoint_file(os.path.expanduser(filename), map_location,
+                                              mmap=True)
+        else:
+            checkpoint = _load_checkpoint(filename, map_location=map_location)
         if is_dlc_snapshot(checkpoint):  # DeepLabCut's snapshot layout → mmengine's
             checkpoint = checkpoint_from_snapshot(checkpoint, self._iters_per_epoch())
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
@@ -95,14 +118,21 @@ class PoseRunner(Runner):
             for line in describe(plan):
                 self.logger.info(line)
         partial = self._load_partial and not self._resuming and purpose == 'load_from'
-        try:
-            load_model_weights(model, checkpoint, filename, partial=partial, purpose=purpose)
-        except CheckpointMismatchError as err:
-            if plan is not None and plan.model:
-                changed = '; '.join(f'{k}: {o!r} → {n!r}' for k, o, n in plan.model[:8])
-                raise CheckpointMismatchError(
-                    f'{err}\nThe model config changed since the checkpoint: {changed}') from None
-            raise
+        with one_thread():  # memory-bound copies (runtime.one_thread)
+            try:
+                load_model_weights(model, checkpoint, filename, partial=partial,
+                                   purpose=purpose,
+                                   assign=self._weights_from_checkpoint and not self.distributed)
+            except CheckpointMismatchError as err:
+                if plan is not None and plan.model:
+                    changed = '; '.join(f'{k}: {o!r} → {n!r}' for k, o, n in plan.model[:8])
+                    raise CheckpointMismatchError(
+                        f'{err}\nThe model config changed since the checkpoint: '
+                        f'{changed}') from None
+                raise
+            if self._channels_last_pending:
+                self._channels_last_pending = False
+                _to_channels_last(model)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
@@ -152,12 +182,26 @@ class PoseRunner(Runner):
             init_cpu_process_group(self.launcher, **env_cfg.get('dist_cfg', {}))
         super().setup_env(env_cfg)
 
+    def build_model(self, model):
+        if self._weights_from_checkpoint and isinstance(model, dict):
+            with skipped_initialisers():
+                return super().build_model(model)
+        return super().build_model(model)
+
     def wrap_model(self, model_wrapper_cfg: Optional[dict], model):
         if self._channels_last:
-            model = model.to(memory_format=torch.channels_last)
-            # ATen's channels-last GroupNorm backward is slow with few channels per group:
-            # layers with few channels per group run their backward through NCHW
-            tune_group_norms(model)
+            if self._weights_from_checkpoint and not self.distributed:
+                self._channels_last_pending = True  # after the checkpoint's weights are in
+            else:
+                model = _to_channels_last(model)
+        if not self.distributed and not is_model_wrapper(model) and not _has_sync_bn(model):
+            # mmengine's branch for one process, without its revert_sync_batchnorm: that walks
+            # every module looking for mmcv's compiled ops at each (~0.04 s for HRNet-W32's
+            # 1400 modules) to replace SyncBatchNorms this model does not have
+            self.logger.info('Distributed training is not used, all SyncBatchNorm (SyncBN) '
+                             'layers in the model will be automatically reverted to '
+                             'BatchNormXd layers if they are used.')
+            return model.to(get_device())
         if self.distributed and not torch.cuda.is_available() and model_wrapper_cfg is None:
             # DDP on CPU modules takes no device ids
             return MMDistributedDataParallel(
@@ -173,6 +217,25 @@ class PoseRunner(Runner):
         name = os.path.splitext(os.path.basename(self.cfg.filename))[0] + '.py' \
             if self.cfg.filename else f'{self.timestamp}.py'
         write_atomically(self.cfg.pretty_text, os.path.join(self.work_dir, name))
+
+
+def _has_sync_bn(model) -> bool:
+    """Whether ``model`` holds a torch or mmcv ``SyncBatchNorm`` (what mmengine's
+    ``revert_sync_batchnorm`` replaces)."""
+    kinds = [torch.nn.SyncBatchNorm]
+    if mmcv_full_available():
+        from mmcv.ops import SyncBatchNorm
+        kinds.append(SyncBatchNorm)
+    return any(isinstance(m, tuple(kinds)) for m in model.modules())
+
+
+def _to_channels_last(model):
+    """``model`` with its weights in NHWC order (in place; returned)."""
+    model = model.to(memory_format=torch.channels_last)
+    # ATen's channels-last GroupNorm backward is slow with few channels per group:
+    # layers with few channels per group run their backward through NCHW
+    tune_group_norms(model)
+    return model
 
 
 def advance_schedulers(schedulers, epochs: int, iters: int) -> None:

@@ -75,7 +75,7 @@ def runner_kwargs(cfg: Config, *, work_dir: str, launcher: str = 'none', validat
         env_cfg=_env_cfg(c, cuda),
         randomness=dict(seed=c.get('seed'), deterministic=bool(c.get('deterministic', False))),
         default_hooks=_default_hooks(c),
-        visualizer=_visualizer(c),
+        visualizer=_visualizer(c, test),
         log_processor=dict(by_epoch=bool((c.get('log_config') or {}).get('by_epoch', True))),
     )
     load_from, resume_from = c.get('load_from'), c.get('resume_from')
@@ -383,10 +383,15 @@ def _default_hooks(c: dict) -> dict:
     )
 
 
-def _visualizer(c: dict) -> dict:
+def _visualizer(c: dict, test: bool = False) -> dict:
+    """posecfg's visualizer (mmengine's, its matplotlib figure made on first use:
+    :mod:`posecfg.engine.visualizer`) with the backends of ``log_config.hooks``. A test run
+    (``test``) keeps only the ``LocalVisBackend``: it logs no scalars (its metrics go to the
+    text log and the JSON file of mmengine's ``LoggerHook``), so a TensorBoard, W&B or MLflow
+    backend would only be started to record the config (~0.1-0.2 s, an events file)."""
     if c.get('vis_backends') and not c.get('visualizer'):
         # mmengine's variable, used by its visualizer: with no visualizer given, it is the list
-        return dict(type='Visualizer', vis_backends=list(c['vis_backends']))
+        return dict(type='PoseVisualizer', vis_backends=list(c['vis_backends']))
     hooks = (c.get('log_config') or {}).get('hooks', [dict(type='TextLoggerHook')])
     if isinstance(hooks, dict):
         hooks = [hooks]
@@ -396,12 +401,12 @@ def _visualizer(c: dict) -> dict:
         if kind not in LOGGER_HOOKS:
             raise SchemaError(f'log_config.hooks: {kind!r} is not one of '
                               f'{", ".join(LOGGER_HOOKS)}')
-        if LOGGER_HOOKS[kind]:
+        if LOGGER_HOOKS[kind] and not test:
             options = {k: v for k, v in hook.items() if k not in ('type', 'interval', 'by_epoch',
                                                                    'ignore_last', 'reset_flag')}
             backends.append(dict(type=LOGGER_HOOKS[kind], **options))
     # no name: mmengine names it after the run, so two runs in one process keep their own logs
-    return dict(type='Visualizer', vis_backends=backends)
+    return dict(type='PoseVisualizer', vis_backends=backends)
 
 
 def _env_cfg(c: dict, cuda: bool) -> dict:

@@ -13,9 +13,12 @@ model's keys (:mod:`posecfg.models.dlc_keys`).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import OrderedDict
+from typing import Mapping
 
+import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
@@ -34,7 +37,7 @@ class CheckpointMismatchError(PretrainedLoadError):
 
 
 def load_model_weights(model: nn.Module, checkpoint, path: str, *, partial: bool = False,
-                       purpose: str = 'load_from') -> LoadReport:
+                       purpose: str = 'load_from', assign: bool = False) -> LoadReport:
     """Load ``checkpoint`` (a dict with ``state_dict``, or a state dict) into ``model``.
 
     Args:
@@ -42,6 +45,11 @@ def load_model_weights(model: nn.Module, checkpoint, path: str, *, partial: bool
         partial: load what fits and log a summary instead of failing on a mismatch.
         purpose: the config key or tool argument the checkpoint came from (``load_from``,
             ``resume_from``, ``the checkpoint to test``), named in the error.
+        assign: the model takes the checkpoint's tensors instead of copying them
+            (``load_state_dict(assign=True)``; for a model built without initialisers, whose
+            own tensors were never written), where every one has the dtype, device and
+            contiguity of the model's and no model tensor is shared by two names; otherwise
+            they are copied.
 
     Returns:
         which tensors were loaded, missing, unexpected or of another shape.
@@ -63,10 +71,44 @@ def load_model_weights(model: nn.Module, checkpoint, path: str, *, partial: bool
     if partial and all(k.endswith('num_batches_tracked') for k in report.loaded):
         raise CheckpointMismatchError(f'{purpose} {path}: no tensor fits the model of this '
                                       f'config ({_problems(report)})')
-    model.load_state_dict(OrderedDict((k, state_dict[k]) for k in report.loaded), strict=False)
+    loaded = OrderedDict((k, state_dict[k]) for k in report.loaded)
+    model.load_state_dict(loaded, strict=False, assign=assign and _assignable(model, loaded))
     if problems:
         _log_report(report, type(model).__name__, total, 'current')
     else:
         print_log(f'loaded all {total} tensors of {type(model).__name__} from {path}',
                   logger='current', level=logging.INFO)
     return report
+
+
+def _assignable(model: nn.Module, tensors: Mapping[str, torch.Tensor]) -> bool:
+    """Whether ``model`` can take ``tensors`` as they are: each of the model's dtype, device
+    and contiguity, and no model tensor shared by two names (assigned, they would part)."""
+    own = model.state_dict(keep_vars=True)
+    if len({id(t) for t in own.values()}) != len(own):
+        return False
+    return all(k in own and t.dtype == own[k].dtype and t.device == own[k].device
+               and t.is_contiguous() for k, t in tensors.items())
+
+
+@contextlib.contextmanager
+def skipped_initialisers():
+    """Within it, ``torch.nn.init``'s initialisers (``kaiming_uniform_``, ``normal_``,
+    ``zeros_``, ...) leave their tensor as it is: a model built here has uninitialised
+    weights. Only for a model whose every weight a checkpoint replaces before it runs (a test
+    run's: :func:`load_model_weights` refuses a checkpoint that does not fit it exactly);
+    initialising HRNet-W32's 29M weights only to overwrite them took ~0.2 s."""
+    saved = {name: getattr(nn.init, name) for name in dir(nn.init)
+             if name.endswith('_') and not name.startswith('_')
+             and callable(getattr(nn.init, name))}
+    for name in saved:
+        setattr(nn.init, name, _left_as_is)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(nn.init, name, function)
+
+
+def _left_as_is(tensor, *args, **kwargs):
+    return tensor

@@ -370,3 +370,67 @@ def test_training_resumes_from_a_snapshot_in_deeplabcuts_key_layout(trained):
     saved = torch.load(snapshot.with_name('snapshot-002.pt'), weights_only=True)
     assert saved['metadata']['epoch'] == 2
     assert 'heads.bodypart.heatmap_head.deconv_layers.0.weight' in saved['model']
+
+
+def test_a_test_runner_builds_its_model_for_the_checkpoint(trained, monkeypatch):
+    """A test run's model, every weight of which the checkpoint replaces, is built without
+    running its initialisers, its checkpoint's tensors map the file, and it is put in
+    channels_last order after the load (not before, which made the load copy every weight into
+    NHWC order): the weights, the layout and the written predictions are those of a runner
+    built the ordinary way."""
+    import torch
+    import torch.nn as nn
+
+    from posecfg.engine import PoseRunner
+    project, cfg, checkpoint = trained
+    cfg = cfg.to_dict()
+    cfg['runtime'] = dict(cfg['runtime'], channels_last=True, threads=2)
+    cfg['custom_hooks'] = [dict(type='DLCEvaluationHook')]
+    calls = []
+    from posecfg.engine import runner as runner_module
+    load_threads = []
+    load_weights = runner_module.load_model_weights
+    monkeypatch.setattr(runner_module, 'load_model_weights', lambda *a, **k: load_threads.append(
+        torch.get_num_threads()) or load_weights(*a, **k))
+    kaiming = nn.init.kaiming_uniform_
+    monkeypatch.setattr(nn.init, 'kaiming_uniform_',
+                        lambda *a, **k: calls.append(1) or kaiming(*a, **k))
+    folder = (project / 'evaluation-results-pytorch' / 'iteration-0' /
+              'tinyDec1-trainset80shuffle1')
+    scorer = 'DLC_Resnet50_tinyDec1shuffle1_snapshot_1'
+
+    from posecfg.models.utils import checkpoint_io
+    mapped = []
+    load = torch.load
+    monkeypatch.setattr(checkpoint_io.torch, 'load',
+                        lambda *a, **k: mapped.append(k.get('mmap')) or load(*a, **k))
+
+    def tested():
+        calls.clear()
+        runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
+        built_with = len(calls)
+        mapped.clear()
+        runner.test()
+        assert mapped == [runner._weights_from_checkpoint]  # the file's pages, not a copy
+        assert load_threads[-1] == 1 and torch.get_num_threads() == 2  # memory-bound copies
+        model = runner.model
+        conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+        state = {k: v.clone() for k, v in model.state_dict().items()}
+        return built_with, state, pd.read_hdf(folder / f'{scorer}.h5', key='df_with_missing')
+
+    calls_new, state_new, written_new = tested()
+    assert calls_new == 0  # no initialiser ran
+    init = PoseRunner.__init__
+
+    def ordinary(self, *args, **kwargs):
+        init(self, *args, **dict(kwargs, weights_from_checkpoint=False))
+
+    monkeypatch.setattr(PoseRunner, '__init__', ordinary)
+    calls_old, state_old, written_old = tested()
+    assert calls_old > 0
+    assert state_new.keys() == state_old.keys()
+    for key in state_old:
+        torch.testing.assert_close(state_new[key], state_old[key], rtol=0, atol=0, msg=key)
+    pd.testing.assert_frame_equal(written_new, written_old)
+

@@ -123,6 +123,21 @@ def test_bad_workflow(workflow):
         kwargs_for(f'workflow={workflow}')
 
 
+def test_a_test_run_builds_no_scalar_logger_backend():
+    """A test run logs no scalars (its metrics go to the text log and mmengine's JSON file):
+    TensorBoard is left out (importing it and writing an events file of the config was
+    ~0.1-0.2 s of a DeepLabCut evaluation); training keeps it. Both use posecfg's
+    visualizer, whose matplotlib figure is made on first use."""
+    train, test = kwargs_for(), kwargs_for(test=True)
+    assert [b['type'] for b in train['visualizer']['vis_backends']] == [
+        'LocalVisBackend', 'TensorboardVisBackend']
+    assert [b['type'] for b in test['visualizer']['vis_backends']] == ['LocalVisBackend']
+    assert train['visualizer']['type'] == test['visualizer']['type'] == 'PoseVisualizer'
+    # backends the config lists itself are the user's choice, in a test run too
+    given = kwargs_for('vis_backends=[{type:TensorboardVisBackend}]', test=True)
+    assert given['visualizer']['vis_backends'] == [dict(type='TensorboardVisBackend')]
+
+
 def test_logging_and_checkpoints():
     k = kwargs_for('log_config.interval=7', 'log_config.hooks=[{type:TextLoggerHook}]',
                    'checkpoint_config={interval:2,max_keep_ckpts:3}',

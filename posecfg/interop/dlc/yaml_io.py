@@ -31,8 +31,9 @@ class ConfigFileError(ValueError):
     """
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """PyYAML's safe loader with YAML 1.2 core-schema booleans and floats."""
+class _Yaml12Loader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
+    """PyYAML's safe loader with YAML 1.2 core-schema booleans and floats; libyaml's parser
+    when PyYAML has it (the same events ~8x faster: an evaluation reads ~10 project files)."""
 
 
 _FLOAT_12 = re.compile(r'''^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?

@@ -12,6 +12,7 @@ import json
 import os
 import pickle
 import re
+import zipfile
 from typing import Any, List, Sequence
 
 import numpy as np
@@ -56,11 +57,15 @@ _SAFETENSORS_DTYPES = {
 }
 
 
-def read_checkpoint(path: str, extra_globals: Sequence[Any] = (), map_location: Any = 'cpu') -> Any:
+def read_checkpoint(path: str, extra_globals: Sequence[Any] = (), map_location: Any = 'cpu',
+                    mmap: bool = False) -> Any:
     """The object stored in ``path`` (usually a dict), tensors on ``map_location``.
 
     ``extra_globals``: functions or classes a caller's own files hold besides
     :data:`SAFE_GLOBALS` (the engine adds its rebuilder of mmengine's log history).
+    ``mmap``: the tensors of a zip-format file (``torch.save``'s) map the file's pages instead
+    of being read into fresh memory (for weights copied into a model and then dropped: one
+    copy of every weight less); other files are read.
     Raises :class:`UnsafeCheckpointError` for pickles that name globals outside the allow-list
     and :class:`CheckpointReadError` for files that are not checkpoints.
     """
@@ -69,7 +74,8 @@ def read_checkpoint(path: str, extra_globals: Sequence[Any] = (), map_location: 
     allowed = SAFE_GLOBALS + list(extra_globals)
     try:
         with torch.serialization.safe_globals(allowed):
-            return torch.load(path, map_location=map_location, weights_only=True)
+            return torch.load(path, map_location=map_location, weights_only=True,
+                              mmap=bool(mmap) and zipfile.is_zipfile(path))
     except pickle.UnpicklingError as err:
         if 'unsupported global' in str(err).lower():
             raise UnsafeCheckpointError(_unsafe_message(path, err, allowed)) from None
