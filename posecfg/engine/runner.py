@@ -33,6 +33,7 @@ from mmengine.runner import BaseLoop, Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from posecfg.config import Config
+from posecfg.models.utils.bf16_relu import use_bf16_relu_backward
 from posecfg.models.utils.group_norm import tune_group_norms
 
 from . import checkpoint as _checkpoint  # noqa: F401  (installs the safe loader)
@@ -158,6 +159,9 @@ class PoseRunner(Runner):
             # ATen's channels-last GroupNorm backward is slow with few channels per group:
             # layers with few channels per group run their backward through NCHW
             tune_group_norms(model)
+        # bf16 ReLU backward on int16 views (the same bits, integer vectors); a no-op
+        # elsewhere
+        use_bf16_relu_backward(model)
         if self.distributed and not torch.cuda.is_available() and model_wrapper_cfg is None:
             # DDP on CPU modules takes no device ids
             return MMDistributedDataParallel(
