@@ -21,6 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .retype import retype_modules
+
 
 class _ReLUFunction(torch.autograd.Function):
     """``relu(x)`` (in place when ``inplace``) with the int16 backward (module docstring)."""
@@ -58,9 +60,4 @@ class BF16GradReLU(nn.ReLU):
 def use_bf16_relu_backward(model: nn.Module) -> int:
     """Turn every ``nn.ReLU`` of ``model`` into a :class:`BF16GradReLU` in place; returns how
     many."""
-    count = 0
-    for module in model.modules():
-        if type(module) is nn.ReLU:
-            module.__class__ = BF16GradReLU
-            count += 1
-    return count
+    return retype_modules(model, nn.ReLU, BF16GradReLU)

@@ -29,6 +29,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .retype import retype_modules
+
 #: layers with at most this many channels per group take ATen's NCHW backward (module
 #: docstring: 2 and 4 channels per group measured faster through NCHW, 8 and 16 slower)
 NCHW_MAX_CHANNELS_PER_GROUP = 4
@@ -130,9 +132,4 @@ class LayoutTunedGroupNorm(nn.GroupNorm):
 def tune_group_norms(model: nn.Module) -> int:
     """Turn every ``nn.GroupNorm`` of ``model`` into a :class:`LayoutTunedGroupNorm` in place
     (the same parameter tensors); returns how many."""
-    count = 0
-    for module in model.modules():
-        if type(module) is nn.GroupNorm:
-            module.__class__ = LayoutTunedGroupNorm
-            count += 1
-    return count
+    return retype_modules(model, nn.GroupNorm, LayoutTunedGroupNorm)
