@@ -25,6 +25,8 @@ does so for ``runtime.channels_last``); parameter names and state-dict keys stay
 """
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -66,9 +68,29 @@ def relayout(t: torch.Tensor, channels_last: bool) -> torch.Tensor:
     view = _CV_VIEWS[t.element_size()]
     src = src.detach().contiguous().view(view).numpy()
     dst = dst.view(view).numpy()
-    for i in range(n):
-        cv2.transpose(src[i], dst[i])
+    pool = _transpose_pool(min(n, torch.get_num_threads()))
+    if pool is None:
+        for i in range(n):
+            cv2.transpose(src[i], dst[i])
+    else:  # samples split over torch's threads (OpenCV releases the GIL)
+        list(pool.map(lambda i: cv2.transpose(src[i], dst[i]), range(n)))
     return out
+
+
+_POOLS: dict = {}
+
+
+def _transpose_pool(workers: int):
+    """A thread pool of ``workers`` threads for :func:`relayout`'s per-sample transposes (None
+    for one): one per process and size (a forked child makes its own). 2 threads on the
+    2-vCPU Xeon, (8, 64, 224, 224) bf16 to NCHW: 28 → 16.5 ms."""
+    if workers < 2:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+    key = (os.getpid(), workers)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix='posecfg-relayout')
+    return _POOLS[key]
 
 
 def _backward_contiguous(dy, x, mean, rstd, weight, groups, mask):
