@@ -38,6 +38,7 @@ from mmengine.runner.checkpoint import _load_checkpoint
 from mmengine.utils.dl_utils import mmcv_full_available
 
 from posecfg.config import Config
+from posecfg.models.utils.bf16_relu import use_bf16_relu_backward
 from posecfg.models.utils.group_norm import tune_group_norms
 
 from . import checkpoint as _checkpoint  # noqa: F401  (installs the safe loader)
@@ -194,6 +195,9 @@ class PoseRunner(Runner):
                 self._channels_last_pending = True  # after the checkpoint's weights are in
             else:
                 model = _to_channels_last(model)
+        # bf16 ReLU backward on int16 views (the same bits, integer vectors); a no-op
+        # elsewhere
+        use_bf16_relu_backward(model)
         if not self.distributed and not is_model_wrapper(model) and not _has_sync_bn(model):
             # mmengine's branch for one process, without its revert_sync_batchnorm: that walks
             # every module looking for mmcv's compiled ops at each (~0.04 s for HRNet-W32's

@@ -135,3 +135,22 @@ def test_relayout_copies_between_nchw_and_nhwc(shape, dtype):
     assert nchw.is_contiguous() and torch.equal(nchw, x)
     nhwc = group_norm.relayout(nchw, True)
     assert nhwc.is_contiguous(memory_format=torch.channels_last) and torch.equal(nhwc, x)
+
+
+def test_relayout_splits_the_samples_over_torchs_threads(monkeypatch):
+    """With 2 torch threads the per-sample transposes run in a 2-thread pool (the same
+    copy); with one, in the calling thread."""
+    threads = torch.get_num_threads()
+    x = torch.randn(5, 6, 9, 7).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    used = []
+    real = group_norm._transpose_pool
+    monkeypatch.setattr(group_norm, '_transpose_pool', lambda n: used.append(n) or real(n))
+    try:
+        for n in (2, 1):
+            torch.set_num_threads(n)
+            nchw = group_norm.relayout(x, False)
+            assert nchw.is_contiguous() and torch.equal(nchw, x)
+            assert torch.equal(group_norm.relayout(nchw, True), x)
+    finally:
+        torch.set_num_threads(threads)
+    assert used == [2, 2, 1, 1] and real(2) is real(2) and real(1) is None

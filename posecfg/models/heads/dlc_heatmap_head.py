@@ -34,6 +34,7 @@ from torch import Tensor, nn
 
 from posecfg.codecs.dekr import IdentityPredictor
 from posecfg.codecs.dlc_heatmap import DLCHeatmapGenerator, HeatmapPredictor
+from posecfg.models.utils.shared_input_convs import run_shared_input
 from posecfg.registry import KEYPOINT_CODECS, MODELS
 from .base_head import BaseHead
 from .topdown_heatmap_simple_head import Features
@@ -117,6 +118,16 @@ class DeconvModule(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.final_conv(self.deconv_layers(x))
+
+    def single_layer(self) -> Optional[nn.ConvTranspose2d]:
+        """The module's one transposed convolution when that is all it runs (one layer, no
+        ``final_conv``, no forward hooks on the module or its layer stack), else None."""
+        layers = self.deconv_layers
+        if (type(layers) is not nn.Sequential or len(layers) != 1
+                or type(self.final_conv) is not nn.Identity
+                or any(m._forward_hooks or m._forward_pre_hooks for m in (self, layers))):
+            return None
+        return layers[0]
 
     def input_size(self, size: int, owner: str) -> int:
         """The feature size (cells) that gives an output of ``size`` cells."""
@@ -265,10 +276,13 @@ class DLCHeatmapHead(BaseHead):
 
     def forward(self, feats: Features) -> Dict[str, Tensor]:
         x = self.select(feats)
-        outputs = {'heatmap': self.heatmap_head(x)}
-        if self.locref_head is not None:
-            outputs['locref'] = self.locref_head(x)
-        return outputs
+        if self.locref_head is None:
+            return {'heatmap': self.heatmap_head(x)}
+        # training: both stacks of one transposed convolution run as one (2048 → K and 2K
+        # channels: few output channels, slow apart)
+        heatmap, locref = run_deconv_modules((self.heatmap_head, self.locref_head), x,
+                                             self.training)
+        return {'heatmap': heatmap, 'locref': locref}
 
     def model_stride(self, input_size: Tuple[int, int], feature_size: Tuple[int, int]) -> float:
         """Input pixels per output cell: backbone stride / head stride. ``input_size`` (w, h)
@@ -381,6 +395,17 @@ def _build_criteria(criterion, outputs: Sequence[str], owner: str):
     modules = nn.ModuleDict({name: MODELS.build(dict(criterion[name])) for name in outputs})
     weights = {name: float(getattr(modules[name], 'weight', 1.0)) for name in criterion}
     return modules, MODELS.build(dict(type='WeightedLossAggregator', weights=weights))
+
+
+def run_deconv_modules(modules: Sequence[DeconvModule], x: Tensor,
+                       stack: bool) -> List[Tensor]:
+    """``[module(x) for module in modules]``; with ``stack`` (a training network) as one
+    transposed convolution when each module is a single one of the same geometry
+    (:func:`~posecfg.models.utils.shared_input_convs.run_shared_input`)."""
+    layers = [module.single_layer() for module in modules]
+    if stack and all(layer is not None for layer in layers):
+        return run_shared_input(layers, x)
+    return [module(x) for module in modules]
 
 
 def _normal_init(module: nn.Module, spec, owner: str) -> None:

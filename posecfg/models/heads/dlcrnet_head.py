@@ -41,9 +41,11 @@ from torch import Tensor, nn
 from posecfg.codecs.dlc_heatmap import DLCHeatmapGenerator
 from posecfg.codecs.dlc_paf import PartAffinityFieldGenerator, SequentialGenerator
 from posecfg.codecs.dlc_paf_predictor import PartAffinityFieldPredictor
+from posecfg.models.utils.shared_input_convs import run_shared_input
 from posecfg.registry import MODELS
 from .base_head import BaseHead
-from .dlc_heatmap_head import DECONV_KEYS, DeconvModule, DLCHeatmapHead, _build_codec, _deconv_args
+from .dlc_heatmap_head import (DECONV_KEYS, DeconvModule, DLCHeatmapHead, _build_codec,
+                               _deconv_args, run_deconv_modules)
 from .topdown_heatmap_simple_head import Features
 
 #: PartAffinityFieldPredictor options a DLCRNetHead's test_cfg may override
@@ -206,21 +208,28 @@ class DLCRNetHead(DLCHeatmapHead):
 
     def forward(self, feats: Features) -> Dict[str, Tensor]:
         x = self.select(feats)
+        # training: the convolutions reading one input run as one (run_shared_input: their
+        # few output channels are slow apart, backward above all); evaluation module by module
+        stack = self.training
         if self.num_stages == 0:
-            return {'heatmap': self.heatmap_head(x), 'locref': self.locref_head(x),
-                    'paf': self.paf_head(x)}
-        heatmaps, pafs, features = self.convt1(x), self.convt3(x), self.convt4(x)
+            heatmap, locref, paf = run_deconv_modules(
+                (self.heatmap_head, self.locref_head, self.paf_head), x, stack)
+            return {'heatmap': heatmap, 'locref': locref, 'paf': paf}
+        convts = (self.convt1, self.convt2, self.convt3, self.convt4)
+        heatmaps, locref_in, pafs, features = self._run(convts, x, stack)
         stage_in = torch.cat((heatmaps, pafs, features), dim=1)
-        for i, (hm_layer, paf_layer) in enumerate(zip(self.hm_ref_layers, self.paf_ref_layers)):
+        for i, layers in enumerate(zip(self.hm_ref_layers, self.paf_ref_layers)):
             previous = heatmaps
-            heatmaps = hm_layer(stage_in)
-            pafs = paf_layer(stage_in)
+            heatmaps, pafs = self._run(layers, stage_in, stack)
             if i > 0:
                 heatmaps = heatmaps + previous
             stage_in = torch.cat((heatmaps, pafs, features), dim=1)
-        return {'heatmap': self.heatmap_head(stage_in),
-                'locref': self.locref_head(self.convt2(x)),
-                'paf': self.paf_head(stage_in)}
+        heatmap, paf = run_deconv_modules((self.heatmap_head, self.paf_head), stage_in, stack)
+        return {'heatmap': heatmap, 'locref': self.locref_head(locref_in), 'paf': paf}
+
+    @staticmethod
+    def _run(convs, x: Tensor, stack: bool) -> List[Tensor]:
+        return run_shared_input(convs, x) if stack else [conv(x) for conv in convs]
 
     def feature_size(self, heatmap_size: Tuple[int, int]) -> Tuple[int, int]:
         size = super().feature_size(heatmap_size)

@@ -25,9 +25,13 @@ does so for ``runtime.channels_last``); parameter names and state-dict keys stay
 """
 from __future__ import annotations
 
+import os
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from .retype import retype_modules
 
 #: layers with at most this many channels per group take ATen's NCHW backward (module
 #: docstring: 2 and 4 channels per group measured faster through NCHW, 8 and 16 slower)
@@ -64,9 +68,29 @@ def relayout(t: torch.Tensor, channels_last: bool) -> torch.Tensor:
     view = _CV_VIEWS[t.element_size()]
     src = src.detach().contiguous().view(view).numpy()
     dst = dst.view(view).numpy()
-    for i in range(n):
-        cv2.transpose(src[i], dst[i])
+    pool = _transpose_pool(min(n, torch.get_num_threads()))
+    if pool is None:
+        for i in range(n):
+            cv2.transpose(src[i], dst[i])
+    else:  # samples split over torch's threads (OpenCV releases the GIL)
+        list(pool.map(lambda i: cv2.transpose(src[i], dst[i]), range(n)))
     return out
+
+
+_POOLS: dict = {}
+
+
+def _transpose_pool(workers: int):
+    """A thread pool of ``workers`` threads for :func:`relayout`'s per-sample transposes (None
+    for one): one per process and size (a forked child makes its own). 2 threads on the
+    2-vCPU Xeon, (8, 64, 224, 224) bf16 to NCHW: 28 → 16.5 ms."""
+    if workers < 2:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+    key = (os.getpid(), workers)
+    if key not in _POOLS:
+        _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix='posecfg-relayout')
+    return _POOLS[key]
 
 
 def _backward_contiguous(dy, x, mean, rstd, weight, groups, mask):
@@ -130,9 +154,4 @@ class LayoutTunedGroupNorm(nn.GroupNorm):
 def tune_group_norms(model: nn.Module) -> int:
     """Turn every ``nn.GroupNorm`` of ``model`` into a :class:`LayoutTunedGroupNorm` in place
     (the same parameter tensors); returns how many."""
-    count = 0
-    for module in model.modules():
-        if type(module) is nn.GroupNorm:
-            module.__class__ = LayoutTunedGroupNorm
-            count += 1
-    return count
+    return retype_modules(model, nn.GroupNorm, LayoutTunedGroupNorm)
