@@ -73,17 +73,26 @@ class PoseRunner(Runner):
         weights_from_checkpoint: every weight of the model comes from ``load_from`` before
             the model runs (a test run; the load fails unless the checkpoint fits exactly):
             the model is built without its initialisers (:func:`skipped_initialisers`),
-            the checkpoint file is mapped, and in one process the model takes its tensors
-            where they fit (``load_model_weights(assign=True)``) and is converted to
-            channels_last after the load instead of before (otherwise the load copies every
-            weight into NHWC order, the conversion having copied the random ones already).
+            the checkpoint file is mapped while its tensors are copied in, and in one process
+            the model is converted to channels_last after the load instead of before
+            (otherwise the load copies every weight into NHWC order, the conversion having
+            copied the random ones already). Not with an EMA hook: mmengine's EMAHook loads
+            its averaged copy from the raw checkpoint keys, non-strictly, into a copy of the
+            model made before the load: what it missed would stay uninitialised.
     """
+
+    # defaults for runners made without __init__ (tests drive wrap_model on a bare runner)
+    _weights_from_checkpoint = False
+    _channels_last_pending = False
 
     def __init__(self, *args, channels_last: bool = False, load_partial: bool = False,
                  checkpoint_purpose: str = 'load_from', weights_from_checkpoint: bool = False,
                  **kwargs):
         self._channels_last = channels_last  # read by wrap_model, inside Runner.__init__
-        self._weights_from_checkpoint = bool(weights_from_checkpoint and kwargs.get('load_from'))
+        self._weights_from_checkpoint = bool(
+            weights_from_checkpoint and kwargs.get('load_from')
+            and not any('EMA' in str(h.get('type') if isinstance(h, dict) else type(h).__name__)
+                        for h in kwargs.get('custom_hooks') or ()))
         self._channels_last_pending = False  # set by wrap_model, done by load_checkpoint
         self._load_partial = bool(load_partial)
         self._checkpoint_purpose = checkpoint_purpose
@@ -101,10 +110,15 @@ class PoseRunner(Runner):
         is the config's (``load_partial``), and ``module.`` prefixes are always stripped."""
         if self._weights_from_checkpoint and not self._resuming and \
                 os.path.isfile(os.path.expanduser(filename)):
-            # the model takes (or copies) the file's tensors: mapped, they are not first read
-            # into fresh memory
-            checkpoint = load_checkpoint_file(os.path.expanduser(filename), map_location,
-                                              mmap=True)
+            # the model copies the file's tensors: mapped, they are not first read into fresh
+            # memory. Copied, not assigned: a model backed by the file would change (or crash
+            # on SIGBUS) if the file were rewritten in place while it runs (DeepLabCut's
+            # torch.save over an existing snapshot, cp, rsync --inplace)
+            try:
+                checkpoint = load_checkpoint_file(os.path.expanduser(filename), map_location,
+                                                  mmap=True)
+            except (OSError, RuntimeError):  # a filesystem that cannot map it: read it
+                checkpoint = _load_checkpoint(filename, map_location=map_location)
         else:
             checkpoint = _load_checkpoint(filename, map_location=map_location)
         if is_dlc_snapshot(checkpoint):  # DeepLabCut's snapshot layout → mmengine's
@@ -122,8 +136,7 @@ class PoseRunner(Runner):
         with one_thread():  # memory-bound copies (runtime.one_thread)
             try:
                 load_model_weights(model, checkpoint, filename, partial=partial,
-                                   purpose=purpose,
-                                   assign=self._weights_from_checkpoint and not self.distributed)
+                                   purpose=purpose)
             except CheckpointMismatchError as err:
                 if plan is not None and plan.model:
                     changed = '; '.join(f'{k}: {o!r} → {n!r}' for k, o, n in plan.model[:8])

@@ -33,7 +33,7 @@ def _figure_attribute(name: str) -> property:
 
     def get(self):
         value = self.__dict__.get(key)
-        if value is _NOT_YET and not self.__dict__.get('_constructing'):
+        if isinstance(value, _NotYet) and not self.__dict__.get('_constructing'):
             self._build_figure()
             value = self.__dict__[key]
         return value

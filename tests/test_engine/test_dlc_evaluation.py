@@ -240,6 +240,7 @@ def test_an_evaluation_casts_each_weight_once(trained):
     cfg['runtime'] = dict(cfg['runtime'], autocast='bf16', fold_bn='auto')
     cfg['custom_hooks'] = [dict(type='DLCEvaluationHook')]
     runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
+    runner.load_or_resume()  # the weights the test runs (runner.test() loads only once)
     weights = {p.data_ptr() for n, p in runner.model.named_parameters() if n.endswith('weight')
                and p.dim() == 4}
     casts = []
@@ -370,6 +371,19 @@ def test_training_resumes_from_a_snapshot_in_deeplabcuts_key_layout(trained):
     saved = torch.load(snapshot.with_name('snapshot-002.pt'), weights_only=True)
     assert saved['metadata']['epoch'] == 2
     assert 'heads.bodypart.heatmap_head.deconv_layers.0.weight' in saved['model']
+
+
+def test_a_test_runner_with_an_ema_hook_keeps_its_initialisers(trained):
+    """mmengine's EMAHook loads its averaged copy non-strictly from the raw checkpoint keys:
+    what it misses must not be uninitialised memory."""
+    project, cfg, checkpoint = trained
+    cfg = cfg.to_dict()
+    cfg['custom_hooks'] = [dict(type='DLCEvaluationHook')]
+    runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
+    assert runner._weights_from_checkpoint
+    cfg['custom_hooks'].append(dict(type='EMAHook'))
+    runner = build_runner(Config.fromdict(cfg), test=True, checkpoint=str(checkpoint))
+    assert not runner._weights_from_checkpoint
 
 
 def test_a_test_runner_builds_its_model_for_the_checkpoint(trained, monkeypatch):

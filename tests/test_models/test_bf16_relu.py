@@ -53,3 +53,11 @@ def test_the_runner_puts_it_in_place_of_relus():
     model = runner.wrap_model(None, nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(inplace=True)))
     assert type(model[1]) is BF16GradReLU and model[1].inplace
     assert use_bf16_relu_backward(model) == 0  # nothing left to turn
+
+
+def test_a_double_backward_fails_instead_of_dropping_the_second_order_terms():
+    relu = BF16GradReLU()
+    x = torch.randn(4, 6, dtype=torch.bfloat16, requires_grad=True)
+    (dx,) = torch.autograd.grad(relu(x).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match='once_differentiable|does not require grad'):
+        torch.autograd.grad(dx.float().sum(), x)

@@ -73,3 +73,26 @@ def test_a_hooked_norm_or_drop_path_keeps_the_add_out_of_place(monkeypatch):
     dropped = _block(Bottleneck, dict(type='GN', num_groups=4), drop_path_rate=0.5)
     _outputs_and_grads(dropped, x)
     assert calls == [False, False]
+
+
+def test_a_backward_hook_on_the_last_norm_keeps_the_add_out_of_place():
+    """A backward hook (Grad-CAM) makes the norm's output a view that cannot change in place;
+    the block must still run, with the same result."""
+    block = _block(BasicBlock, dict(type='GN', num_groups=4))
+    x = torch.randn(2, 8, 6, 6, dtype=torch.float64)
+    expected, _ = _outputs_and_grads(block, x)
+    seen = []
+    block.last_norm.register_full_backward_hook(lambda m, gi, go: seen.append(1))
+    y, _ = _outputs_and_grads(block, x)
+    assert seen and torch.equal(y, expected)
+
+
+def test_a_global_module_hook_keeps_the_add_out_of_place():
+    from posecfg.models.utils.module_hooks import has_hooks
+    block = _block(BasicBlock, dict(type='GN', num_groups=4))
+    assert not has_hooks(block.last_norm)
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda m, i, o: None)
+    try:
+        assert has_hooks(block.last_norm)
+    finally:
+        handle.remove()

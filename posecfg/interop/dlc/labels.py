@@ -161,8 +161,9 @@ _READ_CACHE_SIZE = 8
 def _read_file(path: Path) -> pd.DataFrame:
     """The file's DataFrame (a copy). An evaluation reads the project's labels once per split
     (each split's dataset; ~20 ms per HDF5 read): a file unchanged since it was read (same
-    inode, modification time and size; files are replaced by renaming, so a rewrite has
-    another inode) comes from memory."""
+    inode, nanosecond modification and change times, and size) comes from memory. A rewrite in
+    place (pandas' ``to_hdf``/``to_csv``) changes the times; only one of the same size within
+    the filesystem's timestamp resolution would be missed."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns,
            stat.st_size)

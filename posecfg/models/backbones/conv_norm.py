@@ -23,6 +23,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..utils.module_hooks import has_hooks
+
 
 def frozen_batchnorm(norm: nn.Module) -> bool:
     """Whether ``norm`` is a BatchNorm2d normalising with its running statistics (eval mode)."""
@@ -30,18 +32,12 @@ def frozen_batchnorm(norm: nn.Module) -> bool:
             and norm.running_mean is not None and norm.running_var is not None)
 
 
-def _hooked(module: nn.Module) -> bool:
-    """Whether ``module`` has forward hooks (feature taps, pruning masks): they run only when
-    the module is called, so such a pair runs as its two modules."""
-    return bool(module._forward_hooks or module._forward_pre_hooks)
-
-
 def conv_norm(conv: nn.Module, norm: nn.Module, x: torch.Tensor, training: bool) -> torch.Tensor:
     """``norm(conv(x))``: (N, C_in, H, W) → (N, C_out, H', W'); one convolution when the
     calling network is ``training`` and ``norm`` is a frozen BatchNorm after a plain
     ``nn.Conv2d`` (module docstring)."""
     if not training or type(conv) is not nn.Conv2d or not frozen_batchnorm(norm) \
-            or _hooked(conv) or _hooked(norm):
+            or has_hooks(conv) or has_hooks(norm):
         return norm(conv(x))
     scale = torch.rsqrt(norm.running_var + norm.eps)
     if norm.weight is not None:

@@ -28,6 +28,7 @@ from mmengine.model import kaiming_init
 
 from ...registry import MODELS
 from ..utils.key_mapping import rename_keys
+from ..utils.module_hooks import has_hooks
 from .base import (BaseBackbone, check_frozen_stages, check_out_indices, copy_cfg,
                    init_from_scratch)
 from .conv_norm import conv_norm, run_layers
@@ -47,10 +48,13 @@ class _ResidualBlock(nn.Module):
         (no new (N, C, H, W) tensor: a bf16 (8, 256, 112, 112) add 43 → 19 ms on one thread)
         when ``out`` is the last norm's fresh output no one else sees: a plain norm whose
         backward keeps its input, no forward hooks on it (a feature tap keeps the output), no
-        drop path, the same dtype and shape (no promotion or broadcast)."""
+        drop path, the same dtype and shape (no promotion or broadcast). Not while compiling
+        (the storage test would break the graph; inductor fuses the add anyway) nor where
+        hooks run (a backward hook's output is a view that cannot change in place)."""
         norm = self.last_norm
-        if (type(self.drop_path) is nn.Identity and isinstance(norm, _INPUT_SAVING_NORMS)
-                and not (norm._forward_hooks or norm._forward_pre_hooks)
+        if (not torch.compiler.is_compiling() and type(self.drop_path) is nn.Identity
+                and isinstance(norm, _INPUT_SAVING_NORMS) and not has_hooks(norm)
+                and not has_hooks(self.drop_path)
                 and out.dtype == identity.dtype and out.shape == identity.shape
                 and out.data_ptr() != identity.data_ptr()):
             return out.add_(identity)

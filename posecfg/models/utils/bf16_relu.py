@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 from .retype import retype_modules
 
@@ -38,6 +39,7 @@ class _ReLUFunction(torch.autograd.Function):
         return y
 
     @staticmethod
+    @once_differentiable  # the int16 mask carries no graph: a double backward must fail
     def backward(ctx, dy: torch.Tensor):
         y, = ctx.saved_tensors
         if dy.dtype != torch.bfloat16:  # (a gradient in another dtype: ATen's kernel)

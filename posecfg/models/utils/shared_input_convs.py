@@ -28,13 +28,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .module_hooks import has_hooks
+
 #: the attributes that must agree for convolutions to be stacked
 _GEOMETRY = ('kernel_size', 'stride', 'padding', 'dilation', 'groups', 'padding_mode',
              'output_padding', 'in_channels')
-
-
-def _hooked(module: nn.Module) -> bool:
-    return bool(module._forward_hooks or module._forward_pre_hooks)
 
 
 def stackable(convs: Sequence[nn.Module]) -> bool:
@@ -51,7 +49,7 @@ def stackable(convs: Sequence[nn.Module]) -> bool:
     if first.groups != 1 or first.padding_mode != 'zeros':
         return False
     with_bias = first.bias is not None
-    return all(type(c) is kind and not _hooked(c) and (c.bias is not None) == with_bias
+    return all(type(c) is kind and not has_hooks(c) and (c.bias is not None) == with_bias
                and c.weight.dtype == first.weight.dtype
                and c.weight.device == first.weight.device
                and all(getattr(c, name) == getattr(first, name) for name in _GEOMETRY)
