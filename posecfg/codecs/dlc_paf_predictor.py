@@ -270,11 +270,13 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
         graph: the kept edges (a, b); ``edge_inds``: their indices in the full graph (PAF
             channel and key of the result).
         candidates: (P,) bool or None: integrate only pairs of these peaks (the others' ``m1``
-            is NaN); None: every pair, as DeepLabCut.
+            and ``distance`` are NaN); None: every pair, as DeepLabCut.
 
     Returns per image ``{edge index: {'m1': (n_a, n_b) affinity, 'distance': (n_a, n_b)
     length in cells}}``, rows and columns in peak order, for edges with peaks at both ends.
     """
+    if candidates is not None:
+        return _candidate_edge_costs(pafs, peaks, graph, edge_inds, candidates)
     b, _, _, h, w = pafs.shape
     costs: List[Dict[int, Dict[str, np.ndarray]]] = [{} for _ in range(b)]
     if not len(graph) or not len(peaks):
@@ -303,19 +305,15 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
     scale = 10 ** N_DECIMALS
     vec = rc[t] - rc[s]
     lengths = torch.linalg.vector_norm(vec, dim=1) + eps
-    affinity = torch.full((total,), float('nan'))
-    use = slice(None) if candidates is None else (candidates[s] & candidates[t]).nonzero()[:, 0]
-    channel = torch.tensor(list(edge_inds))[group[use] % len(graph)]
-    vec, start, length = vec[use], rc[s[use]], lengths[use]
+    channel = torch.tensor(list(edge_inds))[group % len(graph)]
     steps = torch.linspace(0, 1, N_POINTS)[None, :, None]
-    points = (start[:, None] + steps * vec[:, None]).to(torch.int32)  # (Q, n, 2) row, col
+    points = (rc[s][:, None] + steps * vec[:, None]).to(torch.int32)  # (Q, n, 2) row, col
     points[..., 0].clamp_(0, h - 1)
     points[..., 1].clamp_(0, w - 1)
     points = points.long()
-    sampled = pafs[peaks[s[use], 0][:, None], channel[:, None], :, points[..., 0],
-                   points[..., 1]]
+    sampled = pafs[peaks[s, 0][:, None], channel[:, None], :, points[..., 0], points[..., 1]]
     integral = torch.trapezoid(sampled, points.flip(-1).float(), dim=1)  # (Q, 2)
-    affinity[use] = torch.round(torch.linalg.vector_norm(integral, dim=1) / length * scale) / scale
+    affinity = torch.round(torch.linalg.vector_norm(integral, dim=1) / lengths * scale) / scale
     lengths = torch.round(lengths * scale) / scale
     affinity, lengths = affinity.numpy(), lengths.numpy()
     bounds = np.cumsum(np.r_[0, sizes.numpy()])
@@ -327,6 +325,41 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
             m1=affinity[lo:hi].reshape(n_s[g], n_t[g]),
             distance=lengths[lo:hi].reshape(n_s[g], n_t[g]))
     return costs
+
+
+def _candidate_edge_costs(pafs, peaks, graph, edge_inds, candidates):
+    """:func:`edge_costs` of the pairs of ``candidates`` only, in the matrices of all peaks
+    (the other pairs NaN): an untrained network's maps have hundreds of peaks per keypoint, and
+    forming every pair of them cost more than the network (~10 ms per 256x256 image)."""
+    chosen = candidates.nonzero()[:, 0]
+    costs = edge_costs(pafs, peaks[chosen], graph, edge_inds)
+    k = max(int(peaks[:, 1].max()) + 1, 1 + max(max(e) for e in graph))
+    b = pafs.shape[0]
+    counts = torch.bincount(peaks[:, 0] * k + peaks[:, 1], minlength=b * k).reshape(b, k)
+    starts = torch.cumsum(counts.flatten(), 0) - counts.flatten()
+    # each candidate's row/column in its (image, keypoint)'s run of all peaks
+    run = peaks[chosen, 0] * k + peaks[chosen, 1]
+    position = (chosen - starts[run]).tolist()
+    by_run: Dict[int, List[int]] = {}
+    for r, pos in zip(run.tolist(), position):
+        by_run.setdefault(r, []).append(pos)
+    counts = counts.tolist()
+    full: List[Dict[int, Dict[str, np.ndarray]]] = [{} for _ in range(b)]
+    for image in range(b):
+        for (a, c), e in zip(graph, edge_inds):
+            n_a, n_c = counts[image][a], counts[image][c]
+            if not (n_a and n_c):
+                continue
+            m1 = np.full((n_a, n_c), np.nan, np.float32)
+            distance = np.full((n_a, n_c), np.nan, np.float32)
+            part = costs[image].get(int(e))
+            if part is not None:
+                rows = by_run[image * k + a]
+                cols = by_run[image * k + c]
+                m1[np.ix_(rows, cols)] = part['m1']
+                distance[np.ix_(rows, cols)] = part['distance']
+            full[image][int(e)] = dict(m1=m1, distance=distance)
+    return full
 
 
 def linked_candidates(peaks: torch.Tensor, confidence: torch.Tensor, num_animals: int,

@@ -251,6 +251,10 @@ def test_integrating_only_linkable_pairs_changes_no_pose():
     assert not np.isnan(m1_full).any() and np.isnan(m1_fast).sum() > 0
     linked = ~np.isnan(m1_fast)
     np.testing.assert_array_equal(m1_fast[linked], m1_full[linked])
+    distance_fast = fast['preds'][0]['costs'][0]['distance']
+    np.testing.assert_array_equal(distance_fast[linked],
+                                  full['preds'][0]['costs'][0]['distance'][linked])
+    assert np.isnan(distance_fast[~linked]).all()  # pairs never integrated: not computed
     assert linked.any(axis=1).sum() <= 2 and linked.any(axis=0).sum() <= 2  # num_animals
 
 
