@@ -53,20 +53,28 @@ def choose_openmp_waiting(sample_seconds: float = 0.1,
 
 def busy_cores(sample_seconds: float = 0.1,
                read_times: Optional[Callable[[], CpuTimes]] = None,
-               cpus: Optional[Iterable[int]] = None) -> Optional[float]:
+               cpus: Optional[Iterable[int]] = None, windows: int = 2) -> Optional[float]:
     """How many of the cores this process may use (``os.sched_getaffinity``) were busy during
-    ``sample_seconds`` (0.0: all idle; 2.0: two cores fully busy); None where ``/proc/stat``
-    cannot be read (not Linux) or names none of them (a container numbering its cpuset
-    differently)."""
+    ``sample_seconds`` (0.0: all idle; 2.0: two cores fully busy): the least over ``windows``
+    equal parts of it, so that a moment's work (a process exiting, a file flushed) does not
+    count as load; None where ``/proc/stat`` cannot be read (not Linux) or names none of them
+    (a container numbering its cpuset differently)."""
     read_times = read_times or read_proc_stat
     if cpus is None:
         cpus = _allowed_cpus()
     try:
-        before = read_times()
-        time.sleep(sample_seconds)
-        after = read_times()
+        samples = [read_times()]
+        for _ in range(windows):
+            time.sleep(sample_seconds / windows)
+            samples.append(read_times())
     except OSError:
         return None
+    busy = [_busy_between(a, b, cpus) for a, b in zip(samples, samples[1:])]
+    return None if None in busy else min(busy)
+
+
+def _busy_between(before: CpuTimes, after: CpuTimes, cpus) -> Optional[float]:
+    """Cores of ``cpus`` busy between two readings (None: the readings name none of them)."""
     names = [f'cpu{c}' for c in cpus] if cpus is not None else \
         [name for name in after if name != 'cpu']
     busy, seen = 0.0, 0

@@ -17,9 +17,18 @@ def clean_env(monkeypatch):
 
 
 def reader(*samples):
-    """read_times returning each sample in turn: {cpu name: (busy, total)}."""
+    """read_times returning each sample in turn ({cpu name: (busy, total)}), then going on at
+    the rate of the last two (the load lasts)."""
     samples = list(samples)
-    return lambda: samples.pop(0)
+
+    def read():
+        if len(samples) > 2:
+            return samples.pop(0)
+        a, b = samples
+        samples[:] = [b, {name: (2 * b[name][0] - a[name][0], 2 * b[name][1] - a[name][1])
+                          for name in b}]
+        return a
+    return read
 
 
 def idle():
@@ -56,6 +65,14 @@ def test_the_users_choice_is_kept(clean_env, variable):
     clean_env.setenv(variable, 'ACTIVE' if variable == 'OMP_WAIT_POLICY' else '5')
     assert choose_openmp_waiting(0, idle(), cpus=[0, 1]) == {}
     assert set(k for k in ('OMP_WAIT_POLICY', 'GOMP_SPINCOUNT') if k in os.environ) == {variable}
+
+
+def test_a_moments_work_is_not_load(clean_env):
+    """A process exiting during the look: busy in the first half, idle in the second."""
+    moment = reader({'cpu0': (0, 100), 'cpu1': (0, 100)}, {'cpu0': (100, 200), 'cpu1': (0, 200)},
+                    {'cpu0': (100, 300), 'cpu1': (0, 300)}, {'cpu0': (100, 400), 'cpu1': (0, 400)})
+    assert busy_cores(0, moment, cpus=[0, 1]) == 0.0
+    assert busy_cores(0, one_busy(), cpus=[0, 1]) == 1.0
 
 
 def test_cpus_the_stat_does_not_name_sleep_at_once(clean_env):
