@@ -53,8 +53,9 @@ class BF16GradReLU(nn.ReLU):
     runs on int16 views (module docstring). Input and output any shape."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if (x.dtype == torch.bfloat16 and x.device.type == 'cpu' and x.requires_grad
-                and torch.is_grad_enabled() and not torch.compiler.is_compiling()):
+        # the gradient mode first: inference (no gradients) pays one check per ReLU
+        if (torch.is_grad_enabled() and x.requires_grad and x.dtype == torch.bfloat16
+                and x.device.type == 'cpu' and not torch.compiler.is_compiling()):
             return _ReLUFunction.apply(x, self.inplace)
         return F.relu(x, inplace=self.inplace)
 
