@@ -281,10 +281,7 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
     costs: List[Dict[int, Dict[str, np.ndarray]]] = [{} for _ in range(b)]
     if not len(graph) or not len(peaks):
         return costs
-    k = max(int(peaks[:, 1].max()) + 1, 1 + max(max(e) for e in graph))
-    # peaks come sorted by (image, keypoint): each (image, keypoint) is a run of them
-    counts = torch.bincount(peaks[:, 0] * k + peaks[:, 1], minlength=b * k).reshape(b, k)
-    starts = (torch.cumsum(counts.flatten(), 0) - counts.flatten()).reshape(b, k)
+    k, counts, starts = _peak_runs(peaks, graph, b)
     src = torch.tensor([e[0] for e in graph])
     dst = torch.tensor([e[1] for e in graph])
     # groups (image, edge) in that order, each the n_a × n_b pairs of its peaks, source-major
@@ -327,24 +324,34 @@ def edge_costs(pafs: torch.Tensor, peaks: torch.Tensor, graph: Sequence[Tuple[in
     return costs
 
 
+def _peak_runs(peaks: torch.Tensor, graph, b: int) -> Tuple[int, torch.Tensor, torch.Tensor]:
+    """``(k, counts, starts)``: the keypoint count, and per (image, keypoint) (``(b, k)``
+    each) how many peaks it has and where their run starts in ``peaks`` (sorted by image, then
+    keypoint, as ``torch.nonzero`` gives them)."""
+    k = max(int(peaks[:, 1].max()) + 1, 1 + max(max(e) for e in graph))
+    counts = torch.bincount(peaks[:, 0] * k + peaks[:, 1], minlength=b * k).reshape(b, k)
+    starts = (torch.cumsum(counts.flatten(), 0) - counts.flatten()).reshape(b, k)
+    return k, counts, starts
+
+
 def _candidate_edge_costs(pafs, peaks, graph, edge_inds, candidates):
     """:func:`edge_costs` of the pairs of ``candidates`` only, in the matrices of all peaks
     (the other pairs NaN): an untrained network's maps have hundreds of peaks per keypoint, and
     forming every pair of them cost more than the network (~10 ms per 256x256 image)."""
     chosen = candidates.nonzero()[:, 0]
     costs = edge_costs(pafs, peaks[chosen], graph, edge_inds)
-    k = max(int(peaks[:, 1].max()) + 1, 1 + max(max(e) for e in graph))
     b = pafs.shape[0]
-    counts = torch.bincount(peaks[:, 0] * k + peaks[:, 1], minlength=b * k).reshape(b, k)
-    starts = torch.cumsum(counts.flatten(), 0) - counts.flatten()
+    full: List[Dict[int, Dict[str, np.ndarray]]] = [{} for _ in range(b)]
+    if not len(graph) or not len(peaks):
+        return full
+    k, counts, starts = _peak_runs(peaks, graph, b)
     # each candidate's row/column in its (image, keypoint)'s run of all peaks
     run = peaks[chosen, 0] * k + peaks[chosen, 1]
-    position = (chosen - starts[run]).tolist()
+    position = (chosen - starts.flatten()[run]).tolist()
     by_run: Dict[int, List[int]] = {}
     for r, pos in zip(run.tolist(), position):
         by_run.setdefault(r, []).append(pos)
     counts = counts.tolist()
-    full: List[Dict[int, Dict[str, np.ndarray]]] = [{} for _ in range(b)]
     for image in range(b):
         for (a, c), e in zip(graph, edge_inds):
             n_a, n_c = counts[image][a], counts[image][c]
