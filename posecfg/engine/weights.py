@@ -16,9 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import OrderedDict
-from typing import Mapping
 
-import torch
 import torch.nn as nn
 from mmengine.logging import print_log
 
@@ -37,7 +35,7 @@ class CheckpointMismatchError(PretrainedLoadError):
 
 
 def load_model_weights(model: nn.Module, checkpoint, path: str, *, partial: bool = False,
-                       purpose: str = 'load_from', assign: bool = False) -> LoadReport:
+                       purpose: str = 'load_from') -> LoadReport:
     """Load ``checkpoint`` (a dict with ``state_dict``, or a state dict) into ``model``.
 
     Args:
@@ -45,11 +43,6 @@ def load_model_weights(model: nn.Module, checkpoint, path: str, *, partial: bool
         partial: load what fits and log a summary instead of failing on a mismatch.
         purpose: the config key or tool argument the checkpoint came from (``load_from``,
             ``resume_from``, ``the checkpoint to test``), named in the error.
-        assign: the model takes the checkpoint's tensors instead of copying them
-            (``load_state_dict(assign=True)``; for a model built without initialisers, whose
-            own tensors were never written), where every one has the dtype, device and
-            contiguity of the model's and no model tensor is shared by two names; otherwise
-            they are copied.
 
     Returns:
         which tensors were loaded, missing, unexpected or of another shape.
@@ -71,24 +64,13 @@ def load_model_weights(model: nn.Module, checkpoint, path: str, *, partial: bool
     if partial and all(k.endswith('num_batches_tracked') for k in report.loaded):
         raise CheckpointMismatchError(f'{purpose} {path}: no tensor fits the model of this '
                                       f'config ({_problems(report)})')
-    loaded = OrderedDict((k, state_dict[k]) for k in report.loaded)
-    model.load_state_dict(loaded, strict=False, assign=assign and _assignable(model, loaded))
+    model.load_state_dict(OrderedDict((k, state_dict[k]) for k in report.loaded), strict=False)
     if problems:
         _log_report(report, type(model).__name__, total, 'current')
     else:
         print_log(f'loaded all {total} tensors of {type(model).__name__} from {path}',
                   logger='current', level=logging.INFO)
     return report
-
-
-def _assignable(model: nn.Module, tensors: Mapping[str, torch.Tensor]) -> bool:
-    """Whether ``model`` can take ``tensors`` as they are: each of the model's dtype, device
-    and contiguity, and no model tensor shared by two names (assigned, they would part)."""
-    own = model.state_dict(keep_vars=True)
-    if len({id(t) for t in own.values()}) != len(own):
-        return False
-    return all(k in own and t.dtype == own[k].dtype and t.device == own[k].device
-               and t.is_contiguous() for k, t in tensors.items())
 
 
 @contextlib.contextmanager
